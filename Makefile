@@ -1,0 +1,42 @@
+# irld: the two commands a new user runs are `make demo` and `make test`.
+# Each sets up what it needs (virtual environment, package, stdlib archive) when missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+IRLD := $(VENV)/bin/irld
+STAMP := $(VENV)/.installed
+STDLIB_SRC := $(wildcard stdlib/*.ir)
+STDLIB_ARCHIVE := build/stdlib.ira
+
+.PHONY: demo test stdlib bench typecheck clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip >/dev/null
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+stdlib: $(STDLIB_ARCHIVE)
+
+$(STDLIB_ARCHIVE): $(STAMP) $(STDLIB_SRC)
+	@mkdir -p build/stdlib
+	@if [ -n "$(STDLIB_SRC)" ] && $(IRLD) ar --help >/dev/null 2>&1; then \
+	  $(IRLD) compile $(STDLIB_SRC) --out-dir build/stdlib && \
+	  $(IRLD) ar $(STDLIB_ARCHIVE) build/stdlib/*.iro; \
+	else touch $(STDLIB_ARCHIVE); fi
+
+demo: $(STAMP) $(STDLIB_ARCHIVE)
+	$(PY) -m linker.demo
+
+test: $(STAMP) $(STDLIB_ARCHIVE)
+	$(PY) -m pytest -q -n 2
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+bench: $(STAMP) $(STDLIB_ARCHIVE)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build out .pytest_cache .mypy_cache
