@@ -217,3 +217,53 @@ def lower(sig: CSig) -> FuncType:
     if sig.nfixed is not None:
         params.append(ValType.I32)  # pointer to the varargs buffer
     return FuncType(tuple(params), result)
+
+
+_BY_LETTER = {v[0]: k for k, v in _SCALARS.items()}
+
+
+def parse_key(key: str) -> CSig:
+    """Inverse of `CSig.key()`; raises ValueError on a malformed key."""
+    pos = 0
+
+    def ctype() -> CType:
+        nonlocal pos
+        if pos >= len(key):
+            raise ValueError(f"truncated signature key {key!r}")
+        ch = key[pos]
+        pos += 1
+        if ch != "{":
+            if ch not in _BY_LETTER:
+                raise ValueError(f"bad C type letter {ch!r} in signature key {key!r}")
+            return CScalar(_BY_LETTER[ch])
+        fields: list[CType] = []
+        while key[pos:pos + 1] != "}":
+            fields.append(ctype())
+            if key[pos:pos + 1] == ",":
+                pos += 1
+        pos += 1
+        return CStruct(tuple(fields))
+
+    def type_list(stop: str) -> list[CType]:
+        nonlocal pos
+        out: list[CType] = []
+        while pos < len(key) and key[pos] not in stop:
+            out.append(ctype())
+            if key[pos:pos + 1] == ",":
+                pos += 1
+        return out
+
+    ret = ctype()
+    if key[pos:pos + 1] != "(":
+        raise ValueError(f"malformed signature key {key!r}")
+    pos += 1
+    fixed = type_list("|)")
+    nfixed: int | None = None
+    var: list[CType] = []
+    if key[pos:pos + 1] == "|":
+        pos += 1
+        nfixed = len(fixed)
+        var = type_list(")")
+    if key[pos:] != ")":
+        raise ValueError(f"malformed signature key {key!r}")
+    return CSig(ret, tuple(fixed + var), nfixed)

@@ -1,0 +1,58 @@
+"""`irld` entry point: dispatches to subcommand modules and maps errors to exit codes.
+
+Exit status: 0 success, 1 bad input (diagnostics on stderr), 2 usage error.
+Each subcommand module provides `register(subparsers)` which adds its parser
+and sets `func` to a callable `(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from linker import __version__
+from linker.diagnostics import DiagnosticError
+from linker.store.objfile import ObjectError
+
+# Subcommand modules under linker.cli, in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = ("compile", "dump")
+
+
+class InputError(Exception):
+    """A bad input that is not a diagnostic of a source file (missing file, unwritable path)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="irld", description="irld: a whole-program WebAssembly linker.")
+    parser.add_argument("--version", action="version", version=f"irld {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        module = importlib.import_module(f"linker.cli.{name}_cmd")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DiagnosticError as exc:
+        print(exc.render(getattr(exc, "sources", None)), file=sys.stderr)
+        return 1
+    except ObjectError as exc:
+        print(f"{exc.file}: error: {exc.reason}", file=sys.stderr)
+        return 1
+    except InputError as exc:
+        print(f"irld: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""Flat encoding of entity bodies for object files.
+
+msgpack nests at most 1,024 levels, and generated code can nest expressions
+deeper than that, so a function body is encoded as one flat list in
+post-order: each expression's operands come before it, exactly as wasm's
+stack order (a decoder keeps a value stack, an encoder an explicit work
+stack: neither recurses).  Statement and terminator tags pop their operands.
+Spans are not stored: objects carry code, sources carry locations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Call, CallIndirect,
+                             Const, Data, DataItem, Expr, FloatItem, Func, GlobalGet, GlobalSet,
+                             IntItem, Jump, Load, LocalGet, OpExpr, Panic, Param, Return, SigRef,
+                             Stmt, Store, Switch, SymRef, TailCall, TailCallIndirect, Terminator,
+                             Unreachable, ZeroItem)
+from linker.ir.types import FuncType, ValType
+
+# Expression tags.
+CONST, LOCAL, GLOBAL, OP, LOAD, SYMREF, SIGREF = range(7)
+# Statement tags.
+ASSIGN, STORE, CALL, CALLIND, GSET = range(10, 15)
+# Terminator tags.
+JUMP, BRANCH, SWITCH, RETURN, TAILCALL, TAILCALLIND, UNREACHABLE, PANIC = range(20, 28)
+BLOCK = 30
+
+_VT = {"i32": ValType.I32, "i64": ValType.I64, "f32": ValType.F32, "f64": ValType.F64}
+
+
+class CodecError(ValueError):
+    """A body that does not decode (corrupt or from an incompatible writer)."""
+
+
+def encode_functype(t: FuncType) -> list[Any]:
+    return [[p.value for p in t.params], None if t.result is None else t.result.value]
+
+
+def decode_functype(raw: Any) -> FuncType:
+    params, result = raw
+    return FuncType(tuple(_VT[p] for p in params), None if result is None else _VT[result])
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _encode_expr(e: Expr, out: list[Any]) -> None:
+    # Post-order with an explicit stack: (node, children_done).
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        node, done = stack.pop()
+        match node:
+            case Const(type=t, value=v):
+                out += (CONST, t.value, v)
+            case LocalGet(name=n):
+                out += (LOCAL, n)
+            case GlobalGet(name=n):
+                out += (GLOBAL, n)
+            case SymRef(symbol=s, offset=o):
+                out += (SYMREF, s, o)
+            case SigRef(name=n):
+                out += (SIGREF, n)
+            case OpExpr(op=op, args=args):
+                if done:
+                    out += (OP, op, len(args))
+                else:
+                    stack.append((node, True))
+                    stack.extend((a, False) for a in reversed(args))
+            case Load(op=op, addr=a, offset=o):
+                if done:
+                    out += (LOAD, op, o)
+                else:
+                    stack.append((node, True))
+                    stack.append((a, False))
+
+
+def _encode_stmt(s: Stmt, out: list[Any]) -> None:
+    match s:
+        case Assign(local=l, value=v):
+            _encode_expr(v, out)
+            out += (ASSIGN, l)
+        case Store(op=op, addr=a, value=v, offset=o):
+            _encode_expr(a, out)
+            _encode_expr(v, out)
+            out += (STORE, op, o)
+        case Call(dest=d, callee=c, args=args):
+            for a in args:
+                _encode_expr(a, out)
+            out += (CALL, d, c, len(args))
+        case CallIndirect(dest=d, type=t, target=tg, args=args):
+            _encode_expr(tg, out)
+            for a in args:
+                _encode_expr(a, out)
+            out += (CALLIND, d, encode_functype(t), len(args))
+        case GlobalSet(name=n, value=v):
+            _encode_expr(v, out)
+            out += (GSET, n)
+
+
+def _encode_term(t: Terminator, out: list[Any]) -> None:
+    match t:
+        case Jump(target=l):
+            out += (JUMP, l)
+        case Branch(cond=c, then=a, else_=b):
+            _encode_expr(c, out)
+            out += (BRANCH, a, b)
+        case Switch(index=i, targets=ts, default=d):
+            _encode_expr(i, out)
+            out += (SWITCH, list(ts), d)
+        case Return(value=v):
+            if v is not None:
+                _encode_expr(v, out)
+            out += (RETURN, v is not None)
+        case TailCall(callee=c, args=args):
+            for a in args:
+                _encode_expr(a, out)
+            out += (TAILCALL, c, len(args))
+        case TailCallIndirect(type=ty, target=tg, args=args):
+            _encode_expr(tg, out)
+            for a in args:
+                _encode_expr(a, out)
+            out += (TAILCALLIND, encode_functype(ty), len(args))
+        case Unreachable():
+            out.append(UNREACHABLE)
+        case Panic(message=m):
+            out += (PANIC, m)
+
+
+def encode_func(f: Func) -> list[Any]:
+    """A function as [params, result, locals, deferred_error, flat code]."""
+    code: list[Any] = []
+    for b in f.blocks:
+        code += (BLOCK, b.label, len(b.stmts))
+        for s in b.stmts:
+            _encode_stmt(s, code)
+        _encode_term(b.term, code)
+    return [[[p.name, p.type.value] for p in f.params],
+            None if f.result is None else f.result.value,
+            [[p.name, p.type.value] for p in f.locals],
+            f.deferred_error, code]
+
+
+def encode_data(d: Data) -> list[Any]:
+    """Data items as one flat list."""
+    out: list[Any] = []
+    for item in d.items:
+        match item:
+            case IntItem(width=w, value=v):
+                out += ("i", w, v)
+            case FloatItem(width=w, value=v):
+                out += ("f", w, v)
+            case BytesItem(value=v):
+                out += ("b", v)
+            case ZeroItem(size=n):
+                out += ("z", n)
+            case AddrItem(symbol=s, offset=o):
+                out += ("a", s, o)
+    return out
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode_func(name: str, private: bool, raw: Any) -> Func:
+    """Inverse of `encode_func`; raises CodecError on malformed input."""
+    try:
+        params, result, locals_, deferred, code = raw
+        blocks = _decode_blocks(code)
+        return Func(name, tuple(Param(n, _VT[t]) for n, t in params),
+                    None if result is None else _VT[result],
+                    tuple(Param(n, _VT[t]) for n, t in locals_), tuple(blocks), private, deferred)
+    except CodecError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CodecError(f"malformed function body for '{name}': {exc}") from None
+
+
+def _decode_blocks(code: list[Any]) -> list[BasicBlock]:
+    blocks: list[BasicBlock] = []
+    vals: list[Expr] = []
+    stmts: list[Stmt] = []
+    label = ""
+    i, n = 0, len(code)
+    while i < n:
+        tag = code[i]
+        if tag < ASSIGN:
+            i = _decode_expr(code, i, vals)
+        elif tag < JUMP:
+            i = _decode_stmt(code, i, vals, stmts)
+        elif tag < BLOCK:
+            term, i = _decode_term(code, i, vals)
+            blocks.append(BasicBlock(label, tuple(stmts), term))
+            stmts = []
+        elif tag == BLOCK:
+            label = code[i + 1]
+            i += 3
+        else:
+            raise CodecError(f"unknown tag {tag}")
+    if vals or stmts:
+        raise CodecError("dangling values at end of body")
+    return blocks
+
+
+def _pop(vals: list[Expr], n: int) -> tuple[Expr, ...]:
+    if n > len(vals) or n < 0:
+        raise CodecError("operand stack underflow")
+    if n == 0:
+        return ()
+    args = tuple(vals[-n:])
+    del vals[-n:]
+    return args
+
+
+def _decode_expr(code: list[Any], i: int, vals: list[Expr]) -> int:
+    tag = code[i]
+    if tag == CONST:
+        vals.append(Const(_VT[code[i + 1]], code[i + 2]))
+        return i + 3
+    if tag == LOCAL:
+        vals.append(LocalGet(code[i + 1]))
+        return i + 2
+    if tag == GLOBAL:
+        vals.append(GlobalGet(code[i + 1]))
+        return i + 2
+    if tag == OP:
+        vals.append(OpExpr(code[i + 1], _pop(vals, code[i + 2])))
+        return i + 3
+    if tag == LOAD:
+        (addr,) = _pop(vals, 1)
+        vals.append(Load(code[i + 1], addr, code[i + 2]))
+        return i + 3
+    if tag == SYMREF:
+        vals.append(SymRef(code[i + 1], code[i + 2]))
+        return i + 3
+    if tag == SIGREF:
+        vals.append(SigRef(code[i + 1]))
+        return i + 2
+    raise CodecError(f"unknown expression tag {tag}")
+
+
+def _decode_stmt(code: list[Any], i: int, vals: list[Expr], out: list[Stmt]) -> int:
+    tag = code[i]
+    if tag == ASSIGN:
+        (v,) = _pop(vals, 1)
+        out.append(Assign(code[i + 1], v))
+        return i + 2
+    if tag == STORE:
+        a, v = _pop(vals, 2)
+        out.append(Store(code[i + 1], a, v, code[i + 2]))
+        return i + 3
+    if tag == CALL:
+        out.append(Call(code[i + 1], code[i + 2], _pop(vals, code[i + 3])))
+        return i + 4
+    if tag == CALLIND:
+        args = _pop(vals, code[i + 3])
+        (target,) = _pop(vals, 1)
+        out.append(CallIndirect(code[i + 1], decode_functype(code[i + 2]), target, args))
+        return i + 4
+    if tag == GSET:
+        (v,) = _pop(vals, 1)
+        out.append(GlobalSet(code[i + 1], v))
+        return i + 2
+    raise CodecError(f"unknown statement tag {tag}")
+
+
+def _decode_term(code: list[Any], i: int, vals: list[Expr]) -> tuple[Terminator, int]:
+    tag = code[i]
+    if tag == JUMP:
+        return Jump(code[i + 1]), i + 2
+    if tag == BRANCH:
+        (c,) = _pop(vals, 1)
+        return Branch(c, code[i + 1], code[i + 2]), i + 3
+    if tag == SWITCH:
+        (x,) = _pop(vals, 1)
+        return Switch(x, tuple(code[i + 1]), code[i + 2]), i + 3
+    if tag == RETURN:
+        value = _pop(vals, 1)[0] if code[i + 1] else None
+        return Return(value), i + 2
+    if tag == TAILCALL:
+        return TailCall(code[i + 1], _pop(vals, code[i + 2])), i + 3
+    if tag == TAILCALLIND:
+        args = _pop(vals, code[i + 2])
+        (target,) = _pop(vals, 1)
+        return TailCallIndirect(decode_functype(code[i + 1]), target, args), i + 3
+    if tag == UNREACHABLE:
+        return Unreachable(), i + 1
+    if tag == PANIC:
+        return Panic(code[i + 1]), i + 2
+    raise CodecError(f"unknown terminator tag {tag}")
+
+
+def decode_data_items(raw: list[Any]) -> tuple[DataItem, ...]:
+    """Inverse of `encode_data`; raises CodecError on malformed input."""
+    items: list[DataItem] = []
+    i = 0
+    try:
+        while i < len(raw):
+            tag = raw[i]
+            if tag == "i":
+                items.append(IntItem(raw[i + 1], raw[i + 2]))
+                i += 3
+            elif tag == "f":
+                items.append(FloatItem(raw[i + 1], raw[i + 2]))
+                i += 3
+            elif tag == "b":
+                items.append(BytesItem(bytes(raw[i + 1])))
+                i += 2
+            elif tag == "z":
+                items.append(ZeroItem(raw[i + 1]))
+                i += 2
+            elif tag == "a":
+                items.append(AddrItem(raw[i + 1], raw[i + 2]))
+                i += 3
+            else:
+                raise CodecError(f"unknown data item tag {tag!r}")
+    except (IndexError, TypeError) as exc:
+        raise CodecError(f"malformed data items: {exc}") from None
+    return tuple(items)

@@ -1,0 +1,285 @@
+"""Object files (`.iro`): an index that discovery reads, and bodies decoded one at a time.
+
+Layout (all integers little-endian)::
+
+    magic  b"IRLDOBJ\\n"            8 bytes
+    u32    format version
+    u32    index length N
+    u32    CRC-32 of the index
+    N      index (msgpack)
+    ...    bodies: one msgpack value each, at the offsets the index records
+
+The index has one record per entity (function, data, global, host import):
+name, kind, visibility, type, the symbols it references with the edge kind
+(computed at compile time, see `linker.ir.refs`), the FFI signature keys it
+uses, a deferred error if any, and its body's offset, length and CRC-32.
+Opening a file reads and checks the header and the index only; a body is
+read, checked and decoded only when `ObjectFile.body` asks for it, and the
+shared `LoadStats` count every decode and every byte read, so tests and
+reports can prove the laziness.  An object can also live inside an archive:
+`from_buffer` reads one from a slice of a larger (memory-mapped) file.
+"""
+
+from __future__ import annotations
+
+import enum
+import mmap
+import struct
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import msgpack
+
+from linker.ir.ctypes import CSig, parse_key
+from linker.ir.model import Data, Func
+from linker.ir.refs import EdgeKind
+from linker.ir.types import FuncType, ValType
+from linker.store.codec import CodecError, decode_data_items, decode_func, decode_functype
+
+MAGIC = b"IRLDOBJ\n"
+VERSION = 1
+HEADER = struct.Struct("<8sIII")
+
+EDGE_CODES: tuple[EdgeKind, ...] = tuple(EdgeKind)
+EDGE_INDEX: dict[EdgeKind, int] = {k: i for i, k in enumerate(EDGE_CODES)}
+
+
+class EntityKind(enum.Enum):
+    FUNC = "func"
+    IMPORT = "import"           # host function with a wasm signature
+    FOREIGN_IMPORT = "foreign"  # host function with a C signature
+    DATA = "data"
+    GLOBAL = "global"
+
+
+_KIND_CODES: tuple[EntityKind, ...] = tuple(EntityKind)
+KIND_INDEX: dict[EntityKind, int] = {k: i for i, k in enumerate(_KIND_CODES)}
+
+
+class ObjectError(Exception):
+    """A binary input that cannot be used: names the file and the reason."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+@attrs.define(slots=True)
+class LoadStats:
+    """Counters shared by every file of one store."""
+
+    bodies_decoded: int = 0
+    bytes_read: int = 0
+    indices_read: int = 0
+
+
+@attrs.define(slots=True, eq=False)
+class EntityRecord:
+    """One entity of an object's index; `info` depends on `kind`:
+    FUNC: FuncType; IMPORT: (module, field, FuncType); FOREIGN_IMPORT: (module,
+    field, CSig); DATA: (size, align, readonly); GLOBAL: (ValType, init)."""
+
+    name: str
+    kind: EntityKind
+    private: bool
+    info: Any
+    raw_refs: list[Any]
+    sigs: tuple[str, ...]
+    deferred_error: str | None
+    body_offset: int
+    body_length: int
+    body_crc: int
+    obj: "ObjectFile"
+
+    @property
+    def refs(self) -> list[tuple[str, EdgeKind]]:
+        """(symbol, edge kind) pairs in the order the body first mentions them."""
+        raw = self.raw_refs
+        return [(raw[i], EDGE_CODES[raw[i + 1]]) for i in range(0, len(raw), 2)]
+
+    @property
+    def func_type(self) -> FuncType | None:
+        """The wasm signature of a function or host import (C imports: lowered)."""
+        match self.kind:
+            case EntityKind.FUNC:
+                return self.info  # type: ignore[no-any-return]
+            case EntityKind.IMPORT:
+                return self.info[2]  # type: ignore[no-any-return]
+            case EntityKind.FOREIGN_IMPORT:
+                from linker.ir.ctypes import lower
+                return lower(self.info[2])
+        return None
+
+
+@attrs.define(slots=True, eq=False)
+class ObjectFile:
+    """An opened object: its index, and access to bodies on demand."""
+
+    name: str                       # for diagnostics: path, or archive(member)
+    module: str
+    records: list[EntityRecord]
+    exports: list[tuple[str, str]]              # (external name, symbol)
+    ctors: list[tuple[str, int]]                # (symbol, priority)
+    extern_funcs: dict[str, FuncType]
+    extern_globals: dict[str, ValType]
+    csigs: dict[str, tuple[str, int | None]]    # local name -> (key, closure pool)
+    foreign_exports: list[tuple[str, str, CSig]]
+    buf: Any = attrs.field(repr=False)          # bytes or mmap holding the file
+    bodies_start: int = 0
+    stats: LoadStats = attrs.field(factory=LoadStats, repr=False)
+
+    def body(self, rec: EntityRecord) -> Func | Data:
+        """Read, check and decode one entity's body (functions and data only)."""
+        if rec.kind not in (EntityKind.FUNC, EntityKind.DATA):
+            raise ValueError(f"{rec.name} has no body")
+        start = self.bodies_start + rec.body_offset
+        raw = self.buf[start:start + rec.body_length]
+        if len(raw) != rec.body_length:
+            raise ObjectError(self.name, f"truncated body of '{rec.name}'")
+        if zlib.crc32(raw) != rec.body_crc:
+            raise ObjectError(self.name, f"checksum mismatch in body of '{rec.name}'")
+        self.stats.bodies_decoded += 1
+        self.stats.bytes_read += len(raw)
+        try:
+            value = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+            if rec.kind is EntityKind.FUNC:
+                return decode_func(rec.name, rec.private, value)
+            size, align, readonly = rec.info
+            return Data(rec.name, decode_data_items(value), align, readonly, rec.private)
+        except (CodecError, ValueError, TypeError, msgpack.UnpackException) as exc:
+            raise ObjectError(self.name, f"corrupt body of '{rec.name}': {exc}") from None
+
+    @staticmethod
+    def open(path: str, stats: LoadStats | None = None) -> "ObjectFile":
+        """Open an object file, reading its header and index only."""
+        try:
+            with open(path, "rb") as fh:
+                try:
+                    buf: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                except ValueError:  # empty file cannot be mapped
+                    buf = b""
+        except OSError as exc:
+            raise ObjectError(path, f"cannot open: {exc.strerror or exc}") from None
+        return ObjectFile.from_buffer(buf, 0, len(buf), path, stats)
+
+    @staticmethod
+    def from_buffer(buf: Any, start: int, length: int, name: str,
+                    stats: LoadStats | None = None) -> "ObjectFile":
+        """Open the object stored at buf[start:start+length]."""
+        stats = stats if stats is not None else LoadStats()
+        if length < HEADER.size:
+            raise ObjectError(name, "not an irld object file (too short)")
+        magic, version, index_len, index_crc = HEADER.unpack(buf[start:start + HEADER.size])
+        if magic != MAGIC:
+            raise ObjectError(name, "not an irld object file (bad magic)")
+        if version != VERSION:
+            newer = "newer" if version > VERSION else "older"
+            raise ObjectError(name, f"object format version {version} is {newer} than this "
+                                    f"irld supports ({VERSION}); recompile it")
+        istart = start + HEADER.size
+        if istart + index_len > start + length:
+            raise ObjectError(name, "truncated object file (index runs past the end)")
+        raw_index = buf[istart:istart + index_len]
+        if zlib.crc32(raw_index) != index_crc:
+            raise ObjectError(name, "checksum mismatch in object index (file corrupted)")
+        stats.indices_read += 1
+        stats.bytes_read += HEADER.size + index_len
+        try:
+            index = msgpack.unpackb(raw_index, raw=False, strict_map_key=False)
+            obj = _build(index, buf, istart + index_len, name, stats)
+        except ObjectError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, msgpack.UnpackException) as exc:
+            raise ObjectError(name, f"corrupt object index: {exc}") from None
+        end = start + length
+        for rec in obj.records:
+            if rec.body_length and obj.bodies_start + rec.body_offset + rec.body_length > end:
+                raise ObjectError(name, f"truncated object file (body of '{rec.name}' "
+                                        "runs past the end)")
+        return obj
+
+
+def _decode_info(kind: EntityKind, raw: Any) -> Any:
+    match kind:
+        case EntityKind.FUNC:
+            return decode_functype(raw)
+        case EntityKind.IMPORT:
+            return (raw[0], raw[1], decode_functype(raw[2]))
+        case EntityKind.FOREIGN_IMPORT:
+            return (raw[0], raw[1], parse_key(raw[2]))
+        case EntityKind.DATA:
+            return (int(raw[0]), int(raw[1]), bool(raw[2]))
+        case EntityKind.GLOBAL:
+            return (ValType.parse(raw[0]), raw[1])
+    raise ValueError(kind)
+
+
+def _build(index: Any, buf: Any, bodies_start: int, name: str, stats: LoadStats) -> ObjectFile:
+    obj = ObjectFile(
+        name=name, module=index["module"], records=[],
+        exports=[(e[0], e[1]) for e in index["exports"]],
+        ctors=[(c[0], c[1]) for c in index["ctors"]],
+        extern_funcs={n: decode_functype(t) for n, t in index["extern_funcs"]},
+        extern_globals={n: ValType.parse(t) for n, t in index["extern_globals"]},
+        csigs={n: (k, p) for n, k, p in index["csigs"]},
+        foreign_exports=[(n, s, parse_key(k)) for n, s, k in index["foreign_exports"]],
+        buf=buf, bodies_start=bodies_start, stats=stats)
+    for r in index["entities"]:
+        kind = _KIND_CODES[r[1]]
+        obj.records.append(EntityRecord(r[0], kind, bool(r[2]), _decode_info(kind, r[3]), r[4],
+                                        tuple(r[5]), r[6], r[7], r[8], r[9], obj))
+    return obj
+
+
+# ---------------------------------------------------------------- writing
+
+
+@attrs.define(slots=True)
+class EntityEntry:
+    """What the compiler hands the writer for one entity."""
+
+    name: str
+    kind: EntityKind
+    private: bool
+    info: Any                     # already in index form (see _decode_info)
+    refs: Sequence[tuple[str, EdgeKind]]
+    sigs: Sequence[str]
+    deferred_error: str | None
+    body: Any = None              # msgpack-able value, or None (no body)
+
+
+def write_object_bytes(module: str, entities: Sequence[EntityEntry], *,
+                       exports: Sequence[tuple[str, str]] = (),
+                       ctors: Sequence[tuple[str, int]] = (),
+                       extern_funcs: Sequence[tuple[str, Any]] = (),
+                       extern_globals: Sequence[tuple[str, str]] = (),
+                       csigs: Sequence[tuple[str, str, int | None]] = (),
+                       foreign_exports: Sequence[tuple[str, str, str]] = ()) -> bytes:
+    """Serialize an object file: header, index, then each body packed on its own."""
+    packer = msgpack.Packer(use_bin_type=True)
+    bodies = bytearray()
+    records = []
+    for e in entities:
+        off, length, crc = 0, 0, 0
+        if e.body is not None:
+            blob = packer.pack(e.body)
+            off, length, crc = len(bodies), len(blob), zlib.crc32(blob)
+            bodies += blob
+        flat_refs: list[Any] = []
+        for sym, kind in e.refs:
+            flat_refs += (sym, EDGE_INDEX[kind])
+        records.append([e.name, KIND_INDEX[e.kind], e.private, e.info, flat_refs,
+                        list(e.sigs), e.deferred_error, off, length, crc])
+    index = packer.pack({
+        "module": module, "entities": records,
+        "exports": [list(x) for x in exports], "ctors": [list(x) for x in ctors],
+        "extern_funcs": [list(x) for x in extern_funcs],
+        "extern_globals": [list(x) for x in extern_globals],
+        "csigs": [list(x) for x in csigs],
+        "foreign_exports": [list(x) for x in foreign_exports],
+    })
+    header = HEADER.pack(MAGIC, VERSION, len(index), zlib.crc32(index))
+    return header + index + bytes(bodies)
