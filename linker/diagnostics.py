@@ -93,13 +93,16 @@ def _caret_lines(span: Span, source: str) -> list[str]:
 class DiagnosticError(Exception):
     """Raised by a phase with every diagnostic it collected (at least one error)."""
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+    def __init__(self, diagnostics: Sequence[Diagnostic],
+                 sources: dict[str, str] | None = None) -> None:
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        # File name -> text, so the renderer can show the source line and caret.
+        self.sources: dict[str, str] = dict(sources or {})
         super().__init__("\n".join(d.render() for d in self.diagnostics))
 
     def render(self, sources: dict[str, str] | None = None) -> str:
-        """Render all diagnostics; `sources` maps file names to their text for caret lines."""
-        sources = sources or {}
+        """Render all diagnostics; `sources` (or the attached ones) give caret lines."""
+        sources = {**self.sources, **(sources or {})}
         out = []
         for d in self.diagnostics:
             src = sources.get(d.span.file) if d.span is not None else None
