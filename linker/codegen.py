@@ -1,0 +1,386 @@
+"""Code generation: one IR function to a wasm function body.
+
+Each function's CFG goes through the relooper (`relooper.structure`), whose
+flat instruction stream maps one to one onto wasm control instructions;
+block payloads, conditions and exits are emitted where they stand.
+Expressions are emitted in post-order with an explicit stack (wasm's stack
+order), so deep expression trees cannot exhaust Python's recursion limit.
+Every symbol reference is already resolved to a constant or an index by the
+`Resolver` the caller provides.
+
+Evaluation order (the IR's semantics, matched by the interpreter): operands
+left to right; a store evaluates its address, then its value; an indirect
+call evaluates its arguments, then its target.
+
+Tail calls:
+* native: `return_call` / `return_call_indirect` (Wasm 3.0);
+* trampoline (Asterius's mini-interpreter, for engines without tail calls):
+  a tail call stores its arguments in per-type argument globals, stores the
+  table index of the callee's *thunk* in the `pending` global and returns a
+  dummy value; every call site that may leave a pending tail call runs the
+  driver for its result type, a loop that calls the pending thunk (which
+  loads the arguments and calls the callee) until nothing is pending.  The
+  stack does not grow with the length of a tail-call chain.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+import attrs
+
+from relooper import CFG, structure, uses_dispatch
+from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, End, Exit,
+                           IfStart, LoopStart, SetDispatch, instructions)
+
+from linker.ir import model as ir
+from linker.ir.types import FuncType, ValType
+from linker.wasm.instr import InstrBuilder
+
+
+class TailCallMode(enum.Enum):
+    NATIVE = "native"
+    TRAMPOLINE = "trampoline"
+
+
+class Resolver(Protocol):
+    """What codegen needs to know about the linked program."""
+
+    func_types: Mapping[str, FuncType]
+    global_types: Mapping[str, ValType]
+
+    def func_index(self, symbol: str) -> int: ...
+    def symref(self, symbol: str, offset: int) -> int: ...
+    def global_index(self, symbol: str) -> int: ...
+    def type_index(self, ft: FuncType) -> int: ...
+    def panic_call(self, function: str, message: str) -> tuple[int, int, int, int, int]:
+        """(panic function index, fname ptr, fname len, msg ptr, msg len)."""
+        ...
+
+
+@attrs.define(slots=True)
+class Trampoline:
+    """Link-wide state of trampoline mode (see the module docstring)."""
+
+    pending_global: int
+    arg_globals: dict[ValType, list[int]]
+    thunk_slot: Callable[[str], int]            # callee symbol -> table index of its thunk
+    indirect_thunk_base: Callable[[FuncType], int]  # type -> base of its thunk region
+    driver: Callable[[ValType | None], int]     # result type -> driver function index
+    may_tail: Callable[[str], bool]             # does a direct callee leave a pending call?
+
+
+@attrs.define(slots=True)
+class FuncContext:
+    resolver: Resolver
+    sig_ids: Mapping[str, int]                  # module-local csig name -> link-time id
+    mode: TailCallMode = TailCallMode.NATIVE
+    trampoline: Trampoline | None = None
+
+
+def compile_function(f: ir.Func, ctx: FuncContext) -> tuple[list[ValType], bytes]:
+    """The wasm locals (beyond params) and body bytes of `f`."""
+    gen = _FuncGen(f, ctx)
+    return gen.run()
+
+
+class _FuncGen:
+    def __init__(self, f: ir.Func, ctx: FuncContext) -> None:
+        self.f = f
+        self.ctx = ctx
+        self.r = ctx.resolver
+        self.b = InstrBuilder()
+        self.local_index: dict[str, int] = {}
+        self.locals: list[ValType] = []
+        for i, p in enumerate(f.params):
+            self.local_index[p.name] = i
+        for p in f.locals:
+            self.local_index[p.name] = len(f.params) + len(self.locals)
+            self.locals.append(p.type)
+        self.temp: dict[ValType, int] = {}
+
+    def temp_local(self, t: ValType) -> int:
+        idx = self.temp.get(t)
+        if idx is None:
+            idx = len(self.f.params) + len(self.locals)
+            self.locals.append(t)
+            self.temp[t] = idx
+        return idx
+
+    def run(self) -> tuple[list[ValType], bytes]:
+        f = self.f
+        if f.deferred_error is not None:
+            self.emit_panic(f.deferred_error)
+            return self.locals, self.b.finish()
+        cfg = CFG()
+        label_ids = {b.label: cfg.add_block(i) for i, b in enumerate(f.blocks)}
+        for b in f.blocks:
+            _set_terminator(cfg, label_ids[b.label], b.term, label_ids)
+        tree = structure(cfg)
+        dispatch = self.temp_local(ValType.I32) if uses_dispatch(tree) else -1
+        self.emit_tree(tree, dispatch)
+        if f.result is not None:
+            # Every path left through an Exit; the end is unreachable but must type-check.
+            self.b.unreachable()
+        return self.locals, self.b.finish()
+
+    # ------------------------------------------------------------ control
+
+    def emit_tree(self, tree: Sequence[object], dispatch: int) -> None:
+        b = self.b
+        for ins in instructions(tree):  # type: ignore[arg-type]
+            match ins:
+                case Code(payload=i):
+                    for s in self.f.blocks[i].stmts:  # type: ignore[index]
+                        self.emit_stmt(s)
+                case BlockStart():
+                    b.block()
+                case LoopStart():
+                    b.loop()
+                case IfStart(cond=c):
+                    self.emit_expr(c)  # type: ignore[arg-type]
+                    b.if_()
+                case Else():
+                    b.else_()
+                case End():
+                    b.end()
+                case Br(depth=d):
+                    b.br(d)
+                case BrIf(cond=c, depth=d):
+                    self.emit_expr(c)  # type: ignore[arg-type]
+                    b.br_if(d)
+                case BrTable(index=x, depths=ds, default=dflt):
+                    if x is DISPATCH:
+                        b.local_get(dispatch)
+                    else:
+                        self.emit_expr(x)  # type: ignore[arg-type]
+                    b.br_table(ds, dflt)
+                case SetDispatch(value=v):
+                    b.i32_const(v)
+                    b.local_set(dispatch)
+                case Exit(payload=t):
+                    self.emit_exit(t)  # type: ignore[arg-type]
+
+    def emit_exit(self, t: ir.Terminator) -> None:
+        b = self.b
+        match t:
+            case ir.Return(value=v):
+                if v is not None:
+                    self.emit_expr(v)
+                b.return_()
+            case ir.Unreachable():
+                b.unreachable()
+            case ir.Panic(message=m):
+                self.emit_panic(m)
+            case ir.TailCall(callee=c, args=args):
+                self.emit_tail_call(c, args)
+            case ir.TailCallIndirect(type=ty, target=tg, args=args):
+                self.emit_tail_call_indirect(ty, tg, args)
+            case _:
+                raise TypeError(f"not an exit terminator: {t!r}")
+
+    def emit_panic(self, message: str) -> None:
+        fidx, fptr, flen, mptr, mlen = self.r.panic_call(self.f.name, message)
+        for v in (fptr, flen, mptr, mlen):
+            self.b.i32_const(v)
+        self.b.call(fidx)
+        self.b.unreachable()
+
+    # ------------------------------------------------------------ tail calls
+
+    def emit_tail_call(self, callee: str, args: Sequence[ir.Expr]) -> None:
+        for a in args:
+            self.emit_expr(a)
+        if self.ctx.mode is TailCallMode.NATIVE:
+            self.b.return_call(self.r.func_index(callee))
+            return
+        tr = self.ctx.trampoline
+        assert tr is not None
+        self.store_tail_args(args)
+        self.b.i32_const(tr.thunk_slot(callee))
+        self.b.global_set(tr.pending_global)
+        self.return_dummy()
+
+    def emit_tail_call_indirect(self, ty: FuncType, target: ir.Expr,
+                                args: Sequence[ir.Expr]) -> None:
+        for a in args:
+            self.emit_expr(a)
+        if self.ctx.mode is TailCallMode.NATIVE:
+            self.emit_expr(target)
+            self.b.return_call_indirect(self.r.type_index(ty))
+            return
+        tr = self.ctx.trampoline
+        assert tr is not None
+        self.store_tail_args(args)
+        # The thunk region for this type mirrors the table: slot base + index.
+        self.emit_expr(target)
+        self.b.i32_const(tr.indirect_thunk_base(ty))
+        self.b.op("i32.add")
+        self.b.global_set(tr.pending_global)
+        self.return_dummy()
+
+    def store_tail_args(self, args: Sequence[ir.Expr]) -> None:
+        tr = self.ctx.trampoline
+        assert tr is not None
+        types = [self.expr_type(a) for a in args]
+        # Values are on the stack in order; pop them last-first into the globals.
+        used: dict[ValType, int] = {}
+        slots = []
+        for t in types:
+            k = used.get(t, 0)
+            used[t] = k + 1
+            slots.append(tr.arg_globals[t][k])
+        for g in reversed(slots):
+            self.b.global_set(g)
+
+    def return_dummy(self) -> None:
+        t = self.f.result
+        if t is ValType.I32:
+            self.b.i32_const(0)
+        elif t is ValType.I64:
+            self.b.i64_const(0)
+        elif t is ValType.F32:
+            self.b.f32_const(0.0)
+        elif t is ValType.F64:
+            self.b.f64_const(0.0)
+        self.b.return_()
+
+    def finish_call(self, dest: str | None, result: ValType | None, may_tail: bool) -> None:
+        """After a call: run the trampoline driver if needed, then store or drop the result."""
+        b = self.b
+        tr = self.ctx.trampoline
+        if self.ctx.mode is TailCallMode.TRAMPOLINE and may_tail and tr is not None:
+            if result is None:
+                b.global_get(tr.pending_global)
+                b.if_()
+                b.call(tr.driver(None))
+                b.end()
+                return
+            tmp = self.local_index[dest] if dest is not None else self.temp_local(result)
+            b.local_set(tmp)
+            b.global_get(tr.pending_global)
+            b.if_()
+            b.call(tr.driver(result))
+            b.local_set(tmp)
+            b.end()
+            return
+        if result is None:
+            return
+        if dest is None:
+            b.drop()
+        else:
+            b.local_set(self.local_index[dest])
+
+    # ------------------------------------------------------------ statements
+
+    def emit_stmt(self, s: ir.Stmt) -> None:
+        b = self.b
+        match s:
+            case ir.Assign(local=name, value=v):
+                self.emit_expr(v)
+                b.local_set(self.local_index[name])
+            case ir.Store(op=op, addr=a, value=v, offset=o):
+                self.emit_expr(a)
+                self.emit_expr(v)
+                b.op(op, o)
+            case ir.Call(dest=d, callee=c, args=args):
+                for a in args:
+                    self.emit_expr(a)
+                b.call(self.r.func_index(c))
+                tr = self.ctx.trampoline
+                self.finish_call(d, self.callee_result(c, d), tr is not None and tr.may_tail(c))
+            case ir.CallIndirect(dest=d, type=ty, target=tg, args=args):
+                for a in args:
+                    self.emit_expr(a)
+                self.emit_expr(tg)
+                b.call_indirect(self.r.type_index(ty))
+                self.finish_call(d, ty.result, True)
+            case ir.GlobalSet(name=n, value=v):
+                self.emit_expr(v)
+                b.global_set(self.r.global_index(n))
+
+    def callee_result(self, callee: str, dest: str | None) -> ValType | None:
+        return self.callee_types[callee].result if callee in self.callee_types else None
+
+    @property
+    def callee_types(self) -> Mapping[str, FuncType]:
+        return self.ctx.resolver.func_types
+
+    # ------------------------------------------------------------ expressions
+
+    def emit_expr(self, e: ir.Expr) -> None:
+        b = self.b
+        stack: list[tuple[ir.Expr, bool]] = [(e, False)]
+        li = self.local_index
+        while stack:
+            node, done = stack.pop()
+            match node:
+                case ir.LocalGet(name=n):
+                    b.local_get(li[n])
+                case ir.Const(type=t, value=v):
+                    _emit_const(b, t, v)
+                case ir.OpExpr(op=op, args=args):
+                    if done:
+                        b.op(op)
+                    else:
+                        stack.append((node, True))
+                        stack.extend((a, False) for a in reversed(args))
+                case ir.Load(op=op, addr=a, offset=o):
+                    if done:
+                        b.op(op, o)
+                    else:
+                        stack.append((node, True))
+                        stack.append((a, False))
+                case ir.SymRef(symbol=s, offset=o):
+                    b.i32_const(self.r.symref(s, o))
+                case ir.GlobalGet(name=n):
+                    b.global_get(self.r.global_index(n))
+                case ir.SigRef(name=n):
+                    b.i32_const(self.ctx.sig_ids[n])
+
+    def expr_type(self, e: ir.Expr) -> ValType:
+        from linker.ir.ops import OPS_BY_NAME
+        match e:
+            case ir.Const(type=t):
+                return t
+            case ir.LocalGet(name=n):
+                i = self.local_index[n]
+                np = len(self.f.params)
+                return self.f.params[i].type if i < np else self.locals[i - np]
+            case ir.OpExpr(op=op) | ir.Load(op=op):
+                result = OPS_BY_NAME[op].result
+                assert result is not None
+                return result
+            case ir.GlobalGet(name=n):
+                return self.ctx.resolver.global_types[n]
+            case ir.SymRef() | ir.SigRef():
+                return ValType.I32
+        raise TypeError(e)
+
+
+def _emit_const(b: InstrBuilder, t: ValType, v: int | float) -> None:
+    if t is ValType.I32:
+        b.i32_const(int(v))
+    elif t is ValType.I64:
+        b.i64_const(int(v))
+    elif t is ValType.F32:
+        b.f32_const(float(v))
+    else:
+        b.f64_const(float(v))
+
+
+def _set_terminator(cfg: CFG, bid: int, t: ir.Terminator, ids: Mapping[str, int]) -> None:
+    match t:
+        case ir.Jump(target=l):
+            cfg.set_jump(bid, ids[l])
+        case ir.Branch(cond=c, then=a, else_=e):
+            cfg.set_branch(bid, c, ids[a], ids[e])
+        case ir.Switch(index=x, targets=ts, default=d):
+            cases: dict[int, list[int]] = {}
+            for value, label in enumerate(ts):
+                cases.setdefault(ids[label], []).append(value)
+            cfg.set_switch(bid, x, cases, default=ids[d])
+        case _:
+            cfg.set_exit(bid, t)

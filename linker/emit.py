@@ -1,0 +1,465 @@
+"""Assemble a linked program into a wasm module.
+
+Input: the live program after discovery and decoding (`LiveProgram`):
+functions, host imports, data, globals, exports, ctors, the entry.  Steps,
+in order: assign function indices (host imports, then live functions in
+link order, then the linker's own functions), lay out memory and the table
+(`linker.layout`), generate every body (`linker.codegen`), write the data
+image with relocations resolved, and add `_start`, the panic runtime and,
+in trampoline mode, thunks and drivers.
+
+The linker's own functions:
+* `__irld_panic(fname, flen, msg, mlen)`: writes `panic in <f>: <msg>\\n` to
+  stderr with one WASI `fd_write` of five iovecs, then traps;
+* `_start` (WASI command): runs the ctors (by priority, then link order),
+  calls the entry and exits with its i32 result through `proc_exit`;
+  with no entry, `_initialize` (WASI reactor) runs the ctors;
+* trampoline mode: a thunk per tail-call target (loads the argument
+  globals, calls the target) and a driver per result type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from linker.codegen import FuncContext, TailCallMode, Trampoline, compile_function
+from linker.ir import model as ir
+from linker.ir.types import FuncType, ValType
+from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
+from linker.wasm.instr import InstrBuilder
+from linker.wasm.module import ElementSegment, Export, ExternKind, WasmModule
+
+WASI = "wasi_snapshot_preview1"
+FD_WRITE = FuncType((ValType.I32,) * 4, ValType.I32)
+PROC_EXIT = FuncType((ValType.I32,), None)
+PANIC_TYPE = FuncType((ValType.I32,) * 4, None)
+PANIC_SCRATCH = "__irld_panic_iov"
+LINKER_DATA = ("__heap_base", "__data_end")
+_PREFIX, _SEP, _NL = "panic in ", ": ", "\n"
+
+
+class LinkError(Exception):
+    """A problem found while emitting (the driver turns it into a diagnostic)."""
+
+
+@attrs.define(slots=True)
+class LiveFunc:
+    symbol: str
+    func: ir.Func
+    sig_ids: dict[str, int] = attrs.Factory(dict)   # module-local csig name -> id
+    origin: str = ""
+
+
+@attrs.define(slots=True)
+class LiveProgram:
+    funcs: list[LiveFunc]
+    imports: list[tuple[str, str, str, FuncType]]        # symbol, module, field, type
+    datas: list[ir.Data]
+    globals: list[tuple[str, ValType, int | float]]
+    exports: list[tuple[str, str]]                       # external name, symbol
+    ctors: list[str]                                     # in run order
+    entry: str | None
+    address_taken: list[str]                             # functions, in link order
+    undefined_data: list[str] = attrs.Factory(list)
+
+
+@attrs.define(slots=True)
+class EmitOptions:
+    tail_calls: TailCallMode = TailCallMode.NATIVE
+    data_base: int = 1024
+    initial_memory: int | None = None
+    max_memory: int | None = None
+
+
+@attrs.define(slots=True)
+class EmitResult:
+    module: WasmModule
+    memory: MemoryLayout
+    table: TableLayout
+    func_indices: dict[str, int]
+    code_sizes: dict[str, int]        # symbol -> body bytes
+    data_segments: list[tuple[int, int]]
+
+
+# Undefined data under --allow-undefined: any access traps (out of bounds).
+UNDEFINED_DATA_ADDRESS = 0xFFFFFFF0
+
+
+class _Resolver:
+    """Symbol -> constant or index, for codegen."""
+
+    def __init__(self, mod: WasmModule) -> None:
+        self.mod = mod
+        self.funcs: dict[str, int] = {}
+        self.func_types: dict[str, FuncType] = {}
+        self.globals: dict[str, int] = {}
+        self.global_types: dict[str, ValType] = {}
+        self.data: dict[str, int] = {}
+        self.table: dict[str, int] = {}
+        self.pool: dict[str, int] = {}
+        self.panic_index = -1
+
+    def func_index(self, symbol: str) -> int:
+        return self.funcs[symbol]
+
+    def symref(self, symbol: str, offset: int) -> int:
+        if symbol in self.data:
+            return (self.data[symbol] + offset) & 0xFFFFFFFF
+        if symbol in self.table:
+            return self.table[symbol] + offset
+        raise LinkError(f"address of '{symbol}' is not available")
+
+    def global_index(self, symbol: str) -> int:
+        return self.globals[symbol]
+
+    def type_index(self, ft: FuncType) -> int:
+        return self.mod.type_index(ft)
+
+    def panic_call(self, function: str, message: str) -> tuple[int, int, int, int, int]:
+        fname = function.encode()
+        msg = message.encode()
+        return (self.panic_index, self.pool[function], len(fname), self.pool[message], len(msg))
+
+
+@attrs.define(slots=True)
+class _Scan:
+    """What the linker must know about all bodies before generating any."""
+
+    messages: list[str] = attrs.Factory(list)
+    tail_targets: list[str] = attrs.Factory(list)
+    tail_indirect_types: list[FuncType] = attrs.Factory(list)
+    has_tail: set[str] = attrs.Factory(set)
+    max_args: dict[ValType, int] = attrs.Factory(dict)
+
+
+def _scan(funcs: Sequence[LiveFunc], arg_types: Any) -> _Scan:
+    s = _Scan()
+    seen_t: dict[str, None] = {}
+    seen_ti: dict[FuncType, None] = {}
+    for lf in funcs:
+        f = lf.func
+        if f.deferred_error is not None:
+            s.messages += [f.name, f.deferred_error]
+        for b in f.blocks:
+            t = b.term
+            if isinstance(t, ir.Panic):
+                s.messages += [f.name, t.message]
+            elif isinstance(t, ir.TailCall):
+                seen_t.setdefault(t.callee, None)
+                s.has_tail.add(f.name)
+                _count_args(s, arg_types(t.callee))
+            elif isinstance(t, ir.TailCallIndirect):
+                seen_ti.setdefault(t.type, None)
+                s.has_tail.add(f.name)
+                _count_args(s, t.type.params)
+    s.tail_targets = list(seen_t)
+    s.tail_indirect_types = list(seen_ti)
+    return s
+
+
+def _count_args(s: _Scan, params: Sequence[ValType]) -> None:
+    counts: dict[ValType, int] = {}
+    for p in params:
+        counts[p] = counts.get(p, 0) + 1
+    for t, n in counts.items():
+        s.max_args[t] = max(s.max_args.get(t, 0), n)
+
+
+def emit_program(prog: LiveProgram, opts: EmitOptions) -> EmitResult:
+    """Build the wasm module of a live program."""
+    return _Emitter(prog, opts).run()
+
+
+class _Emitter:
+    def __init__(self, prog: LiveProgram, opts: EmitOptions) -> None:
+        self.prog = prog
+        self.opts = opts
+        self.mod = WasmModule(name=None)
+        self.r = _Resolver(self.mod)
+        self.trampoline = opts.tail_calls is TailCallMode.TRAMPOLINE
+
+    def run(self) -> EmitResult:
+        prog, r = self.prog, self.r
+        for lf in prog.funcs:
+            r.func_types[lf.symbol] = lf.func.type
+        for sym, _m, _f, ft in prog.imports:
+            r.func_types[sym] = ft
+        scan = _scan(prog.funcs, lambda c: r.func_types[c].params)
+        self.scan = scan
+        need_panic = bool(scan.messages)
+        self.add_imports(need_panic)
+        for lf in prog.funcs:
+            r.funcs[lf.symbol] = self.mod.add_function(lf.func.type, name=lf.symbol)
+        if need_panic:
+            r.panic_index = self.mod.add_function(PANIC_TYPE, name="__irld_panic")
+        self.add_globals()
+        self.layout(scan)
+        tramp = self.setup_trampoline(scan) if self.trampoline else None
+        sizes = self.gen_bodies(tramp)
+        if need_panic:
+            self.gen_panic()
+        self.add_start(tramp)
+        segs = self.write_data()
+        self.add_exports()
+        return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs)
+
+    # ------------------------------------------------------------ imports, globals
+
+    def add_imports(self, need_panic: bool) -> None:
+        r = self.r
+        by_key: dict[tuple[str, str, FuncType], int] = {}
+        wanted = list(self.prog.imports)
+        if need_panic:
+            wanted.append(("__irld_fd_write", WASI, "fd_write", FD_WRITE))
+        if self.prog.entry is not None:
+            wanted.append(("__irld_proc_exit", WASI, "proc_exit", PROC_EXIT))
+        for sym, module, field, ft in wanted:
+            key = (module, field, ft)
+            if key not in by_key:
+                by_key[key] = self.mod.import_func(module, field, ft, name=sym)
+            r.funcs[sym] = by_key[key]
+            r.func_types[sym] = ft
+
+    def add_globals(self) -> None:
+        for sym, vt, init in self.prog.globals:
+            self.r.globals[sym] = self.mod.add_global(vt, True, init, name=sym)
+            self.r.global_types[sym] = vt
+
+    # ------------------------------------------------------------ layout
+
+    def layout(self, scan: _Scan) -> None:
+        pool = [_PREFIX, _SEP, _NL] + scan.messages if scan.messages else []
+        extra = [(PANIC_SCRATCH, 44, 4)] if scan.messages else []
+        self.memory = layout_memory(self.prog.datas, pool, data_base=self.opts.data_base,
+                                    extra_rw=extra, initial_memory=self.opts.initial_memory,
+                                    max_memory=self.opts.max_memory)
+        r = self.r
+        r.data.update(self.memory.addresses)
+        r.data["__heap_base"] = self.memory.heap_base
+        r.data["__data_end"] = self.memory.data_end
+        for sym in self.prog.undefined_data:
+            r.data[sym] = UNDEFINED_DATA_ADDRESS
+        r.pool = self.memory.pool
+        self.table = layout_table(self.prog.address_taken)
+        r.table.update(self.table.slots)
+
+    # ------------------------------------------------------------ trampoline
+
+    def setup_trampoline(self, scan: _Scan) -> Trampoline:
+        mod, r = self.mod, self.r
+        pending = mod.add_global(ValType.I32, True, 0, name="__irld_tc_pending")
+        args: dict[ValType, list[int]] = {}
+        for t in (ValType.I32, ValType.I64, ValType.F32, ValType.F64):
+            args[t] = [mod.add_global(t, True, 0, name=f"__irld_tc_{t.value}_{k}")
+                       for k in range(scan.max_args.get(t, 0))]
+        base_size = self.table.size
+        thunk_slots: dict[str, int] = {}
+        extra_slots: list[tuple[int, int]] = []   # (slot, func index)
+        next_slot = base_size
+        # Direct targets: one thunk each.
+        thunk_of: dict[str, int] = {}
+        for sym in scan.tail_targets:
+            thunk_of[sym] = self.add_thunk(sym, args)
+            thunk_slots[sym] = next_slot
+            extra_slots.append((next_slot, thunk_of[sym]))
+            next_slot += 1
+        # Indirect tail-call types: a region mirroring the table, thunks for matching slots.
+        regions: dict[FuncType, int] = {}
+        for ty in scan.tail_indirect_types:
+            regions[ty] = next_slot
+            for sym in self.table.order:
+                if r.func_types.get(sym) == ty:
+                    if sym not in thunk_of:
+                        thunk_of[sym] = self.add_thunk(sym, args)
+                    extra_slots.append((next_slot + self.table.slots[sym], thunk_of[sym]))
+            next_slot += base_size
+        self.extra_slots = extra_slots
+        self.table_size = next_slot
+        drivers: dict[ValType | None, int] = {}
+        for sym in list(r.func_types):
+            drivers.setdefault(r.func_types[sym].result, -1)
+        for t in list(drivers):
+            drivers[t] = mod.add_function(FuncType((), t), name=f"__irld_drive_{t or 'void'}")
+        self.drivers = drivers
+        self.pending = pending
+        has_tail = scan.has_tail
+        return Trampoline(pending, args, thunk_slots.__getitem__, regions.__getitem__,
+                          drivers.__getitem__, lambda c: c in has_tail)
+
+    def add_thunk(self, sym: str, args: dict[ValType, list[int]]) -> int:
+        ft = self.r.func_types[sym]
+        b = InstrBuilder()
+        used: dict[ValType, int] = {}
+        for p in ft.params:
+            k = used.get(p, 0)
+            used[p] = k + 1
+            b.global_get(args[p][k])
+        b.call(self.r.funcs[sym])
+        return self.mod.add_function(FuncType((), ft.result), body=b.finish(),
+                                     name=f"__irld_thunk:{sym}")
+
+    def gen_drivers(self) -> None:
+        for t, idx in self.drivers.items():
+            b = InstrBuilder()
+            tmp = 0
+            locals_ = [t] if t is not None else []
+            b.loop()
+            b.global_get(self.pending)
+            b.i32_const(0)
+            b.global_set(self.pending)
+            b.call_indirect(self.mod.type_index(FuncType((), t)))
+            if t is not None:
+                b.local_set(tmp)
+            b.global_get(self.pending)
+            b.br_if(0)
+            b.end()
+            if t is not None:
+                b.local_get(tmp)
+            fn = self.mod.function(idx)
+            fn.locals = list(locals_)
+            fn.body = b.finish()
+
+    # ------------------------------------------------------------ bodies
+
+    def gen_bodies(self, tramp: Trampoline | None) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        mode = self.opts.tail_calls
+        for lf in self.prog.funcs:
+            ctx = FuncContext(self.r, lf.sig_ids, mode, tramp)
+            locals_, body = compile_function(lf.func, ctx)
+            fn = self.mod.function(self.r.funcs[lf.symbol])
+            fn.locals = locals_
+            fn.body = body
+            sizes[lf.symbol] = len(body)
+        if tramp is not None:
+            self.gen_drivers()
+        return sizes
+
+    def gen_panic(self) -> None:
+        r, mem = self.r, self.memory
+        iov = mem.addresses[PANIC_SCRATCH]
+        b = InstrBuilder()
+        parts: list[tuple[int | None, int | None]] = [
+            (mem.pool[_PREFIX], len(_PREFIX)), (None, 0), (mem.pool[_SEP], len(_SEP)),
+            (None, 2), (mem.pool[_NL], len(_NL))]
+        for i, (ptr, length) in enumerate(parts):
+            # Constant iovecs are stored from the pool; the two variable ones from params.
+            b.i32_const(iov + 8 * i)
+            if ptr is None:
+                b.local_get(length or 0)
+            else:
+                b.i32_const(ptr)
+            b.op("i32.store")
+            b.i32_const(iov + 8 * i + 4)
+            if ptr is None:
+                b.local_get((length or 0) + 1)
+            else:
+                b.i32_const(length or 0)
+            b.op("i32.store")
+        b.i32_const(2)
+        b.i32_const(iov)
+        b.i32_const(5)
+        b.i32_const(iov + 40)
+        b.call(r.funcs["__irld_fd_write"])
+        b.drop()
+        b.unreachable()
+        self.mod.function(r.panic_index).body = b.finish()
+
+    # ------------------------------------------------------------ start
+
+    def add_start(self, tramp: Trampoline | None) -> None:
+        prog, r = self.prog, self.r
+        if prog.entry is None and not prog.ctors:
+            return
+        b = InstrBuilder()
+        locals_: list[ValType] = []
+        for sym in prog.ctors:
+            b.call(r.funcs[sym])
+            self.after_call(b, sym, tramp, locals_)
+        name = "_initialize"
+        if prog.entry is not None:
+            name = "_start"
+            ft = r.func_types[prog.entry]
+            b.call(r.funcs[prog.entry])
+            self.after_call(b, prog.entry, tramp, locals_)
+            if ft.result is ValType.I32:
+                b.call(r.funcs["__irld_proc_exit"])
+            elif ft.result is not None:
+                b.drop()
+        idx = self.mod.add_function(FuncType(), locals_, b.finish(), name=name)
+        self.mod.exports.append(Export(name, ExternKind.FUNC, idx))
+
+    def after_call(self, b: InstrBuilder, sym: str, tramp: Trampoline | None,
+                   locals_: list[ValType]) -> None:
+        """In trampoline mode, finish a pending tail call left by `sym` (result stays on the stack)."""
+        if tramp is None or not tramp.may_tail(sym):
+            return
+        t = self.r.func_types[sym].result
+        tmp = -1
+        if t is not None:
+            tmp = len(locals_)
+            locals_.append(t)
+            b.local_set(tmp)
+        b.global_get(tramp.pending_global)
+        b.if_()
+        b.call(tramp.driver(t))
+        if t is not None:
+            b.local_set(tmp)
+        b.end()
+        if t is not None:
+            b.local_get(tmp)
+
+    # ------------------------------------------------------------ data, table, exports
+
+    def write_data(self) -> list[tuple[int, int]]:
+        mem, r = self.memory, self.r
+        base = mem.data_base
+        image = bytearray(mem.data_end - base)
+        for d in self.prog.datas:
+            _write_items(image, mem.addresses[d.name] - base, d, r)
+        for s, addr in mem.pool.items():
+            raw = s.encode()
+            image[addr - base:addr - base + len(raw)] = raw
+        segs = split_segments(base, image)
+        from linker.wasm.module import DataSegment
+        for off, raw in segs:
+            self.mod.data.append(DataSegment(off, raw, name=f".data@{off}"))
+        self.mod.set_memory(mem.initial_pages, mem.max_pages)
+        size = getattr(self, "table_size", self.table.size)
+        self.mod.set_table(size, None, export="__indirect_function_table")
+        if self.table.order:
+            self.mod.elements.append(ElementSegment(1, [r.funcs[s] for s in self.table.order]))
+        for slot, fidx in getattr(self, "extra_slots", []):
+            self.mod.elements.append(ElementSegment(slot, [fidx]))
+        return [(off, len(raw)) for off, raw in segs]
+
+    def add_exports(self) -> None:
+        for name, sym in self.prog.exports:
+            self.mod.exports.append(Export(name, ExternKind.FUNC, self.r.funcs[sym]))
+
+
+def _write_items(image: bytearray, pos: int, d: ir.Data, r: _Resolver) -> None:
+    import struct
+    for item in d.items:
+        match item:
+            case ir.IntItem(width=w, value=v):
+                n = w // 8
+                image[pos:pos + n] = (v & ((1 << w) - 1)).to_bytes(n, "little")
+                pos += n
+            case ir.FloatItem(width=32, value=v):
+                image[pos:pos + 4] = struct.pack("<f", v)
+                pos += 4
+            case ir.FloatItem(value=v):
+                image[pos:pos + 8] = struct.pack("<d", v)
+                pos += 8
+            case ir.BytesItem(value=v):
+                image[pos:pos + len(v)] = v
+                pos += len(v)
+            case ir.ZeroItem(size=n):
+                pos += n
+            case ir.AddrItem(symbol=s, offset=o):
+                image[pos:pos + 4] = r.symref(s, o).to_bytes(4, "little")
+                pos += 4
