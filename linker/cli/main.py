@@ -17,7 +17,7 @@ from linker.diagnostics import DiagnosticError
 from linker.store.objfile import ObjectError
 
 # Subcommand modules under linker.cli, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("compile", "dump")
+COMMANDS: tuple[str, ...] = ("compile", "dump", "ar", "link", "run")
 
 
 class InputError(Exception):

@@ -1,0 +1,86 @@
+"""`irld link`: link objects and archives (discovery only, until emission lands).
+
+    irld link main.iro lib.ira [-o out.wasm] [--entry NAME | --no-entry]
+              [--export NAME]... [--root NAME]... [--allow-undefined]
+              [--print-gc-sections] [-L DIR]... [-l NAME]... [-v]
+
+Inputs are `.iro` objects and `.ira` archives; objects load first, in order,
+then archives in order, then the `-l` libraries in order.  With
+`--print-gc-sections`, every dead entity of every loaded object is printed
+(stdout) as `removing unused <kind> <input>:(<name>)`; `-v` prints phase
+timings and counts (stderr).  Until code generation exists nothing is
+written, with or without `-o`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from linker.driver import LinkOptions, LinkResult, link
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "link", help="link objects and archives into a wasm module",
+        description="Link object files (.iro) and archives (.ira).")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="object files and archives")
+    p.add_argument("-o", "--output", metavar="FILE", help="output wasm file")
+    entry = p.add_mutually_exclusive_group()
+    entry.add_argument("--entry", metavar="NAME", default="main",
+                       help="entry symbol (default: main)")
+    entry.add_argument("--no-entry", action="store_true", help="link without an entry symbol")
+    p.add_argument("--export", metavar="NAME", action="append", default=[],
+                   help="export symbol NAME (and keep it)")
+    p.add_argument("--root", metavar="NAME", action="append", default=[],
+                   help="keep symbol NAME alive")
+    p.add_argument("--allow-undefined", action="store_true",
+                   help="undefined functions become host imports from \"env\"")
+    p.add_argument("--print-gc-sections", action="store_true",
+                   help="list the entities removed as unused")
+    p.add_argument("-L", dest="library_paths", metavar="DIR", action="append", default=[],
+                   help="directory to search for -l libraries")
+    p.add_argument("-l", dest="libraries", metavar="NAME", action="append", default=[],
+                   help="link libNAME.ira (or NAME.ira) from the -L directories")
+    p.add_argument("-v", "--verbose", action="store_true", help="print phase timings and counts")
+    p.set_defaults(func=run)
+
+
+def options_from_args(args: argparse.Namespace) -> LinkOptions:
+    return LinkOptions(
+        inputs=tuple(args.inputs), output=args.output,
+        entry=None if args.no_entry else args.entry,
+        exports=tuple(args.export), roots=tuple(args.root),
+        allow_undefined=args.allow_undefined, print_gc_sections=args.print_gc_sections,
+        library_paths=tuple(args.library_paths), libraries=tuple(args.libraries),
+        verbose=args.verbose)
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = options_from_args(args)
+    result = link(opts)
+    for w in result.warnings:
+        print(w.render(), file=sys.stderr)
+    for line in result.gc_sections:
+        print(line)
+    if opts.verbose:
+        print(verbose_report(result), file=sys.stderr)
+    if opts.output is not None:
+        print(f"irld: warning: code generation is not implemented yet; {opts.output} "
+              "was not written", file=sys.stderr)
+    return 0
+
+
+def verbose_report(result: LinkResult) -> str:
+    lines = [f"irld: phase {t.name}: {t.seconds * 1000:.1f} ms" for t in result.timings]
+    c = result.counts
+    stats = result.store.stats
+    lines.append(f"irld: inputs: {c.objects} objects, {c.archives} archives "
+                 f"({c.members_loaded} of {c.members} members loaded)")
+    lines.append(f"irld: entities: {c.in_store} in store, {c.loaded} loaded, "
+                 f"{len(result.live.live)} live")
+    lines.append(f"irld: indices read: {stats.indices_read}, bodies decoded: "
+                 f"{stats.bodies_decoded}, bytes read: {stats.bytes_read}")
+    lines.append(f"irld: live FFI signatures: {len(result.live.sigs)}")
+    return "\n".join(lines)

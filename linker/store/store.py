@@ -1,0 +1,214 @@
+"""The lazy store: the symbol table over object files and archives (lld's SymbolTable).
+
+Inputs merge as lld merges them: the object files named on the command line
+are loaded first, in order; archives follow, in order, and contribute *lazy*
+symbols: an archive member is loaded only when `resolve` is asked for a
+symbol nothing loaded defines and the member's symbol index entry offers it
+(the first archive, then the first member, that lists the symbol wins).
+
+Precedence is one rule: the first definition of a name wins the table;
+every later one is a duplicate, except that host imports (`import func`,
+`foreign import`) of one symbol with the same module, field and type merge
+(two modules may both import `fd_write`).  Loading never stops at a
+duplicate: all of them are collected (`duplicates`) and reported together,
+lld style, by `duplicate_diagnostics`, naming every input involved.
+Private symbols were renamed `module$name` by the compiler, so here they are
+ordinary names.
+
+Opening reads indices only; `body` reads, checks and decodes one body when a
+later phase asks, and the shared `LoadStats` count every index read, body
+decoded and byte read so tests and reports can prove the laziness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from linker.diagnostics import Diagnostic, DiagnosticError
+from linker.ir.model import Data, Func
+from linker.store.archive import Archive
+from linker.store.objfile import EntityKind, EntityRecord, LoadStats, ObjectError, ObjectFile
+
+OBJECT_SUFFIX = ".iro"
+ARCHIVE_SUFFIX = ".ira"
+
+_IMPORT_KINDS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+
+
+@attrs.frozen(slots=True)
+class Duplicate:
+    """A symbol defined by two inputs: `first` holds the table, `second` was refused."""
+
+    name: str
+    first: EntityRecord
+    second: EntityRecord
+
+    @property
+    def conflicting_imports(self) -> bool:
+        return self.first.kind in _IMPORT_KINDS and self.second.kind in _IMPORT_KINDS
+
+
+@attrs.frozen(slots=True)
+class StoreCounts:
+    """Entity counts: `in_store` = entities of loaded objects + index symbols of
+    archive members not loaded; `loaded` = entities of loaded objects."""
+
+    objects: int
+    archives: int
+    members: int
+    members_loaded: int
+    loaded: int
+    in_store: int
+
+
+def imports_agree(a: EntityRecord, b: EntityRecord) -> bool:
+    """Two host imports of one symbol that are the same import (module, field, type)."""
+    return a.kind is b.kind and a.kind in _IMPORT_KINDS and a.info == b.info
+
+
+class Store:
+    """Loaded objects, lazy archives and the table of defined symbols."""
+
+    def __init__(self, stats: LoadStats | None = None) -> None:
+        self.stats = stats if stats is not None else LoadStats()
+        self.objects: list[ObjectFile] = []         # load order: command line, then pulls
+        self.archives: list[Archive] = []
+        self.command_line_objects = 0
+        self.defined: dict[str, EntityRecord] = {}
+        self.duplicates: list[Duplicate] = []
+        # Objects pulled from archives, and the symbol that pulled each.
+        self.pulled_by: dict[int, str] = {}          # id(ObjectFile) -> symbol
+
+    # ------------------------------------------------------------ opening
+
+    @staticmethod
+    def open(inputs: Sequence[str], stats: LoadStats | None = None) -> "Store":
+        """Open `.iro` objects and `.ira` archives (indices only).
+
+        Objects load first in the order given, then archives in the order
+        given, wherever they appear in `inputs`.  Every unreadable or
+        unsupported input is reported in one DiagnosticError."""
+        store = Store(stats)
+        errors: list[Diagnostic] = []
+        objects: list[ObjectFile] = []
+        for path in inputs:
+            try:
+                if path.endswith(OBJECT_SUFFIX):
+                    objects.append(ObjectFile.open(path, store.stats))
+                elif path.endswith(ARCHIVE_SUFFIX):
+                    store.archives.append(Archive.open(path, store.stats))
+                else:
+                    errors.append(_unsupported(path))
+            except ObjectError as exc:
+                errors.append(Diagnostic.error(exc.reason, file=exc.file))
+        if errors:
+            raise DiagnosticError(errors)
+        for obj in objects:
+            store.add_object(obj)
+        store.command_line_objects = len(objects)
+        return store
+
+    def add_object(self, obj: ObjectFile) -> None:
+        """Load an object's definitions into the table (duplicates are collected)."""
+        self.objects.append(obj)
+        defined = self.defined
+        for rec in obj.records:
+            old = defined.get(rec.name)
+            if old is None:
+                defined[rec.name] = rec
+            elif not imports_agree(old, rec):
+                self.duplicates.append(Duplicate(rec.name, old, rec))
+
+    # ------------------------------------------------------------ lookup
+
+    def lookup(self, symbol: str) -> EntityRecord | None:
+        """The loaded definition of `symbol`; never loads anything."""
+        return self.defined.get(symbol)
+
+    def resolve(self, symbol: str) -> EntityRecord | None:
+        """The definition of `symbol`, pulling the archive member that offers it
+        if nothing loaded defines it; None when nothing does."""
+        rec = self.defined.get(symbol)
+        if rec is not None:
+            return rec
+        for ar in self.archives:
+            i = ar.find(symbol)
+            if i is None or ar.is_loaded(i):
+                continue
+            obj = ar.load(i)
+            self.pulled_by[id(obj)] = symbol
+            self.add_object(obj)
+            return self.defined.get(symbol)
+        return None
+
+    def is_lazy(self, symbol: str) -> bool:
+        """True if an archive member not yet loaded offers `symbol`."""
+        return any((i := ar.find(symbol)) is not None and not ar.is_loaded(i)
+                   for ar in self.archives)
+
+    def from_command_line(self, obj: ObjectFile) -> bool:
+        return id(obj) not in self.pulled_by
+
+    # ------------------------------------------------------------ bodies
+
+    def body(self, what: str | EntityRecord) -> Func | Data:
+        """Decode the body of a symbol's definition (or of a record) on demand."""
+        rec = self.defined.get(what) if isinstance(what, str) else what
+        if rec is None:
+            raise KeyError(f"symbol not defined: {what}")
+        return rec.obj.body(rec)
+
+    # ------------------------------------------------------------ reporting
+
+    def counts(self) -> StoreCounts:
+        loaded = sum(len(o.records) for o in self.objects)
+        lazy = 0
+        members = 0
+        members_loaded = 0
+        for ar in self.archives:
+            members += len(ar.members)
+            members_loaded += ar.loaded_count
+            lazy += sum(1 for o in ar.symbol_owners if not ar.is_loaded(o))
+        return StoreCounts(self.command_line_objects, len(self.archives), members,
+                           members_loaded, loaded, loaded + lazy)
+
+    def duplicate_diagnostics(self) -> list[Diagnostic]:
+        """One error per duplicated symbol, naming every input that defines it."""
+        return duplicate_diagnostics(self.duplicates)
+
+
+def duplicate_diagnostics(dups: Iterable[Duplicate]) -> list[Diagnostic]:
+    by_name: dict[str, list[Duplicate]] = {}
+    for d in dups:
+        by_name.setdefault(d.name, []).append(d)
+    out = []
+    for name, group in by_name.items():
+        recs = [group[0].first] + [d.second for d in group]
+        if all(r.kind in _IMPORT_KINDS for r in recs):
+            notes = [f">>> imported as {_import_desc(r)} in {r.obj.name}" for r in recs]
+            out.append(Diagnostic.error(f"conflicting imports for symbol: {name}", notes=notes))
+        else:
+            notes = [f">>> defined in {r.obj.name}" for r in recs]
+            out.append(Diagnostic.error(f"duplicate symbol: {name}", notes=notes))
+    return out
+
+
+def _import_desc(rec: EntityRecord) -> str:
+    module, field, typ = rec.info
+    return f'"{module}" "{field}" {typ}'
+
+
+def _unsupported(path: str) -> Diagnostic:
+    hint = "; compile it with `irld compile` first" if path.endswith(".ir") else ""
+    return Diagnostic.error(
+        f"unsupported input: expected an object file ({OBJECT_SUFFIX}) or an archive "
+        f"({ARCHIVE_SUFFIX}){hint}", file=path)
+
+
+def check_loaded(store: Store) -> None:
+    """Raise the duplicate-symbol errors collected so far, all at once."""
+    diags = store.duplicate_diagnostics()
+    if diags:
+        raise DiagnosticError(diags)
