@@ -25,7 +25,14 @@ Current phases:
    pulled during discovery), a missing entry, undefined symbols: all
    reported in one error;
 5. gc sections: with `print_gc_sections`, the dead entities of every loaded
-   object.
+   object;
+6. check types: the entry's type, and every cross-object call against the
+   definition (`linker.program`);
+7. decode: the live bodies only, into the program emission works on;
+8. emit: layout, resolution, relooper and code generation (`linker.emit`);
+9. encode: the wasm binary (`linker.wasm`);
+10. write: the output (and `--emit-wat`), atomically; nothing is written
+    when any phase failed.
 """
 
 from __future__ import annotations
@@ -41,7 +48,14 @@ import attrs
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.discover import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
+from linker.codegen import TailCallMode
+from linker.compile import write_file_atomic
+from linker.emit import EmitOptions, EmitResult, LinkError, LiveProgram, emit_program
+from linker.linker_symbols import linker_archive
+from linker.program import build_program, entry_diagnostics, signature_diagnostics
 from linker.store.store import StoreCounts, Store
+from linker.wasm.encode import encode_module
+from linker.wasm.wat import to_wat
 
 
 @attrs.frozen(slots=True)
@@ -69,6 +83,11 @@ class LinkOptions:
     library_paths: tuple[str, ...] = ()
     libraries: tuple[str, ...] = ()
     verbose: bool = False
+    tail_calls: TailCallMode = TailCallMode.NATIVE
+    data_base: int = 1024
+    initial_memory: int | None = None
+    max_memory: int | None = None
+    emit_wat: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -87,6 +106,9 @@ class LinkContext:
     live: LiveSet | None = None
     warnings: list[Diagnostic] = attrs.field(factory=list)
     gc_sections: list[str] = attrs.field(factory=list)
+    program: LiveProgram | None = None
+    emitted: EmitResult | None = None
+    wasm: bytes | None = None
 
     def require_store(self) -> Store:
         assert self.store is not None, "phase order: store not opened"
@@ -104,6 +126,9 @@ class LinkResult:
     timings: tuple[PhaseTiming, ...]
     warnings: tuple[Diagnostic, ...]
     gc_sections: tuple[str, ...]
+    program: LiveProgram | None = None
+    emitted: EmitResult | None = None
+    wasm: bytes | None = None
 
     @property
     def counts(self) -> StoreCounts:
@@ -142,6 +167,7 @@ def find_library(name: str, dirs: tuple[str, ...]) -> str | None:
 
 def open_store(ctx: LinkContext) -> None:
     ctx.store = Store.open(ctx.input_paths)
+    ctx.store.fallbacks.append(linker_archive(stats=ctx.store.stats))
 
 
 def discover_live(ctx: LinkContext) -> None:
@@ -164,6 +190,50 @@ def gc_sections(ctx: LinkContext) -> None:
         ctx.gc_sections = gc_section_lines(ctx.require_store(), ctx.require_live())
 
 
+def check_types(ctx: LinkContext) -> None:
+    live = ctx.require_live()
+    errors = entry_diagnostics(live, ctx.options.entry) + signature_diagnostics(live)
+    if errors:
+        raise DiagnosticError(errors)
+
+
+def decode(ctx: LinkContext) -> None:
+    ctx.program = build_program(ctx.require_store(), ctx.require_live(), ctx.options.entry,
+                                ctx.options.exports)
+
+
+def emit(ctx: LinkContext) -> None:
+    opts = ctx.options
+    assert ctx.program is not None, "phase order: program not decoded"
+    try:
+        ctx.emitted = emit_program(ctx.program, EmitOptions(
+            tail_calls=opts.tail_calls, data_base=opts.data_base,
+            initial_memory=opts.initial_memory, max_memory=opts.max_memory))
+    except LinkError as exc:
+        raise DiagnosticError([Diagnostic.error(str(exc))]) from None
+
+
+def encode(ctx: LinkContext) -> None:
+    assert ctx.emitted is not None, "phase order: nothing emitted"
+    ctx.wasm = encode_module(ctx.emitted.module)
+
+
+def write_output(ctx: LinkContext) -> None:
+    opts = ctx.options
+    assert ctx.wasm is not None and ctx.emitted is not None
+    outputs: list[tuple[str, bytes]] = []
+    if opts.output is not None:
+        outputs.append((opts.output, ctx.wasm))
+    if opts.emit_wat is not None:
+        outputs.append((opts.emit_wat, to_wat(ctx.emitted.module).encode()))
+    for path, data in outputs:
+        try:
+            write_file_atomic(path, data)
+        except OSError as exc:
+            raise DiagnosticError([Diagnostic.error(
+                f"cannot write output file {path}: {exc.strerror or exc}")]) from None
+
+
 @contextlib.contextmanager
 def no_cyclic_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector (see the module docstring)."""
@@ -184,6 +254,11 @@ PHASES: tuple[Phase, ...] = (
     ("discover", discover_live),
     ("check symbols", check_symbols),
     ("gc sections", gc_sections),
+    ("check types", check_types),
+    ("decode", decode),
+    ("emit", emit),
+    ("encode", encode),
+    ("write", write_output),
 )
 
 
@@ -197,4 +272,5 @@ def link(options: LinkOptions, phases: tuple[Phase, ...] = PHASES) -> LinkResult
             phase(ctx)
             timings.append(PhaseTiming(name, time.perf_counter() - start))
     return LinkResult(ctx.require_store(), ctx.require_live(), tuple(timings),
-                      tuple(ctx.warnings), tuple(ctx.gc_sections))
+                      tuple(ctx.warnings), tuple(ctx.gc_sections), ctx.program, ctx.emitted,
+                      ctx.wasm)

@@ -1,15 +1,17 @@
-"""`irld link`: link objects and archives (discovery only, until emission lands).
+"""`irld link`: link objects and archives into a wasm module.
 
-    irld link main.iro lib.ira [-o out.wasm] [--entry NAME | --no-entry]
+    irld link main.iro lib.ira -o out.wasm [--entry NAME | --no-entry]
               [--export NAME]... [--root NAME]... [--allow-undefined]
               [--print-gc-sections] [-L DIR]... [-l NAME]... [-v]
+              [--tail-calls native|trampoline] [--data-base N]
+              [--initial-memory BYTES] [--max-memory BYTES] [--emit-wat FILE]
 
 Inputs are `.iro` objects and `.ira` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
 `--print-gc-sections`, every dead entity of every loaded object is printed
 (stdout) as `removing unused <kind> <input>:(<name>)`; `-v` prints phase
-timings and counts (stderr).  Until code generation exists nothing is
-written, with or without `-o`.
+timings and counts (stderr).  Without `-o` (and `--emit-wat`) the link
+runs every phase and writes nothing: a check.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import sys
 from typing import Any
 
+from linker.codegen import TailCallMode
 from linker.driver import LinkOptions, LinkResult, link
 
 
@@ -44,7 +47,34 @@ def register(sub: Any) -> None:
     p.add_argument("-l", dest="libraries", metavar="NAME", action="append", default=[],
                    help="link libNAME.ira (or NAME.ira) from the -L directories")
     p.add_argument("-v", "--verbose", action="store_true", help="print phase timings and counts")
+    p.add_argument("--tail-calls", choices=[m.value for m in TailCallMode], default="native",
+                   help="native: return_call (Wasm 3.0); trampoline: a driver loop "
+                        "for engines without tail calls (default: native)")
+    p.add_argument("--data-base", type=_size, default=1024, metavar="N",
+                   help="lowest data address; [0, N) never holds data (default: 1024)")
+    p.add_argument("--initial-memory", type=_pages, metavar="BYTES",
+                   help="initial memory size in bytes (a multiple of 65536)")
+    p.add_argument("--max-memory", type=_pages, metavar="BYTES",
+                   help="maximum memory size in bytes (a multiple of 65536)")
+    p.add_argument("--emit-wat", metavar="FILE", help="also write a readable WAT dump")
     p.set_defaults(func=run)
+
+
+def _size(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 1 << 32:
+        raise argparse.ArgumentTypeError(f"out of range: {text}")
+    return value
+
+
+def _pages(text: str) -> int:
+    value = _size(text)
+    if value % 65536:
+        raise argparse.ArgumentTypeError(f"{text} is not a multiple of the 65536-byte page")
+    return value
 
 
 def options_from_args(args: argparse.Namespace) -> LinkOptions:
@@ -54,7 +84,9 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         exports=tuple(args.export), roots=tuple(args.root),
         allow_undefined=args.allow_undefined, print_gc_sections=args.print_gc_sections,
         library_paths=tuple(args.library_paths), libraries=tuple(args.libraries),
-        verbose=args.verbose)
+        verbose=args.verbose, tail_calls=TailCallMode(args.tail_calls),
+        data_base=args.data_base, initial_memory=args.initial_memory,
+        max_memory=args.max_memory, emit_wat=args.emit_wat)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,9 +98,6 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if opts.verbose:
         print(verbose_report(result), file=sys.stderr)
-    if opts.output is not None:
-        print(f"irld: warning: code generation is not implemented yet; {opts.output} "
-              "was not written", file=sys.stderr)
     return 0
 
 
@@ -83,4 +112,6 @@ def verbose_report(result: LinkResult) -> str:
     lines.append(f"irld: indices read: {stats.indices_read}, bodies decoded: "
                  f"{stats.bodies_decoded}, bytes read: {stats.bytes_read}")
     lines.append(f"irld: live FFI signatures: {len(result.live.sigs)}")
+    if result.wasm is not None:
+        lines.append(f"irld: output: {len(result.wasm)} bytes")
     return "\n".join(lines)

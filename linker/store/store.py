@@ -75,6 +75,9 @@ class Store:
         self.stats = stats if stats is not None else LoadStats()
         self.objects: list[ObjectFile] = []         # load order: command line, then pulls
         self.archives: list[Archive] = []
+        # Linker-provided definitions (`__heap_base`, the FFI runtime, ...):
+        # searched after every input, so a user definition always wins.
+        self.fallbacks: list[Archive] = []
         self.command_line_objects = 0
         self.defined: dict[str, EntityRecord] = {}
         self.duplicates: list[Duplicate] = []
@@ -133,7 +136,7 @@ class Store:
         rec = self.defined.get(symbol)
         if rec is not None:
             return rec
-        for ar in self.archives:
+        for ar in (*self.archives, *self.fallbacks):
             i = ar.find(symbol)
             if i is None or ar.is_loaded(i):
                 continue

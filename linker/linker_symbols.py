@@ -1,0 +1,36 @@
+"""Symbols the linker itself defines, offered to discovery like an archive member.
+
+`__heap_base` (first free address after all data, 16-byte aligned) and
+`__data_end` (end of the data) are data symbols whose address the layout
+decides; other phases (the FFI runtime) add functions.  They live in one
+synthetic object, `<linker>`, searched after every input (`Store.fallbacks`),
+so a program's own definition of such a name wins, as in lld.  Emission
+recognises the records by their object and generates their contents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from linker.ir.types import FuncType
+from linker.store.archive import Archive, archive_bytes
+from linker.store.codec import encode_functype
+from linker.store.objfile import EntityEntry, EntityKind, LoadStats, write_object_bytes
+
+LINKER_OBJECT = "<linker>"
+LINKER_DATA = ("__heap_base", "__data_end")
+
+
+def linker_archive(funcs: Sequence[tuple[str, FuncType]] = (),
+                   stats: LoadStats | None = None) -> Archive:
+    """The synthetic archive holding the linker's data symbols and `funcs`."""
+    entities = [EntityEntry(name, EntityKind.DATA, False, [0, 1, True], [], [], None, [])
+                for name in LINKER_DATA]
+    entities += [EntityEntry(name, EntityKind.FUNC, False, encode_functype(ft), [], [], None,
+                             [[], None, [], None, []]) for name, ft in funcs]
+    obj = write_object_bytes(LINKER_OBJECT, entities)
+    return Archive.from_buffer(archive_bytes([(LINKER_OBJECT, obj)]), LINKER_OBJECT, stats)
+
+
+def is_linker_object(name: str) -> bool:
+    return name.startswith(LINKER_OBJECT)

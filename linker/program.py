@@ -1,0 +1,146 @@
+"""From the live set to the program emission works on: decode live bodies, check signatures.
+
+`build_program` walks the objects with a live entity in load order and each
+object's entities in declaration order (so output order follows link order
+and is independent of hashing), decodes only live function and data bodies,
+and collects host imports, globals, exports, ctors (sorted by priority, then
+link order) and the address-taken functions (targets of `@f` and of data
+relocations, which get table slots).
+
+`signature_diagnostics` checks every call that crosses objects: the caller's
+`extern func` declaration must match the definition, lld style::
+
+    error: function signature mismatch: foo
+    >>> defined as (i32) -> i32 in b.iro
+    >>> called as (i64) -> i32 by main in a.iro
+"""
+
+from __future__ import annotations
+
+from linker.diagnostics import Diagnostic
+from linker.discover import LiveSet
+from linker.emit import LiveFunc, LiveProgram
+from linker.ir import model as ir
+from linker.ir.refs import EdgeKind
+from linker.linker_symbols import is_linker_object
+from linker.store.objfile import EntityKind, EntityRecord
+from linker.store.store import Store
+
+_FUNC_KINDS = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+
+
+def sig_ids(live: LiveSet) -> dict[str, int]:
+    """Link-time id of each live FFI signature key: 1, 2, ... in discovery order."""
+    return {key: i + 1 for i, key in enumerate(live.sigs)}
+
+
+def build_program(store: Store, live: LiveSet, entry: str | None,
+                  extra_exports: tuple[str, ...] = ()) -> LiveProgram:
+    """Decode the live bodies and collect everything emission needs."""
+    ids = sig_ids(live)
+    funcs: list[LiveFunc] = []
+    imports: list[tuple[str, str, str, ir.FuncType]] = []
+    datas: list[ir.Data] = []
+    globals_: list[tuple[str, ir.ValType, int | float]] = []
+    exports: list[tuple[str, str]] = []
+    ctors: list[tuple[int, int, str]] = []
+    taken: dict[str, None] = {}
+    for obj in live.objects:
+        if is_linker_object(obj.name):
+            continue
+        local_ids = {name: ids[key] for name, (key, _pool) in obj.csigs.items() if key in ids}
+        for rec in obj.records:
+            if not live.is_live(rec):
+                continue
+            _collect_taken(rec, live, taken)
+            match rec.kind:
+                case EntityKind.FUNC:
+                    f = store.body(rec)
+                    assert isinstance(f, ir.Func)
+                    funcs.append(LiveFunc(rec.name, f, local_ids, obj.name))
+                case EntityKind.IMPORT:
+                    module, field, ft = rec.info
+                    imports.append((rec.name, module, field, ft))
+                case EntityKind.FOREIGN_IMPORT:
+                    module, field, _sig = rec.info
+                    ft = rec.func_type
+                    assert ft is not None
+                    imports.append((rec.name, module, field, ft))
+                case EntityKind.DATA:
+                    d = store.body(rec)
+                    assert isinstance(d, ir.Data)
+                    datas.append(d)
+                case EntityKind.GLOBAL:
+                    vt, init = rec.info
+                    globals_.append((rec.name, vt, init))
+        # Exports of every object with a live entity (discovery made them roots).
+        exports.extend(obj.exports)
+        exports.extend((name, sym) for name, sym, _sig in obj.foreign_exports)
+        order = len(ctors)
+        for i, (sym, prio) in enumerate(obj.ctors):
+            ctors.append((prio, order + i, sym))
+    exports.extend((s, s) for s in extra_exports)
+    undefined_data: list[str] = []
+    for sym, u in live.undefined_imports.items():
+        if u.func_type is not None:
+            imports.append((sym, u.module, u.field, u.func_type))
+        else:
+            undefined_data.append(sym)
+    return LiveProgram(funcs, imports, datas, globals_, _dedupe(exports),
+                       [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data)
+
+
+def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:
+    for sym, kind in rec.refs:
+        if kind in (EdgeKind.ADDRESS, EdgeKind.DATA_REF):
+            hit = live.live.get(sym)
+            if hit is not None and hit[0].kind in _FUNC_KINDS:
+                taken.setdefault(sym, None)
+
+
+def _dedupe(exports: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for name, sym in exports:
+        seen.setdefault(name, sym)
+    return list(seen.items())
+
+
+def signature_diagnostics(live: LiveSet) -> list[Diagnostic]:
+    """One error per cross-object call whose declaration differs from the definition."""
+    errors: list[Diagnostic] = []
+    seen: set[tuple[str, str]] = set()
+    for e in live.call_edges:
+        hit = live.live.get(e.callee)
+        if hit is None or e.declared is None:
+            continue
+        rec = hit[0]
+        actual = rec.func_type
+        if actual is None:
+            errors.append(Diagnostic.error(
+                f"call to non-function symbol: {e.callee}",
+                notes=[f">>> defined as {rec.kind.value} in {rec.obj.name}",
+                       f">>> called by {e.caller} in {e.caller_input}"]))
+            continue
+        if actual == e.declared or (e.caller_input, e.callee) in seen:
+            continue
+        seen.add((e.caller_input, e.callee))
+        errors.append(Diagnostic.error(
+            f"function signature mismatch: {e.callee}",
+            notes=[f">>> defined as {actual} in {rec.obj.name}",
+                   f">>> called as {e.declared} by {e.caller} in {e.caller_input}"]))
+    return errors
+
+
+def entry_diagnostics(live: LiveSet, entry: str | None) -> list[Diagnostic]:
+    """The entry must be a function taking nothing and returning i32 or nothing."""
+    if entry is None or entry not in live.live:
+        return []
+    rec = live.live[entry][0]
+    ft = rec.func_type
+    if rec.kind is not EntityKind.FUNC or ft is None:
+        return [Diagnostic.error(f"entry symbol is not a function: {entry}",
+                                 notes=[f">>> defined as {rec.kind.value} in {rec.obj.name}"])]
+    if ft.params or ft.result not in (None, ir.ValType.I32):
+        return [Diagnostic.error(f"entry function {entry} has type {ft}; expected () -> i32 "
+                                 "or ()", notes=[f">>> defined in {rec.obj.name}"])]
+    return []
