@@ -26,6 +26,7 @@ Tail calls:
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -38,6 +39,8 @@ from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, 
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.wasm.instr import InstrBuilder
+
+_U64, _F64 = struct.Struct("<Q"), struct.Struct("<d")
 
 
 class TailCallMode(enum.Enum):
@@ -70,6 +73,7 @@ class Trampoline:
     indirect_thunk_base: Callable[[FuncType], int]  # type -> base of its thunk region
     driver: Callable[[ValType | None], int]     # result type -> driver function index
     may_tail: Callable[[str], bool]             # does a direct callee leave a pending call?
+    any_tail: bool = False                      # may an indirect callee leave one?
 
 
 @attrs.define(slots=True)
@@ -296,7 +300,8 @@ class _FuncGen:
                     self.emit_expr(a)
                 self.emit_expr(tg)
                 b.call_indirect(self.r.type_index(ty))
-                self.finish_call(d, ty.result, True)
+                tr = self.ctx.trampoline
+                self.finish_call(d, ty.result, tr is not None and tr.any_tail)
             case ir.GlobalSet(name=n, value=v):
                 self.emit_expr(v)
                 b.global_set(self.r.global_index(n))
@@ -360,13 +365,26 @@ class _FuncGen:
         raise TypeError(e)
 
 
+def f32_nan_bits(v: float) -> int:
+    """The f32 bits of an IR f32 NaN constant.
+
+    The IR keeps an f32 NaN as a double carrying the f32 payload in the top 23
+    mantissa bits (`linker.ir.parser`); narrowing it with `struct.pack("<f")`
+    sets the quiet bit of a signalling NaN on x86, so it is narrowed by hand."""
+    d = _U64.unpack(_F64.pack(v))[0]
+    return ((d >> 32) & 0x8000_0000) | 0x7F80_0000 | ((d >> 29) & 0x7F_FFFF)
+
+
 def _emit_const(b: InstrBuilder, t: ValType, v: int | float) -> None:
     if t is ValType.I32:
         b.i32_const(int(v))
     elif t is ValType.I64:
         b.i64_const(int(v))
     elif t is ValType.F32:
-        b.f32_const(float(v))
+        if v != v:
+            b.f32_const_bits(f32_nan_bits(float(v)))
+        else:
+            b.f32_const(float(v))
     else:
         b.f64_const(float(v))
 

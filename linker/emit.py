@@ -25,7 +25,8 @@ from typing import Any
 
 import attrs
 
-from linker.codegen import FuncContext, TailCallMode, Trampoline, compile_function
+from linker.codegen import (FuncContext, TailCallMode, Trampoline, compile_function,
+                             f32_nan_bits)
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
@@ -203,7 +204,7 @@ class _Emitter:
             self.gen_panic()
         self.add_start(tramp)
         segs = self.write_data()
-        self.add_exports()
+        self.add_exports(tramp)
         return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs)
 
     # ------------------------------------------------------------ imports, globals
@@ -278,16 +279,17 @@ class _Emitter:
             next_slot += base_size
         self.extra_slots = extra_slots
         self.table_size = next_slot
+        # One driver per result type: call_indirect sites may have any result type.
         drivers: dict[ValType | None, int] = {}
-        for sym in list(r.func_types):
-            drivers.setdefault(r.func_types[sym].result, -1)
-        for t in list(drivers):
-            drivers[t] = mod.add_function(FuncType((), t), name=f"__irld_drive_{t or 'void'}")
+        if scan.has_tail:
+            for t in (None, ValType.I32, ValType.I64, ValType.F32, ValType.F64):
+                drivers[t] = mod.add_function(FuncType((), t),
+                                              name=f"__irld_drive_{t or 'void'}")
         self.drivers = drivers
         self.pending = pending
         has_tail = scan.has_tail
         return Trampoline(pending, args, thunk_slots.__getitem__, regions.__getitem__,
-                          drivers.__getitem__, lambda c: c in has_tail)
+                          drivers.__getitem__, lambda c: c in has_tail, bool(has_tail))
 
     def add_thunk(self, sym: str, args: dict[ValType, list[int]]) -> int:
         ft = self.r.func_types[sym]
@@ -339,32 +341,34 @@ class _Emitter:
         return sizes
 
     def gen_panic(self) -> None:
+        """`panic in <f>: <msg>\n` to fd 2, one iovec per fd_write call (a host may
+        write only the first iovec of a vector, and stderr must get every piece)."""
         r, mem = self.r, self.memory
         iov = mem.addresses[PANIC_SCRATCH]
         b = InstrBuilder()
-        parts: list[tuple[int | None, int | None]] = [
+        pieces: list[tuple[int | None, int]] = [
             (mem.pool[_PREFIX], len(_PREFIX)), (None, 0), (mem.pool[_SEP], len(_SEP)),
             (None, 2), (mem.pool[_NL], len(_NL))]
-        for i, (ptr, length) in enumerate(parts):
-            # Constant iovecs are stored from the pool; the two variable ones from params.
-            b.i32_const(iov + 8 * i)
+        for ptr, arg in pieces:
+            # Constant pieces come from the pool; the two variable ones from the params.
+            b.i32_const(iov)
             if ptr is None:
-                b.local_get(length or 0)
+                b.local_get(arg)
             else:
                 b.i32_const(ptr)
             b.op("i32.store")
-            b.i32_const(iov + 8 * i + 4)
+            b.i32_const(iov + 4)
             if ptr is None:
-                b.local_get((length or 0) + 1)
+                b.local_get(arg + 1)
             else:
-                b.i32_const(length or 0)
+                b.i32_const(arg)
             b.op("i32.store")
-        b.i32_const(2)
-        b.i32_const(iov)
-        b.i32_const(5)
-        b.i32_const(iov + 40)
-        b.call(r.funcs["__irld_fd_write"])
-        b.drop()
+            b.i32_const(2)
+            b.i32_const(iov)
+            b.i32_const(1)
+            b.i32_const(iov + 40)
+            b.call(r.funcs["__irld_fd_write"])
+            b.drop()
         b.unreachable()
         self.mod.function(r.panic_index).body = b.finish()
 
@@ -393,14 +397,15 @@ class _Emitter:
         self.mod.exports.append(Export(name, ExternKind.FUNC, idx))
 
     def after_call(self, b: InstrBuilder, sym: str, tramp: Trampoline | None,
-                   locals_: list[ValType]) -> None:
-        """In trampoline mode, finish a pending tail call left by `sym` (result stays on the stack)."""
+                   locals_: list[ValType], base: int = 0) -> None:
+        """In trampoline mode, finish a pending tail call left by `sym` (result stays on
+        the stack); temporaries are appended to `locals_`, numbered from `base`."""
         if tramp is None or not tramp.may_tail(sym):
             return
         t = self.r.func_types[sym].result
         tmp = -1
         if t is not None:
-            tmp = len(locals_)
+            tmp = base + len(locals_)
             locals_.append(t)
             b.local_set(tmp)
         b.global_get(tramp.pending_global)
@@ -436,9 +441,26 @@ class _Emitter:
             self.mod.elements.append(ElementSegment(slot, [fidx]))
         return [(off, len(raw)) for off, raw in segs]
 
-    def add_exports(self) -> None:
+    def add_exports(self, tramp: Trampoline | None) -> None:
+        wrapped: dict[str, int] = {}
         for name, sym in self.prog.exports:
-            self.mod.exports.append(Export(name, ExternKind.FUNC, self.r.funcs[sym]))
+            idx = self.r.funcs[sym]
+            if tramp is not None and tramp.may_tail(sym):
+                # The host must see the final result of a tail-call chain.
+                if sym not in wrapped:
+                    wrapped[sym] = self.export_wrapper(sym, tramp)
+                idx = wrapped[sym]
+            self.mod.exports.append(Export(name, ExternKind.FUNC, idx))
+
+    def export_wrapper(self, sym: str, tramp: Trampoline) -> int:
+        ft = self.r.func_types[sym]
+        b = InstrBuilder()
+        for i in range(len(ft.params)):
+            b.local_get(i)
+        b.call(self.r.funcs[sym])
+        locals_: list[ValType] = []
+        self.after_call(b, sym, tramp, locals_, base=len(ft.params))
+        return self.mod.add_function(ft, locals_, b.finish(), name=f"__irld_export:{sym}")
 
 
 def _write_items(image: bytearray, pos: int, d: ir.Data, r: _Resolver) -> None:
@@ -450,7 +472,10 @@ def _write_items(image: bytearray, pos: int, d: ir.Data, r: _Resolver) -> None:
                 image[pos:pos + n] = (v & ((1 << w) - 1)).to_bytes(n, "little")
                 pos += n
             case ir.FloatItem(width=32, value=v):
-                image[pos:pos + 4] = struct.pack("<f", v)
+                if v != v:   # keep a signalling NaN's payload (see codegen.f32_nan_bits)
+                    image[pos:pos + 4] = struct.pack("<I", f32_nan_bits(v))
+                else:
+                    image[pos:pos + 4] = struct.pack("<f", v)
                 pos += 4
             case ir.FloatItem(value=v):
                 image[pos:pos + 8] = struct.pack("<d", v)
