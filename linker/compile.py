@@ -4,6 +4,7 @@ Steps: verify (all errors of the module at once); rename private symbols to
 `<module>$<name>` so two modules may each define one; compute each entity's
 references and FFI signature keys (so discovery never decodes a body);
 encode each body on its own (see `linker.store.codec`); write the index.
+Function bodies are renamed as they are encoded, not rebuilt first.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import attrs
 
 from linker.diagnostics import DiagnosticError, errors_only
 from linker.ir import model as ir
-from linker.ir.refs import RefCollector, data_refs, func_refs
+from linker.ir.refs import EdgeKind, RefCollector, data_refs, func_refs
 from linker.ir.verify import verify_module
 from linker.store.codec import encode_data, encode_func, encode_functype
 from linker.store.objfile import EntityEntry, EntityKind, write_object_bytes
@@ -32,8 +33,7 @@ def compile_module(m: ir.Module) -> bytes:
     errors = errors_only(verify_module(m))
     if errors:
         raise DiagnosticError(errors)
-    m = rename_privates(m)
-    return _object_bytes(m)
+    return _object_bytes(m, _private_names(m))
 
 
 def write_file_atomic(path: str, data: bytes) -> None:
@@ -51,13 +51,20 @@ def write_file_atomic(path: str, data: bytes) -> None:
 # ---------------------------------------------------------------- private renaming
 
 
+def _private_names(m: ir.Module) -> dict[str, str]:
+    """Private definition name -> its link-time name."""
+    return {i.name: private_name(m.name, i.name) for i in m.items
+            if isinstance(i, (ir.Func, ir.Data, ir.Global)) and i.private}
+
+
 def rename_privates(m: ir.Module) -> ir.Module:
-    """Rename private definitions and every reference to them in the module."""
-    names = {i.name for i in m.items
-             if isinstance(i, (ir.Func, ir.Data, ir.Global)) and i.private}
-    if not names:
+    """Rename private definitions and every reference to them in the module.
+
+    `compile_module` does not call this for function bodies: it renames while
+    encoding them (see `_entity`); the object holds what this returns."""
+    mapping = _private_names(m)
+    if not mapping:
         return m
-    mapping = {n: private_name(m.name, n) for n in names}
     return attrs.evolve(m, items=tuple(_rename_item(i, mapping) for i in m.items))
 
 
@@ -78,54 +85,110 @@ def _rename_item(item: ir.Item, mp: Mapping[str, str]) -> ir.Item:
     return item
 
 
+# Bodies are rebuilt with plain constructors and unchanged subtrees are
+# shared: `attrs.evolve` made renaming the slowest step of compiling.
+
+
 def _rename_block(b: ir.BasicBlock, mp: Mapping[str, str]) -> ir.BasicBlock:
-    return attrs.evolve(b, stmts=tuple(_rename_stmt(s, mp) for s in b.stmts),
-                        term=_rename_term(b.term, mp))
+    stmts = tuple([_rename_stmt(s, mp) for s in b.stmts])
+    term = _rename_term(b.term, mp)
+    if term is b.term and all(x is y for x, y in zip(stmts, b.stmts)):
+        return b
+    return ir.BasicBlock(b.label, stmts, term, span=b.span)
+
+
+def _rename_args(args: tuple[ir.Expr, ...], mp: Mapping[str, str]) -> tuple[ir.Expr, ...]:
+    new = tuple([_rename_expr(a, mp) for a in args])
+    return args if all(x is y for x, y in zip(new, args)) else new
 
 
 def _rename_stmt(s: ir.Stmt, mp: Mapping[str, str]) -> ir.Stmt:
-    e = lambda x: _rename_expr(x, mp)  # noqa: E731
     match s:
-        case ir.Assign(value=v):
-            return attrs.evolve(s, value=e(v))
-        case ir.Store(addr=a, value=v):
-            return attrs.evolve(s, addr=e(a), value=e(v))
-        case ir.Call(callee=c, args=args):
-            return attrs.evolve(s, callee=mp.get(c, c), args=tuple(map(e, args)))
-        case ir.CallIndirect(target=t, args=args):
-            return attrs.evolve(s, target=e(t), args=tuple(map(e, args)))
+        case ir.Assign(local=l, value=v):
+            v2 = _rename_expr(v, mp)
+            return s if v2 is v else ir.Assign(l, v2, span=s.span)
+        case ir.Store(op=op, addr=a, value=v, offset=o):
+            a2, v2 = _rename_expr(a, mp), _rename_expr(v, mp)
+            return s if a2 is a and v2 is v else ir.Store(op, a2, v2, o, span=s.span)
+        case ir.Call(dest=d, callee=c, args=args):
+            args2 = _rename_args(args, mp)
+            if args2 is args and c not in mp:
+                return s
+            return ir.Call(d, mp.get(c, c), args2, span=s.span)
+        case ir.CallIndirect(dest=d, type=ft, target=t, args=args):
+            t2, args2 = _rename_expr(t, mp), _rename_args(args, mp)
+            return s if t2 is t and args2 is args else ir.CallIndirect(d, ft, t2, args2,
+                                                                      span=s.span)
         case ir.GlobalSet(name=n, value=v):
-            return attrs.evolve(s, name=mp.get(n, n), value=e(v))
+            v2 = _rename_expr(v, mp)
+            return s if v2 is v and n not in mp else ir.GlobalSet(mp.get(n, n), v2, span=s.span)
     raise TypeError(s)
 
 
 def _rename_term(t: ir.Terminator, mp: Mapping[str, str]) -> ir.Terminator:
-    e = lambda x: _rename_expr(x, mp)  # noqa: E731
     match t:
-        case ir.Branch(cond=c):
-            return attrs.evolve(t, cond=e(c))
-        case ir.Switch(index=i):
-            return attrs.evolve(t, index=e(i))
+        case ir.Branch(cond=c, then=a, else_=b):
+            c2 = _rename_expr(c, mp)
+            return t if c2 is c else ir.Branch(c2, a, b, span=t.span)
+        case ir.Switch(index=i, targets=ts, default=d):
+            i2 = _rename_expr(i, mp)
+            return t if i2 is i else ir.Switch(i2, ts, d, span=t.span)
         case ir.Return(value=v) if v is not None:
-            return attrs.evolve(t, value=e(v))
+            v2 = _rename_expr(v, mp)
+            return t if v2 is v else ir.Return(v2, span=t.span)
         case ir.TailCall(callee=c, args=args):
-            return attrs.evolve(t, callee=mp.get(c, c), args=tuple(map(e, args)))
-        case ir.TailCallIndirect(target=tg, args=args):
-            return attrs.evolve(t, target=e(tg), args=tuple(map(e, args)))
+            args2 = _rename_args(args, mp)
+            return t if args2 is args and c not in mp else ir.TailCall(mp.get(c, c), args2,
+                                                                      span=t.span)
+        case ir.TailCallIndirect(type=ft, target=tg, args=args):
+            tg2, args2 = _rename_expr(tg, mp), _rename_args(args, mp)
+            return t if tg2 is tg and args2 is args else ir.TailCallIndirect(ft, tg2, args2,
+                                                                            span=t.span)
     return t
 
 
+_POST = object()  # work-stack mark: the node below has its operands renamed
+
+
 def _rename_expr(x: ir.Expr, mp: Mapping[str, str]) -> ir.Expr:
-    match x:
-        case ir.SymRef(symbol=s) if s in mp:
-            return attrs.evolve(x, symbol=mp[s])
-        case ir.GlobalGet(name=n) if n in mp:
-            return attrs.evolve(x, name=mp[n])
-        case ir.OpExpr(args=args):
-            return attrs.evolve(x, args=tuple(_rename_expr(a, mp) for a in args))
-        case ir.Load(addr=a):
-            return attrs.evolve(x, addr=_rename_expr(a, mp))
-    return x
+    cls = type(x)
+    if cls is ir.SymRef:
+        assert isinstance(x, ir.SymRef)
+        return x if x.symbol not in mp else ir.SymRef(mp[x.symbol], x.offset, span=x.span)
+    if cls is ir.GlobalGet:
+        assert isinstance(x, ir.GlobalGet)
+        return x if x.name not in mp else ir.GlobalGet(mp[x.name], span=x.span)
+    if cls is not ir.OpExpr and cls is not ir.Load:
+        return x
+    # Post-order with an explicit stack: generated expressions nest deeper
+    # than Python's recursion limit.
+    done: list[ir.Expr] = []
+    stack: list[object] = [x]
+    while stack:
+        node = stack.pop()
+        if node is _POST:
+            node = stack.pop()
+            if isinstance(node, ir.OpExpr):
+                n = len(node.args)
+                args = tuple(done[len(done) - n:])
+                del done[len(done) - n:]
+                same = all(a is b for a, b in zip(args, node.args))
+                done.append(node if same else ir.OpExpr(node.op, args, span=node.span))
+            else:
+                assert isinstance(node, ir.Load)
+                addr = done.pop()
+                done.append(node if addr is node.addr
+                            else ir.Load(node.op, addr, node.offset, span=node.span))
+            continue
+        if isinstance(node, ir.OpExpr):
+            stack += (node, _POST)
+            stack.extend(reversed(node.args))
+        elif isinstance(node, ir.Load):
+            stack += (node, _POST, node.addr)
+        else:
+            assert isinstance(node, (ir.Const, ir.LocalGet, ir.GlobalGet, ir.SymRef, ir.SigRef))
+            done.append(_rename_expr(node, mp))
+    return done[0]
 
 
 # ---------------------------------------------------------------- object assembly
@@ -135,20 +198,31 @@ def _sig_keys(c: RefCollector, csigs: Mapping[str, str]) -> list[str]:
     return [csigs[n] for n in c.sig_names]
 
 
-def _entity(item: ir.Item, csigs: Mapping[str, str]) -> EntityEntry | None:
+def _renamed_refs(c: RefCollector, mp: Mapping[str, str]) -> list[tuple[str, EdgeKind]]:
+    if not mp:
+        return list(c.refs)
+    return list(dict.fromkeys((mp.get(s, s), k) for s, k in c.refs))
+
+
+def _entity(item: ir.Item, csigs: Mapping[str, str], mp: Mapping[str, str]) -> EntityEntry | None:
+    # Function bodies are renamed while they are encoded and their references
+    # (collected from the source body) are renamed after: rebuilding every
+    # body just to rename it once cost a third of the compile time.
     match item:
         case ir.Func():
             c = func_refs(item)
-            return EntityEntry(item.name, EntityKind.FUNC, item.private,
-                               encode_functype(item.type), list(c.refs), _sig_keys(c, csigs),
-                               item.deferred_error, encode_func(item))
+            return EntityEntry(mp.get(item.name, item.name), EntityKind.FUNC, item.private,
+                               encode_functype(item.type), _renamed_refs(c, mp),
+                               _sig_keys(c, csigs), item.deferred_error, encode_func(item, mp))
         case ir.Data():
-            c = data_refs(item)
-            return EntityEntry(item.name, EntityKind.DATA, item.private,
-                               [item.size, item.align, item.readonly], list(c.refs), [],
-                               None, encode_data(item))
+            d = _rename_item(item, mp) if mp else item
+            assert isinstance(d, ir.Data)
+            c = data_refs(d)
+            return EntityEntry(d.name, EntityKind.DATA, d.private,
+                               [d.size, d.align, d.readonly], list(c.refs), [],
+                               None, encode_data(d))
         case ir.Global():
-            return EntityEntry(item.name, EntityKind.GLOBAL, item.private,
+            return EntityEntry(mp.get(item.name, item.name), EntityKind.GLOBAL, item.private,
                                [item.type.value, item.init], [], [], None)
         case ir.ImportFunc():
             return EntityEntry(item.name, EntityKind.IMPORT, False,
@@ -159,15 +233,16 @@ def _entity(item: ir.Item, csigs: Mapping[str, str]) -> EntityEntry | None:
     return None
 
 
-def _object_bytes(m: ir.Module) -> bytes:
+def _object_bytes(m: ir.Module, mp: Mapping[str, str]) -> bytes:
     csigs = {d.name: d.sig.key() for d in m.csigs}
-    entities = [e for e in (_entity(i, csigs) for i in m.items) if e is not None]
+    entities = [e for e in (_entity(i, csigs, mp) for i in m.items) if e is not None]
     extern_funcs: list[tuple[str, Any]] = [(x.name, encode_functype(x.type)) for x in m.externs]
     return write_object_bytes(
         m.name, entities,
-        exports=[(x.name, x.symbol) for x in m.exports],
-        ctors=[(x.symbol, x.priority) for x in m.ctors],
+        exports=[(x.name, mp.get(x.symbol, x.symbol)) for x in m.exports],
+        ctors=[(mp.get(x.symbol, x.symbol), x.priority) for x in m.ctors],
         extern_funcs=extern_funcs,
-        extern_globals=[(x.name, x.type.value) for x in m.of_type(ir.ExternGlobal)],  # type: ignore[attr-defined]
+        extern_globals=[(x.name, x.type.value) for x in m.items if isinstance(x, ir.ExternGlobal)],
         csigs=[(d.name, d.sig.key(), d.closure_pool) for d in m.csigs],
-        foreign_exports=[(x.name, x.symbol, x.sig.key()) for x in m.foreign_exports])
+        foreign_exports=[(x.name, mp.get(x.symbol, x.symbol), x.sig.key())
+                         for x in m.foreign_exports])

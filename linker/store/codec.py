@@ -10,6 +10,7 @@ Spans are not stored: objects carry code, sources carry locations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Call, CallIndirect,
@@ -46,81 +47,86 @@ def decode_functype(raw: Any) -> FuncType:
 # ---------------------------------------------------------------- encoding
 
 
-def _encode_expr(e: Expr, out: list[Any]) -> None:
-    # Post-order with an explicit stack: (node, children_done).
-    stack: list[tuple[Expr, bool]] = [(e, False)]
+_POST = object()  # work-stack mark: the node below it has its operands encoded
+_NO_NAMES: Mapping[str, str] = {}
+
+
+def _encode_expr(e: Expr, out: list[Any], names: Mapping[str, str]) -> None:
+    # Post-order with an explicit stack; isinstance chains are faster than
+    # `match` class patterns on this hot path.
+    stack: list[Expr | object] = [e]
     while stack:
-        node, done = stack.pop()
-        match node:
-            case Const(type=t, value=v):
-                out += (CONST, t.value, v)
-            case LocalGet(name=n):
-                out += (LOCAL, n)
-            case GlobalGet(name=n):
-                out += (GLOBAL, n)
-            case SymRef(symbol=s, offset=o):
-                out += (SYMREF, s, o)
-            case SigRef(name=n):
-                out += (SIGREF, n)
-            case OpExpr(op=op, args=args):
-                if done:
-                    out += (OP, op, len(args))
-                else:
-                    stack.append((node, True))
-                    stack.extend((a, False) for a in reversed(args))
-            case Load(op=op, addr=a, offset=o):
-                if done:
-                    out += (LOAD, op, o)
-                else:
-                    stack.append((node, True))
-                    stack.append((a, False))
+        node = stack.pop()
+        if node is _POST:
+            node = stack.pop()
+            if isinstance(node, OpExpr):
+                out += (OP, node.op, len(node.args))
+            elif isinstance(node, Load):
+                out += (LOAD, node.op, node.offset)
+        elif isinstance(node, LocalGet):
+            out += (LOCAL, node.name)
+        elif isinstance(node, Const):
+            out += (CONST, node.type.value, node.value)
+        elif isinstance(node, OpExpr):
+            stack += (node, _POST)
+            stack.extend(reversed(node.args))
+        elif isinstance(node, Load):
+            stack += (node, _POST, node.addr)
+        elif isinstance(node, GlobalGet):
+            out += (GLOBAL, names.get(node.name, node.name))
+        elif isinstance(node, SymRef):
+            out += (SYMREF, names.get(node.symbol, node.symbol), node.offset)
+        elif isinstance(node, SigRef):
+            out += (SIGREF, node.name)
+        else:
+            raise TypeError(f"not an expression: {node!r}")
 
 
-def _encode_stmt(s: Stmt, out: list[Any]) -> None:
+def _encode_stmt(s: Stmt, out: list[Any], names: Mapping[str, str]) -> None:
     match s:
         case Assign(local=l, value=v):
-            _encode_expr(v, out)
+            _encode_expr(v, out, names)
             out += (ASSIGN, l)
         case Store(op=op, addr=a, value=v, offset=o):
-            _encode_expr(a, out)
-            _encode_expr(v, out)
+            _encode_expr(a, out, names)
+            _encode_expr(v, out, names)
             out += (STORE, op, o)
         case Call(dest=d, callee=c, args=args):
             for a in args:
-                _encode_expr(a, out)
-            out += (CALL, d, c, len(args))
+                _encode_expr(a, out, names)
+            out += (CALL, d, names.get(c, c), len(args))
         case CallIndirect(dest=d, type=t, target=tg, args=args):
-            _encode_expr(tg, out)
+            _encode_expr(tg, out, names)
             for a in args:
-                _encode_expr(a, out)
+                _encode_expr(a, out, names)
             out += (CALLIND, d, encode_functype(t), len(args))
         case GlobalSet(name=n, value=v):
-            _encode_expr(v, out)
-            out += (GSET, n)
+            _encode_expr(v, out, names)
+            out += (GSET, names.get(n, n))
 
 
-def _encode_term(t: Terminator, out: list[Any]) -> None:
+def _encode_term(t: Terminator, out: list[Any], names: Mapping[str, str]) -> None:
     match t:
         case Jump(target=l):
             out += (JUMP, l)
         case Branch(cond=c, then=a, else_=b):
-            _encode_expr(c, out)
+            _encode_expr(c, out, names)
             out += (BRANCH, a, b)
         case Switch(index=i, targets=ts, default=d):
-            _encode_expr(i, out)
+            _encode_expr(i, out, names)
             out += (SWITCH, list(ts), d)
         case Return(value=v):
             if v is not None:
-                _encode_expr(v, out)
+                _encode_expr(v, out, names)
             out += (RETURN, v is not None)
         case TailCall(callee=c, args=args):
-            for a in args:
-                _encode_expr(a, out)
-            out += (TAILCALL, c, len(args))
+            for arg in args:
+                _encode_expr(arg, out, names)
+            out += (TAILCALL, names.get(c, c), len(args))
         case TailCallIndirect(type=ty, target=tg, args=args):
-            _encode_expr(tg, out)
-            for a in args:
-                _encode_expr(a, out)
+            _encode_expr(tg, out, names)
+            for arg in args:
+                _encode_expr(arg, out, names)
             out += (TAILCALLIND, encode_functype(ty), len(args))
         case Unreachable():
             out.append(UNREACHABLE)
@@ -128,14 +134,17 @@ def _encode_term(t: Terminator, out: list[Any]) -> None:
             out += (PANIC, m)
 
 
-def encode_func(f: Func) -> list[Any]:
-    """A function as [params, result, locals, deferred_error, flat code]."""
+def encode_func(f: Func, names: Mapping[str, str] = _NO_NAMES) -> list[Any]:
+    """A function as [params, result, locals, deferred_error, flat code].
+
+    `names` renames the symbols the body references (the compiler's private
+    renaming, done here so the body is not rebuilt just to be encoded)."""
     code: list[Any] = []
     for b in f.blocks:
         code += (BLOCK, b.label, len(b.stmts))
         for s in b.stmts:
-            _encode_stmt(s, code)
-        _encode_term(b.term, code)
+            _encode_stmt(s, code, names)
+        _encode_term(b.term, code, names)
     return [[[p.name, p.type.value] for p in f.params],
             None if f.result is None else f.result.value,
             [[p.name, p.type.value] for p in f.locals],

@@ -273,7 +273,7 @@ def write_object_bytes(module: str, entities: Sequence[EntityEntry], *,
             flat_refs += (sym, EDGE_INDEX[kind])
         records.append([e.name, KIND_INDEX[e.kind], e.private, e.info, flat_refs,
                         list(e.sigs), e.deferred_error, off, length, crc])
-    index = packer.pack({
+    index: bytes = packer.pack({
         "module": module, "entities": records,
         "exports": [list(x) for x in exports], "ctors": [list(x) for x in ctors],
         "extern_funcs": [list(x) for x in extern_funcs],
