@@ -21,6 +21,8 @@ the runtime.
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Iterator
 from typing import Union
 
@@ -35,6 +37,15 @@ def _span() -> Span | None:
     return attrs.field(default=None, eq=False, repr=False, kw_only=True)  # type: ignore[no-any-return]
 
 
+def _num_key(v: int | float) -> object:
+    """Equality key of a numeric constant: NaNs and -0.0 compare by their bits,
+    so NaN payloads survive a print/parse round trip check and -0.0 != 0.0;
+    other values compare as numbers (1 == 1.0)."""
+    if isinstance(v, float) and (v != v or (v == 0.0 and math.copysign(1.0, v) < 0.0)):
+        return struct.pack("<d", v)
+    return v
+
+
 # ---------------------------------------------------------------- expressions
 
 
@@ -45,7 +56,7 @@ class Const:
     floats as Python floats (f32 values are exactly representable)."""
 
     type: ValType
-    value: int | float
+    value: int | float = attrs.field(eq=_num_key)
     span: Span | None = _span()
 
 
@@ -283,7 +294,7 @@ class IntItem:
 @attrs.frozen(slots=True)
 class FloatItem:
     width: int  # 32 or 64
-    value: float
+    value: float = attrs.field(eq=_num_key)
     span: Span | None = _span()
 
 
@@ -346,7 +357,7 @@ class Global:
 
     name: str
     type: ValType
-    init: int | float = 0
+    init: int | float = attrs.field(default=0, eq=_num_key)
     private: bool = False
     span: Span | None = _span()
 
