@@ -21,18 +21,24 @@ Tail calls:
   driver for its result type, a loop that calls the pending thunk (which
   loads the arguments and calls the callee) until nothing is pending.  The
   stack does not grow with the length of a tail-call chain.
+
+Benchmark hook: with the environment variable `IRLD_NAIVE_RELOOPER=1` (read
+when this module is imported) every function is structured by
+`relooper.structure_naive`, Asterius's one-loop dispatcher, instead of the
+relooper, so `benchmarks/run.py` can compare the speed of the two outputs.
 """
 
 from __future__ import annotations
 
 import enum
+import os
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import attrs
 
-from relooper import CFG, structure, uses_dispatch
+from relooper import CFG, structure, structure_naive, uses_dispatch
 from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, End, Exit,
                            IfStart, LoopStart, SetDispatch, instructions)
 
@@ -41,6 +47,8 @@ from linker.ir.types import FuncType, ValType
 from linker.wasm.instr import InstrBuilder
 
 _U64, _F64 = struct.Struct("<Q"), struct.Struct("<d")
+# See the module docstring: a benchmark hook choosing Asterius's dispatcher.
+_STRUCTURE = structure_naive if os.environ.get("IRLD_NAIVE_RELOOPER") == "1" else structure
 
 
 class TailCallMode(enum.Enum):
@@ -122,7 +130,7 @@ class _FuncGen:
         label_ids = {b.label: cfg.add_block(i) for i, b in enumerate(f.blocks)}
         for b in f.blocks:
             _set_terminator(cfg, label_ids[b.label], b.term, label_ids)
-        tree = structure(cfg)
+        tree = _STRUCTURE(cfg)
         dispatch = self.temp_local(ValType.I32) if uses_dispatch(tree) else -1
         self.emit_tree(tree, dispatch)
         if f.result is not None:
@@ -316,34 +324,47 @@ class _FuncGen:
     # ------------------------------------------------------------ expressions
 
     def emit_expr(self, e: ir.Expr) -> None:
+        # The hottest loop of a link: dispatch on the exact class (IR node
+        # classes are final) rather than `match`, and keep pending operators on
+        # the same stack as plain markers: an op name (str) or a load's
+        # (op, offset) tuple is emitted when popped, after its operands.
         b = self.b
-        stack: list[tuple[ir.Expr, bool]] = [(e, False)]
         li = self.local_index
+        stack: list[object] = [e]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, done = stack.pop()
-            match node:
-                case ir.LocalGet(name=n):
-                    b.local_get(li[n])
-                case ir.Const(type=t, value=v):
-                    _emit_const(b, t, v)
-                case ir.OpExpr(op=op, args=args):
-                    if done:
-                        b.op(op)
-                    else:
-                        stack.append((node, True))
-                        stack.extend((a, False) for a in reversed(args))
-                case ir.Load(op=op, addr=a, offset=o):
-                    if done:
-                        b.op(op, o)
-                    else:
-                        stack.append((node, True))
-                        stack.append((a, False))
-                case ir.SymRef(symbol=s, offset=o):
-                    b.i32_const(self.r.symref(s, o))
-                case ir.GlobalGet(name=n):
-                    b.global_get(self.r.global_index(n))
-                case ir.SigRef(name=n):
-                    b.i32_const(self.ctx.sig_ids[n])
+            node = pop()
+            cls = type(node)
+            if cls is ir.LocalGet:
+                b.local_get(li[node.name])  # type: ignore[attr-defined]
+            elif cls is ir.OpExpr:
+                args = node.args  # type: ignore[attr-defined]
+                push(node.op)  # type: ignore[attr-defined]
+                if len(args) == 2:
+                    push(args[1])
+                    push(args[0])
+                else:
+                    stack.extend(reversed(args))
+            elif cls is str:
+                b.op(node)  # type: ignore[arg-type]
+            elif cls is ir.Const:
+                if node.type is ValType.I32:  # type: ignore[attr-defined]
+                    b.i32_const(int(node.value))  # type: ignore[attr-defined]
+                else:
+                    _emit_const(b, node.type, node.value)  # type: ignore[attr-defined]
+            elif cls is ir.Load:
+                push((node.op, node.offset))  # type: ignore[attr-defined]
+                push(node.addr)  # type: ignore[attr-defined]
+            elif cls is tuple:
+                b.op(*node)  # type: ignore[misc]
+            elif cls is ir.SymRef:
+                b.i32_const(self.r.symref(node.symbol, node.offset))  # type: ignore[attr-defined]
+            elif cls is ir.GlobalGet:
+                b.global_get(self.r.global_index(node.name))  # type: ignore[attr-defined]
+            elif cls is ir.SigRef:
+                b.i32_const(self.ctx.sig_ids[node.name])  # type: ignore[attr-defined]
+            else:
+                raise TypeError(f"not an expression: {node!r}")
 
     def expr_type(self, e: ir.Expr) -> ValType:
         from linker.ir.ops import OPS_BY_NAME
@@ -371,7 +392,7 @@ def f32_nan_bits(v: float) -> int:
     The IR keeps an f32 NaN as a double carrying the f32 payload in the top 23
     mantissa bits (`linker.ir.parser`); narrowing it with `struct.pack("<f")`
     sets the quiet bit of a signalling NaN on x86, so it is narrowed by hand."""
-    d = _U64.unpack(_F64.pack(v))[0]
+    d: int = _U64.unpack(_F64.pack(v))[0]
     return ((d >> 32) & 0x8000_0000) | 0x7F80_0000 | ((d >> 29) & 0x7F_FFFF)
 
 

@@ -29,6 +29,8 @@ Current phases:
 6. check types: the entry's type, and every cross-object call against the
    definition (`linker.program`);
 7. decode: the live bodies only, into the program emission works on;
+7b. ffi: what the FFI must generate (live signatures, runtime functions,
+    adapters) and the checks only the linker can make (`linker.ffi.plan`);
 8. emit: layout, resolution, relooper and code generation (`linker.emit`);
 9. encode: the wasm binary (`linker.wasm`);
 10. write: the output (and `--emit-wat`), atomically; nothing is written
@@ -40,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -51,9 +54,12 @@ from linker.discover import (LiveSet, deferred_error_warnings, discover, gc_sect
 from linker.codegen import TailCallMode
 from linker.compile import write_file_atomic
 from linker.emit import EmitOptions, EmitResult, LinkError, LiveProgram, emit_program
+from linker.ffi.gen import FfiReport
+from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, plan_ffi
 from linker.linker_symbols import linker_archive
 from linker.program import build_program, entry_diagnostics, signature_diagnostics
 from linker.store.store import StoreCounts, Store
+from linker.store.objfile import EntityKind, ObjectFile
 from linker.wasm.encode import encode_module
 from linker.wasm.wat import to_wat
 
@@ -88,12 +94,23 @@ class LinkOptions:
     initial_memory: int | None = None
     max_memory: int | None = None
     emit_wat: str | None = None
+    ffi_exhaustive: int | None = None       # --ffi=exhaustive:N (None: specialized)
+    ffi_closure_pool: int = DEFAULT_CLOSURE_POOL
+    # Benchmark/test hook (hidden `--eager-decode`): the open-store phase decodes
+    # every body of every input object and archive member up front and keeps
+    # them, as an eager linker does, so the cost of not being lazy can be
+    # measured (`benchmarks/run.py`).  The link's output does not change.
+    eager_decode: bool = False
 
 
 @attrs.frozen(slots=True)
 class PhaseTiming:
+    """A phase's wall time, and the process's peak resident set size (KiB,
+    `getrusage` `ru_maxrss`, a high-water mark) when the phase ended."""
+
     name: str
     seconds: float
+    peak_rss_kb: int = 0
 
 
 @attrs.define(slots=True)
@@ -109,6 +126,7 @@ class LinkContext:
     program: LiveProgram | None = None
     emitted: EmitResult | None = None
     wasm: bytes | None = None
+    eager_bodies: list[object] = attrs.field(factory=list)   # LinkOptions.eager_decode
 
     def require_store(self) -> Store:
         assert self.store is not None, "phase order: store not opened"
@@ -133,6 +151,11 @@ class LinkResult:
     @property
     def counts(self) -> StoreCounts:
         return self.store.counts()
+
+    @property
+    def ffi(self) -> FfiReport | None:
+        """Per live C signature: its users and the bytes of its handler and pool."""
+        return None if self.emitted is None else self.emitted.ffi
 
 
 # ---------------------------------------------------------------- phases
@@ -167,7 +190,21 @@ def find_library(name: str, dirs: tuple[str, ...]) -> str | None:
 
 def open_store(ctx: LinkContext) -> None:
     ctx.store = Store.open(ctx.input_paths)
-    ctx.store.fallbacks.append(linker_archive(stats=ctx.store.stats))
+    ctx.store.fallbacks.append(linker_archive(RUNTIME_FUNCS, stats=ctx.store.stats))
+    if ctx.options.eager_decode:
+        ctx.eager_bodies = eager_decode_all(ctx.store)
+
+
+def eager_decode_all(store: Store) -> list[object]:
+    """Every body of every loaded object and of every archive member (each
+    member read as its own object, so the archive's lazy pulling is unchanged):
+    the eager baseline of `LinkOptions.eager_decode`."""
+    objs = list(store.objects)
+    for ar in store.archives:
+        objs += [ObjectFile.from_buffer(ar.buf, m.offset, m.length, ar.member_label(i),
+                                        store.stats) for i, m in enumerate(ar.members)]
+    return [obj.body(rec) for obj in objs for rec in obj.records
+            if rec.kind in (EntityKind.FUNC, EntityKind.DATA)]
 
 
 def discover_live(ctx: LinkContext) -> None:
@@ -202,6 +239,16 @@ def decode(ctx: LinkContext) -> None:
                                 ctx.options.exports)
 
 
+def ffi(ctx: LinkContext) -> None:
+    opts = ctx.options
+    plan, errors = plan_ffi(ctx.require_live(),
+                            FfiOptions(opts.ffi_exhaustive, opts.ffi_closure_pool))
+    if errors:
+        raise DiagnosticError(errors)
+    assert ctx.program is not None, "phase order: program not decoded"
+    ctx.program.ffi = plan
+
+
 def emit(ctx: LinkContext) -> None:
     opts = ctx.options
     assert ctx.program is not None, "phase order: program not decoded"
@@ -226,12 +273,29 @@ def write_output(ctx: LinkContext) -> None:
         outputs.append((opts.output, ctx.wasm))
     if opts.emit_wat is not None:
         outputs.append((opts.emit_wat, to_wat(ctx.emitted.module).encode()))
+    written: list[str] = []
     for path, data in outputs:
         try:
             write_file_atomic(path, data)
         except OSError as exc:
+            # A failed link leaves no output behind: undo the files already written.
+            for done in written:
+                with contextlib.suppress(OSError):
+                    os.unlink(done)
             raise DiagnosticError([Diagnostic.error(
                 f"cannot write output file {path}: {exc.strerror or exc}")]) from None
+        written.append(path)
+
+
+def peak_rss_kb() -> int:
+    """The process's peak resident set size so far, in KiB (Linux reports KiB,
+    macOS bytes); 0 where `resource` is unavailable."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
 
 
 @contextlib.contextmanager
@@ -256,6 +320,7 @@ PHASES: tuple[Phase, ...] = (
     ("gc sections", gc_sections),
     ("check types", check_types),
     ("decode", decode),
+    ("ffi", ffi),
     ("emit", emit),
     ("encode", encode),
     ("write", write_output),
@@ -270,7 +335,7 @@ def link(options: LinkOptions, phases: tuple[Phase, ...] = PHASES) -> LinkResult
         for name, phase in phases:
             start = time.perf_counter()
             phase(ctx)
-            timings.append(PhaseTiming(name, time.perf_counter() - start))
+            timings.append(PhaseTiming(name, time.perf_counter() - start, peak_rss_kb()))
     return LinkResult(ctx.require_store(), ctx.require_live(), tuple(timings),
                       tuple(ctx.warnings), tuple(ctx.gc_sections), ctx.program, ctx.emitted,
                       ctx.wasm)

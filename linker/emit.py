@@ -27,6 +27,8 @@ import attrs
 
 from linker.codegen import (FuncContext, TailCallMode, Trampoline, compile_function,
                              f32_nan_bits)
+from linker.ffi.gen import Drive, FfiEmitter, FfiReport
+from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
@@ -65,6 +67,7 @@ class LiveProgram:
     entry: str | None
     address_taken: list[str]                             # functions, in link order
     undefined_data: list[str] = attrs.Factory(list)
+    ffi: FfiPlan | None = None                           # set by the driver's "ffi" phase
 
 
 @attrs.define(slots=True)
@@ -83,6 +86,7 @@ class EmitResult:
     func_indices: dict[str, int]
     code_sizes: dict[str, int]        # symbol -> body bytes
     data_segments: list[tuple[int, int]]
+    ffi: FfiReport | None = None      # bytes of the generated FFI (None: no FFI)
 
 
 # Undefined data under --allow-undefined: any access traps (out of bounds).
@@ -188,6 +192,10 @@ class _Emitter:
             r.func_types[lf.symbol] = lf.func.type
         for sym, _m, _f, ft in prog.imports:
             r.func_types[sym] = ft
+        ffi = prog.ffi
+        self.ffi = None if ffi is None or ffi.empty else FfiEmitter(ffi, self.mod, r.funcs)
+        if self.ffi is not None:
+            r.func_types.update(self.ffi.func_types())
         scan = _scan(prog.funcs, lambda c: r.func_types[c].params)
         self.scan = scan
         need_panic = bool(scan.messages)
@@ -196,16 +204,23 @@ class _Emitter:
             r.funcs[lf.symbol] = self.mod.add_function(lf.func.type, name=lf.symbol)
         if need_panic:
             r.panic_index = self.mod.add_function(PANIC_TYPE, name="__irld_panic")
+        if self.ffi is not None:
+            self.ffi.declare()
         self.add_globals()
         self.layout(scan)
         tramp = self.setup_trampoline(scan) if self.trampoline else None
         sizes = self.gen_bodies(tramp)
+        if self.ffi is not None:
+            drive = None if tramp is None else Drive(tramp.pending_global, self.drivers.get)
+            self.ffi.generate(self.memory.addresses, self.table.size - self.ffi.table_slots,
+                              drive)
         if need_panic:
             self.gen_panic()
         self.add_start(tramp)
         segs = self.write_data()
         self.add_exports(tramp)
-        return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs)
+        return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs,
+                          None if self.ffi is None else self.ffi.report())
 
     # ------------------------------------------------------------ imports, globals
 
@@ -213,6 +228,8 @@ class _Emitter:
         r = self.r
         by_key: dict[tuple[str, str, FuncType], int] = {}
         wanted = list(self.prog.imports)
+        if self.ffi is not None:
+            wanted += self.ffi.extra_imports()
         if need_panic:
             wanted.append(("__irld_fd_write", WASI, "fd_write", FD_WRITE))
         if self.prog.entry is not None:
@@ -234,6 +251,8 @@ class _Emitter:
     def layout(self, scan: _Scan) -> None:
         pool = [_PREFIX, _SEP, _NL] + scan.messages if scan.messages else []
         extra = [(PANIC_SCRATCH, 44, 4)] if scan.messages else []
+        if self.ffi is not None:
+            extra += self.ffi.memory_areas()
         self.memory = layout_memory(self.prog.datas, pool, data_base=self.opts.data_base,
                                     extra_rw=extra, initial_memory=self.opts.initial_memory,
                                     max_memory=self.opts.max_memory)
@@ -244,7 +263,8 @@ class _Emitter:
         for sym in self.prog.undefined_data:
             r.data[sym] = UNDEFINED_DATA_ADDRESS
         r.pool = self.memory.pool
-        self.table = layout_table(self.prog.address_taken)
+        self.table = layout_table(self.prog.address_taken,
+                                  0 if self.ffi is None else self.ffi.table_slots)
         r.table.update(self.table.slots)
 
     # ------------------------------------------------------------ trampoline
@@ -428,6 +448,8 @@ class _Emitter:
         for s, addr in mem.pool.items():
             raw = s.encode()
             image[addr - base:addr - base + len(raw)] = raw
+        for addr, raw_ffi in self.ffi.data() if self.ffi is not None else []:
+            image[addr - base:addr - base + len(raw_ffi)] = raw_ffi
         segs = split_segments(base, image)
         from linker.wasm.module import DataSegment
         for off, raw in segs:
@@ -439,18 +461,38 @@ class _Emitter:
             self.mod.elements.append(ElementSegment(1, [r.funcs[s] for s in self.table.order]))
         for slot, fidx in getattr(self, "extra_slots", []):
             self.mod.elements.append(ElementSegment(slot, [fidx]))
+        if self.ffi is not None and self.ffi.table_funcs:
+            self.mod.elements.append(ElementSegment(self.ffi.table_base, self.ffi.table_funcs))
         return [(off, len(raw)) for off, raw in segs]
 
     def add_exports(self, tramp: Trampoline | None) -> None:
         wrapped: dict[str, int] = {}
+        ffi_override = {} if self.ffi is None else self.ffi.export_override
         for name, sym in self.prog.exports:
+            if sym not in self.r.funcs:
+                self.export_non_function(name, sym)
+                continue
             idx = self.r.funcs[sym]
-            if tramp is not None and tramp.may_tail(sym):
+            if name in ffi_override:
+                idx = ffi_override[name]   # a foreign export's adapter (linker.ffi)
+            elif tramp is not None and tramp.may_tail(sym):
                 # The host must see the final result of a tail-call chain.
                 if sym not in wrapped:
                     wrapped[sym] = self.export_wrapper(sym, tramp)
                 idx = wrapped[sym]
             self.mod.exports.append(Export(name, ExternKind.FUNC, idx))
+        if self.ffi is not None:
+            self.mod.exports.extend(self.ffi.exports())
+
+    def export_non_function(self, name: str, sym: str) -> None:
+        """A global is exported as itself; data (as wasm-ld does) as an immutable
+        i32 global holding its address."""
+        r = self.r
+        if sym in r.globals:
+            self.mod.exports.append(Export(name, ExternKind.GLOBAL, r.globals[sym]))
+            return
+        idx = self.mod.add_global(ValType.I32, False, r.symref(sym, 0), name=f"__export:{sym}")
+        self.mod.exports.append(Export(name, ExternKind.GLOBAL, idx))
 
     def export_wrapper(self, sym: str, tramp: Trampoline) -> int:
         ft = self.r.func_types[sym]

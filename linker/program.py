@@ -128,6 +128,37 @@ def signature_diagnostics(live: LiveSet) -> list[Diagnostic]:
             f"function signature mismatch: {e.callee}",
             notes=[f">>> defined as {actual} in {rec.obj.name}",
                    f">>> called as {e.declared} by {e.caller} in {e.caller_input}"]))
+    return errors + _global_type_diagnostics(live)
+
+
+def _global_type_diagnostics(live: LiveSet) -> list[Diagnostic]:
+    """One error per object whose `extern global` declaration, used by a live entity,
+    differs from the definition's type (or names something that is not a global)."""
+    errors: list[Diagnostic] = []
+    for obj in live.objects:
+        if not obj.extern_globals:
+            continue
+        users: dict[str, str] = {}
+        for rec in obj.records:
+            if live.is_live(rec):
+                for sym, kind in rec.refs:
+                    if kind is EdgeKind.GLOBAL and sym in obj.extern_globals:
+                        users.setdefault(sym, rec.name)
+        for sym, user in users.items():
+            hit = live.live.get(sym)
+            if hit is None:
+                continue
+            rec, declared = hit[0], obj.extern_globals[sym]
+            if rec.kind is not EntityKind.GLOBAL:
+                errors.append(Diagnostic.error(
+                    f"global access to non-global symbol: {sym}",
+                    notes=[f">>> defined as {rec.kind.value} in {rec.obj.name}",
+                           f">>> used by {user} in {obj.name}"]))
+            elif rec.info[0] != declared:
+                errors.append(Diagnostic.error(
+                    f"global type mismatch: {sym}",
+                    notes=[f">>> defined as {rec.info[0].value} in {rec.obj.name}",
+                           f">>> declared as {declared.value} by {user} in {obj.name}"]))
     return errors
 
 

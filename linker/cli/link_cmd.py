@@ -5,6 +5,8 @@
               [--print-gc-sections] [-L DIR]... [-l NAME]... [-v]
               [--tail-calls native|trampoline] [--data-base N]
               [--initial-memory BYTES] [--max-memory BYTES] [--emit-wat FILE]
+              [--report FILE] [--map FILE]
+              [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
 
 Inputs are `.iro` objects and `.ira` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
@@ -57,6 +59,18 @@ def register(sub: Any) -> None:
     p.add_argument("--max-memory", type=_pages, metavar="BYTES",
                    help="maximum memory size in bytes (a multiple of 65536)")
     p.add_argument("--emit-wat", metavar="FILE", help="also write a readable WAT dump")
+    p.add_argument("--report", metavar="FILE",
+                   help="write the link report (JSON, schema irld-report/1; docs/report.md)")
+    p.add_argument("--map", metavar="FILE", help="write a wasm-ld style map of the output")
+    p.add_argument("--ffi", type=_ffi_mode, default=None, metavar="specialized|exhaustive:N",
+                   help="specialized (default): FFI code for the live C signatures only; "
+                        "exhaustive:N: also every wasm-typed signature of 0..N arguments, "
+                        "as libffi-wasm (a size baseline)")
+    p.add_argument("--ffi-closure-pool", type=_pool, default=16, metavar="N",
+                   help="closure trampolines per live C signature (default 16; a "
+                        "signature's `pool N` overrides it)")
+    # Hidden benchmark/test hook: decode every body up front (LinkOptions.eager_decode).
+    p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -67,6 +81,25 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 <= value < 1 << 32:
         raise argparse.ArgumentTypeError(f"out of range: {text}")
+    return value
+
+
+def _ffi_mode(text: str) -> int | None:
+    if text == "specialized":
+        return None
+    prefix = "exhaustive:"
+    if text.startswith(prefix) and text[len(prefix):].isdigit():
+        n = int(text[len(prefix):])
+        if n <= 8:
+            return n
+    raise argparse.ArgumentTypeError(
+        f"expected 'specialized' or 'exhaustive:N' with 0 <= N <= 8, got {text!r}")
+
+
+def _pool(text: str) -> int:
+    value = _size(text)
+    if value > 1 << 16:
+        raise argparse.ArgumentTypeError(f"closure pool too large: {text} (at most 65536)")
     return value
 
 
@@ -86,12 +119,17 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         library_paths=tuple(args.library_paths), libraries=tuple(args.libraries),
         verbose=args.verbose, tail_calls=TailCallMode(args.tail_calls),
         data_base=args.data_base, initial_memory=args.initial_memory,
-        max_memory=args.max_memory, emit_wat=args.emit_wat)
+        max_memory=args.max_memory, emit_wat=args.emit_wat,
+        ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
+        eager_decode=args.eager_decode)
 
 
 def run(args: argparse.Namespace) -> int:
     opts = options_from_args(args)
     result = link(opts)
+    if args.report is not None or args.map is not None:
+        from linker.report.files import write_report_files
+        write_report_files(result, opts, args.report, args.map)
     for w in result.warnings:
         print(w.render(), file=sys.stderr)
     for line in result.gc_sections:
@@ -112,6 +150,9 @@ def verbose_report(result: LinkResult) -> str:
     lines.append(f"irld: indices read: {stats.indices_read}, bodies decoded: "
                  f"{stats.bodies_decoded}, bytes read: {stats.bytes_read}")
     lines.append(f"irld: live FFI signatures: {len(result.live.sigs)}")
+    if result.ffi is not None:
+        lines.append(f"irld: FFI ({result.ffi.mode}): {len(result.ffi.sigs)} signatures, "
+                     f"{result.ffi.total_bytes} bytes")
     if result.wasm is not None:
         lines.append(f"irld: output: {len(result.wasm)} bytes")
     return "\n".join(lines)

@@ -17,7 +17,8 @@ from linker.diagnostics import DiagnosticError
 from linker.store.objfile import ObjectError
 
 # Subcommand modules under linker.cli, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("compile", "dump", "ar", "link", "run")
+COMMANDS: tuple[str, ...] = ("compile", "dump", "ar", "link", "run", "why", "top", "garbage",
+                             "dominators", "diff", "graph")
 
 
 class InputError(Exception):

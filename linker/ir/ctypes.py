@@ -266,4 +266,7 @@ def parse_key(key: str) -> CSig:
         var = type_list(")")
     if key[pos:] != ")":
         raise ValueError(f"malformed signature key {key!r}")
-    return CSig(ret, tuple(fixed + var), nfixed)
+    sig = CSig(ret, tuple(fixed + var), nfixed)
+    if sig.key() != key:   # e.g. "i(i,)" or "i(ii)": keys are canonical, one per signature
+        raise ValueError(f"non-canonical signature key {key!r} (canonical: {sig.key()!r})")
+    return sig

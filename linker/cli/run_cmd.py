@@ -1,0 +1,167 @@
+"""`irld run prog.wasm [args...]`: run a linked WASI command; the exit status is the program's.
+
+`irld run --interp main.iro lib.ira ... [-- args...]` links the objects and
+archives in memory (nothing is written) and runs the IR on the reference
+interpreter (linker.interp) instead of an engine; `--fuel N` bounds its steps.
+
+Options come before the program; everything after it is passed to the
+program untouched.  Status 134 means the program trapped (or ran out of fuel
+or time); 1 means it could not start (not wasm, unknown imports); 2 is a
+usage error.  See docs/runtime.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from linker import runtime
+
+ENGINES = ("wasmtime", "node")
+# 128 + SIGINT, as a shell reports a program stopped by Ctrl-C.
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fuel", type=_positive_int, metavar="N",
+                        help="trap after about N wasm instructions (wasmtime only)")
+    parser.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                        help="trap after this much wall-clock time")
+    parser.add_argument("--stdin", metavar="FILE", help="feed FILE to the program's stdin")
+    parser.add_argument("--engine", choices=ENGINES, default="wasmtime",
+                        help="wasmtime (default; host functions, closure growth) or node (node:wasi)")
+    parser.add_argument("--interp", action="store_true",
+                        help="link the given objects and archives in memory and run the IR on "
+                             "the reference interpreter: irld run --interp main.iro lib.ira "
+                             "[-- args...] (docs/testing.md)")
+    parser.add_argument("wasm", metavar="prog.wasm", help="a WASI command produced by irld link")
+    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="args",
+                        help="arguments passed to the program")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run a linked program with wasmtime (or node)",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+    add_arguments(parser)
+    parser.set_defaults(func=run_command)
+
+
+def _error(message: str) -> int:
+    print(f"irld run: error: {message}", file=sys.stderr)
+    return 1
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.interp:
+        return _run_interp(args)
+    argv = [args.wasm, *args.args]
+    stdin: Path | None = None
+    if args.stdin is not None:
+        stdin = Path(args.stdin)
+        if stdin.is_dir() or not os.access(stdin, os.R_OK):
+            return _error(f"{args.stdin}: cannot read the --stdin file")
+    sys.stdout.flush()
+    if args.engine == "node":
+        return _run_on_node(args, argv, stdin)
+    try:
+        result = runtime.run(args.wasm, argv, stdin=stdin, fuel=args.fuel, timeout=args.timeout,
+                             interruptible=True)
+    except runtime.RunError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("irld run: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return result.exit_code
+
+
+def _run_on_node(args: argparse.Namespace, argv: list[str], stdin: Path | None) -> int:
+    if args.fuel is not None:
+        print("irld run: error: --fuel needs --engine wasmtime", file=sys.stderr)
+        return 2
+    data = stdin.read_bytes() if stdin is not None else None
+    try:
+        result = runtime.run_node(args.wasm, argv, data, timeout=args.timeout, capture=False)
+    except runtime.NodeNotFoundError as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        print("irld run: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return result.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry (``python -m linker.cli.run_cmd``), same behaviour as ``irld run``."""
+    parser = argparse.ArgumentParser(prog="irld run", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except BrokenPipeError:
+        return 1
+
+
+def _run_interp(args: argparse.Namespace) -> int:
+    """`--interp`: inputs up to `--` are linked (not written), the rest are the program's args."""
+    from linker.diagnostics import DiagnosticError
+    from linker.driver import LinkOptions, link
+    from linker.interp import InterpError, run_program
+    rest = list(args.args)
+    cut = rest.index("--") if "--" in rest else len(rest)
+    inputs, program_args = [args.wasm, *rest[:cut]], rest[cut + 1:]
+    if args.engine != "wasmtime" or args.timeout is not None:
+        print("irld run: error: --interp takes no --engine or --timeout (use --fuel to bound "
+              "the number of interpreter steps)", file=sys.stderr)
+        return 2
+    stdin = b""
+    if args.stdin is not None:
+        try:
+            stdin = Path(args.stdin).read_bytes()
+        except OSError as exc:
+            return _error(f"{args.stdin}: cannot read the --stdin file: {exc.strerror or exc}")
+    try:
+        result = link(LinkOptions(inputs=tuple(inputs)))
+    except DiagnosticError as exc:
+        print(exc.render(getattr(exc, "sources", None)), file=sys.stderr)
+        return 1
+    try:
+        run = run_program(result, [inputs[0], *program_args], stdin, max_steps=args.fuel)
+    except InterpError as exc:
+        return _error(f"cannot interpret the program: {exc}")
+    except KeyboardInterrupt:
+        print("irld run: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    sys.stdout.buffer.write(run.stdout)
+    sys.stdout.flush()
+    sys.stderr.buffer.write(run.stderr)
+    sys.stderr.flush()
+    return run.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

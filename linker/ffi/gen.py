@@ -1,0 +1,1068 @@
+"""Code generation of the FFI: call handlers, closure pools, the runtime, adapters.
+
+Emission (`linker.emit`) drives one `FfiEmitter` through the steps of a link:
+`func_types` (before the bodies are scanned), `extra_imports`, `declare`
+(function indices and globals, after the program's own functions),
+`memory_areas` and `table_slots` (layout), `generate` (every body, once the
+layout and, in trampoline mode, the drivers are known), `data`, `elements`
+and `exports`.  `report` gives the bytes of each piece.
+
+Generated functions (see docs/ffi.md for the memory layout and the ABI):
+
+* `ffi_call(sig, fn, rvalue, avalue)`: a `br_table` on the signature id to
+  one call handler per signature; signatures whose marshalling is identical
+  (say `sint32(pointer)` and `uint32(sint32)`) share one handler;
+* a handler `(fn, rvalue, avalue)` loads each argument through `avalue[i]`
+  with its C type's width and extension, copies non-singleton structs to
+  the FFI stack (BasicCABI passes them by pointer to a copy), builds the
+  variadic buffer, passes `rvalue` as the sret pointer when the result is a
+  struct or long double, does one `call_indirect` with the lowered type and
+  stores the result into `rvalue` (8/16-bit integers widened to 4 bytes);
+* per signature with closures: a shared implementation
+  `impl(record, params...)` that stores the arguments on the FFI stack,
+  builds the `args` array, calls `fun(sig, ret, args, user_data)` (read
+  from the closure record) and loads the result; and a pool of trampolines,
+  each `i32.const record; local.get 0..n-1; call impl` (in
+  `--ffi=exhaustive` mode each trampoline is instead a complete copy of the
+  implementation, as libffi-wasm's generated C is);
+* `ffi_closure_alloc(sig, fun, user_data)`: takes a free pool slot of the
+  signature, else a freed grown slot of the same wasm type, else asks the
+  host for a new table slot (`irld.closure_table_grow`, docs/runtime.md);
+  returns the slot's table index, or 0 when nothing is left;
+* `ffi_closure_free(code)`: marks the slot's record free;
+* `__irld_closure_dispatch_<type>` exports (the growth protocol's
+  dispatchers): the implementation itself when one signature has that wasm
+  type, else a small function choosing by the record's signature id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from linker.ffi.abi import EXTEND, Kind, Place, SigLayout, access, round_up, sig_layout, small_int
+from linker.ffi.plan import (FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_FREE, RUNTIME_FUNCS, FfiPlan,
+                             SigPlan)
+from linker.ir.ctypes import CScalar, CSig, lower
+from linker.ir.types import FuncType, ValType
+from linker.wasm.instr import InstrBuilder
+from linker.wasm.leb128 import uleb
+from linker.wasm.module import Export, ExternKind, WasmModule
+
+I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
+
+AREA = "__irld_ffi"                 # the FFI memory area (records, descriptors, stack)
+FFI_STACK_SIZE = 65536              # FFI stack + grown closure records, shared
+RECORD = 16                         # pool record: sig (0 = free), fun, user_data, unused
+GROWN_RECORD = 24                   # grown record: sig, fun, user_data, code, type class, next
+DESC = 16                           # descriptor: first record, pool size, type class, template
+FRAME_ALIGN = 16
+GROW_MODULE, GROW_FIELD = "irld", "closure_table_grow"
+GROW_SYMBOL = "__irld_closure_table_grow"
+GROW_TYPE = FuncType((I32, I32), I32)
+FUN_TYPE = FuncType((I32, I32, I32, I32), None)       # fun(sig, ret, args, user_data)
+HANDLER_TYPE = FuncType((I32, I32, I32), None)        # handler(fn, rvalue, avalue)
+DISPATCH_PREFIX = "__irld_closure_dispatch"
+_LETTERS = {I32: "i", I64: "j", F32: "f", F64: "d"}
+
+
+def dispatch_export(ft: FuncType) -> str:
+    """The growth dispatcher's export name (`linker.runtime.closure_dispatch_export`)."""
+    result = "v" if ft.result is None else _LETTERS[ft.result]
+    return f"{DISPATCH_PREFIX}_{result}{''.join(_LETTERS[p] for p in ft.params)}"
+
+
+@attrs.frozen(slots=True)
+class Drive:
+    """Trampoline tail-call mode: after a call that may leave a pending tail
+    call, run the driver of its result type (`linker.codegen`)."""
+
+    pending: int
+    driver: Callable[[ValType | None], int | None]
+
+
+# ---------------------------------------------------------------- report
+
+
+@attrs.frozen(slots=True)
+class SigReport:
+    id: int
+    key: str
+    c_type: str
+    wasm_type: str
+    users: tuple[str, ...]
+    handler_bytes: int            # 0 when ffi_call is not live
+    handler_shared_with: tuple[int, ...]   # other ids using the same handler
+    pool_slots: int
+    pool_bytes: int               # trampolines + shared implementation (+ template)
+    impl_bytes: int = 0           # the shared implementation alone
+
+
+@attrs.frozen(slots=True)
+class FfiReport:
+    """Bytes of everything the FFI added to the module (code, names, table entries, data)."""
+
+    mode: str
+    sigs: tuple[SigReport, ...]
+    runtime_bytes: int            # ffi_call dispatch, alloc, free, helpers, dispatchers
+    adapter_bytes: int
+    data_bytes: int               # initialized data (closure descriptors)
+    import_bytes: int
+    total_bytes: int
+    memory_bytes: int             # the reserved FFI memory area
+    stack_bytes: int
+    functions: int
+
+    @property
+    def handler_bytes(self) -> int:
+        seen: dict[tuple[int, ...], int] = {}
+        for s in self.sigs:
+            seen.setdefault(tuple(sorted((s.id, *s.handler_shared_with))), s.handler_bytes)
+        return sum(seen.values())
+
+    @property
+    def pool_bytes(self) -> int:
+        return sum(s.pool_bytes for s in self.sigs)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "mode": self.mode, "total_bytes": self.total_bytes,
+            "runtime_bytes": self.runtime_bytes, "adapter_bytes": self.adapter_bytes,
+            "data_bytes": self.data_bytes, "import_bytes": self.import_bytes,
+            "memory_bytes": self.memory_bytes, "stack_bytes": self.stack_bytes,
+            "functions": self.functions,
+            "signatures": [attrs.asdict(s) for s in self.sigs],
+        }
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def handler_shape(lay: SigLayout) -> tuple[object, ...]:
+    """Everything a call handler's code depends on: equal shapes, equal code."""
+    def p(pl: Place) -> tuple[object, ...]:
+        acc = None if pl.scalar is None or pl.kind is not Kind.SCALAR else access(pl.scalar).load
+        return (pl.kind, acc, pl.offset, pl.size, pl.align)
+    res: object = None
+    if lay.result is not None:
+        r = lay.result
+        assert r.scalar is not None
+        plain = isinstance(r.ctype, CScalar)
+        res = (plain, access(r.scalar).store, EXTEND.get(r.scalar) if plain else None, r.offset)
+    var = tuple((p(v.place), v.offset, v.promote) for v in lay.var)
+    return (lower(lay.sig), lay.sret, res, tuple(p(x) for x in lay.params),
+            lay.sig.nfixed is not None, var, lay.var_size)
+
+
+class _Fn:
+    """A generated function: its index and the locals the body uses beyond the params."""
+
+    def __init__(self, nparams: int) -> None:
+        self.b = InstrBuilder()
+        self.nparams = nparams
+        self.locals: list[ValType] = []
+
+    def local(self, t: ValType) -> int:
+        self.locals.append(t)
+        return self.nparams + len(self.locals) - 1
+
+
+# ---------------------------------------------------------------- emitter
+
+
+class FfiEmitter:
+    def __init__(self, plan: FfiPlan, mod: WasmModule, funcs: dict[str, int]) -> None:
+        self.plan = plan
+        self.mod = mod
+        self.funcs = funcs          # the emitter's symbol -> function index map
+        self.layouts = {s.id: sig_layout(s.sig) for s in plan.sigs}
+        self.closure_sigs: list[SigPlan] = list(plan.sigs) if plan.alloc else []
+        self.handler_of: dict[int, int] = {}          # sig id -> handler function index
+        self.handler_ids: dict[int, list[int]] = {}   # handler index -> sig ids
+        self.impl_of: dict[int, int] = {}
+        self.tramps: dict[int, list[int]] = {}        # sig id -> trampoline function indices
+        self.template_of: dict[int, int] = {}         # sig id -> template function (pool 0)
+        self.dispatchers: dict[FuncType, int] = {}
+        self.tclass: dict[FuncType, int] = {}
+        self.export_override: dict[str, int] = {}
+        self.adapters: list[int] = []
+        self.runtime: list[int] = []
+        self.globals: dict[str, int] = {}
+        self.table_funcs: list[int] = []
+        self.table_base = 0
+        self.area = 0
+        self.drive: Drive | None = None
+        self.records = 0
+        self._pending_adapters: list[tuple[int, int, FuncType, CSig]] = []
+        self._export_targets: dict[int, str] = {}
+        self.grow_import = -1
+        self.alloca = -1
+        self.copy = -1
+        total = sum(s.pool for s in self.closure_sigs)
+        self.total_pool = total
+        self.needs_stack = bool(self.closure_sigs) or (plan.call and any(
+            self.handler_frame(self.layouts[s.id])[0] > 0 for s in plan.sigs))
+        self.needs_copy = any(
+            any(p.kind is Kind.INDIRECT for p in lay.params)
+            or any(v.place.kind is Kind.INDIRECT for v in lay.var)
+            for lay in self.layouts.values()) and plan.call
+
+    # ------------------------------------------------------------ steps
+
+    def func_types(self) -> dict[str, FuncType]:
+        """Types of the runtime functions the program can call."""
+        live = {FFI_CALL: self.plan.call, FFI_CLOSURE_ALLOC: self.plan.alloc,
+                FFI_CLOSURE_FREE: self.plan.free}
+        return {name: ft for name, ft in RUNTIME_FUNCS if live[name]}
+
+    def extra_imports(self) -> list[tuple[str, str, str, FuncType]]:
+        if not self.plan.growth:
+            return []
+        return [(GROW_SYMBOL, GROW_MODULE, GROW_FIELD, GROW_TYPE)]
+
+    def declare(self) -> None:
+        """Add every FFI function (bodies come in `generate`) and the FFI globals."""
+        mod, plan = self.mod, self.plan
+        if plan.growth:
+            self.grow_import = self.funcs[GROW_SYMBOL]
+        for sym, sig in plan.import_adapters:
+            ft = lower(sig)
+            raw = self.funcs[sym]
+            idx = mod.add_function(ft, name=f"__irld_ffi_adapter:{sym}")
+            self.adapters.append(idx)
+            self.funcs[sym] = idx
+            self._pending_adapters.append((idx, raw, ft, sig))
+        for name, sym, sig in plan.export_adapters:
+            ft = lower(sig)
+            idx = mod.add_function(ft, name=f"__irld_ffi_export:{name}")
+            self.adapters.append(idx)
+            self.export_override[name] = idx
+            self._pending_adapters.append((idx, -1, ft, sig))
+            self._export_targets[idx] = sym
+        if not plan.runtime_live:
+            return
+        if self.needs_stack:
+            self.globals["sp"] = mod.add_global(I32, True, 0, name="__irld_ffi_sp")
+            self.globals["lo"] = mod.add_global(I32, True, 0, name="__irld_ffi_lo")
+            self.alloca = self._add_runtime(FuncType((I32,), I32), "__irld_ffi_alloca")
+        if plan.growth:
+            self.globals["grown"] = mod.add_global(I32, True, 0, name="__irld_ffi_grown")
+        if self.needs_copy:
+            self.copy = self._add_runtime(FuncType((I32, I32, I32), I32), "__irld_ffi_copy")
+        types = dict(RUNTIME_FUNCS)
+        for name, live in ((FFI_CALL, plan.call), (FFI_CLOSURE_ALLOC, plan.alloc),
+                           (FFI_CLOSURE_FREE, plan.free)):
+            if live:
+                self.funcs[name] = self._add_runtime(types[name], name)
+        if plan.call:
+            shapes: dict[tuple[object, ...], int] = {}
+            for s in plan.sigs:
+                shape = handler_shape(self.layouts[s.id])
+                hidx = shapes.get(shape)
+                if hidx is None:
+                    hidx = mod.add_function(HANDLER_TYPE, name=f"__irld_ffi_call:{s.key}")
+                    shapes[shape] = hidx
+                    self.handler_ids[hidx] = []
+                self.handler_of[s.id] = hidx
+                self.handler_ids[hidx].append(s.id)
+        for s in self.closure_sigs:
+            ft = s.lowered
+            self.tclass.setdefault(ft, len(self.tclass) + 1)
+            if not plan.self_contained_pools:
+                impl_t = FuncType((I32, *ft.params), ft.result)
+                self.impl_of[s.id] = mod.add_function(impl_t, name=f"__irld_closure:{s.key}")
+            self.tramps[s.id] = [mod.add_function(ft, name=f"__irld_closure:{s.id}.{k}")
+                                 for k in range(s.pool)]
+        for s in self.closure_sigs:
+            if s.pool == 0 and plan.growth:
+                self.template_of[s.id] = mod.add_function(
+                    s.lowered, name=f"__irld_closure_template:{s.id}")
+        self.table_funcs = [f for s in self.closure_sigs for f in self.tramps[s.id]]
+        self.table_funcs += [self.template_of[s.id] for s in self.closure_sigs
+                             if s.id in self.template_of]
+        if plan.growth:
+            groups: dict[FuncType, list[SigPlan]] = {}
+            for s in self.closure_sigs:
+                groups.setdefault(s.lowered, []).append(s)
+            for ft, group in groups.items():
+                if len(group) == 1:
+                    self.dispatchers[ft] = self.impl_of[group[0].id]
+                else:
+                    self.dispatchers[ft] = self._add_runtime(
+                        FuncType((I32, *ft.params), ft.result), dispatch_export(ft))
+
+    def _add_runtime(self, ft: FuncType, name: str) -> int:
+        idx = self.mod.add_function(ft, name=name)
+        self.runtime.append(idx)
+        return idx
+
+    @property
+    def table_slots(self) -> int:
+        return len(self.table_funcs)
+
+    def memory_areas(self) -> list[tuple[str, int, int]]:
+        if not self.needs_stack and not self.closure_sigs:
+            return []
+        return [(AREA, self.area_size, 16)]
+
+    @property
+    def desc_size(self) -> int:
+        return DESC * len(self.plan.sigs) if self.closure_sigs else 0
+
+    @property
+    def area_size(self) -> int:
+        return self.desc_size + RECORD * self.total_pool + (FFI_STACK_SIZE if self.needs_stack
+                                                           else 0)
+
+    # ------------------------------------------------------------ generation
+
+    def generate(self, addresses: Mapping[str, int], table_base: int,
+                 drive: Drive | None) -> None:
+        """Write every body; `table_base` is the table index of the first FFI slot."""
+        self.table_base = table_base
+        self.drive = drive
+        self.area = addresses.get(AREA, 0)
+        self.records = self.area + self.desc_size
+        region = self.records + RECORD * self.total_pool
+        if self.needs_stack:
+            self.mod.globals[self.globals["sp"]].init = region + FFI_STACK_SIZE
+            self.mod.globals[self.globals["lo"]].init = region
+        for idx, raw, ft, sig in self._pending_adapters:
+            target = raw if raw >= 0 else self.funcs[self._export_targets[idx]]
+            self._set(idx, *self._adapter(ft, sig, target))
+        if not self.plan.runtime_live:
+            return
+        if self.alloca >= 0:
+            self._set(self.alloca, *self._gen_alloca())
+        if self.copy >= 0:
+            self._set(self.copy, *self._gen_copy())
+        if self.plan.call:
+            self._set(self.funcs[FFI_CALL], *self._gen_ffi_call())
+            for idx, ids in self.handler_ids.items():
+                self._set(idx, *self._gen_handler(self.layouts[ids[0]]))
+        slot = 0
+        for s in self.closure_sigs:
+            lay = self.layouts[s.id]
+            if s.id in self.impl_of:
+                self._set(self.impl_of[s.id], *self._gen_impl(s, lay, None))
+            for k, fidx in enumerate(self.tramps[s.id]):
+                rec = self.records + RECORD * (slot + k)
+                if self.plan.self_contained_pools:
+                    self._set(fidx, *self._gen_impl(s, lay, rec))
+                else:
+                    self._set(fidx, *self._gen_trampoline(s, rec))
+            slot += s.pool
+            if s.id in self.template_of:
+                b = InstrBuilder()
+                b.unreachable()
+                self._set(self.template_of[s.id], [], b.finish())
+        for ft, idx in self.dispatchers.items():
+            if idx in self.runtime:
+                self._set(idx, *self._gen_dispatcher(ft))
+        if self.plan.alloc:
+            self._set(self.funcs[FFI_CLOSURE_ALLOC], *self._gen_alloc())
+        if self.plan.free:
+            self._set(self.funcs[FFI_CLOSURE_FREE], *self._gen_free())
+
+    def _set(self, idx: int, locals_: list[ValType], body: bytes) -> None:
+        fn = self.mod.function(idx)
+        fn.locals = list(locals_)
+        fn.body = body
+
+    def data(self) -> list[tuple[int, bytes]]:
+        """Initialized FFI memory: the closure descriptors (address, bytes)."""
+        if not self.closure_sigs:
+            return []
+        out = bytearray()
+        slot, tslot = 0, self.total_pool
+        for s in self.plan.sigs:
+            template = 0
+            if s.pool > 0:
+                template = self.table_base + slot
+            elif s.id in self.template_of:
+                template = self.table_base + tslot
+                tslot += 1
+            for v in (self.records + RECORD * slot, s.pool, self.tclass[s.lowered], template):
+                out += (v & 0xFFFFFFFF).to_bytes(4, "little")
+            slot += s.pool
+        return [(self.area, bytes(out))]
+
+    def exports(self) -> list[Export]:
+        return [Export(dispatch_export(ft), ExternKind.FUNC, idx)
+                for ft, idx in self.dispatchers.items()]
+
+    # ------------------------------------------------------------ pieces
+
+    def _adapter(self, ft: FuncType, sig: CSig, target: int) -> tuple[list[ValType], bytes]:
+        b = InstrBuilder()
+        for i in range(len(ft.params)):
+            b.local_get(i)
+        b.call(target)
+        assert isinstance(sig.ret, CScalar)
+        _extend(b, EXTEND[sig.ret.kind])
+        return [], b.finish()
+
+    def _gen_alloca(self) -> tuple[list[ValType], bytes]:
+        # (n) -> p: sp -= n; trap when the stack would run into the grown records.
+        sp, lo = self.globals["sp"], self.globals["lo"]
+        b = InstrBuilder()
+        b.global_get(sp)
+        b.local_get(0)
+        b.op("i32.sub")
+        b.local_tee(1)
+        b.global_get(lo)
+        b.op("i32.lt_u")
+        b.if_()
+        b.unreachable()
+        b.end()
+        b.local_get(1)
+        b.global_set(sp)
+        b.local_get(1)
+        return [I32], b.finish()
+
+    def _gen_copy(self) -> tuple[list[ValType], bytes]:
+        # (dst, src, n) -> dst, byte by byte from the end.
+        b = InstrBuilder()
+        b.block()
+        b.loop()
+        b.local_get(2)
+        b.op("i32.eqz")
+        b.br_if(1)
+        b.local_get(2)
+        b.i32_const(1)
+        b.op("i32.sub")
+        b.local_set(2)
+        b.local_get(0)
+        b.local_get(2)
+        b.op("i32.add")
+        b.local_get(1)
+        b.local_get(2)
+        b.op("i32.add")
+        b.op("i32.load8_u")
+        b.op("i32.store8")
+        b.br(0)
+        b.end()
+        b.end()
+        b.local_get(0)
+        return [], b.finish()
+
+    def _gen_ffi_call(self) -> tuple[list[ValType], bytes]:
+        handlers = list(self.handler_ids)
+        m = len(handlers)
+        depth = {h: i for i, h in enumerate(handlers)}
+        b = InstrBuilder()
+        for _ in range(m + 1):
+            b.block()
+        b.local_get(0)
+        table = [m] + [depth[self.handler_of[s.id]] for s in self.plan.sigs]
+        b.br_table(table, m)
+        b.end()
+        for h in handlers:
+            b.local_get(1)
+            b.local_get(2)
+            b.local_get(3)
+            b.call(h)
+            b.return_()
+            b.end()
+        b.unreachable()   # an unknown signature id
+        return [], b.finish()
+
+    @staticmethod
+    def handler_frame(lay: SigLayout) -> tuple[int, list[int], int, list[int]]:
+        """(frame size, copy offset per fixed param, varargs buffer offset, copy per var)."""
+        off = 0
+        copies: list[int] = []
+        for p in lay.params:
+            if p.kind is Kind.INDIRECT:
+                off = round_up(off, max(p.align, 1))
+                copies.append(off)
+                off += p.size
+            else:
+                copies.append(-1)
+        vcopies: list[int] = []
+        for v in lay.var:
+            if v.place.kind is Kind.INDIRECT:
+                off = round_up(off, max(v.place.align, 1))
+                vcopies.append(off)
+                off += v.place.size
+            else:
+                vcopies.append(-1)
+        vbase = round_up(off, 16)
+        if lay.sig.nfixed is not None:
+            off = vbase + max(lay.var_size, FRAME_ALIGN)   # a valid buffer even when empty
+        return round_up(off, FRAME_ALIGN), copies, vbase, vcopies
+
+    def _gen_handler(self, lay: SigLayout) -> tuple[list[ValType], bytes]:
+        fn = _Fn(3)
+        b = fn.b
+        frame, copies, vbase, vcopies = self.handler_frame(lay)
+        F = fn.local(I32) if frame else -1
+        if frame:
+            b.i32_const(frame)
+            b.call(self.alloca)
+            b.local_set(F)
+        if lay.result is not None:
+            b.local_get(1)
+        if lay.sret:
+            b.local_get(1)
+
+        def arg_ptr(i: int) -> None:
+            b.local_get(2)
+            b.op("i32.load", 4 * i)
+
+        def frame_addr(off: int) -> None:
+            b.local_get(F)
+            if off:
+                b.i32_const(off)
+                b.op("i32.add")
+
+        for i, p in enumerate(lay.params):
+            match p.kind:
+                case Kind.SCALAR:
+                    assert p.scalar is not None
+                    arg_ptr(i)
+                    b.op(access(p.scalar).load, p.offset)
+                case Kind.LONGDOUBLE:
+                    arg_ptr(i)
+                    b.op("i64.load", p.offset)
+                    arg_ptr(i)
+                    b.op("i64.load", p.offset + 8)
+                case Kind.INDIRECT:
+                    frame_addr(copies[i])
+                    arg_ptr(i)
+                    b.i32_const(p.size)
+                    b.call(self.copy)
+                case Kind.EMPTY:
+                    pass
+        if lay.sig.nfixed is not None:
+            nfixed = lay.sig.nfixed
+            for j, v in enumerate(lay.var):
+                p, so = v.place, vbase + v.offset
+                i = nfixed + j
+                match p.kind:
+                    case Kind.SCALAR:
+                        assert p.scalar is not None
+                        acc = access(p.scalar)
+                        b.local_get(F)
+                        arg_ptr(i)
+                        b.op(acc.load, p.offset)
+                        if v.promote:
+                            b.op("f64.promote_f32")
+                            b.op("f64.store", so)
+                        elif small_int(p.scalar):
+                            b.op("i32.store", so)
+                        else:
+                            b.op(acc.store, so)
+                    case Kind.LONGDOUBLE:
+                        for half in (0, 8):
+                            b.local_get(F)
+                            arg_ptr(i)
+                            b.op("i64.load", p.offset + half)
+                            b.op("i64.store", so + half)
+                    case Kind.INDIRECT:
+                        b.local_get(F)
+                        frame_addr(vcopies[j])
+                        arg_ptr(i)
+                        b.i32_const(p.size)
+                        b.call(self.copy)
+                        b.op("i32.store", so)
+                    case Kind.EMPTY:
+                        pass
+            frame_addr(vbase)
+        ft = lower(lay.sig)
+        b.local_get(0)
+        b.call_indirect(self.mod.type_index(ft))
+        self._after_call(fn, ft.result)
+        if lay.result is not None:
+            r = lay.result
+            assert r.scalar is not None
+            if isinstance(r.ctype, CScalar) and small_int(r.scalar):
+                _extend(b, EXTEND[r.scalar])
+                b.op("i32.store")
+            else:
+                b.op(access(r.scalar).store, r.offset)
+        if frame:
+            b.local_get(F)
+            b.i32_const(frame)
+            b.op("i32.add")
+            b.global_set(self.globals["sp"])
+        return fn.locals, b.finish()
+
+    def _after_call(self, fn: _Fn, result: ValType | None) -> None:
+        """Trampoline mode: finish a tail call the callee left pending."""
+        d = self.drive
+        if d is None:
+            return
+        driver = d.driver(result)
+        if driver is None:
+            return
+        b = fn.b
+        if result is None:
+            b.global_get(d.pending)
+            b.if_()
+            b.call(driver)
+            b.end()
+            return
+        tmp = fn.local(result)
+        b.local_set(tmp)
+        b.global_get(d.pending)
+        b.if_()
+        b.call(driver)
+        b.local_set(tmp)
+        b.end()
+        b.local_get(tmp)
+
+    @staticmethod
+    def impl_frame(lay: SigLayout) -> tuple[int, int, list[int], list[int]]:
+        """(frame size, ret offset, value slot per fixed param, demote slot per var)."""
+        off = 4 * lay.nargs
+        roff = -1
+        if lay.result is not None:
+            off = round_up(off, 8)
+            roff = off
+            off += max(8, lay.result.size)
+        slots: list[int] = []
+        for p in lay.params:
+            if p.kind in (Kind.SCALAR, Kind.LONGDOUBLE):
+                off = round_up(off, max(p.align, 1))
+                slots.append(off)
+                off += p.size
+            else:
+                slots.append(-1)
+        dslots: list[int] = []
+        for v in lay.var:
+            if v.promote:
+                off = round_up(off, 4)
+                dslots.append(off)
+                off += 4
+            else:
+                dslots.append(-1)
+        return round_up(max(off, 1), FRAME_ALIGN), roff, slots, dslots
+
+    def _gen_impl(self, s: SigPlan, lay: SigLayout,
+                  rec: int | None) -> tuple[list[ValType], bytes]:
+        """The closure implementation; `rec` None: shared, the record is param 0;
+        else a self-contained trampoline for the record at `rec`."""
+        ft = s.lowered
+        n = len(ft.params)
+        if rec is None:
+            fn = _Fn(n + 1)
+            R, base = 0, 1
+        else:
+            fn = _Fn(n)
+            R, base = fn.local(I32), 0
+        b = fn.b
+        F = fn.local(I32)
+        frame, roff, slots, dslots = self.impl_frame(lay)
+        if rec is not None:
+            b.i32_const(rec)
+            b.local_set(R)
+        b.i32_const(frame)
+        b.call(self.alloca)
+        b.local_set(F)
+
+        def set_arg(i: int, off: int) -> None:
+            # args[i] = F + off
+            b.local_get(F)
+            b.local_get(F)
+            if off:
+                b.i32_const(off)
+                b.op("i32.add")
+            b.op("i32.store", 4 * i)
+
+        wp = base + (1 if lay.sret else 0)
+        for i, p in enumerate(lay.params):
+            match p.kind:
+                case Kind.SCALAR:
+                    assert p.scalar is not None
+                    b.local_get(F)
+                    b.local_get(wp)
+                    b.op(access(p.scalar).store, slots[i] + p.offset)
+                    set_arg(i, slots[i])
+                    wp += 1
+                case Kind.LONGDOUBLE:
+                    for half in (0, 8):
+                        b.local_get(F)
+                        b.local_get(wp)
+                        b.op("i64.store", slots[i] + p.offset + half)
+                        wp += 1
+                    set_arg(i, slots[i])
+                case Kind.INDIRECT:
+                    b.local_get(F)
+                    b.local_get(wp)
+                    b.op("i32.store", 4 * i)
+                    wp += 1
+                case Kind.EMPTY:
+                    set_arg(i, 0)
+        if lay.sig.nfixed is not None:
+            vb = wp
+            nfixed = lay.sig.nfixed
+            for j, v in enumerate(lay.var):
+                i = nfixed + j
+                b.local_get(F)
+                if v.place.kind is Kind.INDIRECT:
+                    b.local_get(vb)
+                    b.op("i32.load", v.offset)
+                elif v.promote:
+                    b.local_get(F)
+                    b.local_get(vb)
+                    b.op("f64.load", v.offset)
+                    b.op("f32.demote_f64")
+                    b.op("f32.store", dslots[j])
+                    b.local_get(F)
+                    b.i32_const(dslots[j])
+                    b.op("i32.add")
+                else:
+                    b.local_get(vb)
+                    if v.offset:
+                        b.i32_const(v.offset)
+                        b.op("i32.add")
+                b.op("i32.store", 4 * i)
+        b.i32_const(s.id)
+        if lay.sret:
+            b.local_get(base)
+        else:
+            b.local_get(F)
+            if roff > 0:
+                b.i32_const(roff)
+                b.op("i32.add")
+        b.local_get(F)
+        b.local_get(R)
+        b.op("i32.load", 8)
+        b.local_get(R)
+        b.op("i32.load", 4)
+        b.call_indirect(self.mod.type_index(FUN_TYPE))
+        self._after_call(fn, None)
+        if lay.result is not None:
+            r = lay.result
+            assert r.scalar is not None
+            b.local_get(F)
+            if isinstance(r.ctype, CScalar) and small_int(r.scalar):
+                b.op("i32.load", roff)
+                _extend(b, EXTEND[r.scalar])
+            else:
+                b.op(access(r.scalar).load, roff + r.offset)
+        b.local_get(F)
+        b.i32_const(frame)
+        b.op("i32.add")
+        b.global_set(self.globals["sp"])
+        return fn.locals, b.finish()
+
+    def _gen_trampoline(self, s: SigPlan, rec: int) -> tuple[list[ValType], bytes]:
+        b = InstrBuilder()
+        b.i32_const(rec)
+        for i in range(len(s.lowered.params)):
+            b.local_get(i)
+        b.call(self.impl_of[s.id])
+        return [], b.finish()
+
+    def _gen_dispatcher(self, ft: FuncType) -> tuple[list[ValType], bytes]:
+        group = [s for s in self.closure_sigs if s.lowered == ft]
+        b = InstrBuilder()
+        n = len(ft.params) + 1
+        for s in group[:-1]:
+            b.local_get(0)
+            b.op("i32.load")
+            b.i32_const(s.id)
+            b.op("i32.eq")
+            b.if_()
+            for i in range(n):
+                b.local_get(i)
+            b.call(self.impl_of[s.id])
+            b.return_()
+            b.end()
+        for i in range(n):
+            b.local_get(i)
+        b.call(self.impl_of[group[-1].id])
+        return [], b.finish()
+
+    def _claim(self, b: InstrBuilder, r: int) -> None:
+        # record r := (sig, fun, user_data)
+        for off, param in ((0, 0), (4, 1), (8, 2)):
+            b.local_get(r)
+            b.local_get(param)
+            b.op("i32.store", off)
+
+    def _gen_alloc(self) -> tuple[list[ValType], bytes]:
+        # (sig, fun, user_data) -> code; locals: d (descriptor), r (record), e (end / code)
+        d, r, e = 3, 4, 5
+        b = InstrBuilder()
+        nsigs = len(self.plan.sigs)
+        b.local_get(0)
+        b.i32_const(1)
+        b.op("i32.sub")
+        b.i32_const(nsigs)
+        b.op("i32.ge_u")
+        b.if_()
+        b.i32_const(0)
+        b.return_()
+        b.end()
+        b.local_get(0)
+        b.i32_const(4)
+        b.op("i32.shl")
+        b.i32_const(self.area - DESC)
+        b.op("i32.add")
+        b.local_tee(d)
+        b.op("i32.load")
+        b.local_tee(r)
+        b.local_get(d)
+        b.op("i32.load", 4)
+        b.i32_const(4)
+        b.op("i32.shl")
+        b.op("i32.add")
+        b.local_set(e)
+        # A free pool slot of this signature.
+        b.block()
+        b.loop()
+        b.local_get(r)
+        b.local_get(e)
+        b.op("i32.ge_u")
+        b.br_if(1)
+        b.local_get(r)
+        b.op("i32.load")
+        b.op("i32.eqz")
+        b.if_()
+        self._claim(b, r)
+        b.local_get(r)
+        b.i32_const(self.records)
+        b.op("i32.sub")
+        b.i32_const(4)
+        b.op("i32.shr_u")
+        b.i32_const(self.table_base)
+        b.op("i32.add")
+        b.return_()
+        b.end()
+        b.local_get(r)
+        b.i32_const(RECORD)
+        b.op("i32.add")
+        b.local_set(r)
+        b.br(0)
+        b.end()
+        b.end()
+        if not self.plan.growth:
+            b.i32_const(0)
+            return [I32, I32, I32], b.finish()
+        grown, sp, lo = self.globals["grown"], self.globals["sp"], self.globals["lo"]
+        # A freed grown slot of the same wasm type (type class).
+        b.global_get(grown)
+        b.local_set(r)
+        b.block()
+        b.loop()
+        b.local_get(r)
+        b.op("i32.eqz")
+        b.br_if(1)
+        b.local_get(r)
+        b.op("i32.load")
+        b.op("i32.eqz")
+        b.if_()
+        b.local_get(r)
+        b.op("i32.load", 16)
+        b.local_get(d)
+        b.op("i32.load", 8)
+        b.op("i32.eq")
+        b.if_()
+        self._claim(b, r)
+        b.local_get(r)
+        b.op("i32.load", 12)
+        b.return_()
+        b.end()
+        b.end()
+        b.local_get(r)
+        b.op("i32.load", 20)
+        b.local_set(r)
+        b.br(0)
+        b.end()
+        b.end()
+        # A new record below the FFI stack, and a new table slot from the host.
+        b.global_get(lo)
+        b.local_tee(r)
+        b.i32_const(GROWN_RECORD)
+        b.op("i32.add")
+        b.global_get(sp)
+        b.op("i32.gt_u")
+        b.if_()
+        b.i32_const(0)
+        b.return_()
+        b.end()
+        b.local_get(d)
+        b.op("i32.load", 12)
+        b.local_get(r)
+        b.call(self.grow_import)
+        b.local_tee(e)
+        b.op("i32.eqz")
+        b.if_()
+        b.i32_const(0)
+        b.return_()
+        b.end()
+        b.local_get(r)
+        b.i32_const(GROWN_RECORD)
+        b.op("i32.add")
+        b.global_set(lo)
+        b.local_get(r)
+        b.local_get(e)
+        b.op("i32.store", 12)
+        b.local_get(r)
+        b.local_get(d)
+        b.op("i32.load", 8)
+        b.op("i32.store", 16)
+        b.local_get(r)
+        b.global_get(grown)
+        b.op("i32.store", 20)
+        b.local_get(r)
+        b.global_set(grown)
+        self._claim(b, r)
+        b.local_get(e)
+        return [I32, I32, I32], b.finish()
+
+    def _gen_free(self) -> tuple[list[ValType], bytes]:
+        # (code): mark its record free and forget fun, so a stale call traps.
+        b = InstrBuilder()
+        r = 1
+        if self.total_pool:
+            b.local_get(0)
+            b.i32_const(self.table_base)
+            b.op("i32.sub")
+            b.local_tee(r)
+            b.i32_const(self.total_pool)
+            b.op("i32.lt_u")
+            b.if_()
+            b.local_get(r)
+            b.i32_const(4)
+            b.op("i32.shl")
+            b.i32_const(self.records)
+            b.op("i32.add")
+            b.local_tee(r)
+            b.i32_const(0)
+            b.op("i32.store")
+            b.local_get(r)
+            b.i32_const(0)
+            b.op("i32.store", 4)
+            b.return_()
+            b.end()
+        if self.plan.growth:
+            b.global_get(self.globals["grown"])
+            b.local_set(r)
+            b.block()
+            b.loop()
+            b.local_get(r)
+            b.op("i32.eqz")
+            b.br_if(1)
+            b.local_get(r)
+            b.op("i32.load", 12)
+            b.local_get(0)
+            b.op("i32.eq")
+            b.if_()
+            b.local_get(r)
+            b.i32_const(0)
+            b.op("i32.store")
+            b.local_get(r)
+            b.i32_const(0)
+            b.op("i32.store", 4)
+            b.return_()
+            b.end()
+            b.local_get(r)
+            b.op("i32.load", 20)
+            b.local_set(r)
+            b.br(0)
+            b.end()
+            b.end()
+        return [I32], b.finish()
+
+    # ------------------------------------------------------------ report
+
+    def report(self) -> FfiReport:
+        mod = self.mod
+        in_table = set(self.table_funcs)
+        exported = {e.index: e.name for e in self.exports()}
+        exported.update({idx: name for name, idx in self.export_override.items()})
+
+        def cost(idx: int) -> int:
+            return function_bytes(mod, idx, idx in in_table, exported.get(idx))
+
+        sigs = []
+        for s in self.plan.sigs:
+            h = self.handler_of.get(s.id)
+            hbytes = cost(h) if h is not None else 0
+            shared = tuple(i for i in self.handler_ids.get(h, []) if i != s.id) if h is not None else ()
+            pool = sum(cost(f) for f in self.tramps.get(s.id, []))
+            impl_bytes = 0
+            if s.id in self.impl_of:
+                impl_bytes = cost(self.impl_of[s.id])
+                pool += impl_bytes
+            if s.id in self.template_of:
+                pool += cost(self.template_of[s.id])
+            sigs.append(SigReport(s.id, s.key, str(s.sig), str(s.lowered), s.users, hbytes,
+                                  shared, s.pool if s.id in self.tramps else 0, pool,
+                                  impl_bytes))
+        impls = set(self.impl_of.values())
+        runtime = sum(cost(f) for f in self.runtime if f not in impls)
+        adapters = sum(cost(f) for f in self.adapters)
+        data = sum(len(raw) for _a, raw in self.data())
+        imports = 0
+        if self.grow_import >= 0:
+            imports = 1 + len(uleb(len(GROW_MODULE))) + len(GROW_MODULE) + 1 + len(GROW_FIELD) \
+                + 1 + _name_entry(mod, self.grow_import)
+        handlers = sum(cost(h) for h in self.handler_ids)
+        pools = sum(s.pool_bytes for s in sigs)
+        nfuncs = len(self.runtime) + len(self.adapters) + len(self.handler_ids) + sum(
+            len(t) for t in self.tramps.values()) + len(self.template_of) + len(
+            [i for i in self.impl_of.values() if i not in self.runtime])
+        mode = "exhaustive" if self.plan.exhaustive is not None else "specialized"
+        if self.plan.exhaustive is not None:
+            mode = f"exhaustive:{self.plan.exhaustive}"
+        return FfiReport(mode, tuple(sigs), runtime, adapters, data, imports,
+                         runtime + adapters + handlers + pools + data + imports,
+                         self.area_size if self.memory_areas() else 0,
+                         FFI_STACK_SIZE if self.needs_stack else 0, nfuncs)
+
+
+def _extend(b: InstrBuilder, ext: tuple[str | None, int]) -> None:
+    op, mask = ext
+    if op is not None:
+        b.op(op)
+    else:
+        b.i32_const(mask)
+        b.op("i32.and")
+
+
+def _name_entry(mod: WasmModule, idx: int) -> int:
+    name = mod.func_name(idx)
+    if name is None or not mod.emit_names:
+        return 0
+    raw = name.encode()
+    return len(uleb(idx)) + len(uleb(len(raw))) + len(raw)
+
+
+def function_bytes(mod: WasmModule, idx: int, in_table: bool = False,
+                   export: str | None = None) -> int:
+    """Bytes a defined function adds to the binary: its function-section entry,
+    its code entry (size, locals, body, end), its name, and table/export entries."""
+    fn = mod.function(idx)
+    runs = 0
+    prev: ValType | None = None
+    for t in fn.locals:
+        if t is not prev:
+            runs += 1
+            prev = t
+    locals_len = len(uleb(runs)) + runs * 2
+    code = locals_len + len(fn.body) + 1
+    total = len(uleb(fn.type_index)) + len(uleb(code)) + code + _name_entry(mod, idx)
+    if in_table:
+        total += len(uleb(idx))
+    if export is not None:
+        raw = export.encode()
+        total += len(uleb(len(raw))) + len(raw) + 1 + len(uleb(idx))
+    return total
+
+
+def empty_report() -> FfiReport:
+    return FfiReport("specialized", (), 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def sig_ids_of(plan: FfiPlan) -> dict[str, int]:
+    return {s.key: s.id for s in plan.sigs}
+
+
+__all__ = ["FfiEmitter", "FfiReport", "SigReport", "Drive", "dispatch_export", "function_bytes",
+           "empty_report", "sig_ids_of", "AREA", "FFI_STACK_SIZE"]

@@ -1,0 +1,203 @@
+"""The FFI phase: from the live set to what the linker must generate.
+
+Only what live code references is generated:
+
+* the runtime functions `ffi_call`, `ffi_closure_alloc`, `ffi_closure_free`
+  are defined by the linker's synthetic `<linker>` object
+  (`linker.linker_symbols`); one is generated only when discovery made it
+  live (a program that defines its own wins, as with any fallback symbol);
+* the live C signatures are the keys live entities reference through
+  `sig NAME` (`LiveSet.sigs`), numbered 1..n by `linker.program.sig_ids`;
+  each gets a call handler when `ffi_call` is live and a closure pool when
+  `ffi_closure_alloc` is live;
+* `foreign import ccall` and `foreign export ccall` get an adapter only
+  where the ABI needs one: an 8/16-bit integer result is re-extended.
+
+With `--ffi=exhaustive:N` the signature set is widened to what GHC's
+libffi-wasm pre-generates (every wasm-typed signature of 0..N arguments,
+`exhaustive_sigs`), so its cost can be measured on the same program.
+
+The phase also checks what only the linker can see: a foreign export whose
+function (possibly defined in another object) does not have the lowered
+type of its C signature, and C signatures passing an empty struct by value.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import attrs
+
+from linker.diagnostics import Diagnostic
+from linker.discover import LiveSet
+from linker.ffi.abi import empty_by_value, small_int
+from linker.ir.ctypes import CKind, CScalar, CSig, lower, parse_key
+from linker.ir.types import FuncType, ValType
+from linker.linker_symbols import is_linker_object
+from linker.store.objfile import EntityKind
+
+I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
+
+FFI_CALL = "ffi_call"
+FFI_CLOSURE_ALLOC = "ffi_closure_alloc"
+FFI_CLOSURE_FREE = "ffi_closure_free"
+# The runtime functions the linker defines, with their wasm types.
+RUNTIME_FUNCS: tuple[tuple[str, FuncType], ...] = (
+    (FFI_CALL, FuncType((I32, I32, I32, I32), None)),
+    (FFI_CLOSURE_ALLOC, FuncType((I32, I32, I32), I32)),
+    (FFI_CLOSURE_FREE, FuncType((I32,), None)),
+)
+
+DEFAULT_CLOSURE_POOL = 16
+LIBFFI_WASM_POOL = 16       # closure pool of every signature in libffi-wasm
+
+
+@attrs.frozen(slots=True)
+class FfiOptions:
+    """`exhaustive`: N of `--ffi=exhaustive:N` (None: specialized);
+    `closure_pool`: `--ffi-closure-pool`, the default pool size of a signature."""
+
+    exhaustive: int | None = None
+    closure_pool: int = DEFAULT_CLOSURE_POOL
+
+
+@attrs.frozen(slots=True)
+class SigPlan:
+    """One signature to generate code for: its link-time id, key, pool size and users."""
+
+    id: int
+    key: str
+    sig: CSig
+    pool: int
+    users: tuple[str, ...]     # live symbols that reference it (empty: exhaustive extra)
+
+    @property
+    def lowered(self) -> FuncType:
+        return lower(self.sig)
+
+
+@attrs.frozen(slots=True)
+class FfiPlan:
+    sigs: tuple[SigPlan, ...]                       # by id
+    call: bool                                      # generate ffi_call and handlers
+    alloc: bool                                     # generate ffi_closure_alloc and pools
+    free: bool                                      # generate ffi_closure_free
+    growth: bool                                    # pools grow through the host
+    self_contained_pools: bool                      # libffi-wasm style trampolines
+    import_adapters: tuple[tuple[str, CSig], ...]   # foreign import symbol, signature
+    export_adapters: tuple[tuple[str, str, CSig], ...]   # export name, symbol, signature
+    exhaustive: int | None = None
+
+    @property
+    def runtime_live(self) -> bool:
+        return self.call or self.alloc or self.free
+
+    @property
+    def empty(self) -> bool:
+        return not (self.runtime_live or self.import_adapters or self.export_adapters)
+
+
+def exhaustive_sigs(n: int) -> Iterator[CSig]:
+    """libffi-wasm's signature set: 0..n arguments over i32/i64/f32/f64, 5 results."""
+    scalars = [CScalar(CKind.SINT32), CScalar(CKind.SINT64), CScalar(CKind.FLOAT),
+               CScalar(CKind.DOUBLE)]
+    results = [CScalar(CKind.VOID), *scalars]
+    for arity in range(n + 1):
+        for params in itertools.product(scalars, repeat=arity):
+            for ret in results:
+                yield CSig(ret, tuple(params))
+
+
+def _runtime_live(live: LiveSet, name: str) -> bool:
+    hit = live.live.get(name)
+    return hit is not None and is_linker_object(hit[0].obj.name)
+
+
+def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnostic]]:
+    """What the FFI needs to generate for this live set, and any errors found."""
+    errors: list[Diagnostic] = []
+    users: dict[str, list[str]] = {key: [] for key in live.sigs}
+    for rec, _reason in live.live.values():
+        for key in rec.sigs:
+            if rec.name not in users[key]:
+                users[key].append(rec.name)
+    pools: dict[str, int] = {}
+    for obj in live.objects:
+        for _name, (key, pool) in obj.csigs.items():
+            if pool is not None and key in users:
+                pools[key] = max(pools.get(key, 0), pool)
+    call = _runtime_live(live, FFI_CALL)
+    alloc = _runtime_live(live, FFI_CLOSURE_ALLOC)
+    free = _runtime_live(live, FFI_CLOSURE_FREE)
+    sigs: list[SigPlan] = []
+    for i, key in enumerate(live.sigs):
+        sig = parse_key(key)
+        first = live.live[live.sigs[key]][0]
+        for t in empty_by_value(sig):
+            errors.append(Diagnostic.error(
+                f"C signature {sig} passes an empty struct ({t}) by value",
+                file=first.obj.name,
+                notes=[f">>> used by {', '.join(users[key])}"]))
+        sigs.append(SigPlan(i + 1, key, sig, pools.get(key, options.closure_pool),
+                            tuple(users[key])))
+    if options.exhaustive is not None and (call or alloc):
+        known = set(live.sigs)
+        for sig in exhaustive_sigs(options.exhaustive):
+            key = sig.key()
+            if key not in known:
+                known.add(key)
+                sigs.append(SigPlan(len(sigs) + 1, key, sig, LIBFFI_WASM_POOL, ()))
+    import_adapters: list[tuple[str, CSig]] = []
+    for rec, _reason in live.live.values():
+        if rec.kind is not EntityKind.FOREIGN_IMPORT:
+            continue
+        sig = rec.info[2]
+        for t in empty_by_value(sig):
+            errors.append(Diagnostic.error(
+                f"foreign import '{rec.name}': C signature {sig} passes an empty struct "
+                f"({t}) by value", file=rec.obj.name))
+        if _needs_extension(sig):
+            import_adapters.append((rec.name, sig))
+    export_adapters: list[tuple[str, str, CSig]] = []
+    for obj in live.objects:
+        if is_linker_object(obj.name):
+            continue
+        for name, sym, sig in obj.foreign_exports:
+            errors.extend(_check_export(live, obj.name, name, sym, sig))
+            if _needs_extension(sig):
+                export_adapters.append((name, sym, sig))
+    exhaustive = options.exhaustive is not None
+    plan = FfiPlan(tuple(sigs), call, alloc, free, growth=alloc and not exhaustive,
+                   self_contained_pools=exhaustive,
+                   import_adapters=tuple(import_adapters),
+                   export_adapters=tuple(export_adapters), exhaustive=options.exhaustive)
+    return plan, errors
+
+
+def _needs_extension(sig: CSig) -> bool:
+    return isinstance(sig.ret, CScalar) and small_int(sig.ret.kind)
+
+
+def _check_export(live: LiveSet, obj_name: str, name: str, sym: str,
+                  sig: CSig) -> list[Diagnostic]:
+    for t in empty_by_value(sig):
+        return [Diagnostic.error(f"foreign export '{name}': C signature {sig} passes an empty "
+                                 f"struct ({t}) by value", file=obj_name)]
+    hit = live.live.get(sym)
+    if hit is None:
+        return []
+    rec = hit[0]
+    actual = rec.func_type
+    want = lower(sig)
+    if actual is None:
+        return [Diagnostic.error(
+            f"foreign export '{name}': '{sym}' is not a function",
+            notes=[f">>> defined as {rec.kind.value} in {rec.obj.name}",
+                   f">>> exported as C signature {sig} by {obj_name}"])]
+    if actual == want:
+        return []
+    return [Diagnostic.error(
+        f"foreign export '{name}': type mismatch: {sym}",
+        notes=[f">>> defined as {actual} in {rec.obj.name}",
+               f">>> exported with C signature {sig}, which lowers to {want}, by {obj_name}"])]

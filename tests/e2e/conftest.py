@@ -1,0 +1,29 @@
+"""Session-scoped fixtures of the end-to-end tests (helpers live in e2e_util.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import linker
+from e2e_util import ROOT, E2E
+
+
+@pytest.fixture(scope="session")
+def e2e(tmp_path_factory: pytest.TempPathFactory) -> E2E:
+    return E2E(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="session")
+def stdlib_archive(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """An archive of stdlib/*.ir, or None if the stdlib does not compile."""
+    from linker.cli.ar_cmd import create
+    root = tmp_path_factory.mktemp("stdlib")
+    try:
+        objs = linker.compile_files(sorted((ROOT / "stdlib").glob("*.ir")), root)
+    except linker.DiagnosticError:
+        return None
+    out = root / "libstd.ira"
+    create(str(out), objs)
+    return out

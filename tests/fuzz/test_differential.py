@@ -1,0 +1,44 @@
+"""Differential test: random IR programs on the interpreter, wasmtime and Node, both tail-call modes.
+
+`PROGRAMS` programs (seeds `SEED`, `SEED+1`, ...) in batches of `BATCH`, so
+xdist spreads them over the workers and each worker keeps one Node process.
+`IRLD_FUZZ_SEED` / `IRLD_FUZZ_PROGRAMS` change the seeds and the count;
+`benchmarks/fuzz_programs.py` runs long campaigns and minimises failures
+into tests/fuzz/regressions/ (replayed by test_regressions.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import Checker, env_int
+from progen import generate
+
+SEED = env_int("IRLD_FUZZ_SEED", 1_000_000)
+PROGRAMS = env_int("IRLD_FUZZ_PROGRAMS", 320)
+BATCH = 20
+
+
+@pytest.mark.parametrize("batch", range((PROGRAMS + BATCH - 1) // BATCH))
+def test_random_programs_agree(checker: Checker, batch: int) -> None:
+    failures = []
+    first = SEED + batch * BATCH
+    for seed in range(first, min(first + BATCH, SEED + PROGRAMS)):
+        p = generate(seed)
+        verdict = checker.check(p.modules, p.archived)
+        if not verdict.ok:
+            failures.append(f"seed {seed}:\n" + "\n".join(verdict.problems))
+    assert not failures, "\n\n".join(failures)
+
+
+def test_programs_cover_traps_and_exits(checker: Checker) -> None:
+    """The generator's mix: most programs run to the end, some trap, some panic."""
+    categories = set()
+    panics = 0
+    for seed in range(SEED, SEED + 40):
+        p = generate(seed)
+        v = checker.check(p.modules, p.archived)
+        assert v.reference is not None
+        categories.add(v.reference.category)
+        panics += v.reference.panic is not None
+    assert None in categories and len(categories) >= 2 and panics >= 1

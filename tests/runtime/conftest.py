@@ -1,0 +1,28 @@
+"""Fixtures for the runtime tests: node lookup, writing modules to files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from linker import runtime
+
+
+@pytest.fixture
+def node() -> str:
+    """The node executable, or skip the test."""
+    try:
+        return runtime.find_node()
+    except runtime.NodeNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def write_wasm(tmp_path: Path) -> Callable[[bytes, str], Path]:
+    def write(data: bytes, name: str = "prog.wasm") -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+    return write
