@@ -21,10 +21,9 @@ stdlib: $(STDLIB_ARCHIVE)
 
 $(STDLIB_ARCHIVE): $(STAMP) $(STDLIB_SRC)
 	@mkdir -p build/stdlib
-	@if [ -n "$(STDLIB_SRC)" ] && $(IRLD) ar --help >/dev/null 2>&1; then \
-	  $(IRLD) compile $(STDLIB_SRC) --out-dir build/stdlib && \
-	  $(IRLD) ar $(STDLIB_ARCHIVE) build/stdlib/*.iro; \
-	else touch $(STDLIB_ARCHIVE); fi
+	@rm -f build/stdlib/*.iro $(STDLIB_ARCHIVE)
+	$(IRLD) compile -j 2 $(STDLIB_SRC) --out-dir build/stdlib
+	$(IRLD) ar $(STDLIB_ARCHIVE) build/stdlib/*.iro
 
 demo: $(STAMP) $(STDLIB_ARCHIVE)
 	$(PY) -m linker.demo

@@ -82,6 +82,7 @@ class Trampoline:
     driver: Callable[[ValType | None], int]     # result type -> driver function index
     may_tail: Callable[[str], bool]             # does a direct callee leave a pending call?
     any_tail: bool = False                      # may an indirect callee leave one?
+    table_base_size: int = 0                    # slots of the real table (before thunk regions)
 
 
 @attrs.define(slots=True)
@@ -226,8 +227,18 @@ class _FuncGen:
         tr = self.ctx.trampoline
         assert tr is not None
         self.store_tail_args(args)
-        # The thunk region for this type mirrors the table: slot base + index.
+        # The thunk region for this type mirrors the table: slot base + index.  An
+        # index past the real table traps here, as a native call_indirect would,
+        # instead of landing in another type's region.
+        tmp = self.temp_local(ValType.I32)
         self.emit_expr(target)
+        self.b.local_tee(tmp)
+        self.b.i32_const(tr.table_base_size)
+        self.b.op("i32.ge_u")
+        self.b.if_()
+        self.b.unreachable()
+        self.b.end()
+        self.b.local_get(tmp)
         self.b.i32_const(tr.indirect_thunk_base(ty))
         self.b.op("i32.add")
         self.b.global_set(tr.pending_global)

@@ -309,7 +309,8 @@ class _Emitter:
         self.pending = pending
         has_tail = scan.has_tail
         return Trampoline(pending, args, thunk_slots.__getitem__, regions.__getitem__,
-                          drivers.__getitem__, lambda c: c in has_tail, bool(has_tail))
+                          drivers.__getitem__, lambda c: c in has_tail, bool(has_tail),
+                          base_size)
 
     def add_thunk(self, sym: str, args: dict[ValType, list[int]]) -> int:
         ft = self.r.func_types[sym]
