@@ -34,13 +34,13 @@ import enum
 import os
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import attrs
 
 from relooper import CFG, structure, structure_naive, uses_dispatch
 from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, End, Exit,
-                           IfStart, LoopStart, SetDispatch, instructions)
+                           IfStart, LoopStart, Node, SetDispatch, instructions)
 
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
@@ -59,8 +59,10 @@ class TailCallMode(enum.Enum):
 class Resolver(Protocol):
     """What codegen needs to know about the linked program."""
 
-    func_types: Mapping[str, FuncType]
-    global_types: Mapping[str, ValType]
+    @property
+    def func_types(self) -> Mapping[str, FuncType]: ...
+    @property
+    def global_types(self) -> Mapping[str, ValType]: ...
 
     def func_index(self, symbol: str) -> int: ...
     def symref(self, symbol: str, offset: int) -> int: ...
@@ -141,19 +143,21 @@ class _FuncGen:
 
     # ------------------------------------------------------------ control
 
-    def emit_tree(self, tree: Sequence[object], dispatch: int) -> None:
+    def emit_tree(self, tree: Sequence[Node], dispatch: int) -> None:
+        # Payloads are what `run` put in the CFG: block indices, IR expressions
+        # (conditions, switch indexes) and IR terminators (exits).
         b = self.b
-        for ins in instructions(tree):  # type: ignore[arg-type]
+        for ins in instructions(tree):
             match ins:
                 case Code(payload=i):
-                    for s in self.f.blocks[i].stmts:  # type: ignore[index]
+                    for s in self.f.blocks[cast(int, i)].stmts:
                         self.emit_stmt(s)
                 case BlockStart():
                     b.block()
                 case LoopStart():
                     b.loop()
                 case IfStart(cond=c):
-                    self.emit_expr(c)  # type: ignore[arg-type]
+                    self.emit_expr(cast(ir.Expr, c))
                     b.if_()
                 case Else():
                     b.else_()
@@ -162,19 +166,19 @@ class _FuncGen:
                 case Br(depth=d):
                     b.br(d)
                 case BrIf(cond=c, depth=d):
-                    self.emit_expr(c)  # type: ignore[arg-type]
+                    self.emit_expr(cast(ir.Expr, c))
                     b.br_if(d)
                 case BrTable(index=x, depths=ds, default=dflt):
                     if x is DISPATCH:
                         b.local_get(dispatch)
                     else:
-                        self.emit_expr(x)  # type: ignore[arg-type]
+                        self.emit_expr(cast(ir.Expr, x))
                     b.br_table(ds, dflt)
                 case SetDispatch(value=v):
                     b.i32_const(v)
                     b.local_set(dispatch)
                 case Exit(payload=t):
-                    self.emit_exit(t)  # type: ignore[arg-type]
+                    self.emit_exit(cast(ir.Terminator, t))
 
     def emit_exit(self, t: ir.Terminator) -> None:
         b = self.b

@@ -302,9 +302,9 @@ class _Emitter:
         # One driver per result type: call_indirect sites may have any result type.
         drivers: dict[ValType | None, int] = {}
         if scan.has_tail:
-            for t in (None, ValType.I32, ValType.I64, ValType.F32, ValType.F64):
-                drivers[t] = mod.add_function(FuncType((), t),
-                                              name=f"__irld_drive_{t or 'void'}")
+            for rt in (None, ValType.I32, ValType.I64, ValType.F32, ValType.F64):
+                drivers[rt] = mod.add_function(FuncType((), rt),
+                                               name=f"__irld_drive_{rt or 'void'}")
         self.drivers = drivers
         self.pending = pending
         has_tail = scan.has_tail

@@ -22,6 +22,7 @@ from linker.discover import LiveSet
 from linker.emit import LiveFunc, LiveProgram
 from linker.ir import model as ir
 from linker.ir.refs import EdgeKind
+from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import is_linker_object
 from linker.store.objfile import EntityKind, EntityRecord
 from linker.store.store import Store
@@ -39,9 +40,9 @@ def build_program(store: Store, live: LiveSet, entry: str | None,
     """Decode the live bodies and collect everything emission needs."""
     ids = sig_ids(live)
     funcs: list[LiveFunc] = []
-    imports: list[tuple[str, str, str, ir.FuncType]] = []
+    imports: list[tuple[str, str, str, FuncType]] = []
     datas: list[ir.Data] = []
-    globals_: list[tuple[str, ir.ValType, int | float]] = []
+    globals_: list[tuple[str, ValType, int | float]] = []
     exports: list[tuple[str, str]] = []
     ctors: list[tuple[int, int, str]] = []
     taken: dict[str, None] = {}
@@ -171,7 +172,7 @@ def entry_diagnostics(live: LiveSet, entry: str | None) -> list[Diagnostic]:
     if rec.kind is not EntityKind.FUNC or ft is None:
         return [Diagnostic.error(f"entry symbol is not a function: {entry}",
                                  notes=[f">>> defined as {rec.kind.value} in {rec.obj.name}"])]
-    if ft.params or ft.result not in (None, ir.ValType.I32):
+    if ft.params or ft.result not in (None, ValType.I32):
         return [Diagnostic.error(f"entry function {entry} has type {ft}; expected () -> i32 "
                                  "or ()", notes=[f">>> defined in {rec.obj.name}"])]
     return []
