@@ -20,8 +20,8 @@ Prints a Markdown table (the numbers recorded in docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
-import platform
 import os
+import platform
 import sys
 import time
 from collections.abc import Callable, Sequence

@@ -192,9 +192,29 @@ def _decode_blocks(code: list[Any]) -> list[BasicBlock]:
     stmts: list[Stmt] = []
     label = ""
     i, n = 0, len(code)
+    # The common expressions are decoded inline (the hottest loop of the
+    # decode phase); an operand stack underflow raises IndexError, which
+    # `decode_func` reports as a malformed body.
+    push, pop = vals.append, vals.pop
     while i < n:
         tag = code[i]
-        if tag < ASSIGN:
+        if tag == LOCAL:
+            push(LocalGet(code[i + 1]))
+            i += 2
+        elif tag == OP:
+            nargs = code[i + 2]
+            if nargs == 2:
+                b = pop()
+                push(OpExpr(code[i + 1], (pop(), b)))
+            elif nargs == 1:
+                push(OpExpr(code[i + 1], (pop(),)))
+            else:
+                push(OpExpr(code[i + 1], _pop(vals, nargs)))
+            i += 3
+        elif tag == CONST:
+            push(Const(_VT[code[i + 1]], code[i + 2]))
+            i += 3
+        elif tag < ASSIGN:
             i = _decode_expr(code, i, vals)
         elif tag < JUMP:
             i = _decode_stmt(code, i, vals, stmts)

@@ -176,7 +176,7 @@ def test_t1_t2_reducibility() -> None:
 
 
 def test_naive_dispatcher_shape() -> None:
-    spec = [["branch", 1, 2], ["jump", 3], ["switch", [[3, [1]]], 1, 2], ["exit"]]
+    spec: list[Any] = [["branch", 1, 2], ["jump", 3], ["switch", [[3, [1]]], 1, 2], ["exit"]]
     tree = structure_naive(spec_to_cfg(spec))
     check_depths(tree)
     assert tree == [

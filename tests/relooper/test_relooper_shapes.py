@@ -27,7 +27,7 @@ from relooper import (
 from relooper.testing import check_depths, spec_to_cfg
 
 
-def run(spec: list[list[Any]]) -> list[Node]:
+def run(spec: list[Any]) -> list[Node]:
     tree = structure(spec_to_cfg(spec))
     check_depths(tree)
     return tree
