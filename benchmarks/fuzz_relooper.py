@@ -130,7 +130,7 @@ def check_cases(cases: Sequence[dict[str, Any]], structurer: Structurer = struct
 def _run(cases: list[dict[str, Any]], wat: str) -> list[dict[str, Any]]:
     engine = wasmtime.Engine()
     store = wasmtime.Store(engine)
-    module = wasmtime.Module(engine, wasmtime.wat2wasm(wat))
+    module = wasmtime.Module(engine, bytes(wasmtime.wat2wasm(wat)))
     host = _Host()
     linker = wasmtime.Linker(engine)
     i32 = wasmtime.ValType.i32()

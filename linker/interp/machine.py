@@ -450,10 +450,8 @@ class _FuncCompiler:
                 table = self.const_name(tuple(starts[l] for l in ts))
                 i = self.expr(x)
                 self.emit(f"return {table}[{i}] if {i} < {len(ts)} else {starts[d]}")
-            case ir.Return(value=None):
-                self.emit("return RET0")
             case ir.Return(value=v):
-                self.emit(f"return ({RET}, {self.expr(v)})")
+                self.emit("return RET0" if v is None else f"return ({RET}, {self.expr(v)})")
             case ir.TailCall(callee=c, args=args):
                 self.emit(f"return ({TAIL}, F[{self.callee(c)}], {self.args(args)})")
             case ir.TailCallIndirect(type=ty, target=tg, args=args):

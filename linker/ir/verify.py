@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from linker.diagnostics import Diagnostic, Span
-from linker.ir.ctypes import lower
+from linker.ir.ctypes import CStruct, is_empty, lower
 from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Call, CallIndirect,
                              Const, Ctor, CSigDecl, CTypeDecl, Data, Export, Expr, ExternFunc,
                              ExternGlobal, FloatItem, ForeignExport, ForeignImport, Func, Global,
@@ -153,7 +153,21 @@ class _Verifier:
 
     # ------------------------------------------------------------ module level
 
+    def c_signatures(self) -> None:
+        """Empty structs cannot be passed or returned by value (libffi refuses
+        zero-sized types, and BasicCABI drops them, so caller and callee would
+        disagree on the arguments)."""
+        for item in self.m.items:
+            if isinstance(item, (CSigDecl, ForeignImport, ForeignExport)):
+                sig = item.sig
+                for t in (sig.ret, *sig.params):
+                    if isinstance(t, CStruct) and is_empty(t):
+                        self.item_error(f"struct with no fields used by value in C signature "
+                                        f"of '{item.name}': {sig}", item)
+                        break
+
     def module_items(self) -> None:
+        self.c_signatures()
         self.here = None
         csig_names: set[str] = set()
         ctype_names: set[str] = set()

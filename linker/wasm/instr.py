@@ -30,7 +30,6 @@ Immediates as `decode_body` reports them:
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Iterable, Sequence
 from typing import Union
@@ -102,11 +101,13 @@ def f32_bits(x: float | FloatBits) -> int:
         if not 0 <= x.bits <= 0xFFFF_FFFF:
             raise ValueError(f"f32 bits out of range: {x.bits:#x}")
         return x.bits
-    if math.isinf(x) or math.isnan(x) or abs(x) <= 3.4028234663852886e38:
+    try:
         bits: int = _U32.unpack(_F32.pack(x))[0]
         return bits
-    # Finite doubles beyond the f32 range round to infinity (IEEE round-to-nearest).
-    return 0xFF80_0000 if x < 0 else 0x7F80_0000
+    except OverflowError:
+        # struct rounds to nearest and refuses only doubles that round to infinity
+        # (at or beyond FLT_MAX + half an ulp); below that they round to FLT_MAX.
+        return 0xFF80_0000 if x < 0 else 0x7F80_0000
 
 
 def f64_bits(x: float | FloatBits) -> int:

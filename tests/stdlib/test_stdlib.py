@@ -7,24 +7,25 @@ Always:
   its header comment, std.io does not reach the allocator, module and global symbol names do
   not clash, every program has its expected output.
 
-When `linker.driver.link` writes a wasm file: every test program and every example is linked
+Linked and run: every test program and every example is linked
 (with native tail calls and with the trampoline) against an archive of the stdlib and run with `linker.runtime.run`; its stdout must equal the
 expected output byte for byte and its exit status `expected.exit` / `NAME.exit` (default 0);
 a test program may also give `NAME.args` (arguments, one per line) and `NAME.stderr` (text
 that stderr must contain).  Examples that use
-the dynamic FFI are skipped while the linker reports the FFI runtime symbols as undefined.
+the dynamic FFI (interp, callbacks) get the linker's FFI runtime.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from linker.compile import compile_module
+from linker.codegen import TailCallMode
 from linker.diagnostics import DiagnosticError
+from linker.driver import LinkOptions, link
 from linker.ir import model as ir
 from linker.ir.parser import parse_module
 from linker.ir.refs import func_refs
@@ -34,7 +35,6 @@ STDLIB = sorted((ROOT / "stdlib").glob("*.ir"))
 EXAMPLES = sorted(d for d in (ROOT / "examples").iterdir() if d.is_dir() and any(d.glob("*.ir")))
 PROGRAMS = sorted(Path(__file__).parent.glob("*.ir"))
 ALL_IR = STDLIB + [f for d in EXAMPLES for f in sorted(d.glob("*.ir"))] + PROGRAMS
-FFI_SYMBOLS = ("ffi_call", "ffi_closure_alloc", "ffi_closure_free")
 RUN_TIMEOUT = 120.0
 
 
@@ -138,21 +138,6 @@ def test_program_has_expected_output(path: Path) -> None:
 # ---------------------------------------------------------------- linked and run
 
 
-def _driver(emitting: bool = True) -> Any:
-    """linker.driver, or a skip when it cannot do what the test needs yet."""
-    try:
-        from linker import driver
-    except ImportError as e:  # pragma: no cover - depends on the state of the linker
-        pytest.skip(f"linker.driver is not importable yet: {e}")
-    import attrs
-    if not hasattr(driver, "link") or "output" not in attrs.fields_dict(driver.LinkOptions):
-        pytest.skip("linker.driver.link has no output option yet")
-    phases = [name for name, _fn in getattr(driver, "PHASES", ())]
-    if emitting and not any(re.search(r"emit|encode|write", name) for name in phases):
-        pytest.skip(f"linker.driver.link does not emit wasm yet (phases: {', '.join(phases)})")
-    return driver
-
-
 @pytest.fixture(scope="session")
 def stdlib_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from linker.store.archive import archive_bytes
@@ -163,38 +148,19 @@ def stdlib_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _link(sources: list[Path], archive: Path, out_dir: Path, mode: str = "native") -> Path:
-    driver = _driver()
     objs = []
     for src in sources:
         obj = out_dir / f"{src.stem}.iro"
         obj.write_bytes(_compile(src))
         objs.append(str(obj))
     wasm = out_dir / "prog.wasm"
-    opts = driver.LinkOptions(inputs=(*objs, str(archive)), output=str(wasm),
-                              **_tail_call_option(driver, mode))
-    uses_ffi = any(s in src.read_text() for src in sources for s in FFI_SYMBOLS)
+    opts = LinkOptions(inputs=(*objs, str(archive)), output=str(wasm),
+                       tail_calls=TailCallMode(mode))
     try:
-        driver.link(opts)
+        link(opts)
     except DiagnosticError as e:
-        message = str(e)
-        if uses_ffi and "undefined" in message and any(s in message for s in FFI_SYMBOLS):
-            pytest.skip("the linker does not provide the FFI runtime yet: "
-                        + message.splitlines()[0])
-        pytest.fail(f"link of {[_rel(s) for s in sources]} failed:\n{message}")
-    if not wasm.exists():
-        pytest.skip("linker.driver.link does not write a wasm file yet")
+        pytest.fail(f"link of {[_rel(s) for s in sources]} failed:\n{e.render()}")
     return wasm
-
-
-def _tail_call_option(driver: Any, mode: str) -> dict[str, Any]:
-    import attrs
-    field = attrs.fields_dict(driver.LinkOptions).get("tail_calls")
-    if field is None:
-        if mode != "native":
-            pytest.skip("LinkOptions has no tail_calls option yet")
-        return {}
-    mode_type: Any = type(field.default)
-    return {"tail_calls": mode_type(mode)}
 
 
 def _run_and_compare(wasm: Path, args: list[str], expected_out: bytes, expected_exit: int,
@@ -243,24 +209,16 @@ def test_example_runs(example: Path, mode: str, stdlib_archive: Path, tmp_path: 
 
 
 def test_hello_links_only_io(stdlib_archive: Path, tmp_path: Path) -> None:
-    """Live-code discovery keeps the allocator out of a program that only prints."""
-    driver = _driver(emitting=False)
+    """Live-code discovery keeps exactly what hello uses: no allocator, no strings."""
     src = ROOT / "examples" / "hello" / "hello.ir"
     obj = tmp_path / "hello.iro"
     obj.write_bytes(_compile(src))
-    result = driver.link(driver.LinkOptions(inputs=(str(obj), str(stdlib_archive)),
-                                            output=str(tmp_path / "hello.wasm")))
-    live = _live_symbols(result)
-    if live is None:
-        pytest.skip("the link result does not expose the live symbols")
-    assert "print_str" in live and "write" in live
-    assert not {"malloc", "free", "memcpy"} & live, sorted(live)
-
-
-def _live_symbols(result: Any) -> set[str] | None:
-    live = getattr(result, "live", None)
-    for attr in ("live", "symbols", "reasons", "order"):
-        value = getattr(live, attr, None)
-        if value is not None:
-            return {s if isinstance(s, str) else getattr(s, "name", str(s)) for s in value}
-    return None
+    result = link(LinkOptions(inputs=(str(obj), str(stdlib_archive)),
+                              output=str(tmp_path / "hello.wasm")))
+    live = set(result.live.live)
+    assert {"main", "print_str", "write"} <= live
+    assert not {"malloc", "free", "memcpy", "strlen", "argc"} & live, sorted(live)
+    # Every live stdlib symbol comes from std.io: the archive's other members stay unloaded.
+    from_archive = {rec.obj.name for rec, _ in result.live.live.values()
+                    if "(" in rec.obj.name and not rec.obj.name.startswith("<linker>")}
+    assert from_archive == {f"{stdlib_archive}(io.iro)"}, from_archive
