@@ -15,7 +15,7 @@ and prints one table:
 1. big: `main.iro lib.ira` (1,000 modules x 100 functions, 20 % live);
 2. hello: `hello.iro` against `lib.ira`, and against the empty archive;
 3. eager: 1 and 2 with `LinkOptions.eager_decode` (every body decoded up front);
-4. codegen: run time under wasmtime (best of 3, `_start` only) of the loop
+4. codegen: run time under wasmtime (best of 5, `_start` only) of the loop
    kernels in benchmarks/loops/ linked normally and with Asterius's naive
    dispatcher (`IRLD_NAIVE_RELOOPER=1`), and of the tail-call kernel with
    native vs trampoline tail calls;
@@ -182,7 +182,7 @@ def measure_link(inputs: list[str], *, repeat: int = 1, env: dict[str, str] | No
     return best
 
 
-def run_wasm(path: str, repeat: int = 3) -> tuple[float, int]:
+def run_wasm(path: str, repeat: int = 5) -> tuple[float, int]:
     """Best-of-`repeat` time of `_start` under wasmtime (compilation excluded), and the
     exit status."""
     import wasmtime
@@ -358,7 +358,7 @@ def report(info: dict[str, Any], links: dict[str, dict[str, Any]],
                        ", ".join(f"{k} {v}" for k, v in codes.items()))
         out.append("")
     if codegen:
-        out += ["Run time under wasmtime (`_start`, best of 3, compilation excluded):", "",
+        out += ["Run time under wasmtime (`_start`, best of 5, compilation excluded):", "",
                 "| kernel | fast | seconds | slow | seconds | ratio | exit status |",
                 "|---|---|---|---|---|---|---|"]
         for row in codegen:

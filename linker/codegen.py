@@ -49,6 +49,7 @@ from linker.wasm.instr import InstrBuilder
 _U64, _F64 = struct.Struct("<Q"), struct.Struct("<d")
 # See the module docstring: a benchmark hook choosing Asterius's dispatcher.
 _STRUCTURE = structure_naive if os.environ.get("IRLD_NAIVE_RELOOPER") == "1" else structure
+_BRANCHING = (ir.Jump, ir.Branch, ir.Switch)
 
 
 class TailCallMode(enum.Enum):
@@ -129,11 +130,18 @@ class _FuncGen:
         if f.deferred_error is not None:
             self.emit_panic(f.deferred_error)
             return self.locals, self.b.finish()
-        cfg = CFG()
-        label_ids = {b.label: cfg.add_block(i) for i, b in enumerate(f.blocks)}
-        for b in f.blocks:
-            _set_terminator(cfg, label_ids[b.label], b.term, label_ids)
-        tree = _STRUCTURE(cfg)
+        tree: list[Node]
+        if (len(f.blocks) == 1 and not isinstance(f.blocks[0].term, _BRANCHING)
+                and _STRUCTURE is structure):
+            # One block ending in an exit (half the functions of typical code):
+            # what the relooper would return, without building a graph.
+            tree = [Code(0, 0), Exit(f.blocks[0].term)]
+        else:
+            cfg = CFG()
+            label_ids = {b.label: cfg.add_block(i) for i, b in enumerate(f.blocks)}
+            for b in f.blocks:
+                _set_terminator(cfg, label_ids[b.label], b.term, label_ids)
+            tree = _STRUCTURE(cfg)
         dispatch = self.temp_local(ValType.I32) if uses_dispatch(tree) else -1
         self.emit_tree(tree, dispatch)
         if f.result is not None:
@@ -304,6 +312,17 @@ class _FuncGen:
 
     def emit_stmt(self, s: ir.Stmt) -> None:
         b = self.b
+        cls = type(s)
+        # Fast paths for the two commonest statements (no `match` dispatch).
+        if cls is ir.Assign:
+            self.emit_expr(s.value)  # type: ignore[union-attr]
+            b.local_set(self.local_index[s.local])  # type: ignore[union-attr]
+            return
+        if cls is ir.Store:
+            self.emit_expr(s.addr)  # type: ignore[union-attr]
+            self.emit_expr(s.value)  # type: ignore[union-attr]
+            b.op(s.op, s.offset)  # type: ignore[union-attr]
+            return
         match s:
             case ir.Assign(local=name, value=v):
                 self.emit_expr(v)

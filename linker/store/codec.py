@@ -192,44 +192,9 @@ def _decode_blocks(code: list[Any]) -> list[BasicBlock]:
     stmts: list[Stmt] = []
     label = ""
     i, n = 0, len(code)
-    # The common expressions are decoded inline (the hottest loop of the
-    # decode phase); an operand stack underflow raises IndexError, which
-    # `decode_func` reports as a malformed body.  Nodes are immutable, so one
-    # instance serves every `LocalGet` of a name and every integer `Const` of
-    # a type and value in the body (a third of the nodes of typical code).
-    push, pop = vals.append, vals.pop
-    leaves: dict[Any, Expr] = {}
     while i < n:
         tag = code[i]
-        if tag == LOCAL:
-            name = code[i + 1]
-            e = leaves.get(name)
-            if e is None:
-                e = leaves[name] = LocalGet(name)
-            push(e)
-            i += 2
-        elif tag == OP:
-            nargs = code[i + 2]
-            if nargs == 2:
-                b = pop()
-                push(OpExpr(code[i + 1], (pop(), b)))
-            elif nargs == 1:
-                push(OpExpr(code[i + 1], (pop(),)))
-            else:
-                push(OpExpr(code[i + 1], _pop(vals, nargs)))
-            i += 3
-        elif tag == CONST:
-            value = code[i + 2]
-            if type(value) is int:   # floats: 0.0 == -0.0, so never shared
-                key = (code[i + 1], value)
-                e = leaves.get(key)
-                if e is None:
-                    e = leaves[key] = Const(_VT[code[i + 1]], value)
-                push(e)
-            else:
-                push(Const(_VT[code[i + 1]], value))
-            i += 3
-        elif tag < ASSIGN:
+        if tag < ASSIGN:
             i = _decode_expr(code, i, vals)
         elif tag < JUMP:
             i = _decode_stmt(code, i, vals, stmts)

@@ -215,6 +215,9 @@ def _candidates(mods: dict[str, ir.Module]) -> list[Callable[[dict[str, ir.Modul
     out: list[Callable[[dict[str, ir.Module]], dict[str, ir.Module] | None]] = []
     for mname, m in mods.items():
         for ii, item in enumerate(m.items):
+            if isinstance(item, (ir.Func, ir.Data, ir.Global)) and item.name != "main":
+                out.append(_drop_item(mname, ii))
+        for ii, item in enumerate(m.items):
             if not isinstance(item, ir.Func) or not item.blocks:
                 continue
             out.append(_edit(mname, ii, lambda f: attrs.evolve(f, locals=f.locals, blocks=(
@@ -240,6 +243,16 @@ def _edit(mname: str, index: int, change: Callable[[ir.Func], ir.Func]
         items[index] = change(f)
         new = dict(mods)
         new[mname] = attrs.evolve(m, items=tuple(items))
+        return new
+    return apply
+
+
+def _drop_item(mname: str, index: int
+               ) -> Callable[[dict[str, ir.Module]], dict[str, ir.Module] | None]:
+    def apply(mods: dict[str, ir.Module]) -> dict[str, ir.Module] | None:
+        m = mods[mname]
+        new = dict(mods)
+        new[mname] = attrs.evolve(m, items=m.items[:index] + m.items[index + 1:])
         return new
     return apply
 
@@ -294,11 +307,13 @@ def minimise(modules: dict[str, str], archived: Sequence[str],
     def text(ms: dict[str, ir.Module]) -> dict[str, str]:
         return {n: print_module(_clean(m)) for n, m in ms.items()}
 
+    # Candidates are applied last first, so a success does not shift the
+    # indices of the ones still to try; unreachable blocks go between passes.
     tries = 0
     changed = True
     while changed and tries < budget:
         changed = False
-        for cand in _candidates(mods):
+        for cand in reversed(_candidates(mods)):
             if tries >= budget:
                 break
             new = cand(mods)
@@ -310,9 +325,9 @@ def minimise(modules: dict[str, str], archived: Sequence[str],
             except GeneratorError:
                 ok = False
             if ok:
-                mods = {n: _clean(m) for n, m in new.items()}
+                mods = new
                 changed = True
-                break
+        mods = {n: _clean(m) for n, m in mods.items()}
     return text(mods)
 
 
