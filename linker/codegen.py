@@ -34,7 +34,7 @@ import enum
 import os
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import attrs
 
@@ -312,25 +312,17 @@ class _FuncGen:
 
     def emit_stmt(self, s: ir.Stmt) -> None:
         b = self.b
-        cls = type(s)
         # Fast paths for the two commonest statements (no `match` dispatch).
-        if cls is ir.Assign:
-            self.emit_expr(s.value)  # type: ignore[union-attr]
-            b.local_set(self.local_index[s.local])  # type: ignore[union-attr]
+        if isinstance(s, ir.Assign):
+            self.emit_expr(s.value)
+            b.local_set(self.local_index[s.local])
             return
-        if cls is ir.Store:
-            self.emit_expr(s.addr)  # type: ignore[union-attr]
-            self.emit_expr(s.value)  # type: ignore[union-attr]
-            b.op(s.op, s.offset)  # type: ignore[union-attr]
+        if isinstance(s, ir.Store):
+            self.emit_expr(s.addr)
+            self.emit_expr(s.value)
+            b.op(s.op, s.offset)
             return
         match s:
-            case ir.Assign(local=name, value=v):
-                self.emit_expr(v)
-                b.local_set(self.local_index[name])
-            case ir.Store(op=op, addr=a, value=v, offset=o):
-                self.emit_expr(a)
-                self.emit_expr(v)
-                b.op(op, o)
             case ir.Call(dest=d, callee=c, args=args):
                 for a in args:
                     self.emit_expr(a)
@@ -364,39 +356,40 @@ class _FuncGen:
         # (op, offset) tuple is emitted when popped, after its operands.
         b = self.b
         li = self.local_index
-        stack: list[object] = [e]
+        # Any: nodes, op names and (op, offset) markers share the stack.
+        stack: list[Any] = [e]
         pop, push = stack.pop, stack.append
         while stack:
             node = pop()
             cls = type(node)
             if cls is ir.LocalGet:
-                b.local_get(li[node.name])  # type: ignore[attr-defined]
+                b.local_get(li[node.name])
             elif cls is ir.OpExpr:
-                args = node.args  # type: ignore[attr-defined]
-                push(node.op)  # type: ignore[attr-defined]
+                args = node.args
+                push(node.op)
                 if len(args) == 2:
                     push(args[1])
                     push(args[0])
                 else:
                     stack.extend(reversed(args))
             elif cls is str:
-                b.op(node)  # type: ignore[arg-type]
+                b.op(node)
             elif cls is ir.Const:
-                if node.type is ValType.I32:  # type: ignore[attr-defined]
-                    b.i32_const(int(node.value))  # type: ignore[attr-defined]
+                if node.type is ValType.I32:
+                    b.i32_const(int(node.value))
                 else:
-                    _emit_const(b, node.type, node.value)  # type: ignore[attr-defined]
+                    _emit_const(b, node.type, node.value)
             elif cls is ir.Load:
-                push((node.op, node.offset))  # type: ignore[attr-defined]
-                push(node.addr)  # type: ignore[attr-defined]
+                push((node.op, node.offset))
+                push(node.addr)
             elif cls is tuple:
-                b.op(*node)  # type: ignore[misc]
+                b.op(*node)
             elif cls is ir.SymRef:
-                b.i32_const(self.r.symref(node.symbol, node.offset))  # type: ignore[attr-defined]
+                b.i32_const(self.r.symref(node.symbol, node.offset))
             elif cls is ir.GlobalGet:
-                b.global_get(self.r.global_index(node.name))  # type: ignore[attr-defined]
+                b.global_get(self.r.global_index(node.name))
             elif cls is ir.SigRef:
-                b.i32_const(self.ctx.sig_ids[node.name])  # type: ignore[attr-defined]
+                b.i32_const(self.ctx.sig_ids[node.name])
             else:
                 raise TypeError(f"not an expression: {node!r}")
 
