@@ -29,7 +29,7 @@ demo: $(STAMP) $(STDLIB_ARCHIVE)
 	$(PY) -m linker.demo
 
 test: $(STAMP) $(STDLIB_ARCHIVE)
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -n 2
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
