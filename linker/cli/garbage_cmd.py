@@ -13,8 +13,7 @@ import sys
 from typing import Any
 
 from linker.report.analyses import garbage
-from linker.report.cli_support import (ReportError, add_format, add_link_flags, check_sources,
-                                       load_report)
+from linker.report.cli_support import add_format, add_link_flags, report_from_args
 
 
 def register(sub: Any) -> None:
@@ -31,11 +30,6 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_sources(args._parser, args.sources)
-    from linker.cli.main import InputError
-    try:
-        report = load_report(args.sources, args)
-    except ReportError as exc:
-        raise InputError(str(exc)) from None
+    report = report_from_args(args)
     sys.stdout.write(garbage(report, args.format, args.n))
     return 0

@@ -13,8 +13,8 @@ import sys
 from typing import Any
 
 from linker.report.analyses import graph
-from linker.report.cli_support import (INPUT_SUFFIXES, REPORT_SUFFIX, ReportError, add_format,
-                                       add_link_flags, check_sources, load_report)
+from linker.report.cli_support import (INPUT_SUFFIXES, REPORT_SUFFIX, add_format,
+                                       add_link_flags, report_from_args)
 
 
 def register(sub: Any) -> None:
@@ -34,14 +34,9 @@ def run(args: argparse.Namespace) -> int:
     symbol = None
     if len(sources) > 1 and not sources[0].endswith((REPORT_SUFFIX, *INPUT_SUFFIXES)):
         symbol = sources.pop(0)
-    check_sources(args._parser, sources)
     if args.depth < 0:
         args._parser.error("--depth must not be negative")
-    from linker.cli.main import InputError
-    try:
-        report = load_report(sources, args)
-    except ReportError as exc:
-        raise InputError(str(exc)) from None
+    report = report_from_args(args, sources)
     text, found = graph(report, args.format, symbol, args.depth)
     sys.stdout.write(text)
     return 0 if found else 1

@@ -22,7 +22,7 @@ import argparse
 import sys
 from typing import Any
 
-from linker.codegen import TailCallMode
+from linker.cli.link_flags import add_liveness_flags, liveness_options
 from linker.driver import LinkOptions, LinkResult, link
 
 
@@ -32,26 +32,10 @@ def register(sub: Any) -> None:
         description="Link object files (.iro) and archives (.ira).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="object files and archives")
     p.add_argument("-o", "--output", metavar="FILE", help="output wasm file")
-    entry = p.add_mutually_exclusive_group()
-    entry.add_argument("--entry", metavar="NAME", default="main",
-                       help="entry symbol (default: main)")
-    entry.add_argument("--no-entry", action="store_true", help="link without an entry symbol")
-    p.add_argument("--export", metavar="NAME", action="append", default=[],
-                   help="export symbol NAME (and keep it)")
-    p.add_argument("--root", metavar="NAME", action="append", default=[],
-                   help="keep symbol NAME alive")
-    p.add_argument("--allow-undefined", action="store_true",
-                   help="undefined functions become host imports from \"env\"")
+    add_liveness_flags(p)
     p.add_argument("--print-gc-sections", action="store_true",
                    help="list the entities removed as unused")
-    p.add_argument("-L", dest="library_paths", metavar="DIR", action="append", default=[],
-                   help="directory to search for -l libraries")
-    p.add_argument("-l", dest="libraries", metavar="NAME", action="append", default=[],
-                   help="link libNAME.ira (or NAME.ira) from the -L directories")
     p.add_argument("-v", "--verbose", action="store_true", help="print phase timings and counts")
-    p.add_argument("--tail-calls", choices=[m.value for m in TailCallMode], default="native",
-                   help="native: return_call (Wasm 3.0); trampoline: a driver loop "
-                        "for engines without tail calls (default: native)")
     p.add_argument("--data-base", type=_size, default=1024, metavar="N",
                    help="lowest data address; [0, N) never holds data (default: 1024)")
     p.add_argument("--initial-memory", type=_pages, metavar="BYTES",
@@ -112,12 +96,8 @@ def _pages(text: str) -> int:
 
 def options_from_args(args: argparse.Namespace) -> LinkOptions:
     return LinkOptions(
-        inputs=tuple(args.inputs), output=args.output,
-        entry=None if args.no_entry else args.entry,
-        exports=tuple(args.export), roots=tuple(args.root),
-        allow_undefined=args.allow_undefined, print_gc_sections=args.print_gc_sections,
-        library_paths=tuple(args.library_paths), libraries=tuple(args.libraries),
-        verbose=args.verbose, tail_calls=TailCallMode(args.tail_calls),
+        inputs=tuple(args.inputs), output=args.output, **liveness_options(args),
+        print_gc_sections=args.print_gc_sections, verbose=args.verbose,
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,

@@ -15,8 +15,7 @@ import sys
 from typing import Any
 
 from linker.report.analyses import why_output
-from linker.report.cli_support import (ReportError, add_format, add_link_flags, check_sources,
-                                       load_report)
+from linker.report.cli_support import add_format, add_link_flags, report_from_args
 
 
 def register(sub: Any) -> None:
@@ -35,14 +34,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_sources(args._parser, args.sources)
     if args.max < 1:
         args._parser.error("--max must be at least 1")
-    from linker.cli.main import InputError
-    try:
-        report = load_report(args.sources, args)
-    except ReportError as exc:
-        raise InputError(str(exc)) from None
+    report = report_from_args(args)
     text, found = why_output(report, args.symbol, args.format, all_chains=args.all,
                              limit=args.max)
     sys.stdout.write(text)

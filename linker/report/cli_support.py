@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from linker.codegen import TailCallMode
+from linker.cli.link_flags import add_liveness_flags, liveness_options
 from linker.driver import LinkOptions, link
 from linker.report.build import build_report
 from linker.report.model import Report, ReportError
@@ -28,23 +28,7 @@ def add_format(p: argparse.ArgumentParser) -> None:
 
 def add_link_flags(p: argparse.ArgumentParser) -> None:
     """The `irld link` flags that decide what is live (used when linking inputs)."""
-    g = p.add_argument_group("when linking inputs instead of reading a report")
-    entry = g.add_mutually_exclusive_group()
-    entry.add_argument("--entry", metavar="NAME", default="main",
-                       help="entry symbol (default: main)")
-    entry.add_argument("--no-entry", action="store_true", help="link without an entry symbol")
-    g.add_argument("--export", metavar="NAME", action="append", default=[],
-                   help="export symbol NAME (and keep it)")
-    g.add_argument("--root", metavar="NAME", action="append", default=[],
-                   help="keep symbol NAME alive")
-    g.add_argument("--allow-undefined", action="store_true",
-                   help="undefined functions become host imports")
-    g.add_argument("-L", dest="library_paths", metavar="DIR", action="append", default=[],
-                   help="directory to search for -l libraries")
-    g.add_argument("-l", dest="libraries", metavar="NAME", action="append", default=[],
-                   help="link libNAME.ira (or NAME.ira) from the -L directories")
-    g.add_argument("--tail-calls", choices=[m.value for m in TailCallMode], default="native",
-                   help="native or trampoline (default: native)")
+    add_liveness_flags(p.add_argument_group("when linking inputs instead of reading a report"))
 
 
 def is_report_path(path: str) -> bool:
@@ -69,15 +53,20 @@ def load_report(paths: Sequence[str], args: argparse.Namespace) -> Report:
     Raises ReportError, DiagnosticError or ObjectError on bad input."""
     if len(paths) == 1 and is_report_path(paths[0]):
         return Report.load(paths[0])
-    libraries: list[str] = getattr(args, "libraries", [])
-    options = LinkOptions(
-        inputs=tuple(paths), output=None,
-        entry=None if getattr(args, "no_entry", False) else getattr(args, "entry", "main"),
-        exports=tuple(getattr(args, "export", [])), roots=tuple(getattr(args, "root", [])),
-        allow_undefined=bool(getattr(args, "allow_undefined", False)),
-        library_paths=tuple(getattr(args, "library_paths", [])), libraries=tuple(libraries),
-        tail_calls=TailCallMode(getattr(args, "tail_calls", "native")))
+    options = LinkOptions(inputs=tuple(paths), output=None, **liveness_options(args))
     return build_report(link(options), options)
 
 
 __all__ = ["ReportError", "add_format", "add_link_flags", "check_sources", "load_report"]
+
+
+def report_from_args(args: argparse.Namespace, sources: Sequence[str] | None = None) -> Report:
+    """The report `sources` (default: the command's `sources`) name; usage
+    errors exit 2, bad input exit 1."""
+    from linker.cli.main import InputError
+    paths = args.sources if sources is None else sources
+    check_sources(args._parser, paths)
+    try:
+        return load_report(paths, args)
+    except ReportError as exc:
+        raise InputError(str(exc)) from None
