@@ -26,7 +26,6 @@ phase asks.  Diagnostics name the archive, or the member as `lib.ira(b.iro)`.
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 import zlib
@@ -36,7 +35,7 @@ from typing import Any
 import attrs
 import msgpack
 
-from linker.store.objfile import EntityKind, LoadStats, ObjectError, ObjectFile
+from linker.store.objfile import EntityKind, LoadStats, ObjectError, ObjectFile, map_file
 
 MAGIC = b"IRLDARC\n"
 VERSION = 1
@@ -106,15 +105,7 @@ class Archive:
     @staticmethod
     def open(path: str, stats: LoadStats | None = None) -> "Archive":
         """Open an archive, reading (and checking) its header and symbol index only."""
-        try:
-            with open(path, "rb") as fh:
-                try:
-                    buf: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                except ValueError:  # an empty file cannot be mapped
-                    buf = b""
-        except OSError as exc:
-            raise ObjectError(path, f"cannot open: {exc.strerror or exc}") from None
-        return Archive.from_buffer(buf, path, stats)
+        return Archive.from_buffer(map_file(path), path, stats)
 
     @staticmethod
     def from_buffer(buf: Any, name: str, stats: LoadStats | None = None) -> "Archive":

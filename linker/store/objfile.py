@@ -155,14 +155,7 @@ class ObjectFile:
     @staticmethod
     def open(path: str, stats: LoadStats | None = None) -> "ObjectFile":
         """Open an object file, reading its header and index only."""
-        try:
-            with open(path, "rb") as fh:
-                try:
-                    buf: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                except ValueError:  # empty file cannot be mapped
-                    buf = b""
-        except OSError as exc:
-            raise ObjectError(path, f"cannot open: {exc.strerror or exc}") from None
+        buf = map_file(path)
         return ObjectFile.from_buffer(buf, 0, len(buf), path, stats)
 
     @staticmethod
@@ -200,6 +193,18 @@ class ObjectFile:
                 raise ObjectError(name, f"truncated object file (body of '{rec.name}' "
                                         "runs past the end)")
         return obj
+
+
+def map_file(path: str) -> Any:
+    """The file's bytes, memory-mapped so only the pages a phase reads are loaded."""
+    try:
+        with open(path, "rb") as fh:
+            try:
+                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:  # an empty file cannot be mapped
+                return b""
+    except OSError as exc:
+        raise ObjectError(path, f"cannot open: {exc.strerror or exc}") from None
 
 
 def _decode_info(kind: EntityKind, raw: Any) -> Any:
