@@ -29,6 +29,7 @@ demo: $(STAMP) $(STDLIB_ARCHIVE)
 	$(PY) -m linker.demo
 
 test: $(STAMP) $(STDLIB_ARCHIVE)
+	$(PY) -m mypy
 	$(PY) -m pytest -n 2
 
 typecheck: $(STAMP)
