@@ -56,6 +56,7 @@ from linker.compile import write_file_atomic
 from linker.emit import EmitOptions, EmitResult, LinkError, LiveProgram, emit_program
 from linker.ffi.gen import FfiReport
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, plan_ffi
+from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
 from linker.program import build_program, entry_diagnostics, signature_diagnostics
 from linker.store.store import StoreCounts, Store
@@ -90,7 +91,7 @@ class LinkOptions:
     libraries: tuple[str, ...] = ()
     verbose: bool = False
     tail_calls: TailCallMode = TailCallMode.NATIVE
-    data_base: int = 1024
+    data_base: int = attrs.field(default=1024, validator=lambda _i, _a, v: _check_data_base(v))
     initial_memory: int | None = None
     max_memory: int | None = None
     emit_wat: str | None = None
@@ -101,6 +102,12 @@ class LinkOptions:
     # them, as an eager linker does, so the cost of not being lazy can be
     # measured (`benchmarks/run.py`).  The link's output does not change.
     eager_decode: bool = False
+
+
+def _check_data_base(value: int) -> None:
+    if not 1 <= value < 1 << 32:
+        raise ValueError(f"data_base {value} out of range: at least 1 (address 0 is the "
+                         "null pointer) and below 2**32")
 
 
 @attrs.frozen(slots=True)
@@ -256,7 +263,7 @@ def emit(ctx: LinkContext) -> None:
         ctx.emitted = emit_program(ctx.program, EmitOptions(
             tail_calls=opts.tail_calls, data_base=opts.data_base,
             initial_memory=opts.initial_memory, max_memory=opts.max_memory))
-    except LinkError as exc:
+    except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 
 

@@ -25,6 +25,7 @@ import attrs
 from linker.ir.model import Data
 
 PAGE = 65536
+MAX_PAGES = 65536      # wasm32: 4 GiB
 ZERO_GAP = 32          # a zero run this long is cheaper skipped than encoded
 HEAP_ALIGN = 16
 
@@ -83,11 +84,31 @@ def layout_memory(datas: Sequence[Data], pool_strings: Sequence[str], *, data_ba
     data_end = addr
     heap_base = align_up(data_end, HEAP_ALIGN)
     pages = max(1, -(-heap_base // PAGE))
+    _check_fits(heap_base, pages, initial_memory, max_memory)
     if initial_memory is not None:
-        pages = max(pages, initial_memory // PAGE)
+        pages = initial_memory // PAGE
     max_pages = None if max_memory is None else max_memory // PAGE
     return MemoryLayout(data_base, addresses, order, readonly_end, data_end, heap_base,
                         pool, pool_start, pool_end, pages, max_pages)
+
+
+class LayoutError(Exception):
+    """The program's memory cannot be laid out within the limits asked for."""
+
+
+def _check_fits(heap_base: int, pages: int, initial: int | None, maximum: int | None) -> None:
+    # Checked like wasm-ld: the module must be valid, so a layout that does not
+    # fit is a link error, never a module an engine would refuse.
+    if heap_base > MAX_PAGES * PAGE:
+        raise LayoutError(f"data does not fit in the 4 GiB address space: it ends at "
+                          f"{heap_base:#x}")
+    if initial is not None and initial < pages * PAGE:
+        raise LayoutError(f"initial memory too small: {initial} bytes, the data needs "
+                          f"{pages * PAGE} ({pages} pages)")
+    lowest = initial if initial is not None else pages * PAGE
+    if maximum is not None and maximum < lowest:
+        raise LayoutError(f"maximum memory too small: {maximum} bytes, the initial memory "
+                          f"is {lowest} bytes")
 
 
 def _by_alignment(ds: Sequence[Data]) -> list[Data]:

@@ -36,8 +36,9 @@ def register(sub: Any) -> None:
     p.add_argument("--print-gc-sections", action="store_true",
                    help="list the entities removed as unused")
     p.add_argument("-v", "--verbose", action="store_true", help="print phase timings and counts")
-    p.add_argument("--data-base", type=_size, default=1024, metavar="N",
-                   help="lowest data address; [0, N) never holds data (default: 1024)")
+    p.add_argument("--data-base", type=_data_base, default=1024, metavar="N",
+                   help="lowest data address, at least 1; [0, N) never holds data "
+                        "(default: 1024)")
     p.add_argument("--initial-memory", type=_pages, metavar="BYTES",
                    help="initial memory size in bytes (a multiple of 65536)")
     p.add_argument("--max-memory", type=_pages, metavar="BYTES",
@@ -84,6 +85,13 @@ def _pool(text: str) -> int:
     value = _size(text)
     if value > 1 << 16:
         raise argparse.ArgumentTypeError(f"closure pool too large: {text} (at most 65536)")
+    return value
+
+
+def _data_base(text: str) -> int:
+    value = _size(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1: address 0 is the null pointer")
     return value
 
 
