@@ -58,7 +58,8 @@ from linker.ffi.gen import FfiReport
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, plan_ffi
 from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
-from linker.program import build_program, entry_diagnostics, signature_diagnostics
+from linker.program import (build_program, entry_diagnostics, export_diagnostics,
+                            signature_diagnostics)
 from linker.store.store import StoreCounts, Store
 from linker.store.objfile import EntityKind, ObjectFile
 from linker.wasm.encode import encode_module
@@ -236,7 +237,8 @@ def gc_sections(ctx: LinkContext) -> None:
 
 def check_types(ctx: LinkContext) -> None:
     live = ctx.require_live()
-    errors = entry_diagnostics(live, ctx.options.entry) + signature_diagnostics(live)
+    errors = (entry_diagnostics(live, ctx.options.entry) + signature_diagnostics(live)
+              + export_diagnostics(live, ctx.options.exports))
     if errors:
         raise DiagnosticError(errors)
 

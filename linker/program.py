@@ -163,6 +163,35 @@ def _global_type_diagnostics(live: LiveSet) -> list[Diagnostic]:
     return errors
 
 
+# Export names the linker itself gives to the output (`linker.emit`, `linker.ffi`).
+RESERVED_EXPORTS = ("memory", "__indirect_function_table", "_start", "_initialize")
+RESERVED_EXPORT_PREFIX = "__irld_"
+
+
+def export_diagnostics(live: LiveSet, extra_exports: tuple[str, ...] = ()) -> list[Diagnostic]:
+    """An export name must name one symbol, and not one the linker uses itself."""
+    where: dict[str, list[tuple[str, str]]] = {}
+    for obj in live.objects:
+        if is_linker_object(obj.name):
+            continue
+        named = [*obj.exports, *((n, s) for n, s, _sig in obj.foreign_exports)]
+        for name, sym in named:
+            where.setdefault(name, []).append((sym, obj.name))
+    for sym in extra_exports:
+        where.setdefault(sym, []).append((sym, "--export"))
+    errors: list[Diagnostic] = []
+    for name, uses in where.items():
+        if name in RESERVED_EXPORTS or name.startswith(RESERVED_EXPORT_PREFIX):
+            errors.append(Diagnostic.error(
+                f"export name '{name}' is reserved by the linker",
+                notes=[f">>> exported as {sym} by {src}" for sym, src in uses]))
+        elif len({sym for sym, _src in uses}) > 1:
+            errors.append(Diagnostic.error(
+                f"duplicate export name: {name}",
+                notes=[f">>> exported as {sym} by {src}" for sym, src in uses]))
+    return errors
+
+
 def entry_diagnostics(live: LiveSet, entry: str | None) -> list[Diagnostic]:
     """The entry must be a function taking nothing and returning i32 or nothing."""
     if entry is None or entry not in live.live:
