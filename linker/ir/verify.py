@@ -90,6 +90,9 @@ def _pow2(n: object) -> bool:
     return type(n) is int and n > 0 and n & (n - 1) == 0
 
 
+RESERVED_PREFIX = "__irld_"
+
+
 def _ftype(item: Func | ImportFunc | ExternFunc | ForeignImport) -> FuncType | None:
     if isinstance(item, ForeignImport):
         try:
@@ -223,6 +226,10 @@ class _Verifier:
     def declare(self, item: _Symbol) -> None:
         name = item.name
         is_extern = type(item) in (ExternFunc, ExternGlobal)
+        if not is_extern and name.startswith(RESERVED_PREFIX):
+            # The linker names its own functions and globals this way.
+            self.item_error(f"symbol '{name}' uses the prefix '{RESERVED_PREFIX}', "
+                            "which is reserved for the linker", item)
         prev = self.symbols.get(name)
         if prev is None:
             self.symbols[name] = item

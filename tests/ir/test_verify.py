@@ -517,3 +517,11 @@ def test_c_signatures_that_do_not_lower() -> None:
     assert len(msgs) == 2, msgs
     assert "C signature void(void) of 'h' cannot be lowered to wasm" in msgs[0]
     assert "C signature void(void) of foreign export 'fe' cannot be lowered" in msgs[1]
+
+
+def test_linker_prefix_is_reserved() -> None:
+    # The linker names its own functions and globals `__irld_*`.
+    f = ir.Func("__irld_fd_write", (), None, (), (ir.BasicBlock("entry", (), ir.Return()),))
+    diags = verify_module(ir.Module("t", (f, ir.ExternFunc("__irld_x", FuncType()))))
+    assert [d.message for d in diags] == [
+        "symbol '__irld_fd_write' uses the prefix '__irld_', which is reserved for the linker"]
