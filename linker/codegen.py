@@ -240,14 +240,17 @@ class _FuncGen:
         assert tr is not None
         self.store_tail_args(args)
         # The thunk region for this type mirrors the table: slot base + index.  An
-        # index past the real table traps here, as a native call_indirect would,
-        # instead of landing in another type's region.
+        # index past the real table must not land in another type's region: it
+        # calls through index 0xFFFFFFFF, past the end of any table, so it traps
+        # with the same out-of-bounds table access a native call would.
         tmp = self.temp_local(ValType.I32)
         self.emit_expr(target)
         self.b.local_tee(tmp)
         self.b.i32_const(tr.table_base_size)
         self.b.op("i32.ge_u")
         self.b.if_()
+        self.b.i32_const(-1)
+        self.b.call_indirect(self.r.type_index(FuncType()))
         self.b.unreachable()
         self.b.end()
         self.b.local_get(tmp)

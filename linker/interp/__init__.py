@@ -10,8 +10,10 @@ lines) and the trap message.  The differential tests (tests/fuzz) compare it
 with wasmtime and Node; `trap_category` maps the three engines' trap
 messages onto the categories they can agree on.
 
-Not covered yet: the dynamic FFI runtime (`ffi_call`, closures): the linker
-does not provide it yet, and a program calling it fails with `InterpError`.
+The FFI runtime the linker generates as wasm (`ffi_call`, closure pools and
+their growth, the static adapters) is reproduced by `linker.interp.ffi`;
+host functions of a `linker.runtime.HostFunctions` registry (`host=`) run
+with an `InterpContext` (`linker.interp.hostctx`).
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from linker.interp.image import build_image, emitted_image, image_mismatches, symbol_addresses
-from linker.interp.machine import Exit, InterpError, Machine, OutOfFuel
+from linker.interp.ffi import ffi_layout
+from linker.interp.hostctx import InterpContext, registry_hosts
+from linker.interp.machine import DEFAULT_MAX_DEPTH, Exit, InterpError, Machine, OutOfFuel
 from linker.interp.semantics import Trap
 from linker.interp.wasi import Host
-from linker.runtime import EXIT_TRAP, RunResult, TrapFrame, render_trap
+from linker.runtime import EXIT_TRAP, HostFunctions, HostTrap, RunResult, TrapFrame, render_trap
 
 __all__ = ["InterpError", "Trap", "image_mismatches", "run_program", "trap_category"]
 
 
 def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
                 max_steps: int | None = None, max_depth: int | None = None,
-                image: str = "ir") -> RunResult:
+                image: str = "ir", host: HostFunctions | None = None,
+                closure_growth: bool = True, stats: dict[str, int] | None = None) -> RunResult:
     """Interpret a linked program as `_start` would run it.
 
     `link_result` is a `LinkResult` (anything with `.program` and `.emitted`).
@@ -38,6 +43,13 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
     ``out of fuel``).  `image`: "ir" (default) computes the initial memory
     from the IR data and the layout (`linker.interp.image`), independently of
     the emitter's relocations; "emitted" copies the emitted data segments.
+    `host`: a `HostFunctions` registry as `linker.runtime.run` takes (its
+    functions other than the defaults are called with an `InterpContext`).
+    `closure_growth`: the host grows the table for closures as `irld run`
+    (wasmtime) does; False models Node's runner, whose
+    `irld.closure_table_grow` returns 0.
+    `stats`, if given, receives ``closure_slots_grown``: the table slots the
+    host added for closures (0: the run does not depend on the host model).
     Raises `InterpError` when the program cannot start.
     """
     prog = getattr(link_result, "program", None)
@@ -47,11 +59,16 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
     layout = emitted.memory
     memory = emitted_image(link_result) if image == "emitted" else build_image(link_result)
     data = symbol_addresses(link_result)
-    host = Host(memory, list(argv) if argv else ["prog"], stdin)
-    kwargs = {} if max_depth is None else {"max_depth": max_depth}
+    wasi = Host(memory, list(argv) if argv else ["prog"], stdin)
+    hosts = wasi.functions()
+    ctx: list[InterpContext] = []
+    if host is not None:
+        hosts.update(registry_hosts(host, lambda: ctx[0]))
     machine = Machine(prog, memory, layout.max_pages if layout.max_pages is not None else 65536,
-                      data, emitted.table.slots, emitted.table.size, host.functions(),
-                      host.stderr, **kwargs)
+                      data, emitted.table.slots, emitted.table.size, hosts, wasi.stderr,
+                      max_depth if max_depth is not None else DEFAULT_MAX_DEPTH,
+                      ffi_layout(link_result), closure_growth)
+    ctx.append(InterpContext(machine, wasi.stderr))
     fuel = None if max_steps is None else [max_steps]
     message: str | None = None
     exit_code = 0
@@ -62,7 +79,7 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
             fn = machine.funcs[prog.entry]
             result = machine.call(fn, [], fuel)
             if fn.type.result is not None and fn.type.result.value == "i32":
-                host.proc_exit([result])
+                wasi.proc_exit([result])
     except Exit as exc:
         exit_code = exc.code
         if not 0 <= exit_code < 126:
@@ -71,12 +88,16 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
         message = f"wasm trap: {exc.reason}"
     except OutOfFuel:
         message = f"out of fuel (limit {max_steps})"
+    except HostTrap as exc:
+        message = f"host trap: {exc}"
+    if stats is not None:
+        stats["closure_slots_grown"] = 0 if machine.ffi is None else machine.ffi.grown_slots
     frames: tuple[TrapFrame, ...] = ()
     if message is not None:
         exit_code = EXIT_TRAP
         frames = tuple(TrapFrame(name, -1, -1) for name in getattr(machine, "backtrace", []))
-        host.stderr += render_trap(message, frames).encode()
-    return RunResult(exit_code, bytes(host.stdout), bytes(host.stderr), message, frames)
+        wasi.stderr += render_trap(message, frames).encode()
+    return RunResult(exit_code, bytes(wasi.stdout), bytes(wasi.stderr), message, frames)
 
 
 # Substrings of the engines' trap messages, by category.  V8 reports a null

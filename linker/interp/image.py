@@ -14,6 +14,7 @@ import struct
 from typing import Any
 
 from linker.emit import UNDEFINED_DATA_ADDRESS
+from linker.interp.ffi import ffi_layout
 from linker.ir import model as ir
 from linker.layout import PAGE
 
@@ -48,6 +49,10 @@ def build_image(link_result: Any) -> bytearray:
     for text, addr in layout.pool.items():
         raw = text.encode()
         memory[addr:addr + len(raw)] = raw
+    ffi = ffi_layout(link_result)
+    if ffi is not None:   # the closure descriptors, from the FFI plan and the layout
+        raw = ffi.descriptors()
+        memory[ffi.area:ffi.area + len(raw)] = raw
     return memory
 
 

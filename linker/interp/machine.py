@@ -47,7 +47,9 @@ import attrs
 from linker.emit import LiveProgram
 from linker.interp import semantics as sem
 from linker.interp.semantics import Trap
+from linker.interp.ffi import FfiLayout, FfiRuntime, small_result, wrap_import
 from linker.ir import model as ir
+from linker.ir.ctypes import CKind
 from linker.ir.ops import OPS_BY_NAME, OpKind
 from linker.ir.types import FuncType, ValType
 from linker.layout import PAGE
@@ -112,7 +114,8 @@ class Machine:
     def __init__(self, prog: LiveProgram, memory: bytearray, max_pages: int,
                  data_addresses: dict[str, int], table_slots: dict[str, int], table_size: int,
                  hosts: dict[tuple[str, str], tuple[FuncType, HostImpl]],
-                 stderr: bytearray, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+                 stderr: bytearray, max_depth: int = DEFAULT_MAX_DEPTH,
+                 ffi: FfiLayout | None = None, closure_growth: bool = True) -> None:
         self.prog = prog
         self.memory = memory
         self.max_pages = max_pages
@@ -126,14 +129,34 @@ class Machine:
             self.global_index[sym] = len(self.globals)
             self.globals.append(normalize(vt, init))
         self.funcs: dict[str, Function] = {}
+        plan = prog.ffi
+        adapters: dict[str, CKind] = {}
+        if plan is not None:
+            for sym, sig in plan.import_adapters:
+                small = small_result(sig)
+                if small is not None:
+                    adapters[sym] = small
+        grow = hosts.get(("irld", "closure_table_grow"))
+        self.host_table_grow: HostImpl | None = None if grow is None else grow[1]
+        self.backtrace: list[str] = []
+        self.nesting = 0
+        self.depth = 0           # frames of the runs suspended in host calls
+        self.fuel: list[int] | None = None
         for sym, module, field, ft in prog.imports:
             host = hosts.get((module, field))
+            if host is None and (module, field) == ("irld", "closure_table_grow"):
+                host = (FuncType((ValType.I32, ValType.I32), ValType.I32),
+                        self.closure_table_grow)
             if host is None:
                 raise InterpError(f"unknown import {module}.{field} {ft}")
             if host[0] != ft:
                 raise InterpError(f"import {module}.{field} has type {ft}, "
                                   f"but the interpreter provides {host[0]}")
-            self.funcs[sym] = Function(sym, ft, self.type_id(ft), host=host[1])
+            impl = host[1]
+            kind = adapters.get(sym)
+            if kind is not None:   # a foreign import with an 8/16-bit result: re-extend it
+                impl = wrap_import(kind, impl)
+            self.funcs[sym] = Function(sym, ft, self.type_id(ft), host=impl)
         for lf in prog.funcs:
             f = lf.func
             zeros = [zero(p.type) for p in f.locals]
@@ -142,6 +165,12 @@ class Machine:
         self.table_slots = table_slots
         for sym, slot in table_slots.items():
             self.table[slot] = self.funcs.get(sym)
+        self.ffi: FfiRuntime | None = None
+        if ffi is not None:
+            self.ffi = FfiRuntime(self, ffi, closure_growth)
+            self.funcs.update(self.ffi.funcs)
+            for slot, fn in enumerate(self.ffi.table, ffi.table_base):
+                self.table[slot] = fn
         self._compile()
 
     def type_id(self, ft: FuncType) -> int:
@@ -197,6 +226,16 @@ class Machine:
         self.memory.extend(bytes(delta * PAGE))
         return old
 
+    def closure_table_grow(self, args: list[Any]) -> int:
+        """`irld.closure_table_grow(template, closure_ctx)`: a registry's own hook if one was
+        given, else the interpreter's model of `linker.runtime`'s (see `linker.interp.ffi`)."""
+        if self.host_table_grow is not None:
+            v: int = self.host_table_grow(args)
+            return v
+        if self.ffi is None:
+            return 0
+        return self.ffi.table_grow(args[0], args[1])
+
     def panic(self, function: str, message: str) -> None:
         self.stderr += f"panic in {function}: {message}\n".encode()
         raise Trap(sem.UNREACHABLE)
@@ -206,16 +245,22 @@ class Machine:
     def call(self, fn: Function, args: list[Any], fuel: list[int] | None = None) -> Any:
         """Run `fn(args)` to completion; raises Trap, Exit or OutOfFuel.
 
-        The backtrace of a trap (innermost first) is left in `self.backtrace`."""
-        self.backtrace: list[str] = []
+        The backtrace of a trap (innermost first) is left in `self.backtrace`.  A host
+        function may call back into the program (`call` again, with the same `fuel`): the
+        nested run counts towards the same depth limit and step budget, and a trap's
+        backtrace continues with the frames of the runs it unwinds."""
+        if self.nesting == 0:
+            self.backtrace = []
+            self.fuel = fuel
         if fn.host is not None:
             return fn.host(args)
+        self.nesting += 1
         frames: list[tuple[Function, list[Any], int, int]] = []
         cur = fn
         steps = fn.steps
         L = args + fn.zeros
         pc = 0
-        max_depth = self.max_depth
+        max_depth = self.max_depth - self.depth
         budget = -1 if fuel is None else fuel[0]
         try:
             while True:
@@ -231,7 +276,15 @@ class Machine:
                 if kind == CALL:
                     callee = r[1]
                     if callee.host is not None:
-                        v = callee.host(r[2])
+                        if fuel is not None:
+                            fuel[0] = budget
+                        self.depth += len(frames) + 1
+                        try:
+                            v = callee.host(r[2])
+                        finally:
+                            self.depth -= len(frames) + 1
+                        if fuel is not None:
+                            budget = fuel[0]
                         if r[3] >= 0:
                             L[r[3]] = v
                         pc = r[4]
@@ -254,7 +307,15 @@ class Machine:
                         L += callee.zeros
                         pc = 0
                         continue
-                    r = (RET, callee.host(r[2]))
+                    if fuel is not None:
+                        fuel[0] = budget
+                    self.depth += len(frames) + 1
+                    try:
+                        r = (RET, callee.host(r[2]))
+                    finally:
+                        self.depth -= len(frames) + 1
+                    if fuel is not None:
+                        budget = fuel[0]
                 v = r[1]
                 if not frames:
                     return v
@@ -272,11 +333,12 @@ class Machine:
             self._trace(cur, frames)
             raise Trap(sem.STACK_EXHAUSTED) from None
         finally:
+            self.nesting -= 1
             if fuel is not None:
                 fuel[0] = max(budget, 0)
 
     def _trace(self, cur: Function, frames: Sequence[tuple[Function, list[Any], int, int]]) -> None:
-        self.backtrace = [cur.name] + [f[0].name for f in reversed(frames)]
+        self.backtrace += [cur.name] + [f[0].name for f in reversed(frames)]
 
 
 class _FuncCompiler:

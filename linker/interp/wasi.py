@@ -10,7 +10,8 @@ Functions (the same contract as `linker.runtime`, docs/runtime.md):
 * ``proc_exit(code)``: ends the run (`Exit`);
 * ``env.irld_trace_i32/i64/f64`` write ``trace <t>: <value>`` to stderr and
   ``env.irld_clock_ms`` reads a monotonic clock;
-* ``irld.closure_table_grow`` returns 0 (no host-made table slots).
+* ``irld.closure_table_grow`` is the machine's (`Machine.closure_table_grow`,
+  the FFI's table growth, `linker.interp.ffi`).
 
 A pointer outside memory makes the call return EFAULT (21), as wasmtime's
 WASI does.
@@ -171,5 +172,4 @@ class Host:
             ("env", "irld_trace_f64"): (FuncType((_F64,)), self.trace("f64")),
             ("env", "irld_clock_ms"): (FuncType((), _F64),
                                        lambda args: time.perf_counter() * 1000.0),
-            ("irld", "closure_table_grow"): (FuncType((_I32, _I32), _I32), lambda args: 0),
         }

@@ -19,6 +19,15 @@ each call, and exits with a small status.  What it exercises:
   with loads and called indirectly, data pointers (`addr d+off`) loaded and
   dereferenced; private symbols with the same name in several modules;
   globals shared with `extern global`; ctors with priorities; exports;
+* the dynamic FFI in about one program in five (`FfiGen`, its own random
+  stream, so the other programs are unchanged): 1-3 C signatures made to
+  lower to the wasm types of generated functions (8/16-bit integers,
+  pointers, singleton and by-pointer structs, sret, long double, varargs),
+  `ffi_call` of those functions through their table index, closures
+  (`ffi_closure_alloc` with small pools, so the host grows the table)
+  called directly and through `ffi_call`, freed and reallocated; the
+  closure handlers mix their arguments, the argument pointers relative to
+  `args` and `args` itself (the FFI stack layout), and write the result;
 * direct and indirect calls and tail calls across modules, host calls, and in
   "trap" programs (one in five) unguarded division, float-to-int
   conversion, wild addresses and function pointers, `unreachable`, panics and
@@ -32,11 +41,13 @@ are NaN-free (`T.select(x, c, T.eq(x, x))`), and `mixf32/mixf64` canonicalise.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 
 import attrs
 
+from linker.ir.ctypes import CKind, CScalar, CSig, CStruct, CType, lower, returns_via_sret
 from linker.ir.ops import OPS, OpKind
 from linker.ir.types import FuncType, ValType
 
@@ -154,6 +165,7 @@ class Program:
     archived: list[str]                # module names linked from an archive
     trap_mode: bool
     fuel: int
+    ffi: bool = False
 
     def sources(self) -> list[tuple[str, str]]:
         return list(self.modules.items())
@@ -173,6 +185,11 @@ class Gen:
         self.datas: dict[int, list[tuple[str, int, bool]]] = {}  # module -> (name, size, writable)
         self.ftabs: dict[int, list[tuple[str, FuncType, int]]] = {}  # module -> (sym, type, n)
         self.ptrs: dict[int, list[tuple[str, int, list[tuple[str, int]]]]] = {}
+        self.ffi: FfiGen | None = None
+        fr = random.Random(seed * 7919 + 17)   # its own stream: non-FFI programs are unchanged
+        if fr.random() < FFI_SHARE:
+            self.ffi = FfiGen(self, fr)
+            self.nmods = min(self.nmods, 2)   # FFI programs cost no more than the others
 
     # ------------------------------------------------------------ planning
 
@@ -190,6 +207,8 @@ class Gen:
             for g in range(r.randint(1, 3)):
                 self.globals.append((f"m{m}_g{g}", r.choice(TYPES), m))
             self.datas[m] = [(f"m{m}_scr", 64, True), (f"m{m}_ro", 24, False)]
+        if self.ffi is not None:
+            self.ffi.plan()
 
     def rand_sig(self) -> FuncType:
         r = self.r
@@ -339,7 +358,7 @@ class Gen:
         self.cur_fn = fn
         nblocks = r.randint(2, 5 + self.size)
         out.append(head + " {")
-        out.append("  local " + ", ".join(f"{n}: {t.value}" for n, t in locs))
+        out.append("  local " + ", ".join(f"{n}: {t.value}" for n, t in locs) + self.ffc())
         for b in range(nblocks):
             out.append(f"b{b}:")
             out.append("  fuel = i32.sub(fuel, 1)")
@@ -353,6 +372,11 @@ class Gen:
         out.append("  return" + ("" if res is None else " " + self.leaf(res)))
         out.append("}")
         out.append("")
+
+    def ffc(self) -> str:
+        """The local that receives closure codes (never read by random expressions: a grown
+        slot's index depends on the host and on the table size of the tail-call mode)."""
+        return "" if self.ffi is None else ", ffc: i32"
 
     def call_args(self, ft: FuncType, depth: int = 2) -> str:
         return ", ".join(self.expr(p, depth) for p in ft.params)
@@ -372,6 +396,8 @@ class Gen:
         return None
 
     def stmt(self, fn: Fn) -> str:
+        if self.ffi is not None and self.ffi.r.random() < 0.08:
+            return self.ffi.stmt()
         r = self.r
         roll = r.random()
         if roll < 0.3:
@@ -454,6 +480,8 @@ class Gen:
         for name, ft in used_rt.items():
             out.append(f"extern func {name}{_ftype(ft)}")
         out.append("extern global fuel: i32")
+        if self.ffi is not None:
+            out += self.ffi.decls(m)
         for f in self.fns:
             if f.module != m and not f.private:
                 out.append(f"extern func {f.name}{_ftype(f.type)}")
@@ -497,6 +525,8 @@ class Gen:
         if r.random() < 0.3:
             f = r.choice([f for f in self.fns if f.module == m and not f.private])
             out.append(f'export "x_{f.name}" {f.name}')
+        if m == 0 and self.ffi is not None:
+            self.ffi.module0(out)
         if m == 0:
             self.main_text(out)
         return "\n".join(out) + "\n"
@@ -541,7 +571,8 @@ class Gen:
         self.cur_locals = [(f"l{t.value}", t) for t in TYPES]
         self.cur_fn = Fn("main", 0, FuncType((), I32))
         out.append("func main() -> i32 {")
-        out.append("  local " + ", ".join(f"{n}: {t.value}" for n, t in self.cur_locals))
+        out.append("  local " + ", ".join(f"{n}: {t.value}" for n, t in self.cur_locals)
+                   + self.ffc())
         out.append("entry:")
         callees = [f for f in self.callable_from(0) if not f.deferred or r.random() < 0.3]
         for _ in range(r.randint(3, 6 + self.size)):
@@ -553,6 +584,9 @@ class Gen:
                 out.append(f"  call {MIX[f.type.result]}({dest})")
             else:
                 out.append(f"  {call}")
+            out.append("  call print_ck()")
+        if self.ffi is not None:
+            out += ["  " + self.ffi.stmt(kind) for kind in self.ffi.main_plan()]
             out.append("  call print_ck()")
         for m in range(self.nmods):
             for k in range(0, 64, 8):
@@ -579,8 +613,283 @@ def generate(seed: int, size: int = 1) -> Program:
     archived = ["fz.rt"] if g.r.random() < 0.5 else []
     if g.nmods > 1 and g.r.random() < 0.5:
         archived.append(f"fz.m{g.nmods - 1}")
-    return Program(seed, modules, archived, g.trap_mode, g.fuel)
+    return Program(seed, modules, archived, g.trap_mode, g.fuel, g.ffi is not None)
 
 
 def _names(seq: Sequence[str]) -> str:
     return ", ".join(seq)
+
+
+# ---------------------------------------------------------------- the dynamic FFI
+
+# programs that use the dynamic FFI (IRLD_FUZZ_FFI_SHARE overrides, e.g. 1 for campaigns)
+FFI_SHARE = float(os.environ.get("IRLD_FUZZ_FFI_SHARE") or 0.2)
+FFA_SIZE = 128            # the argument buffer
+NAN_FREE_MASK = -1073741825   # 0xBFFFFFFF: no word of the buffer is a NaN as f32, f64 high half
+_K = CKind
+_I32_KINDS = (_K.SINT8, _K.UINT8, _K.SINT16, _K.UINT16, _K.SINT32, _K.UINT32, _K.POINTER)
+_BY_POINTER = (
+    CStruct((CScalar(_K.SINT32), CScalar(_K.DOUBLE), CScalar(_K.UINT8))),
+    CStruct((CScalar(_K.UINT8), CScalar(_K.SINT16))),
+    CStruct((CScalar(_K.FLOAT), CScalar(_K.FLOAT), CScalar(_K.FLOAT))),
+    CStruct((CStruct((CScalar(_K.SINT16), CScalar(_K.UINT8))), CScalar(_K.DOUBLE))),
+)
+_VAR = (_K.SINT8, _K.UINT16, _K.SINT32, _K.SINT64, _K.FLOAT, _K.DOUBLE, _K.LONGDOUBLE)
+_LOAD = {_K.SINT8: "i32.load8_s", _K.UINT8: "i32.load8_u", _K.SINT16: "i32.load16_s",
+         _K.UINT16: "i32.load16_u", _K.SINT32: "i32.load", _K.UINT32: "i32.load",
+         _K.POINTER: "i32.load", _K.SINT64: "i64.load", _K.UINT64: "i64.load",
+         _K.FLOAT: "f32.load", _K.DOUBLE: "f64.load"}
+_VT = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
+
+
+def ctype_text(t: CType) -> str:
+    if isinstance(t, CStruct):
+        return "struct { " + ", ".join(ctype_text(f) for f in t.fields) + " }"
+    return t.kind.value
+
+
+def _scalar_of(t: CType) -> CScalar | None:
+    """The scalar of a scalar or a `struct { T }` the generator makes, else None."""
+    while isinstance(t, CStruct):
+        if len(t.fields) != 1:
+            return None
+        t = t.fields[0]
+    return t
+
+
+@attrs.define
+class FSig:
+    name: str
+    sig: CSig
+    ft: FuncType
+    target: str            # a generated function with the lowered type
+    pool: int | None
+    offsets: list[int]     # where each argument lives in the argument buffer
+
+
+class FfiGen:
+    """The FFI part of a program (see the module docstring)."""
+
+    def __init__(self, g: Gen, r: random.Random) -> None:
+        self.g = g
+        self.r = r
+        self.sigs: list[FSig] = []
+
+    def plan(self) -> None:
+        r, g = self.r, self.g
+        cands = [f for f in g.fns if not f.private and not f.deferred]
+        r.shuffle(cands)
+        for k, f in enumerate(cands[:r.randint(1, 3)]):
+            sig = self.csig_for(f.type)
+            assert lower(sig) == f.type, (sig, f.type)
+            pool = r.choice([None, None, 0, 1, 2, 3])
+            offs: list[int] = []
+            for t in sig.params:
+                a = max(4, t.align)
+                offs.append(r.randrange(0, (FFA_SIZE - t.size) // a + 1) * a)
+            self.sigs.append(FSig(f"c{k}", sig, f.type, f.name, pool, offs))
+
+    def csig_for(self, ft: FuncType) -> CSig:
+        """A random C signature that lowers to `ft`."""
+        r = self.r
+        params = list(ft.params)
+        ret: CType = CScalar(_K.VOID)
+        if ft.result is not None:
+            ret = self.scalar_type(ft.result)
+        elif params and params[0] is I32 and r.random() < 0.35:
+            ret = r.choice([*_BY_POINTER, CScalar(_K.LONGDOUBLE)])
+            params = params[1:]
+        nfixed: int | None = None
+        if params and params[-1] is I32 and r.random() < 0.3:
+            params = params[:-1]
+            nfixed = 0
+        out: list[CType] = []
+        i = 0
+        while i < len(params):
+            vt = params[i]
+            if vt is I64 and i + 1 < len(params) and params[i + 1] is I64 and r.random() < 0.3:
+                out.append(CScalar(_K.LONGDOUBLE))
+                i += 2
+                continue
+            if vt is I32 and r.random() < 0.2:
+                out.append(r.choice(_BY_POINTER))
+            else:
+                out.append(self.scalar_type(vt))
+            i += 1
+        if nfixed is None:
+            return CSig(ret, tuple(out))
+        var = [CScalar(r.choice(_VAR)) for _ in range(r.randint(0, 3))]
+        if r.random() < 0.15:
+            var.append(_BY_POINTER[0])
+        return CSig(ret, tuple(out + var), len(out))
+
+    def scalar_type(self, vt: ValType) -> CType:
+        r = self.r
+        if vt is I32:
+            t: CType = CScalar(r.choice(_I32_KINDS))
+        elif vt is I64:
+            t = CScalar(r.choice((_K.SINT64, _K.UINT64)))
+        else:
+            t = CScalar(_K.FLOAT if vt is F32 else _K.DOUBLE)
+        return CStruct((t,)) if r.random() < 0.15 else t
+
+    def sig_text(self, s: FSig) -> str:
+        sig = s.sig
+        parts = [ctype_text(p) for p in sig.fixed_params]
+        if sig.nfixed is not None:
+            parts.append("...")
+            parts += [ctype_text(p) for p in sig.var_params]
+        pool = "" if s.pool is None else f" pool {s.pool}"
+        return f"{ctype_text(sig.ret)}({', '.join(parts)}){pool}"
+
+    # ------------------------------------------------------------ module text
+
+    def decls(self, m: int) -> list[str]:
+        out = ["extern func ffi_call(i32, i32, i32, i32)",
+               "extern func ffi_closure_alloc(i32, i32, i32) -> i32",
+               "extern func ffi_closure_free(i32)"]
+        out += [f"csig {s.name} = {self.sig_text(s)}" for s in self.sigs]
+        if m != 0:
+            out += [f"extern func ffun{k}(i32, i32, i32, i32)" for k in range(len(self.sigs))]
+        return out
+
+    def module0(self, out: list[str]) -> None:
+        r = self.r
+        words = ", ".join(f"i32 {r.randrange(-(1 << 31), 1 << 31) & 0xBFFFFFFF}"
+                          for _ in range(FFA_SIZE // 4))
+        out.append(f"data ffa align 16 = {{ {words} }}")
+        out.append("data ffrv align 16 = { zero 32 }")
+        out.append(f"data ffcodes align 4 = {{ zero {4 * len(self.sigs)} }}")
+        for k, s in enumerate(self.sigs):
+            av = ", ".join(f"addr ffa+{o}" for o in s.offsets) or "zero 4"
+            out.append(f"data ffav{k} align 4 = {{ {av} }}")
+            self.fun_text(k, s, out)
+
+    def fun_text(self, k: int, s: FSig, out: list[str]) -> None:
+        """The closure handler fun(sig, ret, args, user_data) of signature `s`."""
+        g, r = self.g, self.r
+        out.append(f"func ffun{k}(sg: i32, ret: i32, args: i32, ud: i32) {{")
+        out.append("  local li32: i32, li64: i64, lf32: f32, lf64: f64, ffc: i32")
+        out.append("entry:")
+        out.append("  fuel = i32.sub(fuel, 1)")
+        out.append("  if i32.gt_s(fuel, 0) then go else out")
+        out.append("go:")
+        out.append("  call mix32(i32.add(i32.mul(sg, 1000), ud))")
+        if r.random() < 0.5:
+            out.append("  call mix32(args)")
+        sig = s.sig
+        nfixed = len(sig.params) if sig.nfixed is None else sig.nfixed
+        for i, t in enumerate(sig.params):
+            p = f"i32.load(args, offset={4 * i})"
+            if r.random() < 0.5:
+                out.append(f"  call mix32(i32.sub({p}, args))")
+            sc = _scalar_of(t)
+            if i >= nfixed and sc is None:
+                continue   # a struct in the varargs: the buffer holds the caller's pointer
+            if sc is None:
+                out.append(f"  call mix(i64.load({p}))")
+                out.append(f"  call mix32(i32.load({p}, offset={t.size - 4}))")
+            elif sc.kind is _K.LONGDOUBLE:
+                out.append(f"  call mix(i64.load({p}))")
+                out.append(f"  call mix(i64.load({p}, offset=8))")
+            else:
+                op = _LOAD[sc.kind]
+                out.append(f"  call {MIX[_VT[op[:3]]]}({op}({p}))")
+        # not `ret` and `args`: the random statement must not change them
+        g.cur_locals = [("li32", I32), ("sg", I32), ("ud", I32), ("li64", I64), ("lf32", F32),
+                        ("lf64", F64)]
+        g.cur_fn = Fn(f"ffun{k}", 0, FuncType((I32,) * 4))
+        if r.random() < 0.6:
+            out.append("  " + g.stmt(g.cur_fn))
+        out += ["  " + line for line in self.store_result(sig.ret, "ret")]
+        out.append("  return")
+        out.append("out:")
+        out.append("  return")
+        out.append("}")
+        out.append("")
+
+    def store_result(self, t: CType, ret: str) -> list[str]:
+        g = self.g
+        sc = _scalar_of(t)
+        if sc is not None and sc.kind is _K.VOID:
+            return []
+        if sc is None or sc.kind is _K.LONGDOUBLE:
+            lines = [f"i64.store({ret}, {g.expr(I64, 2)})"]
+            if t.size >= 16:
+                lines.append(f"i64.store({ret}, {g.expr(I64, 1)}, offset=8)")
+            return lines
+        vt = _VT[_LOAD[sc.kind][:3]]
+        value = g.expr(vt, 2)
+        if vt.is_float:
+            value = g.nan_free(vt, value)
+        op = {I32: "i32.store", I64: "i64.store", F32: "f32.store", F64: "f64.store"}[vt]
+        if vt is I32 and sc.size < 4 and self.r.random() < 0.5:
+            op = "i32.store8" if sc.size == 1 else "i32.store16"   # only the low bytes
+        return [f"{op}({ret}, {value})"]
+
+    # ------------------------------------------------------------ statements
+
+    def main_plan(self) -> list[str]:
+        r = self.r
+        kinds = ["alloc"] * r.randint(1, 4) + ["call", "call", "closure", "closure"]
+        kinds += [r.choice(["free", "alloc", "call", "closure"]) for _ in range(r.randint(1, 4))]
+        return kinds
+
+    def stmt(self, kind: str | None = None) -> str:
+        r, g = self.r, self.g
+        k = r.randrange(len(self.sigs))
+        s = self.sigs[k]
+        kind = kind or r.choice(["call", "call", "closure", "alloc", "free"])
+        code = f"i32.load(@ffcodes+{4 * k})"
+        lines: list[str] = []
+        if kind == "alloc":
+            # the code itself is not mixed: grown slots depend on the host and the table size
+            d = "ffc"
+            return "\n  ".join([f"{d} = call ffi_closure_alloc(sig {s.name}, @ffun{k}, "
+                                f"{g.expr(I32, 1)})",
+                                f"i32.store(@ffcodes+{4 * k}, {d})",
+                                f"call mix32(i32.eqz({d}))"])
+        if kind == "free":
+            return "\n  ".join([f"call ffi_closure_free({code})",
+                                f"i32.store(@ffcodes+{4 * k}, 0)"])
+        fallback = f"i32.select({code}, @{s.target}, {code})"
+        if kind == "call":
+            for _ in range(r.randint(0, 2)):
+                lines.append(f"i32.store(@ffa+{4 * r.randrange(FFA_SIZE // 4)}, "
+                             f"i32.and({g.expr(I32, 1)}, {NAN_FREE_MASK}))")
+            target = fallback if r.random() < 0.4 else f"@{s.target}"
+            lines.append(f"call ffi_call(sig {s.name}, {target}, @ffrv, @ffav{k})")
+            lines += self.mix_result(s.sig.ret)
+            return "\n  ".join(lines)
+        # a direct call of the closure (or of the target when there is none)
+        args: list[str] = []
+        sig = s.sig
+        if returns_via_sret(sig.ret):
+            args.append("@ffrv")
+        for i, t in enumerate(sig.fixed_params):
+            sc = _scalar_of(t)
+            if sc is None:
+                args.append(f"@ffa+{s.offsets[i]}")
+            elif sc.kind is _K.LONGDOUBLE:
+                args += [g.expr(I64, 1), g.expr(I64, 1)]
+            else:
+                args.append(g.expr(_VT[_LOAD[sc.kind][:3]], 1))
+        if sig.nfixed is not None:
+            args.append(f"@ffa+{16 * r.randrange(2)}")
+        call = f"call_indirect {_ftype(s.ft)} [{fallback}]({', '.join(args)})"
+        if s.ft.result is None:
+            return "\n  ".join([call] + self.mix_result(sig.ret))
+        dest = self.local(s.ft.result)
+        return "\n  ".join([f"{dest} = {call}", f"call {MIX[s.ft.result]}({dest})"])
+
+    def mix_result(self, t: CType) -> list[str]:
+        sc = _scalar_of(t)
+        if sc is not None and sc.kind is _K.VOID:
+            return []
+        if sc is None or sc.kind is _K.LONGDOUBLE:
+            return ["call mix(i64.load(@ffrv))", "call mix(i64.load(@ffrv, offset=8))"]
+        op = _LOAD[sc.kind]
+        return [f"call {MIX[_VT[op[:3]]]}({op}(@ffrv))"]
+
+    def local(self, t: ValType) -> str:
+        return next(n for n, lt in self.g.cur_locals if lt is t)
