@@ -174,9 +174,9 @@ def test_member_exports_are_roots_only_when_pulled(files: Files) -> None:
 
 
 def test_runtime_symbols_are_roots(files: Files) -> None:
-    a = files.obj("a", func("main"), func("__irld_alloc"))
-    ls = discover(Store.open([a]), runtime=["__irld_alloc"])
-    assert reasons(ls)["__irld_alloc"] == (None, K.RUNTIME)
+    a = files.obj("a", func("main"), func("rt_alloc"))
+    ls = discover(Store.open([a]), runtime=["rt_alloc"])
+    assert reasons(ls)["rt_alloc"] == (None, K.RUNTIME)
 
 
 # ---------------------------------------------------------------- ctors
