@@ -84,7 +84,8 @@ def test_ffi_declarations() -> None:
     assert sigs["only_var"].sig.nfixed == 0 and sigs["only_var"].closure_pool == 0
     assert sigs["mk"].sig.ret == point
     assert sigs["area"].sig.params == (CStruct((point, point)),)
-    assert sigs["with_empty"].sig.ret == CStruct(())
+    empty = CStruct(())
+    assert sigs["with_empty"].sig.ret == CStruct((empty, CScalar(CKind.SINT32), empty))
     fi = {f.name: f for f in m.foreign_imports}
     assert fi["qsort"].module == "env" and fi["qsort"].sig.ret == CScalar(CKind.VOID)
     fe = m.foreign_exports
