@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     print(f"programs: {args.count} (seeds {args.seed}..{args.seed + args.count - 1}, "
           f"size {args.size}), jobs {args.jobs}")
-    print(f"runs per program: interpreter + wasmtime and Node in native and trampoline mode")
+    print("runs per program: interpreter + wasmtime and Node in native and trampoline mode")
     print(f"disagreements: {counts['fail']}, generator errors: {counts['generator']}")
     print("outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
     print(f"time: {elapsed:.1f} s ({elapsed / max(args.count, 1) * 1000:.0f} ms per program)")

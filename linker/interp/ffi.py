@@ -431,7 +431,7 @@ class FfiRuntime:
         fun_type = self.m.type_id(FUN_TYPE)
         sig_id = s.id
         base = 1
-        iF, iR = n + 1, n + 2        # locals: the frame pointer, the result of fun (unused)
+        iF = n + 1                   # local: the frame pointer
         fixed: list[tuple[Kind, int, Storer | None, int]] = []
         for i, p in enumerate(lay.params):
             store = None

@@ -246,7 +246,7 @@ _RANGE = {(ValType.I32, "s"): (-(1 << 31), (1 << 31) - 1), (ValType.I32, "u"): (
 
 def _int_template(op: Op, t: ValType, base: str) -> str | None:
     bits, mask, sign = _INT_PARAMS[t]
-    s0, s1 = f"(({{0}} ^ {sign}) - {sign})", f"(({{1}} ^ {sign}) - {sign})"
+    s0 = f"(({{0}} ^ {sign}) - {sign})"
     simple = {
         "add": f"({{0}} + {{1}}) & {mask}", "sub": f"({{0}} - {{1}}) & {mask}",
         "mul": f"({{0}} * {{1}}) & {mask}", "and": "{0} & {1}", "or": "{0} | {1}",

@@ -20,7 +20,7 @@ import math
 import struct
 import sys
 
-from linker.ir.ctypes import CScalar, CSig, CStruct, CType
+from linker.ir.ctypes import CScalar, CSig, CType
 from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Call, CallIndirect,
                              Const, Ctor, CSigDecl, CTypeDecl, Data, DataItem, Export, Expr,
                              ExternFunc, ExternGlobal, FloatItem, ForeignExport, ForeignImport,

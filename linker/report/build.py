@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from linker import __version__

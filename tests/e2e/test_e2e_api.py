@@ -62,19 +62,12 @@ EXAMPLES = sorted(d for d in (ROOT / "examples").iterdir()
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda d: d.name)
-def test_example(e2e: E2E, stdlib_archive: Path | None, example: Path) -> None:
-    if stdlib_archive is None:
-        pytest.skip("the stdlib does not compile")
+def test_example(e2e: E2E, stdlib_archive: Path, example: Path) -> None:
     objs = [e2e.obj(p.read_text(), f"{example.name}.{p.stem}") for p in sorted(example.glob("*.ir"))]
     args = (example / "args").read_text().split() if (example / "args").exists() else []
     expected = (example / "expected.out").read_bytes()
     status = int((example / "expected.exit").read_text()) if (example / "expected.exit").exists() else 0
     for mode in MODES:
-        try:
-            wasm, _res = e2e.link([*objs, stdlib_archive], mode, prelude=False)
-        except linker.DiagnosticError as exc:
-            if "ffi_" in str(exc):
-                pytest.skip(f"needs the dynamic FFI: {str(exc).splitlines()[0]}")
-            raise
+        wasm, _res = e2e.link([*objs, stdlib_archive], mode, prelude=False)
         wt, _nd = e2e.run(wasm, args)
         assert (wt.stdout, wt.exit_code) == (expected, status), (mode, wt.stderr)
