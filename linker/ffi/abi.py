@@ -220,3 +220,67 @@ def sig_layout(sig: CSig) -> SigLayout:
 def empty_by_value(sig: CSig) -> list[CType]:
     """Empty structs passed or returned by value (libffi refuses zero-sized types)."""
     return [t for t in (sig.ret, *sig.params) if isinstance(t, CStruct) and is_empty(t)]
+
+
+# ---------------------------------------------------------------- FFI stack frames
+# The call handlers and closure implementations keep copies, argument arrays
+# and variadic buffers in a frame on the FFI stack.  The emitted code
+# (`linker.ffi.gen`) and the reference interpreter (`linker.interp.ffi`) must
+# lay frames out identically (memory contents are compared), so both use these.
+
+FRAME_ALIGN = 16
+
+
+def handler_frame(lay: SigLayout) -> tuple[int, list[int], int, list[int]]:
+    """The call handler's FFI stack frame: (size, copy offset per fixed param,
+    varargs buffer offset, copy offset per variadic argument)."""
+    off = 0
+    copies: list[int] = []
+    for p in lay.params:
+        if p.kind is Kind.INDIRECT:
+            off = round_up(off, max(p.align, 1))
+            copies.append(off)
+            off += p.size
+        else:
+            copies.append(-1)
+    vcopies: list[int] = []
+    for v in lay.var:
+        if v.place.kind is Kind.INDIRECT:
+            off = round_up(off, max(v.place.align, 1))
+            vcopies.append(off)
+            off += v.place.size
+        else:
+            vcopies.append(-1)
+    vbase = round_up(off, 16)
+    if lay.sig.nfixed is not None:
+        off = vbase + max(lay.var_size, FRAME_ALIGN)
+    return round_up(off, FRAME_ALIGN), copies, vbase, vcopies
+
+
+def impl_frame(lay: SigLayout) -> tuple[int, int, list[int], list[int]]:
+    """The closure implementation's frame: (size, result buffer offset (-1: none),
+    value slot per fixed param, demoted-float slot per variadic argument);
+    the `args` array is at offset 0."""
+    off = 4 * lay.nargs
+    roff = -1
+    if lay.result is not None:
+        off = round_up(off, 8)
+        roff = off
+        off += max(8, lay.result.size)
+    slots: list[int] = []
+    for p in lay.params:
+        if p.kind in (Kind.SCALAR, Kind.LONGDOUBLE):
+            off = round_up(off, max(p.align, 1))
+            slots.append(off)
+            off += p.size
+        else:
+            slots.append(-1)
+    dslots: list[int] = []
+    for v in lay.var:
+        if v.promote:
+            off = round_up(off, 4)
+            dslots.append(off)
+            off += 4
+        else:
+            dslots.append(-1)
+    return round_up(max(off, 1), FRAME_ALIGN), roff, slots, dslots

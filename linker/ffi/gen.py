@@ -41,7 +41,8 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from linker.ffi.abi import EXTEND, Kind, Place, SigLayout, access, round_up, sig_layout, small_int
+from linker.ffi.abi import (EXTEND, Kind, Place, SigLayout, access, handler_frame, impl_frame,
+                            sig_layout, small_int)
 from linker.ffi.plan import (FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_FREE, RUNTIME_FUNCS, FfiPlan,
                              SigPlan)
 from linker.ir.ctypes import CScalar, CSig, lower
@@ -57,7 +58,6 @@ FFI_STACK_SIZE = 65536              # FFI stack + grown closure records, shared
 RECORD = 16                         # pool record: sig (0 = free), fun, user_data, unused
 GROWN_RECORD = 24                   # grown record: sig, fun, user_data, code, type class, next
 DESC = 16                           # descriptor: first record, pool size, type class, template
-FRAME_ALIGN = 16
 GROW_MODULE, GROW_FIELD = "irld", "closure_table_grow"
 GROW_SYMBOL = "__irld_closure_table_grow"
 GROW_TYPE = FuncType((I32, I32), I32)
@@ -202,7 +202,7 @@ class FfiEmitter:
         total = sum(s.pool for s in self.closure_sigs)
         self.total_pool = total
         self.needs_stack = bool(self.closure_sigs) or (plan.call and any(
-            self.handler_frame(self.layouts[s.id])[0] > 0 for s in plan.sigs))
+            handler_frame(self.layouts[s.id])[0] > 0 for s in plan.sigs))
         self.needs_copy = any(
             any(p.kind is Kind.INDIRECT for p in lay.params)
             or any(v.place.kind is Kind.INDIRECT for v in lay.var)
@@ -468,35 +468,10 @@ class FfiEmitter:
         b.unreachable()   # an unknown signature id
         return [], b.finish()
 
-    @staticmethod
-    def handler_frame(lay: SigLayout) -> tuple[int, list[int], int, list[int]]:
-        """(frame size, copy offset per fixed param, varargs buffer offset, copy per var)."""
-        off = 0
-        copies: list[int] = []
-        for p in lay.params:
-            if p.kind is Kind.INDIRECT:
-                off = round_up(off, max(p.align, 1))
-                copies.append(off)
-                off += p.size
-            else:
-                copies.append(-1)
-        vcopies: list[int] = []
-        for v in lay.var:
-            if v.place.kind is Kind.INDIRECT:
-                off = round_up(off, max(v.place.align, 1))
-                vcopies.append(off)
-                off += v.place.size
-            else:
-                vcopies.append(-1)
-        vbase = round_up(off, 16)
-        if lay.sig.nfixed is not None:
-            off = vbase + max(lay.var_size, FRAME_ALIGN)   # a valid buffer even when empty
-        return round_up(off, FRAME_ALIGN), copies, vbase, vcopies
-
     def _gen_handler(self, lay: SigLayout) -> tuple[list[ValType], bytes]:
         fn = _Fn(3)
         b = fn.b
-        frame, copies, vbase, vcopies = self.handler_frame(lay)
+        frame, copies, vbase, vcopies = handler_frame(lay)
         F = fn.local(I32) if frame else -1
         if frame:
             b.i32_const(frame)
@@ -613,33 +588,6 @@ class FfiEmitter:
         b.end()
         b.local_get(tmp)
 
-    @staticmethod
-    def impl_frame(lay: SigLayout) -> tuple[int, int, list[int], list[int]]:
-        """(frame size, ret offset, value slot per fixed param, demote slot per var)."""
-        off = 4 * lay.nargs
-        roff = -1
-        if lay.result is not None:
-            off = round_up(off, 8)
-            roff = off
-            off += max(8, lay.result.size)
-        slots: list[int] = []
-        for p in lay.params:
-            if p.kind in (Kind.SCALAR, Kind.LONGDOUBLE):
-                off = round_up(off, max(p.align, 1))
-                slots.append(off)
-                off += p.size
-            else:
-                slots.append(-1)
-        dslots: list[int] = []
-        for v in lay.var:
-            if v.promote:
-                off = round_up(off, 4)
-                dslots.append(off)
-                off += 4
-            else:
-                dslots.append(-1)
-        return round_up(max(off, 1), FRAME_ALIGN), roff, slots, dslots
-
     def _gen_impl(self, s: SigPlan, lay: SigLayout,
                   rec: int | None) -> tuple[list[ValType], bytes]:
         """The closure implementation; `rec` None: shared, the record is param 0;
@@ -654,7 +602,7 @@ class FfiEmitter:
             R, base = fn.local(I32), 0
         b = fn.b
         F = fn.local(I32)
-        frame, roff, slots, dslots = self.impl_frame(lay)
+        frame, roff, slots, dslots = impl_frame(lay)
         if rec is not None:
             b.i32_const(rec)
             b.local_set(R)

@@ -43,8 +43,9 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from linker.ffi.abi import EXTEND, Kind, SigLayout, access, round_up, sig_layout, small_int
-from linker.ffi.gen import dispatch_export
+from linker.ffi.abi import (EXTEND, Kind, access, handler_frame, impl_frame, sig_layout,
+                            small_int)
+from linker.ffi.gen import DESC, GROWN_RECORD, RECORD, dispatch_export
 from linker.ffi.plan import FfiPlan, SigPlan
 from linker.interp import semantics as sem
 from linker.interp.semantics import Trap
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 
 AREA = "__irld_ffi"
 STACK_SIZE = 65536
-RECORD, GROWN_RECORD, DESC, FRAME_ALIGN = 16, 24, 16, 16
 I32 = ValType.I32
 FUN_TYPE = FuncType((I32, I32, I32, I32), None)
 HANDLER_TYPE = FuncType((I32, I32, I32), None)
@@ -135,61 +135,6 @@ def copy_bytes(m: bytearray, dst: int, src: int, n: int) -> None:
 
 
 # ---------------------------------------------------------------- frame layouts
-
-
-def handler_frame(lay: SigLayout) -> tuple[int, list[int], int, list[int]]:
-    """The call handler's FFI stack frame: (size, copy offset per fixed param,
-    varargs buffer offset, copy offset per variadic argument)."""
-    off = 0
-    copies: list[int] = []
-    for p in lay.params:
-        if p.kind is Kind.INDIRECT:
-            off = round_up(off, max(p.align, 1))
-            copies.append(off)
-            off += p.size
-        else:
-            copies.append(-1)
-    vcopies: list[int] = []
-    for v in lay.var:
-        if v.place.kind is Kind.INDIRECT:
-            off = round_up(off, max(v.place.align, 1))
-            vcopies.append(off)
-            off += v.place.size
-        else:
-            vcopies.append(-1)
-    vbase = round_up(off, 16)
-    if lay.sig.nfixed is not None:
-        off = vbase + max(lay.var_size, FRAME_ALIGN)
-    return round_up(off, FRAME_ALIGN), copies, vbase, vcopies
-
-
-def impl_frame(lay: SigLayout) -> tuple[int, int, list[int], list[int]]:
-    """The closure implementation's frame: (size, result buffer offset (-1: none),
-    value slot per fixed param, demoted-float slot per variadic argument);
-    the `args` array is at offset 0."""
-    off = 4 * lay.nargs
-    roff = -1
-    if lay.result is not None:
-        off = round_up(off, 8)
-        roff = off
-        off += max(8, lay.result.size)
-    slots: list[int] = []
-    for p in lay.params:
-        if p.kind in (Kind.SCALAR, Kind.LONGDOUBLE):
-            off = round_up(off, max(p.align, 1))
-            slots.append(off)
-            off += p.size
-        else:
-            slots.append(-1)
-    dslots: list[int] = []
-    for v in lay.var:
-        if v.promote:
-            off = round_up(off, 4)
-            dslots.append(off)
-            off += 4
-        else:
-            dslots.append(-1)
-    return round_up(max(off, 1), FRAME_ALIGN), roff, slots, dslots
 
 
 # ---------------------------------------------------------------- static layout
