@@ -45,7 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 from linker.ffi.abi import (EXTEND, Kind, access, handler_frame, impl_frame, sig_layout,
                             small_int)
-from linker.ffi.gen import DESC, GROWN_RECORD, RECORD, dispatch_export
+from linker.ffi.gen import (AREA, DESC, FFI_STACK_SIZE as STACK_SIZE, FUN_TYPE, GROWN_RECORD,
+                            HANDLER_TYPE, RECORD, dispatch_export)
 from linker.ffi.plan import FfiPlan, SigPlan
 from linker.interp import semantics as sem
 from linker.interp.semantics import Trap
@@ -55,11 +56,7 @@ from linker.ir.types import FuncType, ValType
 if TYPE_CHECKING:
     from linker.interp.machine import Function, Machine
 
-AREA = "__irld_ffi"
-STACK_SIZE = 65536
 I32 = ValType.I32
-FUN_TYPE = FuncType((I32, I32, I32, I32), None)
-HANDLER_TYPE = FuncType((I32, I32, I32), None)
 CALL_TYPE = FuncType((I32, I32, I32, I32), None)
 ALLOC_TYPE = FuncType((I32, I32, I32), I32)
 FREE_TYPE = FuncType((I32,), None)
