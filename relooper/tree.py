@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Iterator, Sequence
-from typing import Union
+from typing import Union, cast
 
 from attrs import frozen
 
@@ -109,45 +109,42 @@ def _tree_hash(node: Node) -> int:
     return hash(tuple(instructions(node)))
 
 
+class _Construct:
+    """Equality, hashing and repr of the container nodes, through the flat
+    instruction stream: trees can be deeper than Python's recursion limit,
+    which attrs' generated methods would hit."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return _same_stream(cast(Node, self), cast(Node, other))
+
+    def __hash__(self) -> int:
+        return _tree_hash(cast(Node, self))
+
+    def __repr__(self) -> str:
+        return tree_repr(cast(Node, self))
+
+
 @frozen(eq=False, repr=False)
-class Block:
+class Block(_Construct):
     """wasm ``block``: a label at its *end*; ``br`` to it leaves the block."""
 
     body: tuple[Node, ...]
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Block):
-            return NotImplemented
-        return _same_stream(self, other)
-
-    def __hash__(self) -> int:
-        return _tree_hash(self)
-
-    def __repr__(self) -> str:
-        return tree_repr(self)
-
 
 @frozen(eq=False, repr=False)
-class Loop:
+class Loop(_Construct):
     """wasm ``loop``: a label at its *start*; ``br`` to it runs the body
     again.  Falling off the end of the body leaves the loop."""
 
     body: tuple[Node, ...]
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Loop):
-            return NotImplemented
-        return _same_stream(self, other)
-
-    def __hash__(self) -> int:
-        return _tree_hash(self)
-
-    def __repr__(self) -> str:
-        return tree_repr(self)
-
 
 @frozen(eq=False, repr=False)
-class If:
+class If(_Construct):
     """wasm ``if``/``else``: evaluate ``cond`` once; run ``then`` when it is
     nonzero, ``else_`` otherwise (either may be empty; emit no ``else`` when
     ``else_`` is empty).  A label at its end, like ``Block``."""
@@ -155,17 +152,6 @@ class If:
     cond: object
     then: tuple[Node, ...]
     else_: tuple[Node, ...]
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, If):
-            return NotImplemented
-        return _same_stream(self, other)
-
-    def __hash__(self) -> int:
-        return _tree_hash(self)
-
-    def __repr__(self) -> str:
-        return tree_repr(self)
 
 
 Node = Union[Code, Block, Loop, If, Br, BrIf, BrTable, Exit, SetDispatch]
