@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 IRLD := $(VENV)/bin/irld
 STAMP := $(VENV)/.installed
 STDLIB_SRC := $(wildcard stdlib/*.ir)
-STDLIB_ARCHIVE := build/stdlib.ira
+STDLIB_ARCHIVE := build/stdlib.a
 
 .PHONY: demo test stdlib bench typecheck clean
 
@@ -21,9 +21,9 @@ stdlib: $(STDLIB_ARCHIVE)
 
 $(STDLIB_ARCHIVE): $(STAMP) $(STDLIB_SRC)
 	@mkdir -p build/stdlib
-	@rm -f build/stdlib/*.iro $(STDLIB_ARCHIVE)
+	@rm -f build/stdlib/*.o $(STDLIB_ARCHIVE)
 	$(IRLD) compile -j 2 $(STDLIB_SRC) --out-dir build/stdlib
-	$(IRLD) ar $(STDLIB_ARCHIVE) build/stdlib/*.iro
+	$(IRLD) ar $(STDLIB_ARCHIVE) build/stdlib/*.o
 
 demo: $(STAMP) $(STDLIB_ARCHIVE)
 	$(PY) -m linker.demo

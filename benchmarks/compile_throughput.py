@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         src = args.keep or os.path.join(tmp, "bench.ir")
         Path(src).write_text(text, encoding="utf-8")
-        out = os.path.join(tmp, "bench.iro")
+        out = os.path.join(tmp, "bench.o")
 
         parse_s, module = best_of(args.repeat, lambda: parse_module(text, src))
         nfuncs = len(module.funcs)

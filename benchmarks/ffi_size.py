@@ -76,7 +76,7 @@ entry:
 
 def _link(tmp: Path, text: str, name: str, phases: tuple[Phase, ...] = driver.PHASES,
           **opts: object) -> LinkResult:
-    obj = tmp / f"{name}.iro"
+    obj = tmp / f"{name}.o"
     obj.write_bytes(compile_module(parse_module(text, f"{name}.ir")))
     return link(LinkOptions(inputs=(str(obj),), output=str(tmp / f"{name}.wasm"),
                             **opts), phases)  # type: ignore[arg-type]

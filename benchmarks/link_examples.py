@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/link_examples.py [--repeat 5] [--no-node]
 
 Not a timed test: prints figures for docs/benchmarks.md ("Link and codegen").
-Builds into build/bench/link_examples/: the stdlib archive (`libstd.ira`),
+Builds into build/bench/link_examples/: the stdlib archive (`libstd.a`),
 each example's objects, and `benchmarks/link_loop.ir`.
 
 1. For each example under examples/ (both tail-call modes): output bytes and
@@ -48,7 +48,7 @@ def best(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-de
 
 def build_stdlib() -> Path:
     objs = linker.compile_files(sorted((ROOT / "stdlib").glob("*.ir")), BUILD / "stdlib")
-    lib = BUILD / "libstd.ira"
+    lib = BUILD / "libstd.a"
     lib.unlink(missing_ok=True)
     create(str(lib), objs)
     return lib

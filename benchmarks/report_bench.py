@@ -63,13 +63,13 @@ def gen_module(m: int, n_modules: int, n_funcs: int) -> bytes:
 
 
 def build(directory: Path, n_modules: int, n_funcs: int) -> list[str]:
-    members = [(f"lib{m}.iro", gen_module(m, n_modules, n_funcs)) for m in range(n_modules)]
-    (directory / "big.ira").write_bytes(archive_bytes(members))
+    members = [(f"lib{m}.o", gen_module(m, n_modules, n_funcs)) for m in range(n_modules)]
+    (directory / "big.a").write_bytes(archive_bytes(members))
     main = Func("main", (), None, (), (BasicBlock("entry", (Call(None, "lib0_f0", ()),),
                                                   Return()),))
-    (directory / "main.iro").write_bytes(compile_module(Module("main", (
+    (directory / "main.o").write_bytes(compile_module(Module("main", (
         main, ExternFunc("lib0_f0", FuncType())))))
-    return [str(directory / "main.iro"), str(directory / "big.ira")]
+    return [str(directory / "main.o"), str(directory / "big.a")]
 
 
 def best(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:

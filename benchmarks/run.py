@@ -5,15 +5,15 @@
 
 Builds once, into build/bench/scale/<parameters>/ (reused while the
 parameters and the generator are unchanged): `benchmarks/gen.py` sources,
-`irld compile -j2` objects, the library archive `lib.ira` of every module
-but `main`, a 1-function program `hello.iro` and an empty archive.  Then
+`irld compile -j2` objects, the library archive `lib.a` of every module
+but `main`, a 1-function program `hello.o` and an empty archive.  Then
 measures each scenario, every link in a fresh process (a small script
 calling `linker.driver.link` that prints its per-phase timings, wall time,
 CPU time, peak RSS (`ru_maxrss`), output bytes and bodies decoded as JSON),
 and prints one table:
 
-1. big: `main.iro lib.ira` (1,000 modules x 100 functions, 20 % live);
-2. hello: `hello.iro` against `lib.ira`, and against the empty archive;
+1. big: `main.o lib.a` (1,000 modules x 100 functions, 20 % live);
+2. hello: `hello.o` against `lib.a`, and against the empty archive;
 3. eager: 1 and 2 with `LinkOptions.eager_decode` (every body decoded up front);
 4. codegen: run time under wasmtime (best of 5, `_start` only) of the loop
    kernels in benchmarks/loops/ linked normally and with Asterius's naive
@@ -132,17 +132,17 @@ def build(p: gen.Params, log: bool = True) -> dict[str, Any]:
     subprocess.run([IRLD, "compile", "-j2", "--out-dir", str(obj), *sorted(map(str, paths))],
                    check=True)
     compile_s = time.perf_counter() - t
-    subprocess.run([IRLD, "compile", str(src / "hello.ir"), "-o", str(d / "hello.iro")],
+    subprocess.run([IRLD, "compile", str(src / "hello.ir"), "-o", str(d / "hello.o")],
                    check=True)
-    members = sorted((str(x) for x in obj.glob("m*.iro")), key=_natural)
-    subprocess.run([IRLD, "ar", str(d / "lib.ira"), *members], check=True)
-    subprocess.run([IRLD, "ar", str(d / "empty.ira")], check=True)
-    shutil.copy(obj / "main.iro", d / "main.iro")
+    members = sorted((str(x) for x in obj.glob("m*.o")), key=_natural)
+    subprocess.run([IRLD, "ar", str(d / "lib.a"), *members], check=True)
+    subprocess.run([IRLD, "ar", str(d / "empty.a")], check=True)
+    shutil.copy(obj / "main.o", d / "main.o")
     info = {"stamp": _gen_stamp(), "params": p.key(), "functions": prog.functions,
             "live_functions": prog.live_functions, "ffi_users": prog.ffi_users,
             "source_bytes": sum(os.path.getsize(x) for x in paths),
             "files": len(paths), "gen_s": gen_s, "compile_s": compile_s,
-            "archive_bytes": os.path.getsize(d / "lib.ira")}
+            "archive_bytes": os.path.getsize(d / "lib.a")}
     stamp.write_text(json.dumps(info, indent=1))
     return info
 
@@ -213,8 +213,8 @@ def run_wasm(path: str, repeat: int = 5) -> tuple[float, int]:
 
 
 def scenario_links(d: Path, which: set[str], profile: bool) -> dict[str, dict[str, Any]]:
-    lib, main, hello, empty = (str(d / n) for n in ("lib.ira", "main.iro", "hello.iro",
-                                                  "empty.ira"))
+    lib, main, hello, empty = (str(d / n) for n in ("lib.a", "main.o", "hello.o",
+                                                  "empty.a"))
     out_dir = d / "out"
     out_dir.mkdir(exist_ok=True)
     res: dict[str, dict[str, Any]] = {}
@@ -252,7 +252,7 @@ def scenario_codegen(work: Path) -> list[dict[str, Any]]:
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     for k in (*LOOP_KERNELS, TAIL_KERNEL):
-        iro = work / f"{k}.iro"
+        iro = work / f"{k}.o"
         subprocess.run([IRLD, "compile", str(LOOPS / f"{k}.ir"), "-o", str(iro)], check=True)
         if k == TAIL_KERNEL:
             variants = [("native", {}, ["--tail-calls", "native"]),
@@ -340,8 +340,8 @@ def report(info: dict[str, Any], links: dict[str, dict[str, Any]],
         out.append("")
         r = links
         if "hello+lib" in r and "hello+empty" in r:
-            out.append(f"* hello vs big: {r['hello+lib']['wall_s']:.2f} s against lib.ira, "
-                       f"{r['hello+empty']['wall_s']:.2f} s against empty.ira: "
+            out.append(f"* hello vs big: {r['hello+lib']['wall_s']:.2f} s against lib.a, "
+                       f"{r['hello+empty']['wall_s']:.2f} s against empty.a: "
                        f"{r['hello+lib']['wall_s'] / r['hello+empty']['wall_s']:.2f}x")
         for lazy, eager in (("big", "big eager"), ("hello+lib", "hello+lib eager")):
             if lazy in r and eager in r:

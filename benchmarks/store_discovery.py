@@ -4,24 +4,24 @@
 
 Builds once into build/bench/store_discovery/ (rebuilt when the sizes change):
 
-* big.ira: MODULES members x FUNCS functions.  In each module f_i calls
+* big.a: MODULES members x FUNCS functions.  In each module f_i calls
   f_{i+1} and f_{(7i+3) mod FUNCS}, and takes the address of one data item;
   the last function calls the next module's f_0, so from lib0_f0 everything
   is reachable (one long chain plus local edges);
-* all.iro: `main` calling lib0_f0 (every library function live);
-* one.iro: `main` calling one library function, a leaf (`lib500_leaf`): a
-  1-function program that pulls one member; alone.iro: `main` calling nothing;
-* empty.ira: an archive with no members.
+* all.o: `main` calling lib0_f0 (every library function live);
+* one.o: `main` calling one library function, a leaf (`lib500_leaf`): a
+  1-function program that pulls one member; alone.o: `main` calling nothing;
+* empty.a: an archive with no members.
 
 Prints, in seconds (best of --repeat, in-process unless noted):
 
-* opening big.ira (header + symbol index);
+* opening big.a (header + symbol index);
 * discovery with every library function live (101,001 entities): cold
   (the 1,000 members' indices are read during the search) and warm (a
   second search on the same store), with the cyclic GC paused as the link
   driver runs it, and with it enabled;
-* `irld link` end to end in a fresh process: one.iro against big.ira,
-  alone.iro against big.ira, alone.iro against empty.ira.
+* `irld link` end to end in a fresh process: one.o against big.a,
+  alone.o against big.a, alone.o against empty.a.
 """
 
 from __future__ import annotations
@@ -81,15 +81,15 @@ def build(n_modules: int, n_funcs: int) -> None:
     if stamp.exists() and json.loads(stamp.read_text()) == sizes:
         return
     start = time.perf_counter()
-    members = [(f"lib{m}.iro", lib_module(m, n_modules, n_funcs)) for m in range(n_modules)]
-    (CACHE / "big.ira").write_bytes(archive_bytes(members))
-    (CACHE / "empty.ira").write_bytes(archive_bytes([]))
-    (CACHE / "all.iro").write_bytes(main_module("all", ["lib0_f0"]))
-    (CACHE / "one.iro").write_bytes(main_module("one", [f"lib{n_modules // 2}_leaf"]))
-    (CACHE / "alone.iro").write_bytes(main_module("alone", []))
+    members = [(f"lib{m}.o", lib_module(m, n_modules, n_funcs)) for m in range(n_modules)]
+    (CACHE / "big.a").write_bytes(archive_bytes(members))
+    (CACHE / "empty.a").write_bytes(archive_bytes([]))
+    (CACHE / "all.o").write_bytes(main_module("all", ["lib0_f0"]))
+    (CACHE / "one.o").write_bytes(main_module("one", [f"lib{n_modules // 2}_leaf"]))
+    (CACHE / "alone.o").write_bytes(main_module("alone", []))
     stamp.write_text(json.dumps(sizes))
     print(f"built {n_modules * n_funcs} functions in {time.perf_counter() - start:.1f} s "
-          f"({(CACHE / 'big.ira').stat().st_size / 1e6:.1f} MB archive)")
+          f"({(CACHE / 'big.a').stat().st_size / 1e6:.1f} MB archive)")
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
@@ -119,7 +119,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()
     build(a.modules, a.funcs)
-    big = str(CACHE / "big.ira")
+    big = str(CACHE / "big.a")
     total = a.modules * a.funcs
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
 
@@ -129,7 +129,7 @@ def main() -> None:
     for policy, paused in [("gc paused, as the driver runs", True), ("gc enabled", False)]:
         cold, warm = [], []
         for _ in range(a.repeat):
-            store = Store.open([str(CACHE / "all.iro"), big])
+            store = Store.open([str(CACHE / "all.o"), big])
             with no_cyclic_gc() if paused else contextlib.nullcontext():
                 start = time.perf_counter()
                 ls = discover(store)
@@ -143,9 +143,9 @@ def main() -> None:
               f"cold {min(cold):.3f} s (reads {a.modules} member indices), "
               f"warm {min(warm):.3f} s (all loaded)")
 
-    for label, inputs in [("1-function program vs big.ira", ["one.iro", "big.ira"]),
-                          ("main alone vs big.ira", ["alone.iro", "big.ira"]),
-                          ("main alone vs empty.ira", ["alone.iro", "empty.ira"])]:
+    for label, inputs in [("1-function program vs big.a", ["one.o", "big.a"]),
+                          ("main alone vs big.a", ["alone.o", "big.a"]),
+                          ("main alone vs empty.a", ["alone.o", "empty.a"])]:
         lo, med = fresh_link(inputs, a.repeat)
         print(f"irld link {label:32s} {lo:.3f} s (median {med:.3f} s, fresh process)")
 

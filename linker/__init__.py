@@ -5,7 +5,7 @@ The public Python API mirrors the command line::
     import linker
 
     objs = linker.compile_files(["a.ir", "b.ir"], out_dir="build")   # irld compile
-    result = linker.link([*objs, "libstd.ira"], "prog.wasm",         # irld link
+    result = linker.link([*objs, "libstd.a"], "prog.wasm",         # irld link
                          tail_calls="trampoline", exports=["f"])
     result.wasm          # the module's bytes (also written to prog.wasm)
     result.warnings      # e.g. live deferred errors
@@ -88,7 +88,7 @@ def link_options(inputs: Iterable[str | os.PathLike[str]],
 
 def link(inputs: Iterable[str | os.PathLike[str]],
          output: str | os.PathLike[str] | None = None, **options: Any) -> LinkResult:
-    """Link objects (.iro) and archives (.ira) into a wasm module, as `irld link` does.
+    """Link objects (.o) and archives (.a) into a wasm module, as `irld link` does.
 
     `inputs`: paths, objects first then archives (the same order rules as the
     CLI).  `output`: where to write the wasm (atomically); None writes nothing,
@@ -134,7 +134,7 @@ def compile_files(sources: Iterable[str | os.PathLike[str]],
                   out_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Compile IR files to object files, as `irld compile [--out-dir DIR]` does.
 
-    Each `x.ir` becomes `x.iro` next to it, or in `out_dir` (created if
+    Each `x.ir` becomes `x.o` next to it, or in `out_dir` (created if
     missing).  Returns the object paths in input order.  Every input is
     compiled before errors are raised, as one `DiagnosticError` holding the
     diagnostics of all failed inputs; a failed input writes no object."""
@@ -149,7 +149,7 @@ def compile_files(sources: Iterable[str | os.PathLike[str]],
         src = os.fspath(src)
         stem = os.path.splitext(os.path.basename(src))[0]
         where = os.path.dirname(src) if out_dir is None else os.fspath(out_dir)
-        out = os.path.join(where, stem + ".iro")
+        out = os.path.join(where, stem + ".o")
         with open(src, encoding="utf-8") as fh:
             text = fh.read()
         try:

@@ -45,8 +45,11 @@ from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, 
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.wasm.instr import InstrBuilder
+from linker.wasm.leb128 import write_uleb
+from linker.wasm.reloc import RelocType
 
 _U64, _F64 = struct.Struct("<Q"), struct.Struct("<d")
+_U32, _F32 = struct.Struct("<I"), struct.Struct("<f")
 # See the module docstring: a benchmark hook choosing Asterius's dispatcher.
 _STRUCTURE = structure_naive if os.environ.get("IRLD_NAIVE_RELOOPER") == "1" else structure
 _BRANCHING = (ir.Jump, ir.Branch, ir.Switch)
@@ -88,12 +91,41 @@ class Trampoline:
     table_base_size: int = 0                    # slots of the real table (before thunk regions)
 
 
+PANIC_SYMBOL = "__irld_panic"
+SIG_SYMBOL_PREFIX = "__irld_ffi_sig:"          # + a signature key: its link-time id
+PADDED_ZERO = b"\x80\x80\x80\x80\x00"       # a relocation site: 0 as a 5-byte LEB
+
+
+@attrs.frozen(slots=True)
+class RelocSite:
+    """A symbolic reference in object-mode code: `offset` is the position of
+    its padded LEB in the body (without the locals); `target` is a symbol, or
+    a function type for a type index."""
+
+    type: RelocType
+    offset: int
+    target: str | FuncType
+    addend: int = 0
+
+
+@attrs.define(slots=True)
+class Sites:
+    """Object mode (`linker.compile`): what symbolic references need to know,
+    and the sites of one function as it is generated."""
+
+    functions: frozenset[str]                   # symbols that name functions
+    csig_keys: Mapping[str, str]                # module-local csig name -> key
+    string: Callable[[str], str]                # panic-pool text -> its data symbol
+    sites: list[RelocSite] = attrs.Factory(list)
+
+
 @attrs.define(slots=True)
 class FuncContext:
     resolver: Resolver
     sig_ids: Mapping[str, int]                  # module-local csig name -> link-time id
     mode: TailCallMode = TailCallMode.NATIVE
     trampoline: Trampoline | None = None
+    sites: Sites | None = None                  # object mode: relocations, not indices
 
 
 def compile_function(f: ir.Func, ctx: FuncContext) -> tuple[list[ValType], bytes]:
@@ -207,11 +239,80 @@ class _FuncGen:
                 raise TypeError(f"not an exit terminator: {t!r}")
 
     def emit_panic(self, message: str) -> None:
+        sites = self.ctx.sites
+        if sites is not None:
+            # Object mode: the two strings are data symbols of the object's panic
+            # pool, the panic function a symbol the linker defines.
+            for text in (self.f.name, message):
+                self.site(RelocType.MEMORY_ADDR_SLEB, 0x41, sites.string(text))
+                self.b.i32_const(len(text.encode()))
+            self.site(RelocType.FUNCTION_INDEX_LEB, 0x10, PANIC_SYMBOL)
+            self.b.unreachable()
+            return
         fidx, fptr, flen, mptr, mlen = self.r.panic_call(self.f.name, message)
         for v in (fptr, flen, mptr, mlen):
             self.b.i32_const(v)
         self.b.call(fidx)
         self.b.unreachable()
+
+    # ------------------------------------------------------------ symbolic references
+
+    def site(self, rtype: RelocType, opcode: int, target: str | FuncType, addend: int = 0) -> None:
+        """Object mode: `opcode` and a padded 5-byte LEB the linker patches."""
+        sites = self.ctx.sites
+        assert sites is not None
+        buf = self.b.buf
+        buf.append(opcode)
+        sites.sites.append(RelocSite(rtype, len(buf), target, addend))
+        buf += PADDED_ZERO
+
+    def call_op(self, opcode: int, callee: str) -> None:
+        """`call` (0x10) or `return_call` (0x12) of a symbol."""
+        if self.ctx.sites is not None:
+            self.site(RelocType.FUNCTION_INDEX_LEB, opcode, callee)
+            return
+        self.b.buf.append(opcode)
+        write_uleb(self.b.buf, self.r.func_index(callee))
+
+    def call_indirect_op(self, opcode: int, ty: FuncType) -> None:
+        """`call_indirect` (0x11) or `return_call_indirect` (0x13) through table 0."""
+        if self.ctx.sites is not None:
+            self.site(RelocType.TYPE_INDEX_LEB, opcode, ty)
+        else:
+            self.b.buf.append(opcode)
+            write_uleb(self.b.buf, self.r.type_index(ty))
+        self.b.buf.append(0)
+
+    def global_op(self, opcode: int, name: str) -> None:
+        """`global.get` (0x23) or `global.set` (0x24) of a symbol."""
+        if self.ctx.sites is not None:
+            self.site(RelocType.GLOBAL_INDEX_LEB, opcode, name)
+            return
+        self.b.buf.append(opcode)
+        write_uleb(self.b.buf, self.r.global_index(name))
+
+    def symref(self, symbol: str, offset: int) -> None:
+        """`@symbol+offset`: a data address, or a function's table index."""
+        sites = self.ctx.sites
+        if sites is None:
+            self.b.i32_const(self.r.symref(symbol, offset))
+            return
+        if symbol not in sites.functions:
+            self.site(RelocType.MEMORY_ADDR_SLEB, 0x41, symbol, offset)
+            return
+        # Table-index relocations carry no addend (Linking.md).
+        self.site(RelocType.TABLE_INDEX_SLEB, 0x41, symbol)
+        if offset:
+            self.b.i32_const(offset)
+            self.b.op("i32.add")
+
+    def sigref(self, name: str) -> None:
+        """An FFI signature's link-time id: an absolute symbol the linker defines."""
+        sites = self.ctx.sites
+        if sites is None:
+            self.b.i32_const(self.ctx.sig_ids[name])
+            return
+        self.site(RelocType.MEMORY_ADDR_SLEB, 0x41, SIG_SYMBOL_PREFIX + sites.csig_keys[name])
 
     # ------------------------------------------------------------ tail calls
 
@@ -219,7 +320,7 @@ class _FuncGen:
         for a in args:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
-            self.b.return_call(self.r.func_index(callee))
+            self.call_op(0x12, callee)
             return
         tr = self.ctx.trampoline
         assert tr is not None
@@ -234,7 +335,7 @@ class _FuncGen:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.emit_expr(target)
-            self.b.return_call_indirect(self.r.type_index(ty))
+            self.call_indirect_op(0x13, ty)
             return
         tr = self.ctx.trampoline
         assert tr is not None
@@ -329,19 +430,19 @@ class _FuncGen:
             case ir.Call(dest=d, callee=c, args=args):
                 for a in args:
                     self.emit_expr(a)
-                b.call(self.r.func_index(c))
+                self.call_op(0x10, c)
                 tr = self.ctx.trampoline
                 self.finish_call(d, self.callee_result(c, d), tr is not None and tr.may_tail(c))
             case ir.CallIndirect(dest=d, type=ty, target=tg, args=args):
                 for a in args:
                     self.emit_expr(a)
                 self.emit_expr(tg)
-                b.call_indirect(self.r.type_index(ty))
+                self.call_indirect_op(0x11, ty)
                 tr = self.ctx.trampoline
                 self.finish_call(d, ty.result, tr is not None and tr.any_tail)
             case ir.GlobalSet(name=n, value=v):
                 self.emit_expr(v)
-                b.global_set(self.r.global_index(n))
+                self.global_op(0x24, n)
 
     def callee_result(self, callee: str, dest: str | None) -> ValType | None:
         return self.callee_types[callee].result if callee in self.callee_types else None
@@ -388,11 +489,11 @@ class _FuncGen:
             elif cls is tuple:
                 b.op(*node)
             elif cls is ir.SymRef:
-                b.i32_const(self.r.symref(node.symbol, node.offset))
+                self.symref(node.symbol, node.offset)
             elif cls is ir.GlobalGet:
-                b.global_get(self.r.global_index(node.name))
+                self.global_op(0x23, node.name)
             elif cls is ir.SigRef:
-                b.i32_const(self.ctx.sig_ids[node.name])
+                self.sigref(node.name)
             else:
                 raise TypeError(f"not an expression: {node!r}")
 
@@ -453,3 +554,33 @@ def _set_terminator(cfg: CFG, bid: int, t: ir.Terminator, ids: Mapping[str, int]
             cfg.set_switch(bid, x, cases, default=ids[d])
         case _:
             cfg.set_exit(bid, t)
+
+
+def write_data_items(image: bytearray, pos: int, d: ir.Data,
+                     address: Callable[[str, int, int], int]) -> None:
+    """Write `d`'s items into `image` from `pos`; `address(symbol, offset, pos)`
+    gives the value of each address item (object mode records a relocation
+    at `pos` and returns 0)."""
+    for item in d.items:
+        match item:
+            case ir.IntItem(width=w, value=v):
+                n = w // 8
+                image[pos:pos + n] = (v & ((1 << w) - 1)).to_bytes(n, "little")
+                pos += n
+            case ir.FloatItem(width=32, value=v):
+                if v != v:   # keep a signalling NaN's payload (see codegen.f32_nan_bits)
+                    image[pos:pos + 4] = _U32.pack(f32_nan_bits(v))
+                else:
+                    image[pos:pos + 4] = _F32.pack(v)
+                pos += 4
+            case ir.FloatItem(value=v):
+                image[pos:pos + 8] = _F64.pack(v)
+                pos += 8
+            case ir.BytesItem(value=v):
+                image[pos:pos + len(v)] = v
+                pos += len(v)
+            case ir.ZeroItem(size=n):
+                pos += n
+            case ir.AddrItem(symbol=s, offset=o):
+                image[pos:pos + 4] = address(s, o, pos).to_bytes(4, "little")
+                pos += 4

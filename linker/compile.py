@@ -20,7 +20,8 @@ from linker.ir import model as ir
 from linker.ir.refs import EdgeKind, RefCollector, data_refs, func_refs
 from linker.ir.verify import verify_module
 from linker.store.codec import encode_data, encode_func, encode_functype
-from linker.store.objfile import EntityEntry, EntityKind, write_object_bytes
+from linker.object_assembly import ObjectAssembly
+from linker.store.objfile import EntityEntry, EntityKind, encode_index
 
 
 def private_name(module: str, name: str) -> str:
@@ -234,10 +235,16 @@ def _entity(item: ir.Item, csigs: Mapping[str, str], mp: Mapping[str, str]) -> E
 
 
 def _object_bytes(m: ir.Module, mp: Mapping[str, str]) -> bytes:
+    """The relocatable object: code generated now, the IR and index beside it."""
     csigs = {d.name: d.sig.key() for d in m.csigs}
     entities = [e for e in (_entity(i, csigs, mp) for i in m.items) if e is not None]
     extern_funcs: list[tuple[str, Any]] = [(x.name, encode_functype(x.type)) for x in m.externs]
-    return write_object_bytes(
+    obj = ObjectAssembly(m, mp, csigs)
+    code = obj.build()
+    for e in entities:
+        if e.kind is EntityKind.FUNC:
+            e.texts = code.texts.get(e.name, [])
+    index, bodies = encode_index(
         m.name, entities,
         exports=[(x.name, mp.get(x.symbol, x.symbol)) for x in m.exports],
         ctors=[(mp.get(x.symbol, x.symbol), x.priority) for x in m.ctors],
@@ -245,4 +252,6 @@ def _object_bytes(m: ir.Module, mp: Mapping[str, str]) -> bytes:
         extern_globals=[(x.name, x.type.value) for x in m.items if isinstance(x, ir.ExternGlobal)],
         csigs=[(d.name, d.sig.key(), d.closure_pool) for d in m.csigs],
         foreign_exports=[(x.name, mp.get(x.symbol, x.symbol), x.sig.key())
-                         for x in m.foreign_exports])
+                         for x in m.foreign_exports],
+        strings=code.strings)
+    return obj.finish(index, bodies)

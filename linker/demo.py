@@ -1,7 +1,7 @@
 """`make demo`: compile, link and run every example against the stdlib archive.
 
 For each directory under `examples/` (sorted): compile its `.ir` modules,
-link them with `build/stdlib.ira` (writing a link report), run the program
+link them with `build/stdlib.a` (writing a link report), run the program
 under wasmtime with the arguments in `args` (one per line) and compare its
 stdout and exit code with `expected.out` / `expected.exit`.  One summary line
 per example shows live and dead entities, output bytes and FFI bytes.  Then
@@ -27,7 +27,7 @@ from linker.runtime import run
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 BUILD = ROOT / "build"
-STDLIB = BUILD / "stdlib.ira"
+STDLIB = BUILD / "stdlib.a"
 
 
 def build_example(ex: Path) -> tuple[list[str], Path]:
@@ -37,7 +37,7 @@ def build_example(ex: Path) -> tuple[list[str], Path]:
     objects = []
     for src in sorted(ex.glob("*.ir")):
         module = parse_module(src.read_text(), str(src.relative_to(ROOT)))
-        obj = out / (src.stem + ".iro")
+        obj = out / (src.stem + ".o")
         write_file_atomic(str(obj), compile_module(module))
         objects.append(str(obj.relative_to(ROOT)))
     return objects, out
@@ -74,10 +74,10 @@ def demo_one(ex: Path) -> bool:
 
 def main() -> int:
     if not STDLIB.exists():
-        print("build/stdlib.ira is missing: run `make demo` (it builds it)", file=sys.stderr)
+        print("build/stdlib.a is missing: run `make demo` (it builds it)", file=sys.stderr)
         return 1
     os.chdir(ROOT)  # inputs are named relative to the checkout in reports
-    print("irld demo: every example compiled, linked against build/stdlib.ira and run\n")
+    print("irld demo: every example compiled, linked against build/stdlib.a and run\n")
     results = []
     for ex in sorted(p for p in EXAMPLES.iterdir() if (p / "expected.out").exists()):
         try:

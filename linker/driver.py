@@ -17,7 +17,7 @@ store anyway.
 
 Current phases:
 
-1. find inputs: `-l NAME` finds `libNAME.ira` (or `NAME.ira`) in the `-L`
+1. find inputs: `-l NAME` finds `libNAME.a` (or `NAME.a`) in the `-L`
    directories, each directory in order;
 2. open store: object and archive indices only (`linker.store.store`);
 3. discover: the live set from the roots (`linker.discover`);
@@ -178,7 +178,7 @@ def find_inputs(ctx: LinkContext) -> None:
         if path is None:
             where = ", ".join(opts.library_paths) if opts.library_paths else "no -L directory"
             errors.append(Diagnostic.error(
-                f"unable to find library -l{lib} (looked for lib{lib}.ira and {lib}.ira "
+                f"unable to find library -l{lib} (looked for lib{lib}.a and {lib}.a "
                 f"in {where})"))
         else:
             ctx.input_paths.append(path)
@@ -187,9 +187,9 @@ def find_inputs(ctx: LinkContext) -> None:
 
 
 def find_library(name: str, dirs: tuple[str, ...]) -> str | None:
-    """`-l NAME`: the first `libNAME.ira` or `NAME.ira` in the directories, in order."""
+    """`-l NAME`: the first `libNAME.a` or `NAME.a` in the directories, in order."""
     for d in dirs:
-        for candidate in (f"lib{name}.ira", f"{name}.ira"):
+        for candidate in (f"lib{name}.a", f"{name}.a"):
             path = os.path.join(d, candidate)
             if os.path.isfile(path):
                 return path

@@ -25,12 +25,14 @@ from typing import Any
 
 import attrs
 
-from linker.codegen import (FuncContext, TailCallMode, Trampoline, compile_function,
-                             f32_nan_bits)
+from linker.codegen import (PANIC_SYMBOL, FuncContext, TailCallMode, Trampoline,
+                             compile_function, write_data_items)
 from linker.ffi.gen import Drive, FfiEmitter, FfiReport
 from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
+from linker.relocate import relocate_function
+from linker.store.objfile import EntityRecord
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
 from linker.wasm.instr import InstrBuilder
 from linker.wasm.module import ElementSegment, Export, ExternKind, WasmModule
@@ -50,10 +52,29 @@ class LinkError(Exception):
 
 @attrs.define(slots=True)
 class LiveFunc:
+    """A live function: its index record, and its IR decoded only when asked for
+    (code generation from IR, the interpreter); a link in the object's own
+    tail-call mode copies its compiled bytes instead (`linker.relocate`)."""
+
     symbol: str
-    func: ir.Func
+    rec: EntityRecord
     sig_ids: dict[str, int] = attrs.Factory(dict)   # module-local csig name -> id
     origin: str = ""
+    decoded: ir.Func | None = None
+
+    @property
+    def func(self) -> ir.Func:
+        if self.decoded is None:
+            f = self.rec.obj.body(self.rec)
+            assert isinstance(f, ir.Func)
+            self.decoded = f
+        return self.decoded
+
+    @property
+    def type(self) -> FuncType:
+        ft = self.rec.func_type
+        assert ft is not None
+        return ft
 
 
 @attrs.define(slots=True)
@@ -67,6 +88,7 @@ class LiveProgram:
     entry: str | None
     address_taken: list[str]                             # functions, in link order
     undefined_data: list[str] = attrs.Factory(list)
+    sig_ids: dict[str, int] = attrs.Factory(dict)        # FFI signature key -> link-time id
     ffi: FfiPlan | None = None                           # set by the driver's "ffi" phase
 
 
@@ -120,6 +142,12 @@ class _Resolver:
     def global_index(self, symbol: str) -> int:
         return self.globals[symbol]
 
+    def table_index(self, symbol: str) -> int:
+        return self.table[symbol]
+
+    def pool_address(self, text: str) -> int:
+        return self.pool[text]
+
     def type_index(self, ft: FuncType) -> int:
         return self.mod.type_index(ft)
 
@@ -140,8 +168,14 @@ class _Scan:
     max_args: dict[ValType, int] = attrs.Factory(dict)
 
 
-def _scan(funcs: Sequence[LiveFunc], arg_types: Any) -> _Scan:
+def _scan(funcs: Sequence[LiveFunc], arg_types: Any, from_ir: bool) -> _Scan:
+    """Panic texts (from the index) and, when generating from IR, what trampoline
+    mode needs: tail-call targets and the widest argument lists."""
     s = _Scan()
+    if not from_ir:
+        for lf in funcs:
+            s.messages += lf.rec.texts
+        return s
     seen_t: dict[str, None] = {}
     seen_ti: dict[FuncType, None] = {}
     for lf in funcs:
@@ -185,25 +219,29 @@ class _Emitter:
         self.mod = WasmModule(name=None)
         self.r = _Resolver(self.mod)
         self.trampoline = opts.tail_calls is TailCallMode.TRAMPOLINE
+        # Objects hold code compiled for native tail calls; any other mode
+        # generates code again from the IR.
+        self.from_ir = self.trampoline
 
     def run(self) -> EmitResult:
         prog, r = self.prog, self.r
         for lf in prog.funcs:
-            r.func_types[lf.symbol] = lf.func.type
+            r.func_types[lf.symbol] = lf.type
         for sym, _m, _f, ft in prog.imports:
             r.func_types[sym] = ft
         ffi = prog.ffi
         self.ffi = None if ffi is None or ffi.empty else FfiEmitter(ffi, self.mod, r.funcs)
         if self.ffi is not None:
             r.func_types.update(self.ffi.func_types())
-        scan = _scan(prog.funcs, lambda c: r.func_types[c].params)
+        scan = _scan(prog.funcs, lambda c: r.func_types[c].params, self.from_ir)
         self.scan = scan
         need_panic = bool(scan.messages)
         self.add_imports(need_panic)
         for lf in prog.funcs:
-            r.funcs[lf.symbol] = self.mod.add_function(lf.func.type, name=lf.symbol)
+            r.funcs[lf.symbol] = self.mod.add_function(lf.type, name=lf.symbol)
         if need_panic:
-            r.panic_index = self.mod.add_function(PANIC_TYPE, name="__irld_panic")
+            r.panic_index = self.mod.add_function(PANIC_TYPE, name=PANIC_SYMBOL)
+            r.funcs[PANIC_SYMBOL] = r.panic_index
         if self.ffi is not None:
             self.ffi.declare()
         self.add_globals()
@@ -351,8 +389,11 @@ class _Emitter:
         sizes: dict[str, int] = {}
         mode = self.opts.tail_calls
         for lf in self.prog.funcs:
-            ctx = FuncContext(self.r, lf.sig_ids, mode, tramp)
-            locals_, body = compile_function(lf.func, ctx)
+            if self.from_ir:
+                ctx = FuncContext(self.r, lf.sig_ids, mode, tramp)
+                locals_, body = compile_function(lf.func, ctx)
+            else:
+                locals_, body = relocate_function(lf.rec, self.r, self.prog.sig_ids)
             fn = self.mod.function(self.r.funcs[lf.symbol])
             fn.locals = locals_
             fn.body = body
@@ -445,7 +486,7 @@ class _Emitter:
         base = mem.data_base
         image = bytearray(mem.data_end - base)
         for d in self.prog.datas:
-            _write_items(image, mem.addresses[d.name] - base, d, r)
+            write_data_items(image, mem.addresses[d.name] - base, d, lambda s, o, _p: r.symref(s, o))
         for s, addr in mem.pool.items():
             raw = s.encode()
             image[addr - base:addr - base + len(raw)] = raw
@@ -504,30 +545,3 @@ class _Emitter:
         locals_: list[ValType] = []
         self.after_call(b, sym, tramp, locals_, base=len(ft.params))
         return self.mod.add_function(ft, locals_, b.finish(), name=f"__irld_export:{sym}")
-
-
-def _write_items(image: bytearray, pos: int, d: ir.Data, r: _Resolver) -> None:
-    import struct
-    for item in d.items:
-        match item:
-            case ir.IntItem(width=w, value=v):
-                n = w // 8
-                image[pos:pos + n] = (v & ((1 << w) - 1)).to_bytes(n, "little")
-                pos += n
-            case ir.FloatItem(width=32, value=v):
-                if v != v:   # keep a signalling NaN's payload (see codegen.f32_nan_bits)
-                    image[pos:pos + 4] = struct.pack("<I", f32_nan_bits(v))
-                else:
-                    image[pos:pos + 4] = struct.pack("<f", v)
-                pos += 4
-            case ir.FloatItem(value=v):
-                image[pos:pos + 8] = struct.pack("<d", v)
-                pos += 8
-            case ir.BytesItem(value=v):
-                image[pos:pos + len(v)] = v
-                pos += len(v)
-            case ir.ZeroItem(size=n):
-                pos += n
-            case ir.AddrItem(symbol=s, offset=o):
-                image[pos:pos + 4] = r.symref(s, o).to_bytes(4, "little")
-                pos += 4

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from linker.ir.types import FuncType
 from linker.store.archive import Archive, archive_bytes
 from linker.store.codec import encode_functype
-from linker.store.objfile import EntityEntry, EntityKind, LoadStats, write_object_bytes
+from linker.store.objfile import (EntityEntry, EntityKind, LoadStats, append_irld_sections,
+                                   encode_index)
+from linker.store.wasmobj import ObjectWriter
 
 LINKER_OBJECT = "<linker>"
 LINKER_DATA = ("__heap_base", "__data_end")
@@ -28,7 +30,8 @@ def linker_archive(funcs: Sequence[tuple[str, FuncType]] = (),
                 for name in LINKER_DATA]
     entities += [EntityEntry(name, EntityKind.FUNC, False, encode_functype(ft), [], [], None,
                              [[], None, [], None, []]) for name, ft in funcs]
-    obj = write_object_bytes(LINKER_OBJECT, entities)
+    index, bodies = encode_index(LINKER_OBJECT, entities)
+    obj = append_irld_sections(ObjectWriter().finish(), index, bodies)
     return Archive.from_buffer(archive_bytes([(LINKER_OBJECT, obj)]), LINKER_OBJECT, stats)
 
 

@@ -11,8 +11,8 @@ relocations, which get table slots).
 `extern func` declaration must match the definition, lld style::
 
     error: function signature mismatch: foo
-    >>> defined as (i32) -> i32 in b.iro
-    >>> called as (i64) -> i32 by main in a.iro
+    >>> defined as (i32) -> i32 in b.o
+    >>> called as (i64) -> i32 by main in a.o
 """
 
 from __future__ import annotations
@@ -56,9 +56,7 @@ def build_program(store: Store, live: LiveSet, entry: str | None,
             _collect_taken(rec, live, taken)
             match rec.kind:
                 case EntityKind.FUNC:
-                    f = store.body(rec)
-                    assert isinstance(f, ir.Func)
-                    funcs.append(LiveFunc(rec.name, f, local_ids, obj.name))
+                    funcs.append(LiveFunc(rec.name, rec, local_ids, obj.name))
                 case EntityKind.IMPORT:
                     module, field, ft = rec.info
                     imports.append((rec.name, module, field, ft))
@@ -88,7 +86,8 @@ def build_program(store: Store, live: LiveSet, entry: str | None,
         else:
             undefined_data.append(sym)
     return LiveProgram(funcs, imports, datas, globals_, _dedupe(exports),
-                       [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data)
+                       [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data,
+                       ids)
 
 
 def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:

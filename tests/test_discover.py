@@ -10,6 +10,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from linker.codegen import TailCallMode
 from linker.compile import compile_module
 from linker.diagnostics import DiagnosticError
 from linker.discover import (CallEdge, LiveSet, Reason, UndefinedImport, dead_entities, discover,
@@ -78,13 +79,13 @@ class Files:
         self.root = root
 
     def obj(self, name: str, *items: Item) -> str:
-        path = self.root / f"{name}.iro"
+        path = self.root / f"{name}.o"
         path.write_bytes(module(name, *items))
         return str(path)
 
     def ar(self, name: str, *members: tuple[str, Sequence[Item]]) -> str:
         path = self.root / name
-        path.write_bytes(archive_bytes([(f"{m}.iro", module(m, *items))
+        path.write_bytes(archive_bytes([(f"{m}.o", module(m, *items))
                                         for m, items in members]))
         return str(path)
 
@@ -141,7 +142,7 @@ def test_missing_entry_is_an_error_unless_no_entry(files: Files) -> None:
 
 
 def test_export_and_root_options(files: Files) -> None:
-    lib = files.ar("lib.ira", ("m", (func("lib_f", "lib_g"), func("lib_g"))),
+    lib = files.ar("lib.a", ("m", (func("lib_f", "lib_g"), func("lib_g"))),
                    ("n", (func("lib_h"),)))
     a = files.obj("a", func("f"), func("g"))
     ls = discover(Store.open([a, lib]), entry=None, exports=["f"], roots=["lib_f", "g"])
@@ -161,7 +162,7 @@ def test_object_exports_are_roots(files: Files) -> None:
 
 
 def test_member_exports_are_roots_only_when_pulled(files: Files) -> None:
-    lib = files.ar("lib.ira",
+    lib = files.ar("lib.a",
                    ("used", (func("used_f"), func("used_api"), Export("api1", "used_api"))),
                    ("unused", (func("unused_f"), func("unused_api"),
                                Export("api2", "unused_api"))))
@@ -187,7 +188,7 @@ def test_ctor_liveness_follows_module_liveness(files: Files) -> None:
     b = files.obj("b", func("b_f"), func("b_init", "b_helper"), func("b_helper"),
                   Ctor("b_init"))
     c = files.obj("c", func("c_f"), func("c_init"), Ctor("c_init"))
-    lib = files.ar("lib.ira", ("d", (func("d_f"), func("d_init"), Ctor("d_init", 10))),
+    lib = files.ar("lib.a", ("d", (func("d_f"), func("d_init"), Ctor("d_init", 10))),
                    ("e", (func("e_f"), func("e_init"), Ctor("e_init"))))
     x = files.obj("x", func("x_f", "d_f"))
     store = Store.open([a, b, c, x, lib])
@@ -215,7 +216,7 @@ def test_all_undefined_symbols_reported_with_chains(files: Files) -> None:
     main = files.obj("main", func("main", "foo_user", "bar_user"))
     a = files.obj("a", func("foo_user", "foo"), func("bar_user", "mid"),
                   func("unreached", "nowhere"))
-    lib = files.ar("lib.ira", ("b", (func("mid", "bar", "foo", tail="bar"),)))
+    lib = files.ar("lib.a", ("b", (func("mid", "bar", "foo", tail="bar"),)))
     ls = discover(Store.open([main, a, lib]))
     assert [u.symbol for u in ls.unresolved] == ["foo", "bar"]
     assert undefined_text(ls) == (
@@ -224,7 +225,7 @@ def test_all_undefined_symbols_reported_with_chains(files: Files) -> None:
         f">>> referenced by main ({main})\n"
         ">>> referenced 1 more times\n"
         "error: undefined symbol: bar\n"
-        f">>> referenced by mid ({lib}(b.iro))\n"
+        f">>> referenced by mid ({lib}(b.o))\n"
         f">>> referenced by bar_user ({a})\n"
         f">>> referenced by main ({main})\n"
         ">>> referenced 1 more times")
@@ -309,7 +310,7 @@ def test_gc_section_lines(files: Files) -> None:
     a = files.obj("a", func("main", "used"), func("used"), func("unused"),
                   Data("blob", (IntItem(8, 0),)), Global("g", I32),
                   ImportFunc("h", "env", "h", FuncType()), func("p", private=True))
-    lib = files.ar("lib.ira", ("m", (func("m_used"), func("m_unused"))),
+    lib = files.ar("lib.a", ("m", (func("m_used"), func("m_unused"))),
                    ("n", (func("n_f"),)))
     b = files.obj("b", func("used_b", "m_used"))
     store = Store.open([a, b, lib])
@@ -317,7 +318,7 @@ def test_gc_section_lines(files: Files) -> None:
     assert gc_section_lines(store, ls) == [
         f"removing unused func {a}:(unused)", f"removing unused data {a}:(blob)",
         f"removing unused global {a}:(g)", f"removing unused import {a}:(h)",
-        f"removing unused func {a}:(a$p)", f"removing unused func {lib}(m.iro):(m_unused)"]
+        f"removing unused func {a}:(a$p)", f"removing unused func {lib}(m.o):(m_unused)"]
 
 
 def test_deferred_errors_warn_when_live(files: Files) -> None:
@@ -339,7 +340,7 @@ def test_live_set_is_immutable(files: Files) -> None:
 
 
 def test_discovery_is_repeatable_on_one_store(files: Files) -> None:
-    lib = files.ar("lib.ira", ("m", (func("m_f", "m_g"), func("m_g"))))
+    lib = files.ar("lib.a", ("m", (func("m_f", "m_g"), func("m_g"))))
     a = files.obj("a", func("main", "m_f"))
     store = Store.open([a, lib])
     first = discover(store)
@@ -359,8 +360,8 @@ def big_archive(tmp_path_factory: pytest.TempPathFactory) -> str:
         fs = [func(f"lib{m}_f{i}", f"lib{m}_f{i + 1}") for i in range(99)]
         fs.append(func(f"lib{m}_f99"))
         fs[7] = func(f"lib{m}_f7", f"lib{(m + 50) % 100}_f99")
-        members.append((f"lib{m}.iro", module(f"lib{m}", *fs)))
-    path = root / "big.ira"
+        members.append((f"lib{m}.o", module(f"lib{m}", *fs)))
+    path = root / "big.a"
     path.write_bytes(archive_bytes(members))
     return str(path)
 
@@ -375,7 +376,7 @@ def test_discovery_decodes_no_body(files: Files, big_archive: str) -> None:
     assert store.stats.bodies_decoded == 0
     ar = store.archives[0]
     assert [i for i in range(100) if ar.is_loaded(i)] == [3, 60]
-    # Indices read: main.iro, the archive's symbol index, the two members.
+    # Indices read: main.o, the archive's symbol index, the two members.
     assert store.stats.indices_read == 4
     for rec in ls.records():
         store.body(rec)
@@ -387,9 +388,13 @@ def test_driver_times_each_phase(files: Files, big_archive: str) -> None:
     a = files.obj("main", func("main", "lib3_f98"))
     result = link(LinkOptions(inputs=(a, big_archive)))
     assert [t.name for t in result.timings] == [name for name, _ in PHASES]
-    # Discovery decodes nothing; the decode phase decodes exactly the live bodies.
+    # Nothing decodes IR: live functions' compiled code is sliced from the
+    # objects and patched.  Only the members holding live code are parsed.
     assert list(result.live.live) == ["main", "lib3_f98", "lib3_f99"]
-    assert result.store.stats.bodies_decoded == 3
+    assert result.store.stats.bodies_decoded == 0
+    # Generating code again (trampoline mode) decodes exactly the live bodies.
+    again = link(LinkOptions(inputs=(a, big_archive), tail_calls=TailCallMode.TRAMPOLINE))
+    assert again.store.stats.bodies_decoded == 3
 
 
 # ---------------------------------------------------------------- why-chains are shortest
@@ -473,13 +478,13 @@ def test_why_chains_are_shortest_and_real(tmp_path: Path, seed: int) -> None:
     command_line = set(mods[:n_cmd])
     inputs = []
     for m in mods[:n_cmd]:
-        path = tmp_path / f"{m}.iro"
+        path = tmp_path / f"{m}.o"
         path.write_bytes(module(m, *g.modules[m]))
         inputs.append(str(path))
     rest = mods[n_cmd:]
     if rest:
-        path = tmp_path / "lib.ira"
-        path.write_bytes(archive_bytes([(f"{m}.iro", module(m, *g.modules[m])) for m in rest]))
+        path = tmp_path / "lib.a"
+        path.write_bytes(archive_bytes([(f"{m}.o", module(m, *g.modules[m])) for m in rest]))
         inputs.append(str(path))
     store = Store.open(inputs)
     ls = discover(store)

@@ -1,7 +1,7 @@
 """`irld ar`: create or update an archive (`ar rcs`), or list one (`ar -t`).
 
-    irld ar lib.ira a.iro b.iro ...   add members; a member of the same name is replaced
-    irld ar -t lib.ira                list members and the symbols each defines
+    irld ar lib.a a.o b.o ...   add members; a member of the same name is replaced
+    irld ar -t lib.a                list members and the symbols each defines
 
 Members are named by their file's base name.  The archive is written
 atomically; an existing archive that cannot be read is an error (it is never
@@ -22,12 +22,12 @@ from linker.store.objfile import ObjectError, ObjectFile
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "ar", help="create, update or list an archive (.ira)",
+        "ar", help="create, update or list an archive (.a)",
         description="Create or update an archive from object files (replacing members of "
                     "the same name), or list its members and symbols with -t.")
     p.add_argument("-t", "--list", action="store_true", help="list members and their symbols")
-    p.add_argument("archive", help="the archive (.ira)")
-    p.add_argument("objects", nargs="*", help="object files (.iro) to add or replace")
+    p.add_argument("archive", help="the archive (.a)")
+    p.add_argument("objects", nargs="*", help="object files (.o) to add or replace")
     p.set_defaults(func=run)
 
 

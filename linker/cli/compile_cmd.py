@@ -40,15 +40,15 @@ class Outcome:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "compile", help="compile IR text files (.ir) to object files (.iro)",
+        "compile", help="compile IR text files (.ir) to object files (.o)",
         description="Parse, verify and compile IR text files to object files. "
                     "Errors of every input are reported; a failed input writes no object.")
     p.add_argument("inputs", nargs="+", metavar="INPUT.ir", help="IR text files")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("-o", "--output", metavar="OUT.iro",
-                     help="object file to write (one input only; default: INPUT with .iro)")
+    out.add_argument("-o", "--output", metavar="OUT.o",
+                     help="object file to write (one input only; default: INPUT with .o)")
     out.add_argument("--out-dir", metavar="DIR",
-                     help="write each object to DIR/<input name>.iro")
+                     help="write each object to DIR/<input name>.o")
     p.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
                    help="compile N files in parallel (default 1)")
     p.set_defaults(func=run, _parser=p)
@@ -65,9 +65,9 @@ def _positive_int(text: str) -> int:
 
 
 def object_path(source: str, out_dir: str | None = None) -> str:
-    """The default object path of `source`: `.ir` replaced by (or `.iro` appended to) the name."""
+    """The default object path of `source`: `.ir` replaced by (or `.o` appended to) the name."""
     base = source[:-3] if source.endswith(".ir") else source
-    path = base + ".iro"
+    path = base + ".o"
     if out_dir is not None:
         path = os.path.join(out_dir, os.path.basename(path))
     return path

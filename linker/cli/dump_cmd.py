@@ -23,9 +23,9 @@ from linker.store.objfile import VERSION, EntityKind, EntityRecord, ObjectError,
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "dump", help="show the index and bodies of an object file (.iro)",
+        "dump", help="show the index and bodies of an object file (.o)",
         description="Show an object file: its index, declarations and bodies as IR text.")
-    p.add_argument("object", metavar="FILE.iro", help="object file")
+    p.add_argument("object", metavar="FILE.o", help="object file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--index-only", action="store_true",
                    help="print the index only (decode no body)")

@@ -3,7 +3,7 @@
 Without SYMBOL, the whole live graph; with it, the nodes within `--depth`
 edges of it (either direction).  Edges are labelled with their kind; roots
 are bold.  SYMBOL is the first argument when it is not a report (`.json`)
-or an input (`.iro`, `.ira`).
+or an input (`.o`, `.a`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`irld link`: link objects and archives into a wasm module.
 
-    irld link main.iro lib.ira -o out.wasm [--entry NAME | --no-entry]
+    irld link main.o lib.a -o out.wasm [--entry NAME | --no-entry]
               [--export NAME]... [--root NAME]... [--allow-undefined]
               [--print-gc-sections] [-L DIR]... [-l NAME]... [-v]
               [--tail-calls native|trampoline] [--data-base N]
@@ -8,7 +8,7 @@
               [--report FILE] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
 
-Inputs are `.iro` objects and `.ira` archives; objects load first, in order,
+Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
 `--print-gc-sections`, every dead entity of every loaded object is printed
 (stdout) as `removing unused <kind> <input>:(<name>)`; `-v` prints phase
@@ -29,7 +29,7 @@ from linker.driver import LinkOptions, LinkResult, link
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "link", help="link objects and archives into a wasm module",
-        description="Link object files (.iro) and archives (.ira).")
+        description="Link object files (.o) and archives (.a).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="object files and archives")
     p.add_argument("-o", "--output", metavar="FILE", help="output wasm file")
     add_liveness_flags(p)

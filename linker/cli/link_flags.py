@@ -23,7 +23,7 @@ def add_liveness_flags(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     p.add_argument("-L", dest="library_paths", metavar="DIR", action="append", default=[],
                    help="directory to search for -l libraries")
     p.add_argument("-l", dest="libraries", metavar="NAME", action="append", default=[],
-                   help="link libNAME.ira (or NAME.ira) from the -L directories")
+                   help="link libNAME.a (or NAME.a) from the -L directories")
     p.add_argument("--tail-calls", choices=[m.value for m in TailCallMode], default="native",
                    help="native: return_call (Wasm 3.0); trampoline: a driver loop "
                         "for engines without tail calls (default: native)")

@@ -1,6 +1,6 @@
 """`irld run prog.wasm [args...]`: run a linked WASI command; the exit status is the program's.
 
-`irld run --interp main.iro lib.ira ... [-- args...]` links the objects and
+`irld run --interp main.o lib.a ... [-- args...]` links the objects and
 archives in memory (nothing is written) and runs the IR on the reference
 interpreter (linker.interp) instead of an engine; `--fuel N` bounds its steps.
 
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wasmtime (default; host functions, closure growth) or node (node:wasi)")
     parser.add_argument("--interp", action="store_true",
                         help="link the given objects and archives in memory and run the IR on "
-                             "the reference interpreter: irld run --interp main.iro lib.ira "
+                             "the reference interpreter: irld run --interp main.o lib.a "
                              "[-- args...] (docs/testing.md)")
     parser.add_argument("wasm", metavar="prog.wasm", help="a WASI command produced by irld link")
     parser.add_argument("args", nargs=argparse.REMAINDER, metavar="args",

@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "why", help="why a symbol is live: its shortest chain from a root",
         description="Explain why SYMBOL is in the output, from a link report (.json) or by "
-                    "linking the inputs (.iro/.ira) in memory.")
+                    "linking the inputs (.o/.a) in memory.")
     p.add_argument("symbol", metavar="SYMBOL")
     p.add_argument("sources", nargs="+", metavar="REPORT.json|INPUT")
     p.add_argument("--all", action="store_true", help="list several distinct chains")

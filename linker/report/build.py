@@ -349,7 +349,7 @@ class _Builder:
         out = []
         for ar in self.store.archives:
             symbols: dict[int, list[str]] = {}
-            for s, o in zip(ar.symbol_names, ar.symbol_owners):
+            for s, o in ar.symbol_entries():
                 symbols.setdefault(o, []).append(s)
             for i, m in enumerate(ar.members):
                 if not ar.is_loaded(i):
@@ -477,19 +477,15 @@ def ffi_entries(generated: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _scan(prog: LiveProgram) -> tuple[list[str], dict[str, str]]:
-    """Live functions that can panic (link order), and the first tail caller of each target."""
+    """Live functions that can panic (link order), and the first tail caller of
+    each target: from the index, so no body is decoded for the report."""
     panickers: list[str] = []
     tail_callers: dict[str, str] = {}
     for lf in prog.funcs:
-        f = lf.func
-        panics = f.deferred_error is not None
-        for b in f.blocks:
-            t = b.term
-            if isinstance(t, ir.Panic):
-                panics = True
-            elif isinstance(t, ir.TailCall):
-                tail_callers.setdefault(t.callee, lf.symbol)
-        if panics:
+        for sym, kind in lf.rec.refs:
+            if kind is EdgeKind.TAIL_CALL:
+                tail_callers.setdefault(sym, lf.symbol)
+        if lf.rec.texts:
             panickers.append(lf.symbol)
     return panickers, tail_callers
 

@@ -1,8 +1,8 @@
 """What the report commands share: where the report comes from, and `--format`.
 
 A report command reads either one report file (`.json`, written by
-`irld link --report`) or, for convenience, link inputs (`.iro` objects and
-`.ira` archives) with the link flags that change what is live; it then
+`irld link --report`) or, for convenience, link inputs (`.o` objects and
+`.a` archives) with the link flags that change what is live; it then
 links in memory (nothing is written) and builds the report.
 """
 
@@ -18,7 +18,7 @@ from linker.report.model import Report, ReportError
 from linker.report.render import FORMATS
 
 REPORT_SUFFIX = ".json"
-INPUT_SUFFIXES = (".iro", ".ira")
+INPUT_SUFFIXES = (".o", ".a")
 
 
 def add_format(p: argparse.ArgumentParser) -> None:
@@ -39,12 +39,12 @@ def check_sources(p: argparse.ArgumentParser, paths: Sequence[str]) -> None:
     """Usage errors: one report, or only link inputs, never a mix."""
     reports = [x for x in paths if is_report_path(x)]
     if not paths:
-        p.error("expected a report (.json) or link inputs (.iro/.ira)")
+        p.error("expected a report (.json) or link inputs (.o/.a)")
     if reports and len(paths) > 1:
-        p.error("give one report (.json), or link inputs (.iro/.ira), not both")
+        p.error("give one report (.json), or link inputs (.o/.a), not both")
     others = [x for x in paths if not is_report_path(x) and not x.endswith(INPUT_SUFFIXES)]
     if others:
-        p.error(f"not a report (.json) or link input (.iro/.ira): {others[0]}")
+        p.error(f"not a report (.json) or link input (.o/.a): {others[0]}")
 
 
 def load_report(paths: Sequence[str], args: argparse.Namespace) -> Report:

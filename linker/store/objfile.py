@@ -1,22 +1,25 @@
-"""Object files (`.iro`): an index that discovery reads, and bodies decoded one at a time.
+"""Object files (`.o`): WebAssembly relocatable objects carrying irld's index and IR.
 
-Layout (all integers little-endian)::
+An irld object is a standard relocatable object (tool-conventions
+`Linking.md`; written by `linker.object_assembly`, read by
+`linker.store.wasmobj`) with two custom sections of irld's own:
 
-    magic  b"IRLDOBJ\\n"            8 bytes
-    u32    format version
-    u32    index length N
-    u32    CRC-32 of the index
-    N      index (msgpack)
-    ...    bodies: one msgpack value each, at the offsets the index records
+* `irld.index`: u32 format version, u32 CRC-32 of the rest, then the index
+  (msgpack): one record per entity (function, data, global, host import):
+  name, kind, visibility, type, the symbols it references with the edge kind
+  (computed at compile time, see `linker.ir.refs`), the FFI signature keys it
+  uses, a deferred error if any, its IR body's offset, length and CRC-32 in
+  `irld.ir`, and the panic-pool texts its code names; plus the module's
+  exports, ctors, extern declarations, C signatures and foreign exports, and
+  the panic pool's string symbols;
+* `irld.ir`: the IR bodies, one msgpack value each.
 
-The index has one record per entity (function, data, global, host import):
-name, kind, visibility, type, the symbols it references with the edge kind
-(computed at compile time, see `linker.ir.refs`), the FFI signature keys it
-uses, a deferred error if any, and its body's offset, length and CRC-32.
-Opening a file reads and checks the header and the index only; a body is
-read, checked and decoded only when `ObjectFile.body` asks for it, and the
-shared `LoadStats` count every decode and every byte read, so tests and
-reports can prove the laziness.  An object can also live inside an archive:
+Opening a file reads the section headers and the index only; the standard
+sections (code, relocations, symbol table) are parsed when a live function's
+bytes are first asked for (`ObjectFile.wasm`), and an IR body is read,
+checked and decoded only when `ObjectFile.body` asks for it.  The shared
+`LoadStats` count every decode and every byte read, so tests and reports can
+prove the laziness.  An object can also live inside an archive:
 `from_buffer` reads one from a slice of a larger (memory-mapped) file.
 """
 
@@ -37,10 +40,16 @@ from linker.ir.model import Data, Func
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.store.codec import CodecError, decode_data_items, decode_func, decode_functype
+from linker.store.wasmobj import WasmObject, WasmObjectError, read_object
+from linker.wasm.leb128 import read_uleb, uleb
 
-MAGIC = b"IRLDOBJ\n"
-VERSION = 1
-HEADER = struct.Struct("<8sIII")
+WASM_MAGIC = b"\0asm\1\0\0\0"
+INDEX_SECTION = "irld.index"
+IR_SECTION = "irld.ir"
+VERSION = 2
+# version, CRC-32 of the msgpack index, CRC-32 of the standard sections (every
+# byte of the object before `irld.index`, checked when they are first parsed)
+INDEX_HEADER = struct.Struct("<III")
 
 EDGE_CODES: tuple[EdgeKind, ...] = tuple(EdgeKind)
 EDGE_INDEX: dict[EdgeKind, int] = {k: i for i, k in enumerate(EDGE_CODES)}
@@ -93,6 +102,8 @@ class EntityRecord:
     body_length: int
     body_crc: int
     obj: "ObjectFile"
+    texts: tuple[str, ...] = ()     # panic-pool texts the compiled code names
+    chunk: int = -1                 # FUNC: its number among the object's defined functions
 
     @property
     def refs(self) -> list[tuple[str, EdgeKind]]:
@@ -130,6 +141,10 @@ class ObjectFile:
     buf: Any = attrs.field(repr=False)          # bytes or mmap holding the file
     bodies_start: int = 0
     stats: LoadStats = attrs.field(factory=LoadStats, repr=False)
+    strings: dict[str, str] = attrs.Factory(dict)   # panic-pool data symbol -> text
+    span: tuple[int, int] = (0, 0)              # the object's bytes in `buf`
+    standard: tuple[int, int] = (0, 0)          # end of the standard sections, their CRC-32
+    _wasm: WasmObject | None = attrs.field(default=None, repr=False)
 
     def body(self, rec: EntityRecord) -> Func | Data:
         """Read, check and decode one entity's body (functions and data only)."""
@@ -161,38 +176,89 @@ class ObjectFile:
     @staticmethod
     def from_buffer(buf: Any, start: int, length: int, name: str,
                     stats: LoadStats | None = None) -> "ObjectFile":
-        """Open the object stored at buf[start:start+length]."""
+        """Open the object stored at buf[start:start+length]: section headers and
+        the irld index only."""
         stats = stats if stats is not None else LoadStats()
-        if length < HEADER.size:
-            raise ObjectError(name, "not an irld object file (too short)")
-        magic, version, index_len, index_crc = HEADER.unpack(buf[start:start + HEADER.size])
-        if magic != MAGIC:
-            raise ObjectError(name, "not an irld object file (bad magic)")
+        end = start + length
+        sections = scan_sections(buf, start, end, name)
+        custom = {n: (s0, s1) for sid, n, s0, s1 in sections if sid == 0}
+        if INDEX_SECTION not in custom:
+            raise ObjectError(name, "not an irld object: a WebAssembly object without an "
+                                    f"'{INDEX_SECTION}' section (C objects are not linked yet)")
+        istart, iend = custom[INDEX_SECTION]
+        if iend - istart < INDEX_HEADER.size:
+            raise ObjectError(name, f"truncated '{INDEX_SECTION}' section")
+        version, index_crc, code_crc = INDEX_HEADER.unpack(
+            buf[istart:istart + INDEX_HEADER.size])
         if version != VERSION:
             newer = "newer" if version > VERSION else "older"
             raise ObjectError(name, f"object format version {version} is {newer} than this "
                                     f"irld supports ({VERSION}); recompile it")
-        istart = start + HEADER.size
-        if istart + index_len > start + length:
-            raise ObjectError(name, "truncated object file (index runs past the end)")
-        raw_index = buf[istart:istart + index_len]
+        raw_index = buf[istart + INDEX_HEADER.size:iend]
         if zlib.crc32(raw_index) != index_crc:
             raise ObjectError(name, "checksum mismatch in object index (file corrupted)")
         stats.indices_read += 1
-        stats.bytes_read += HEADER.size + index_len
+        stats.bytes_read += iend - istart
+        bodies_start, bodies_end = custom.get(IR_SECTION, (iend, iend))
         try:
             index = msgpack.unpackb(raw_index, raw=False, strict_map_key=False)
-            obj = _build(index, buf, istart + index_len, name, stats)
+            obj = _build(index, buf, bodies_start, name, stats)
         except ObjectError:
             raise
         except (ValueError, TypeError, KeyError, IndexError, msgpack.UnpackException) as exc:
             raise ObjectError(name, f"corrupt object index: {exc}") from None
-        end = start + length
+        obj.span = (start, end)
+        k = [n for _sid, n, _s0, _s1 in sections].index(INDEX_SECTION)
+        obj.standard = (start + 8 if k == 0 else sections[k - 1][3], code_crc)
         for rec in obj.records:
-            if rec.body_length and obj.bodies_start + rec.body_offset + rec.body_length > end:
+            if rec.body_length and obj.bodies_start + rec.body_offset + rec.body_length > bodies_end:
                 raise ObjectError(name, f"truncated object file (body of '{rec.name}' "
                                         "runs past the end)")
         return obj
+
+    def wasm(self) -> WasmObject:
+        """The standard sections (code, relocations, symbols), parsed on first use."""
+        if self._wasm is None:
+            start, end = self.span
+            stop, crc = self.standard
+            if zlib.crc32(self.buf[start:stop]) != crc:
+                raise ObjectError(self.name, "checksum mismatch in the code, data or linking "
+                                             "sections (file corrupted)")
+            try:
+                self._wasm = read_object(self.buf, self.name, start=start, end=end)
+            except WasmObjectError as exc:
+                raise ObjectError(self.name, exc.reason) from None
+            self.stats.bytes_read += end - start
+        return self._wasm
+
+
+def scan_sections(buf: Any, start: int, end: int, name: str) -> list[tuple[int, str, int, int]]:
+    """(id, custom name or '', payload start, payload end) of each section of the
+    wasm module at buf[start:end]: headers only, no payload is read."""
+    if end - start < 8 or bytes(buf[start:start + 8]) != WASM_MAGIC:
+        reason = "bad magic" if end - start >= 8 else "too short"
+        raise ObjectError(name, f"not a WebAssembly object file ({reason})")
+    out: list[tuple[int, str, int, int]] = []
+    pos = start + 8
+    try:
+        while pos < end:
+            sid = buf[pos]
+            size, p = read_uleb(buf, pos + 1)
+            if p + size > end:
+                raise ObjectError(name, f"truncated object file (section {sid} runs past the end)")
+            cname = ""
+            if sid == 0:
+                n, q = read_uleb(buf, p)
+                if q + n > p + size:
+                    raise ObjectError(name, "corrupt custom section name")
+                cname = bytes(buf[q:q + n]).decode()
+                out.append((sid, cname, q + n, p + size))
+            else:
+                out.append((sid, cname, p, p + size))
+            pos = p + size
+    except (IndexError, ValueError, UnicodeDecodeError) as exc:
+        raise ObjectError(name, f"corrupt section header: {exc}") from None
+    return out
 
 
 def map_file(path: str) -> Any:
@@ -231,11 +297,17 @@ def _build(index: Any, buf: Any, bodies_start: int, name: str, stats: LoadStats)
         extern_globals={n: ValType.parse(t) for n, t in index["extern_globals"]},
         csigs={n: (k, p) for n, k, p in index["csigs"]},
         foreign_exports=[(n, s, parse_key(k)) for n, s, k in index["foreign_exports"]],
-        buf=buf, bodies_start=bodies_start, stats=stats)
+        buf=buf, bodies_start=bodies_start, stats=stats,
+        strings={sym: text for sym, text in index["strings"]})
+    funcs = 0
     for r in index["entities"]:
         kind = _KIND_CODES[r[1]]
+        chunk = -1
+        if kind is EntityKind.FUNC:
+            chunk, funcs = funcs, funcs + 1
         obj.records.append(EntityRecord(r[0], kind, bool(r[2]), _decode_info(kind, r[3]), r[4],
-                                        tuple(r[5]), r[6], r[7], r[8], r[9], obj))
+                                        tuple(r[5]), r[6], r[7], r[8], r[9], obj,
+                                        tuple(r[10]), chunk))
     return obj
 
 
@@ -254,16 +326,33 @@ class EntityEntry:
     sigs: Sequence[str]
     deferred_error: str | None
     body: Any = None              # msgpack-able value, or None (no body)
+    texts: Sequence[str] = ()     # FUNC: panic-pool texts its compiled code names
 
 
-def write_object_bytes(module: str, entities: Sequence[EntityEntry], *,
-                       exports: Sequence[tuple[str, str]] = (),
-                       ctors: Sequence[tuple[str, int]] = (),
-                       extern_funcs: Sequence[tuple[str, Any]] = (),
-                       extern_globals: Sequence[tuple[str, str]] = (),
-                       csigs: Sequence[tuple[str, str, int | None]] = (),
-                       foreign_exports: Sequence[tuple[str, str, str]] = ()) -> bytes:
-    """Serialize an object file: header, index, then each body packed on its own."""
+def append_irld_sections(standard: bytes, index: bytes, bodies: bytes) -> bytes:
+    """An irld object: the standard sections, then `irld.index` (with the
+    checksum of everything before it) and `irld.ir`."""
+    header = INDEX_HEADER.pack(VERSION, zlib.crc32(index), zlib.crc32(standard))
+    return standard + _custom_section(INDEX_SECTION, header + index) + _custom_section(
+        IR_SECTION, bodies)
+
+
+def _custom_section(name: str, payload: bytes) -> bytes:
+    raw = name.encode()
+    content = uleb(len(raw)) + raw + payload
+    return b"\0" + uleb(len(content)) + content
+
+
+def encode_index(module: str, entities: Sequence[EntityEntry], *,
+                 exports: Sequence[tuple[str, str]] = (),
+                 ctors: Sequence[tuple[str, int]] = (),
+                 extern_funcs: Sequence[tuple[str, Any]] = (),
+                 extern_globals: Sequence[tuple[str, str]] = (),
+                 csigs: Sequence[tuple[str, str, int | None]] = (),
+                 foreign_exports: Sequence[tuple[str, str, str]] = (),
+                 strings: Sequence[tuple[str, str]] = ()) -> tuple[bytes, bytes]:
+    """The payloads of the `irld.index` and `irld.ir` sections: the index (with
+    its version and checksum) and each body packed on its own."""
     packer = msgpack.Packer(use_bin_type=True)
     bodies = bytearray()
     records = []
@@ -277,7 +366,7 @@ def write_object_bytes(module: str, entities: Sequence[EntityEntry], *,
         for sym, kind in e.refs:
             flat_refs += (sym, EDGE_INDEX[kind])
         records.append([e.name, KIND_INDEX[e.kind], e.private, e.info, flat_refs,
-                        list(e.sigs), e.deferred_error, off, length, crc])
+                        list(e.sigs), e.deferred_error, off, length, crc, list(e.texts)])
     index: bytes = packer.pack({
         "module": module, "entities": records,
         "exports": [list(x) for x in exports], "ctors": [list(x) for x in ctors],
@@ -285,6 +374,6 @@ def write_object_bytes(module: str, entities: Sequence[EntityEntry], *,
         "extern_globals": [list(x) for x in extern_globals],
         "csigs": [list(x) for x in csigs],
         "foreign_exports": [list(x) for x in foreign_exports],
+        "strings": [list(x) for x in strings],
     })
-    header = HEADER.pack(MAGIC, VERSION, len(index), zlib.crc32(index))
-    return header + index + bytes(bodies)
+    return index, bytes(bodies)

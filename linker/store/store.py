@@ -31,8 +31,6 @@ from linker.ir.model import Data, Func
 from linker.store.archive import Archive
 from linker.store.objfile import EntityKind, EntityRecord, LoadStats, ObjectError, ObjectFile
 
-OBJECT_SUFFIX = ".iro"
-ARCHIVE_SUFFIX = ".ira"
 
 _IMPORT_KINDS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
 
@@ -88,7 +86,7 @@ class Store:
 
     @staticmethod
     def open(inputs: Sequence[str], stats: LoadStats | None = None) -> "Store":
-        """Open `.iro` objects and `.ira` archives (indices only).
+        """Open `.o` objects and `.a` archives (indices only).
 
         Objects load first in the order given, then archives in the order
         given, wherever they appear in `inputs`.  Every unreadable or
@@ -98,9 +96,10 @@ class Store:
         objects: list[ObjectFile] = []
         for path in inputs:
             try:
-                if path.endswith(OBJECT_SUFFIX):
+                kind = input_kind(path)
+                if kind == "object":
                     objects.append(ObjectFile.open(path, store.stats))
-                elif path.endswith(ARCHIVE_SUFFIX):
+                elif kind == "archive":
                     store.archives.append(Archive.open(path, store.stats))
                 else:
                     errors.append(_unsupported(path))
@@ -173,7 +172,7 @@ class Store:
         for ar in self.archives:
             members += len(ar.members)
             members_loaded += ar.loaded_count
-            lazy += sum(1 for o in ar.symbol_owners if not ar.is_loaded(o))
+            lazy += sum(1 for _s, o in ar.symbol_entries() if not ar.is_loaded(o))
         return StoreCounts(self.command_line_objects, len(self.archives), members,
                            members_loaded, loaded, loaded + lazy)
 
@@ -203,11 +202,25 @@ def _import_desc(rec: EntityRecord) -> str:
     return f'"{module}" "{field}" {typ}'
 
 
+def input_kind(path: str) -> str:
+    """"object", "archive" or "other", by the file's magic (as linkers do), not its name."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ObjectError(path, f"cannot open: {exc.strerror or exc}") from None
+    if head.startswith(b"\0asm"):
+        return "object"
+    if head.startswith((b"!<arch>\n", b"!<thin>\n")):
+        return "archive"
+    return "other"
+
+
 def _unsupported(path: str) -> Diagnostic:
     hint = "; compile it with `irld compile` first" if path.endswith(".ir") else ""
     return Diagnostic.error(
-        f"unsupported input: expected an object file ({OBJECT_SUFFIX}) or an archive "
-        f"({ARCHIVE_SUFFIX}){hint}", file=path)
+        "unknown file type: expected a WebAssembly object file or an archive"
+        f"{hint}", file=path)
 
 
 def check_loaded(store: Store) -> None:

@@ -85,6 +85,13 @@ def _offset_expr(buf: bytearray, offset: int) -> None:
     buf.append(_END)
 
 
+def global_init_expr(vt: ValType, init: int | float | FloatBits) -> bytes:
+    """The constant initializer expression of a global (ending in `end`)."""
+    buf = bytearray()
+    _global_init(buf, Global(vt, False, init))
+    return bytes(buf)
+
+
 def _global_init(buf: bytearray, g: Global) -> None:
     init = g.init
     t = g.type

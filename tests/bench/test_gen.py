@@ -28,10 +28,10 @@ def _build(tmp: Path, p: gen.Params) -> tuple[gen.Program, str, str]:
     prog = gen.program(p)
     objs = {stem: compile_module(parse_module(text, f"{stem}.ir"))
             for stem, text in prog.modules.items()}
-    main = tmp / "main.iro"
+    main = tmp / "main.o"
     main.write_bytes(objs.pop("main"))
-    lib = tmp / "lib.ira"
-    lib.write_bytes(archive_bytes([(f"{s}.iro", b) for s, b in objs.items()]))
+    lib = tmp / "lib.a"
+    lib.write_bytes(archive_bytes([(f"{s}.o", b) for s, b in objs.items()]))
     return prog, str(main), str(lib)
 
 

@@ -82,17 +82,17 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_compile_one_file_default_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path, "good.ir", GOOD)
     assert run(capsys, "compile", str(src)) == (0, "", "")
-    obj = ObjectFile.open(str(tmp_path / "good.iro"))
+    obj = ObjectFile.open(str(tmp_path / "good.o"))
     assert obj.module == "t.good"
     assert [r.name for r in obj.records] == ["fd_write", "t.good$msg", "iov", "counter", "main"]
 
 
 def test_compile_with_o(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path, "good.ir", GOOD)
-    out = tmp_path / "sub.iro"
+    out = tmp_path / "sub.o"
     assert run(capsys, "compile", str(src), "-o", str(out))[0] == 0
     assert ObjectFile.open(str(out)).module == "t.good"
-    assert not (tmp_path / "good.iro").exists()
+    assert not (tmp_path / "good.o").exists()
     assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
 
 
@@ -111,7 +111,7 @@ def test_compile_many_with_out_dir_and_jobs_is_deterministic(
     assert run(capsys, "compile", *inputs, "--out-dir", str(d1)) == (0, "", "")
     assert run(capsys, "compile", "-j", "2", *inputs, "--out-dir", str(d2)) == (0, "", "")
     outs = sorted(p.name for p in d1.iterdir())
-    assert outs == sorted(Path(p).name[:-3] + ".iro" for p in inputs)
+    assert outs == sorted(Path(p).name[:-3] + ".o" for p in inputs)
     for name in outs:
         assert (d1 / name).read_bytes() == (d2 / name).read_bytes(), name
 
@@ -140,14 +140,14 @@ def test_compile_errors_are_all_reported_and_no_output_written(
     assert lines[8] == "       ^"
     assert len(lines) == 9
     assert "Traceback" not in err
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["good.iro"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["good.o"]
 
 
 def test_failed_input_leaves_existing_output_alone(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = write(tmp_path, "bad.ir", BAD_PARSE)
     assert run(capsys, "compile", str(bad))[0] == 1
-    assert not (tmp_path / "bad.iro").exists()
+    assert not (tmp_path / "bad.o").exists()
 
 
 def test_missing_and_undecodable_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -158,7 +158,7 @@ def test_missing_and_undecodable_inputs(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 1
     assert f"irld: error: cannot read '{tmp_path / 'nope.ir'}': No such file or directory" in err
     assert f"{tmp_path / 'latin.ir'}: error: not UTF-8 text" in err
-    assert (tmp_path / "good.iro").exists()
+    assert (tmp_path / "good.o").exists()
 
 
 # ---------------------------------------------------------------- usage
@@ -166,14 +166,14 @@ def test_missing_and_undecodable_inputs(tmp_path: Path, capsys: pytest.CaptureFi
 
 @pytest.mark.parametrize("argv", [
     ["compile"],
-    ["compile", "a.ir", "b.ir", "-o", "x.iro"],
-    ["compile", "a.ir", "-o", "x.iro", "--out-dir", "d"],
+    ["compile", "a.ir", "b.ir", "-o", "x.o"],
+    ["compile", "a.ir", "-o", "x.o", "--out-dir", "d"],
     ["compile", "-j", "0", "a.ir"],
     ["compile", "-j", "two", "a.ir"],
     ["compile", "--bogus", "a.ir"],
     ["compile", "d1/a.ir", "d2/a.ir", "--out-dir", "o"],
     ["dump"],
-    ["dump", "--bogus", "x.iro"],
+    ["dump", "--bogus", "x.o"],
     [],
     ["frobnicate"],
 ])
@@ -209,10 +209,10 @@ def test_entry_point_in_a_subprocess(tmp_path: Path) -> None:
 def test_dump_index_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path, "good.ir", GOOD)
     assert run(capsys, "compile", str(src))[0] == 0
-    code, out, err = run(capsys, "dump", "--index-only", str(tmp_path / "good.iro"))
+    code, out, err = run(capsys, "dump", "--index-only", str(tmp_path / "good.o"))
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[:4] == [f"{tmp_path / 'good.iro'}: object format 1", "module t.good", "",
+    assert lines[:4] == [f"{tmp_path / 'good.o'}: object format 2", "module t.good", "",
                          "index (5 entities):"]
     assert ("  import   fd_write  [global]  (i32, i32, i32, i32) -> i32 from "
             "\"wasi_snapshot_preview1\" \"fd_write\"") in lines
@@ -227,7 +227,7 @@ def test_dump_index_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_dump_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write(tmp_path, "good.ir", GOOD)
     assert run(capsys, "compile", str(src))[0] == 0
-    code, out, _ = run(capsys, "dump", "--json", "--index-only", str(tmp_path / "good.iro"))
+    code, out, _ = run(capsys, "dump", "--json", "--index-only", str(tmp_path / "good.o"))
     assert code == 0
     doc = json.loads(out)
     assert doc["module"] == "t.good" and doc["bodies_decoded"] == 0
@@ -243,11 +243,11 @@ def test_dump_bodies_as_ir_text(tmp_path: Path, capsys: pytest.CaptureFixture[st
     from linker.ir.parser import parse_module
     src = write(tmp_path, "good.ir", GOOD)
     assert run(capsys, "compile", str(src))[0] == 0
-    code, out, err = run(capsys, "dump", str(tmp_path / "good.iro"))
+    code, out, err = run(capsys, "dump", str(tmp_path / "good.o"))
     assert code == 0, err
     text = out.split("\nbodies:\n", 1)[1]
     assert "panic \"fd_write failed\"" in text
-    code, out, _ = run(capsys, "dump", "--json", str(tmp_path / "good.iro"))
+    code, out, _ = run(capsys, "dump", "--json", str(tmp_path / "good.o"))
     doc = json.loads(out)
     assert doc["bodies_decoded"] == 3
     # The bodies printed by dump parse back (private names keep their '$').

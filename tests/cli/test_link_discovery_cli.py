@@ -17,6 +17,7 @@ from linker.ir.model import (BasicBlock, Call, Ctor, Data, Export, ExternFunc, F
                              Item, Module, Return)
 from linker.ir.types import FuncType
 from linker.store.archive import Archive, archive_bytes
+from linker.store.objfile import INDEX_SECTION, scan_sections
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -36,17 +37,17 @@ def module(name: str, *items: Item) -> bytes:
 
 @pytest.fixture
 def prog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """main.iro + util.iro on the command line, libstd.ira in lib/; paths relative to cwd."""
+    """main.o + util.o on the command line, libstd.a in lib/; paths relative to cwd."""
     monkeypatch.chdir(tmp_path)
-    Path("main.iro").write_bytes(module("main", func("main", "puts", "helper"),
+    Path("main.o").write_bytes(module("main", func("main", "puts", "helper"),
                                         func("helper"), func("unused_main")))
-    Path("util.iro").write_bytes(module("util", func("util_f"), Data("table", (IntItem(32, 1),)),
+    Path("util.o").write_bytes(module("util", func("util_f"), Data("table", (IntItem(32, 1),)),
                                         func("util_init"), Ctor("util_init")))
     Path("lib").mkdir()
-    Path("lib/libstd.ira").write_bytes(archive_bytes([
-        ("io.iro", module("io", func("puts", "write"), func("write"), func("printf", "write"),
+    Path("lib/libstd.a").write_bytes(archive_bytes([
+        ("io.o", module("io", func("puts", "write"), func("write"), func("printf", "write"),
                           func("io_init"), Ctor("io_init"))),
-        ("math.iro", module("math", func("sqrt"))),
+        ("math.o", module("math", func("sqrt"))),
     ]))
     return tmp_path
 
@@ -58,92 +59,92 @@ def run(argv: list[str], capsys: Capsys) -> tuple[int, str, str]:
 
 
 def test_link_succeeds_quietly(prog: Path, capsys: Capsys) -> None:
-    assert run(["link", "main.iro", "util.iro", "lib/libstd.ira"], capsys) == (0, "", "")
+    assert run(["link", "main.o", "util.o", "lib/libstd.a"], capsys) == (0, "", "")
 
 
 def test_print_gc_sections(prog: Path, capsys: Capsys) -> None:
-    code, out, err = run(["link", "main.iro", "util.iro", "lib/libstd.ira",
+    code, out, err = run(["link", "main.o", "util.o", "lib/libstd.a",
                           "--print-gc-sections"], capsys)
     assert (code, err) == (0, "")
-    assert out == ("removing unused func main.iro:(unused_main)\n"
-                   "removing unused func util.iro:(util_f)\n"
-                   "removing unused data util.iro:(table)\n"
-                   "removing unused func util.iro:(util_init)\n"
-                   "removing unused func lib/libstd.ira(io.iro):(printf)\n")
+    assert out == ("removing unused func main.o:(unused_main)\n"
+                   "removing unused func util.o:(util_f)\n"
+                   "removing unused data util.o:(table)\n"
+                   "removing unused func util.o:(util_init)\n"
+                   "removing unused func lib/libstd.a(io.o):(printf)\n")
 
 
 def test_export_root_and_entry(prog: Path, capsys: Capsys) -> None:
-    code, out, _ = run(["link", "main.iro", "util.iro", "lib/libstd.ira", "--entry", "helper",
+    code, out, _ = run(["link", "main.o", "util.o", "lib/libstd.a", "--entry", "helper",
                         "--export", "util_f", "--root", "sqrt", "--print-gc-sections"], capsys)
     assert code == 0
-    assert out == ("removing unused func main.iro:(main)\n"
-                   "removing unused func main.iro:(unused_main)\n"
-                   "removing unused data util.iro:(table)\n")
+    assert out == ("removing unused func main.o:(main)\n"
+                   "removing unused func main.o:(unused_main)\n"
+                   "removing unused data util.o:(table)\n")
 
 
 def test_no_entry(prog: Path, capsys: Capsys) -> None:
-    code, out, _ = run(["link", "util.iro", "--no-entry", "--print-gc-sections"], capsys)
+    code, out, _ = run(["link", "util.o", "--no-entry", "--print-gc-sections"], capsys)
     assert code == 0
-    assert out == ("removing unused func util.iro:(util_f)\n"
-                   "removing unused data util.iro:(table)\n"
-                   "removing unused func util.iro:(util_init)\n")
+    assert out == ("removing unused func util.o:(util_f)\n"
+                   "removing unused data util.o:(table)\n"
+                   "removing unused func util.o:(util_init)\n")
 
 
 def test_missing_entry(prog: Path, capsys: Capsys) -> None:
-    assert run(["link", "util.iro"], capsys) == (
+    assert run(["link", "util.o"], capsys) == (
         1, "", "error: entry symbol not defined: main\n"
                ">>> pass --no-entry to link without one\n")
 
 
 def test_entry_and_no_entry_conflict(prog: Path, capsys: Capsys) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["link", "main.iro", "--entry", "x", "--no-entry"])
+        main(["link", "main.o", "--entry", "x", "--no-entry"])
     assert info.value.code == 2
 
 
 def test_library_search(prog: Path, capsys: Capsys) -> None:
-    assert run(["link", "main.iro", "-L", "lib", "-l", "std"], capsys) == (0, "", "")
-    Path("lib/libstd.ira").rename("lib/std.ira")
-    assert run(["link", "main.iro", "-Lnowhere", "-Llib", "-lstd"], capsys) == (0, "", "")
+    assert run(["link", "main.o", "-L", "lib", "-l", "std"], capsys) == (0, "", "")
+    Path("lib/libstd.a").rename("lib/std.a")
+    assert run(["link", "main.o", "-Lnowhere", "-Llib", "-lstd"], capsys) == (0, "", "")
 
 
 def test_unknown_library(prog: Path, capsys: Capsys) -> None:
-    assert run(["link", "main.iro", "-L", "lib", "-l", "nosuch", "-l", "other"], capsys) == (
-        1, "", "error: unable to find library -lnosuch (looked for libnosuch.ira and "
-               "nosuch.ira in lib)\n"
-               "error: unable to find library -lother (looked for libother.ira and "
-               "other.ira in lib)\n")
+    assert run(["link", "main.o", "-L", "lib", "-l", "nosuch", "-l", "other"], capsys) == (
+        1, "", "error: unable to find library -lnosuch (looked for libnosuch.a and "
+               "nosuch.a in lib)\n"
+               "error: unable to find library -lother (looked for libother.a and "
+               "other.a in lib)\n")
 
 
 def test_undefined_symbols(prog: Path, capsys: Capsys) -> None:
-    code, out, err = run(["link", "main.iro"], capsys)
+    code, out, err = run(["link", "main.o"], capsys)
     assert (code, out) == (1, "")
-    assert err == "error: undefined symbol: puts\n>>> referenced by main (main.iro)\n"
+    assert err == "error: undefined symbol: puts\n>>> referenced by main (main.o)\n"
 
 
 def test_allow_undefined(prog: Path, capsys: Capsys) -> None:
-    assert run(["link", "main.iro", "--allow-undefined"], capsys) == (0, "", "")
+    assert run(["link", "main.o", "--allow-undefined"], capsys) == (0, "", "")
 
 
 def test_duplicates_across_objects_and_archives(prog: Path, capsys: Capsys) -> None:
-    Path("dup.iro").write_bytes(module("dup", func("write"), func("helper")))
-    code, _, err = run(["link", "main.iro", "dup.iro", "lib/libstd.ira"], capsys)
+    Path("dup.o").write_bytes(module("dup", func("write"), func("helper")))
+    code, _, err = run(["link", "main.o", "dup.o", "lib/libstd.a"], capsys)
     assert code == 1
     assert err == ("error: duplicate symbol: helper\n"
-                   ">>> defined in main.iro\n>>> defined in dup.iro\n"
+                   ">>> defined in main.o\n>>> defined in dup.o\n"
                    "error: duplicate symbol: write\n"
-                   ">>> defined in dup.iro\n>>> defined in lib/libstd.ira(io.iro)\n")
+                   ">>> defined in dup.o\n>>> defined in lib/libstd.a(io.o)\n")
 
 
 def test_source_input_refused(prog: Path, capsys: Capsys) -> None:
     Path("prog.ir").write_text("module prog\n")
-    assert run(["link", "prog.ir", "main.iro"], capsys) == (
-        1, "", "prog.ir: error: unsupported input: expected an object file (.iro) or an "
-               "archive (.ira); compile it with `irld compile` first\n")
+    assert run(["link", "prog.ir", "main.o"], capsys) == (
+        1, "", "prog.ir: error: unknown file type: expected a WebAssembly object file or an "
+               "archive; compile it with `irld compile` first\n")
 
 
 def test_verbose(prog: Path, capsys: Capsys) -> None:
-    code, out, err = run(["link", "main.iro", "lib/libstd.ira", "-v"], capsys)
+    code, out, err = run(["link", "main.o", "lib/libstd.a", "-v"], capsys)
     assert (code, out) == (0, "")
     lines = err.splitlines()
     phases = [name for name, _ in PHASES]
@@ -159,36 +160,41 @@ def test_verbose(prog: Path, capsys: Capsys) -> None:
 
 
 def test_without_output_nothing_is_written(prog: Path, capsys: Capsys) -> None:
-    code, _, _ = run(["link", "main.iro", "lib/libstd.ira"], capsys)
+    code, _, _ = run(["link", "main.o", "lib/libstd.a"], capsys)
     assert code == 0
     assert not list(Path(".").glob("*.wasm"))
 
 
 def test_output_written(prog: Path, capsys: Capsys) -> None:
-    code, _, err = run(["link", "main.iro", "lib/libstd.ira", "-o", "out.wasm"], capsys)
+    code, _, err = run(["link", "main.o", "lib/libstd.a", "-o", "out.wasm"], capsys)
     assert (code, err) == (0, "")
     assert Path("out.wasm").read_bytes()[:4] == b"\0asm"
 
 
 @pytest.mark.parametrize("damage", ["magic", "truncate", "member"])
 def test_bad_archive_exit_1_without_traceback(prog: Path, damage: str) -> None:
-    data = bytearray(Path("lib/libstd.ira").read_bytes())
+    data = bytearray(Path("lib/libstd.a").read_bytes())
     if damage == "magic":
         data[0:8] = b"IRLDARX\n"
     elif damage == "truncate":
         del data[40:]
-    else:  # the archive index is fine; math.iro's object index is not
-        data[Archive.open("lib/libstd.ira").members[1].offset + 20] ^= 0xFF
-    Path("lib/libstd.ira").write_bytes(bytes(data))
-    proc = subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "main.iro",
-                           "lib/libstd.ira", "--root", "sqrt"],
+    else:  # the archive index is fine; math.o's object index is not
+        member = Archive.open("lib/libstd.a").members[1]
+        index_at = [start for _id, name, start, _end in
+                    scan_sections(data, member.offset, member.offset + member.length, "m")
+                    if name == INDEX_SECTION][0]
+        data[index_at + 20] ^= 0xFF
+    Path("lib/libstd.a").write_bytes(bytes(data))
+    proc = subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "main.o",
+                           "lib/libstd.a", "--root", "sqrt"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr == {
-        "magic": "lib/libstd.ira: error: not an irld archive (bad magic)\n",
-        "truncate": "lib/libstd.ira: error: truncated archive (symbol index runs past the end)\n",
-        "member": "lib/libstd.ira(math.iro): error: checksum mismatch in object index "
+        "magic": "lib/libstd.a: error: unknown file type: expected a WebAssembly object file "
+                 "or an archive\n",
+        "truncate": "lib/libstd.a: error: truncated member header at offset 8 (32 of 60 bytes)\n",
+        "member": "lib/libstd.a(math.o): error: checksum mismatch in object index "
                   "(file corrupted)\n"}[damage]
 
 
@@ -196,8 +202,8 @@ def test_output_independent_of_hash_seed(prog: Path) -> None:
     outs = set()
     for seed in ("0", "1", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        proc = subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "main.iro",
-                               "util.iro", "lib/libstd.ira", "--print-gc-sections",
+        proc = subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "main.o",
+                               "util.o", "lib/libstd.a", "--print-gc-sections",
                                "--root", "sqrt", "--export", "table"],
                               capture_output=True, text=True, check=True, env=env)
         outs.add(proc.stdout)
@@ -205,10 +211,10 @@ def test_output_independent_of_hash_seed(prog: Path) -> None:
 
 
 def test_ar_then_link(prog: Path, capsys: Capsys) -> None:
-    Path("extra.iro").write_bytes(module("extra", func("x"), func("y", "x"), Export("y", "y")))
-    assert run(["ar", "lib/libextra.ira", "extra.iro"], capsys) == (0, "", "")
-    code, out, _ = run(["link", "main.iro", "util.iro", "-Llib", "-lstd", "-lextra", "--root",
+    Path("extra.o").write_bytes(module("extra", func("x"), func("y", "x"), Export("y", "y")))
+    assert run(["ar", "lib/libextra.a", "extra.o"], capsys) == (0, "", "")
+    code, out, _ = run(["link", "main.o", "util.o", "-Llib", "-lstd", "-lextra", "--root",
                         "x", "--print-gc-sections"], capsys)
     assert code == 0
-    # Pulled for x: extra's export y becomes a root, so nothing of extra.iro is removed.
+    # Pulled for x: extra's export y becomes a root, so nothing of extra.o is removed.
     assert "extra" not in out

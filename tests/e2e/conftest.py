@@ -21,6 +21,6 @@ def stdlib_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from linker.cli.ar_cmd import create
     root = tmp_path_factory.mktemp("stdlib")
     objs = linker.compile_files(sorted((ROOT / "stdlib").glob("*.ir")), root)
-    out = root / "libstd.ira"
+    out = root / "libstd.a"
     create(str(out), objs)
     return out

@@ -113,7 +113,7 @@ class E2E:
         if hit is not None:
             return hit
         first = text.split(None, 2)[1] if text.startswith("module") else "m"
-        path = self.root / f"{stem or first}-{key}.iro"
+        path = self.root / f"{stem or first}-{key}.o"
         path.write_bytes(linker.compile_text(text, f"{stem or first}.ir"))
         self.objs[key] = path
         return path
@@ -125,7 +125,7 @@ class E2E:
     def archive(self, texts: Sequence[str]) -> Path:
         """An archive of the compiled `texts` (through `irld ar`'s Python entry)."""
         from linker.cli.ar_cmd import create
-        out = self.fresh(".ira")
+        out = self.fresh(".a")
         create(str(out), [str(self.obj(t)) for t in texts])
         return out
 

@@ -48,13 +48,13 @@ def test_compile_files_api(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ir"
     bad.write_text("module bad\nfunc main() -> i32 {\nentry:\n  return i32.addd(1, 2)\n}\n")
     out = linker.compile_files([good], tmp_path / "objs")
-    assert out == [str(tmp_path / "objs" / "good.iro")]
+    assert out == [str(tmp_path / "objs" / "good.o")]
     assert Path(out[0]).read_bytes() == linker.compile_text(HELLO, "x.ir")
     with pytest.raises(linker.DiagnosticError) as info:
         linker.compile_files([bad, good], tmp_path / "objs2")
     assert "bad.ir:4" in str(info.value)
-    assert not (tmp_path / "objs2" / "bad.iro").exists()
-    assert (tmp_path / "objs2" / "good.iro").exists()
+    assert not (tmp_path / "objs2" / "bad.o").exists()
+    assert (tmp_path / "objs2" / "good.o").exists()
 
 
 EXAMPLES = sorted(d for d in (ROOT / "examples").iterdir()

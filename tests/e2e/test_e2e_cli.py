@@ -72,29 +72,29 @@ def bad_objs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (d / f"{name}.ir").write_text(text)
     proc = irld("compile", *[f"{n}.ir" for n in BAD], "--out-dir", ".", cwd=d)
     assert proc.returncode == 0, proc.stderr
-    (d / "junk.iro").write_bytes(b"this is not an object file at all")
-    whole = (d / "b.iro").read_bytes()
-    (d / "half.iro").write_bytes(whole[:len(whole) // 2])
+    (d / "junk.o").write_bytes(b"this is not an object file at all")
+    whole = (d / "b.o").read_bytes()
+    (d / "half.o").write_bytes(whole[:len(whole) // 2])
     return d
 
 
 CASES = {
-    "signature mismatch": (["a.iro", "b.iro"],
-                           ["function signature mismatch: f", "defined as (i32) -> i32 in b.iro",
-                            "called as (i64) -> i32 by main in a.iro"]),
-    "duplicate symbol": (["b.iro", "c.iro"], ["duplicate symbol: f", "b.iro", "c.iro"]),
-    "undefined symbols": (["u.iro"], ["undefined symbol: nothere", "undefined symbol: alsomissing",
-                                      "referenced by main (u.iro)"]),
-    "missing entry": (["b.iro"], ["entry symbol not defined: main"]),
-    "missing other entry": (["c.iro", "--entry", "start"], ["entry symbol not defined: start"]),
-    "entry with wrong type": (["w.iro"], ["entry function main has type (i32) -> i32"]),
-    "entry is data": (["dat.iro"], ["entry symbol is not a function: main"]),
-    "unknown library": (["c.iro", "-L", ".", "-lnosuch"], ["unable to find library -lnosuch"]),
-    "missing input": (["c.iro", "nothere.iro"], ["nothere.iro", "cannot open"]),
-    "source as input": (["c.iro", "a.ir"], ["a.ir", "expected an object file"]),
-    "corrupt object": (["c.iro", "junk.iro"], ["junk.iro", "not an irld object"]),
-    "truncated object": (["c.iro", "half.iro"], ["half.iro: error"]),
-    "undefined export": (["c.iro", "--export", "ghost"], ["undefined symbol: ghost"]),
+    "signature mismatch": (["a.o", "b.o"],
+                           ["function signature mismatch: f", "defined as (i32) -> i32 in b.o",
+                            "called as (i64) -> i32 by main in a.o"]),
+    "duplicate symbol": (["b.o", "c.o"], ["duplicate symbol: f", "b.o", "c.o"]),
+    "undefined symbols": (["u.o"], ["undefined symbol: nothere", "undefined symbol: alsomissing",
+                                      "referenced by main (u.o)"]),
+    "missing entry": (["b.o"], ["entry symbol not defined: main"]),
+    "missing other entry": (["c.o", "--entry", "start"], ["entry symbol not defined: start"]),
+    "entry with wrong type": (["w.o"], ["entry function main has type (i32) -> i32"]),
+    "entry is data": (["dat.o"], ["entry symbol is not a function: main"]),
+    "unknown library": (["c.o", "-L", ".", "-lnosuch"], ["unable to find library -lnosuch"]),
+    "missing input": (["c.o", "nothere.o"], ["nothere.o", "cannot open"]),
+    "source as input": (["c.o", "a.ir"], ["a.ir", "expected a WebAssembly object file"]),
+    "corrupt object": (["c.o", "junk.o"], ["junk.o", "unknown file type"]),
+    "truncated object": (["c.o", "half.o"], ["half.o: error"]),
+    "undefined export": (["c.o", "--export", "ghost"], ["undefined symbol: ghost"]),
 }
 
 
@@ -124,13 +124,13 @@ def test_unwritable_output(bad_objs: Path, tmp_path: Path, where: str) -> None:
     wasm = {"missing dir": "nosuchdir/out.wasm", "directory": "adir"}.get(where, "ok.wasm")
     extra = ["--emit-wat", "nosuchdir/out.wat"] if where == "wat missing dir" else []
     before = set(os.listdir(tmp_path))
-    proc = irld("link", str(bad_objs / "c.iro"), "-o", wasm, *extra, cwd=tmp_path)
+    proc = irld("link", str(bad_objs / "c.o"), "-o", wasm, *extra, cwd=tmp_path)
     _assert_clean_failure(proc, tmp_path, before, [str(tmp_path / "ok.wasm")])
     assert "cannot write output file" in proc.stderr
 
 
 def test_usage_error_is_status_2(bad_objs: Path) -> None:
-    proc = irld("link", "c.iro", "--tail-calls", "sideways", cwd=bad_objs)
+    proc = irld("link", "c.o", "--tail-calls", "sideways", cwd=bad_objs)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
@@ -147,7 +147,7 @@ def _build_with_seed(tmp_path: Path, seed: str) -> tuple[dict[str, bytes], dict[
     """`irld compile` and `irld link` (both modes, with --emit-wat) under PYTHONHASHSEED=seed."""
     env = {**os.environ, "PYTHONHASHSEED": seed}
     out = tmp_path / f"seed{seed}"
-    objs = [f"{n}.iro" for n in DET_MODULES]
+    objs = [f"{n}.o" for n in DET_MODULES]
     proc = irld("compile", *[f"{n}.ir" for n in DET_MODULES], "--out-dir", str(out),
                 env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -21,7 +21,7 @@ entry:
 def big_obj(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("limits")
     (d / "big.ir").write_text(BIG_DATA)
-    assert irld("compile", "big.ir", "-o", "big.iro", cwd=d).returncode == 0
+    assert irld("compile", "big.ir", "-o", "big.o", cwd=d).returncode == 0
     return d
 
 
@@ -37,7 +37,7 @@ def big_obj(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_layout_that_cannot_fit_is_an_error(big_obj: Path, flags: list[str],
                                              message: str) -> None:
     out = big_obj / ("out" + "".join(c for c in "".join(flags) if c.isalnum()) + ".wasm")
-    proc = irld("link", "big.iro", "-o", out.name, *flags, cwd=big_obj)
+    proc = irld("link", "big.o", "-o", out.name, *flags, cwd=big_obj)
     assert proc.returncode == 1, proc.stderr
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -46,23 +46,23 @@ def test_layout_that_cannot_fit_is_an_error(big_obj: Path, flags: list[str],
 
 def test_data_may_end_exactly_at_4_gib(big_obj: Path) -> None:
     # 12 bytes at 0xFFFFFFF0 end at 0xFFFFFFFC; the heap base rounds up to 2**32.
-    proc = irld("link", "big.iro", "-o", "edge.wasm", "--data-base", "0xFFFFFFF0", cwd=big_obj)
+    proc = irld("link", "big.o", "-o", "edge.wasm", "--data-base", "0xFFFFFFF0", cwd=big_obj)
     assert proc.returncode == 0, proc.stderr
 
 
 def test_data_base_zero_is_a_usage_error(big_obj: Path) -> None:
-    proc = irld("link", "big.iro", "--data-base", "0", cwd=big_obj)
+    proc = irld("link", "big.o", "--data-base", "0", cwd=big_obj)
     assert proc.returncode == 2
     assert "address 0 is the null pointer" in proc.stderr
 
 
 def test_data_base_zero_refused_by_the_python_api() -> None:
     with pytest.raises(ValueError, match="null pointer"):
-        LinkOptions(inputs=("x.iro",), data_base=0)
+        LinkOptions(inputs=("x.o",), data_base=0)
 
 
 def test_initial_and_max_memory_are_honoured(big_obj: Path) -> None:
-    proc = irld("link", "big.iro", "-o", "ok.wasm", "--initial-memory", "196608",
+    proc = irld("link", "big.o", "-o", "ok.wasm", "--initial-memory", "196608",
                 "--max-memory", "262144", cwd=big_obj)
     assert proc.returncode == 0, proc.stderr
     run = irld("run", "ok.wasm", cwd=big_obj)

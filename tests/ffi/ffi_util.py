@@ -19,7 +19,7 @@ def compile_texts(tmp: Path, texts: Sequence[str]) -> list[str]:
     paths = []
     for i, text in enumerate(texts):
         m = parse_module(text, f"m{i}.ir")
-        path = tmp / f"m{i}.iro"
+        path = tmp / f"m{i}.o"
         path.write_bytes(compile_module(m))
         paths.append(str(path))
     return paths

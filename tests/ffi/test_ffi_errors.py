@@ -15,7 +15,7 @@ def _irld(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def _compile(tmp: Path, name: str, text: str) -> subprocess.CompletedProcess[str]:
     (tmp / f"{name}.ir").write_text(text)
-    return _irld("compile", f"{name}.ir", "-o", f"{name}.iro", cwd=tmp)
+    return _irld("compile", f"{name}.ir", "-o", f"{name}.o", cwd=tmp)
 
 
 def test_unknown_c_type_and_undeclared_signature(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ entry:
     assert ("empty.ir:3:6: error: struct with no fields used by value in C signature "
             "of 's': void(sint32, struct {  })") in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "empty.iro").exists()
+    assert not (tmp_path / "empty.o").exists()
 
 
 def test_foreign_export_type_mismatch_is_a_link_error(tmp_path: Path) -> None:
@@ -66,12 +66,12 @@ entry:
   return x
 }
 """).returncode == 0
-    proc = _irld("link", "a.iro", "b.iro", "-o", "ab.wasm", cwd=tmp_path)
+    proc = _irld("link", "a.o", "b.o", "-o", "ab.wasm", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert "error: foreign export 'c_f': type mismatch: f" in proc.stderr
-    assert ">>> defined as (i32) -> i32 in b.iro" in proc.stderr
+    assert ">>> defined as (i32) -> i32 in b.o" in proc.stderr
     assert ("exported with C signature sint32(sint32, sint32), which lowers to "
-            "(i32, i32) -> i32, by a.iro") in proc.stderr
+            "(i32, i32) -> i32, by a.o") in proc.stderr
 
 
 def test_foreign_export_mismatch_in_one_module_is_a_verify_error(tmp_path: Path) -> None:
@@ -87,6 +87,6 @@ entry:
 
 
 def test_bad_ffi_flag_is_a_usage_error(tmp_path: Path) -> None:
-    proc = _irld("link", "x.iro", "--ffi", "exhaustive:x", cwd=tmp_path)
+    proc = _irld("link", "x.o", "--ffi", "exhaustive:x", cwd=tmp_path)
     assert proc.returncode == 2
     assert "exhaustive:N" in proc.stderr

@@ -120,12 +120,12 @@ def link_all(objs: dict[str, bytes], archived: Sequence[str], directory: Path,
     for name, data in objs.items():
         if name in archived:
             continue
-        path = directory / f"{name}.iro"
+        path = directory / f"{name}.o"
         path.write_bytes(data)
         inputs.append(str(path))
-    members = [(f"{n}.iro", objs[n]) for n in archived if n in objs]
+    members = [(f"{n}.o", objs[n]) for n in archived if n in objs]
     if members:
-        lib = directory / "lib.ira"
+        lib = directory / "lib.a"
         lib.write_bytes(archive_bytes(members))
         inputs.append(str(lib))
     try:

@@ -216,13 +216,13 @@ def build_corpus(directory: Path, texts: Sequence[str]) -> Corpus:
             data = compile_module(parse_module(text, f"c{i}.ir"))
         except Exception:  # noqa: BLE001 - corpus texts that need other modules still count
             continue
-        path = directory / f"c{i}.iro"
+        path = directory / f"c{i}.o"
         path.write_bytes(data)
         objects.append(path)
         members.append((path.name, data))
     archives = []
     for k in range(0, len(members), 3):
-        path = directory / f"lib{k}.ira"
+        path = directory / f"lib{k}.a"
         path.write_bytes(archive_bytes(members[k:k + 3]))
         archives.append(path)
     return Corpus(directory, list(texts), objects, archives)
@@ -243,7 +243,7 @@ def seed_texts(root: Path, generated: int = 6) -> list[str]:
 def fuzz_case(corpus: Corpus, rng: random.Random, work: Path) -> tuple[str, CaseResult]:
     """One random bad-input case; returns (a description, the result)."""
     kind = rng.random()
-    out_obj = work / "out.iro"
+    out_obj = work / "out.o"
     out_wasm = work / "out.wasm"
     if kind < 0.55:
         src = work / "in.ir"
@@ -256,7 +256,7 @@ def fuzz_case(corpus: Corpus, rng: random.Random, work: Path) -> tuple[str, Case
             return f"link of compiled mutant of IR text {src}", res
         return f"compile of mutated IR text {src}", res
     if kind < 0.85:
-        obj = work / "bad.iro"
+        obj = work / "bad.o"
         base = rng.choice(corpus.objects).read_bytes()
         if rng.random() < 0.15:
             other = rng.choice(corpus.objects).read_bytes()
@@ -272,7 +272,7 @@ def fuzz_case(corpus: Corpus, rng: random.Random, work: Path) -> tuple[str, Case
         others = [str(o) for o in rng.sample(corpus.objects, min(2, len(corpus.objects)))]
         return "link of mutated object", run_case(
             ["link", str(obj), *others, "--no-entry", "-o", str(out_wasm)], [out_wasm])
-    lib = work / "bad.ira"
+    lib = work / "bad.a"
     raw = rng.choice(corpus.archives).read_bytes()
     for _ in range(rng.randint(1, 3)):
         raw = mutate_bytes(raw, rng)

@@ -43,11 +43,11 @@ def test_mutants_through_the_irld_process(corpus: Corpus, tmp_path: Path) -> Non
     rng = random.Random(SEED)
     src = tmp_path / "bad.ir"
     src.write_bytes(mutate_text(corpus.texts[0], rng))
-    obj = tmp_path / "bad.iro"
+    obj = tmp_path / "bad.o"
     obj.write_bytes(mutate_bytes(corpus.objects[0].read_bytes(), rng))
     out = tmp_path / "out.wasm"
-    for argv, outputs in ((["compile", str(src), "-o", str(tmp_path / "x.iro")],
-                           [tmp_path / "x.iro"]),
+    for argv, outputs in ((["compile", str(src), "-o", str(tmp_path / "x.o")],
+                           [tmp_path / "x.o"]),
                           (["dump", str(obj)], []),
                           (["link", str(obj), str(corpus.objects[1]), "--no-entry", "-o",
                             str(out)], [out])):
@@ -57,7 +57,7 @@ def test_mutants_through_the_irld_process(corpus: Corpus, tmp_path: Path) -> Non
 
 def test_harness_notices_a_traceback(tmp_path: Path) -> None:
     """The judge itself: a command that raises is reported, a clean failure is not."""
-    res = run_case(["dump", str(tmp_path / "missing.iro")])
+    res = run_case(["dump", str(tmp_path / "missing.o")])
     assert res.problem is None and res.status == 1
     res = run_case(["compile"])  # a usage error: status 2
     assert res.problem is not None and "exit status 2" in res.problem

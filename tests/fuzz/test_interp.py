@@ -250,10 +250,10 @@ def test_cli_run_interp(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> No
     from linker.ir.parser import parse_module
     from linker.store.archive import archive_bytes
     fib = ROOT / "examples" / "fib" / "fib.ir"
-    obj = tmp_path / "fib.iro"
+    obj = tmp_path / "fib.o"
     obj.write_bytes(compile_module(parse_module(fib.read_text(), str(fib))))
-    lib = tmp_path / "std.ira"
-    lib.write_bytes(archive_bytes([(f"{n}.iro", compile_module(parse_module(t, n)))
+    lib = tmp_path / "std.a"
+    lib.write_bytes(archive_bytes([(f"{n}.o", compile_module(parse_module(t, n)))
                                    for n, t in STDLIB.items()]))
     assert main(["run", "--interp", str(obj), str(lib), "--", "10"]) == 0
     assert capfd.readouterr().out == "fib(10) = 55\n"

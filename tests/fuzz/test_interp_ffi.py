@@ -52,7 +52,7 @@ def link_modules(tmp: Path, texts: list[str], **options: Any) -> LinkResult:
         return link_all(compile_all(modules), [], tmp, TailCallMode.NATIVE)
     paths = []
     for name, data in compile_all(modules).items():
-        path = tmp / f"{name}.iro"
+        path = tmp / f"{name}.o"
         path.write_bytes(data)
         paths.append(str(path))
     return link(LinkOptions(inputs=tuple(paths), **options))

@@ -29,7 +29,7 @@ def cwd(path: Path) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def program_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """app.iro, util.iro, libmini.ira; and the native link's report, map and wasm."""
+    """app.o, util.o, libmini.a; and the native link's report, map and wasm."""
     d = tmp_path_factory.mktemp("report_program")
     build(d)
     with cwd(d):

@@ -1,6 +1,6 @@
 """The fixed program the report tests link: two objects and an archive of four members.
 
-`app` (entry `main`) calls into `util` (command line) and into `libmini.ira`
+`app` (entry `main`) calls into `util` (command line) and into `libmini.a`
 (`str`, `mem`, `io` are pulled in; `extra` is never loaded).  It covers
 calls, a tail call through the table, address-taken functions, data with
 relocations, a global, a ctor, a host import, a panic (so the linker adds
@@ -198,15 +198,15 @@ entry:
 }
 """
 
-SOURCES = {"app.iro": APP, "util.iro": UTIL}
-MEMBERS = {"str.iro": STR, "mem.iro": MEM, "io.iro": IO, "extra.iro": EXTRA}
-INPUTS = ["app.iro", "util.iro", "libmini.ira"]
+SOURCES = {"app.o": APP, "util.o": UTIL}
+MEMBERS = {"str.o": STR, "mem.o": MEM, "io.o": IO, "extra.o": EXTRA}
+INPUTS = ["app.o", "util.o", "libmini.a"]
 
 
 def build(directory: Path) -> None:
     """Write the objects and the archive into `directory`."""
     for name, text in SOURCES.items():
-        (directory / name).write_bytes(compile_text(text, name.replace(".iro", ".ir")))
-    members = [(name, compile_text(text, name.replace(".iro", ".ir")))
+        (directory / name).write_bytes(compile_text(text, name.replace(".o", ".ir")))
+    members = [(name, compile_text(text, name.replace(".o", ".ir")))
                for name, text in MEMBERS.items()]
-    (directory / "libmini.ira").write_bytes(archive_bytes(members))
+    (directory / "libmini.a").write_bytes(archive_bytes(members))

@@ -37,7 +37,7 @@ def test_corrupt_report(prog: Path, tmp_path: Path, capsys: Capsys) -> None:
 
 
 def test_usage_errors_exit_2(prog: Path, capsys: Capsys) -> None:
-    for argv in (["top", "prog.json", "app.iro"], ["why", "x", "notes.txt"],
+    for argv in (["top", "prog.json", "app.o"], ["why", "x", "notes.txt"],
                  ["why", "x", "prog.json", "--all", "--max", "0"]):
         try:
             code = run(argv, capsys)[0]
@@ -47,12 +47,12 @@ def test_usage_errors_exit_2(prog: Path, capsys: Capsys) -> None:
 
 
 def test_bad_link_inputs_exit_1(prog: Path, capsys: Capsys) -> None:
-    code, _, err = run(["top", "app.iro"], capsys)    # util and the archive are missing
+    code, _, err = run(["top", "app.o"], capsys)    # util and the archive are missing
     assert code == 1 and "undefined symbol" in err
 
 
 def test_unwritable_report_path(prog: Path, capsys: Capsys) -> None:
-    code, _, err = run(["link", "app.iro", "util.iro", "libmini.ira",
+    code, _, err = run(["link", "app.o", "util.o", "libmini.a",
                         "--report", "no/such/dir/r.json"], capsys)
     assert code == 1
     assert err.startswith("error: cannot write output file no/such/dir/r.json") or \
@@ -61,6 +61,6 @@ def test_unwritable_report_path(prog: Path, capsys: Capsys) -> None:
 
 def test_map_alone_without_output(prog: Path, tmp_path: Path, capsys: Capsys) -> None:
     out = tmp_path / "only.map"
-    assert run(["link", "app.iro", "util.iro", "libmini.ira", "--map", str(out)],
+    assert run(["link", "app.o", "util.o", "libmini.a", "--map", str(out)],
                capsys) == (0, "", "")
     assert out.read_text() == (prog / "prog.map").read_text()

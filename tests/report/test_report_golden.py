@@ -62,11 +62,11 @@ def test_report_json_golden(prog: Path) -> None:
 
 
 def test_commands_link_inputs_directly(prog: Path, capsys: Capsys) -> None:
-    """Given .iro/.ira inputs, a command links in memory: the same answers as the report."""
+    """Given .o/.a inputs, a command links in memory: the same answers as the report."""
     from_report = run(["dominators", "prog.json"], capsys)
-    direct = run(["dominators", "app.iro", "util.iro", "libmini.ira"], capsys)
+    direct = run(["dominators", "app.o", "util.o", "libmini.a"], capsys)
     assert direct == from_report
-    code, out, _ = run(["why", "fancy", "app.iro", "util.iro", "libmini.ira", "--root", "fancy"],
+    code, out, _ = run(["why", "fancy", "app.o", "util.o", "libmini.a", "--root", "fancy"],
                        capsys)
     assert code == 0
-    assert out.splitlines() == ["fancy (libmini.ira(extra.iro))", "  root: root fancy (--root)"]
+    assert out.splitlines() == ["fancy (libmini.a(extra.o))", "  root: root fancy (--root)"]

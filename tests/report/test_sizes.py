@@ -118,7 +118,7 @@ def test_counts_and_layout(prog: Path) -> None:
     assert c["dead"] == len(report.dead)
     assert c["bodies_decoded"] > 0
     assert report.table["size"] == 3 and report.table["address_taken"] == 2
-    assert [m.label for m in report.unloaded] == ["libmini.ira(extra.iro)"]
+    assert [m.label for m in report.unloaded] == ["libmini.a(extra.o)"]
     totals = {t["input"]: t for t in report.input_totals()}
-    assert totals["util.iro"]["dead"] == 1
+    assert totals["util.o"]["dead"] == 1
     assert sum(t["live_bytes"] for t in totals.values()) == sum(e.bytes for e in report.live)

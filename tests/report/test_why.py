@@ -57,11 +57,11 @@ def test_dead_unloaded_and_unknown(prog: Path) -> None:
     report = Report.load("prog.json")
     free = why(report, "free")
     assert free.status == WhyStatus.DEAD
-    assert free.text == ["free (func in libmini.ira(mem.iro)) is not live; referenced only by "
-                         "dead dead_util (util.iro)"]
+    assert free.text == ["free (func in libmini.a(mem.o)) is not live; referenced only by "
+                         "dead dead_util (util.o)"]
     assert why(report, "never_called").text == [
-        "never_called (func in app.iro) is not live; not referenced by anything"]
+        "never_called (func in app.o) is not live; not referenced by anything"]
     fancy = why(report, "fancy")
-    assert fancy.status == WhyStatus.UNLOADED and fancy.members == ["libmini.ira(extra.iro)"]
+    assert fancy.status == WhyStatus.UNLOADED and fancy.members == ["libmini.a(extra.o)"]
     unknown = why(report, "nope")
     assert (unknown.status, unknown.text) == (WhyStatus.UNKNOWN, ["no such symbol: nope"])

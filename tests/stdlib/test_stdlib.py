@@ -141,8 +141,8 @@ def test_program_has_expected_output(path: Path) -> None:
 @pytest.fixture(scope="session")
 def stdlib_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from linker.store.archive import archive_bytes
-    members = [(f"{p.stem}.iro", _compile(p)) for p in STDLIB]
-    path = tmp_path_factory.mktemp("stdlib") / "stdlib.ira"
+    members = [(f"{p.stem}.o", _compile(p)) for p in STDLIB]
+    path = tmp_path_factory.mktemp("stdlib") / "stdlib.a"
     path.write_bytes(archive_bytes(members))
     return path
 
@@ -150,7 +150,7 @@ def stdlib_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _link(sources: list[Path], archive: Path, out_dir: Path, mode: str = "native") -> Path:
     objs = []
     for src in sources:
-        obj = out_dir / f"{src.stem}.iro"
+        obj = out_dir / f"{src.stem}.o"
         obj.write_bytes(_compile(src))
         objs.append(str(obj))
     wasm = out_dir / "prog.wasm"
@@ -211,7 +211,7 @@ def test_example_runs(example: Path, mode: str, stdlib_archive: Path, tmp_path: 
 def test_hello_links_only_io(stdlib_archive: Path, tmp_path: Path) -> None:
     """Live-code discovery keeps exactly what hello uses: no allocator, no strings."""
     src = ROOT / "examples" / "hello" / "hello.ir"
-    obj = tmp_path / "hello.iro"
+    obj = tmp_path / "hello.o"
     obj.write_bytes(_compile(src))
     result = link(LinkOptions(inputs=(str(obj), str(stdlib_archive)),
                               output=str(tmp_path / "hello.wasm")))
@@ -221,4 +221,4 @@ def test_hello_links_only_io(stdlib_archive: Path, tmp_path: Path) -> None:
     # Every live stdlib symbol comes from std.io: the archive's other members stay unloaded.
     from_archive = {rec.obj.name for rec, _ in result.live.live.values()
                     if "(" in rec.obj.name and not rec.obj.name.startswith("<linker>")}
-    assert from_archive == {f"{stdlib_archive}(io.iro)"}, from_archive
+    assert from_archive == {f"{stdlib_archive}(io.o)"}, from_archive

@@ -21,7 +21,8 @@ from linker.ir.ctypes import CKind, CScalar, CSig
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.store.codec import encode_func
-from linker.store.objfile import HEADER, VERSION, EntityKind, LoadStats, ObjectError, ObjectFile
+from linker.store.objfile import (INDEX_SECTION, VERSION, EntityKind, LoadStats, ObjectError,
+                                  ObjectFile, scan_sections)
 
 REPO = Path(__file__).resolve().parents[2]
 I32, I64, F64 = ValType.I32, ValType.I64, ValType.F64
@@ -78,7 +79,7 @@ def small_module(name: str = "demo.small") -> ir.Module:
 
 def assert_round_trip(m: ir.Module) -> ObjectFile:
     stats = LoadStats()
-    obj = ObjectFile.from_buffer(compile_module(m), 0, len(compile_module(m)), "t.iro", stats)
+    obj = ObjectFile.from_buffer(compile_module(m), 0, len(compile_module(m)), "t.o", stats)
     expected = {i.name: i for i in rename_privates(m).items if isinstance(i, (ir.Func, ir.Data))}
     bodies = [r for r in obj.records if r.kind in (EntityKind.FUNC, EntityKind.DATA)]
     assert [r.name for r in bodies] == list(expected)
@@ -156,7 +157,7 @@ def test_deep_expression_round_trips() -> None:
     f = ir.Func("f", (ir.Param("x", I32),), I32, (), (ir.BasicBlock("entry", (), ir.Return(e)),))
     m = ir.Module("deep", (ir.Global("g", I32, private=True), f))
     data = compile_module(m)
-    obj = ObjectFile.from_buffer(data, 0, len(data), "deep.iro")
+    obj = ObjectFile.from_buffer(data, 0, len(data), "deep.o")
     rec = next(r for r in obj.records if r.name == "f")
     assert rec.refs == [("deep$g", EdgeKind.GLOBAL)]
     decoded = obj.body(rec)
@@ -166,8 +167,8 @@ def test_deep_expression_round_trips() -> None:
 
 
 def test_private_symbols_of_two_modules_do_not_clash() -> None:
-    a = ObjectFile.from_buffer(data := compile_module(small_module("a")), 0, len(data), "a.iro")
-    b = ObjectFile.from_buffer(data := compile_module(small_module("b")), 0, len(data), "b.iro")
+    a = ObjectFile.from_buffer(data := compile_module(small_module("a")), 0, len(data), "a.o")
+    b = ObjectFile.from_buffer(data := compile_module(small_module("b")), 0, len(data), "b.o")
     pa = {r.name for r in a.records if r.private}
     pb = {r.name for r in b.records if r.private}
     assert pa == {private_name("a", n) for n in ("counter", "table", "helper")}
@@ -180,7 +181,7 @@ def test_private_symbols_of_two_modules_do_not_clash() -> None:
 
 
 def test_opening_decodes_no_body(tmp_path: Path) -> None:
-    path = tmp_path / "m.iro"
+    path = tmp_path / "m.o"
     path.write_bytes(compile_module(genir.generate_module(5, 40, "lazy")))
     stats = LoadStats()
     obj = ObjectFile.open(str(path), stats)
@@ -195,7 +196,7 @@ def test_opening_decodes_no_body(tmp_path: Path) -> None:
 def test_index_only_dump_decodes_no_body(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     import json
-    path = tmp_path / "m.iro"
+    path = tmp_path / "m.o"
     path.write_bytes(compile_module(small_module()))
     assert main(["dump", "--index-only", "--json", str(path)]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -211,13 +212,15 @@ def obj_bytes() -> bytes:
     return compile_module(small_module())
 
 
-def _index_len(data: bytes) -> int:
-    return int(HEADER.unpack(data[:HEADER.size])[2])
+def _index_span(data: bytes) -> tuple[int, int]:
+    """The payload of the `irld.index` section."""
+    return [(s0, s1) for _sid, name, s0, s1 in scan_sections(data, 0, len(data), "x")
+            if name == INDEX_SECTION][0]
 
 
 def _refused(tmp_path: Path, data: bytes, capsys: pytest.CaptureFixture[str],
              *extra: str) -> str:
-    path = tmp_path / "bad.iro"
+    path = tmp_path / "bad.o"
     path.write_bytes(data)
     assert main(["dump", *extra, str(path)]) == 1
     err = capsys.readouterr().err
@@ -228,44 +231,85 @@ def _refused(tmp_path: Path, data: bytes, capsys: pytest.CaptureFixture[str],
 
 def test_truncated_files_are_refused(tmp_path: Path, obj_bytes: bytes,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    end_index = HEADER.size + _index_len(obj_bytes)
-    cuts = [1, 7, HEADER.size - 1, HEADER.size, HEADER.size + 5, end_index - 1, end_index,
-            end_index + 3, (end_index + len(obj_bytes)) // 2, len(obj_bytes) - 1]
+    start, end = _index_span(obj_bytes)
+    cuts = [1, 7, 8, 9, start - 1, start, start + 5, end - 1, end, end + 3,
+            (end + len(obj_bytes)) // 2, len(obj_bytes) - 1]
     for cut in cuts:
         err = _refused(tmp_path, obj_bytes[:cut], capsys, "--index-only")
-        assert "too short" in err or "truncated" in err, (cut, err)
+        assert any(w in err for w in ("too short", "truncated", "without an 'irld.index'")), \
+            (cut, err)
+
+
+def test_every_truncation_is_refused_when_the_code_is_read(obj_bytes: bytes) -> None:
+    for cut in range(0, len(obj_bytes)):
+        try:
+            obj = ObjectFile.from_buffer(obj_bytes[:cut], 0, cut, "cut.o")
+            obj.wasm()
+            for rec in obj.records:
+                if rec.body_length:
+                    obj.body(rec)
+        except ObjectError as exc:
+            assert exc.file == "cut.o" and exc.reason
+        else:
+            raise AssertionError(f"a cut at {cut} of {len(obj_bytes)} bytes was accepted")
 
 
 def test_empty_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert "not an irld object file (too short)" in _refused(tmp_path, b"", capsys)
+    assert "not a WebAssembly object file (too short)" in _refused(tmp_path, b"", capsys)
 
 
 def test_wrong_magic_is_refused(tmp_path: Path, obj_bytes: bytes,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     err = _refused(tmp_path, b"\x7fELF\x02\x01\x01\x00" + obj_bytes[8:], capsys)
-    assert "not an irld object file (bad magic)" in err
+    assert "not a WebAssembly object file (bad magic)" in err
 
 
 def test_newer_version_is_refused(tmp_path: Path, obj_bytes: bytes,
                                   capsys: pytest.CaptureFixture[str]) -> None:
-    newer = obj_bytes[:8] + struct.pack("<I", VERSION + 1) + obj_bytes[12:]
+    start, _end = _index_span(obj_bytes)
+    newer = obj_bytes[:start] + struct.pack("<I", VERSION + 1) + obj_bytes[start + 4:]
     err = _refused(tmp_path, newer, capsys)
     assert f"object format version {VERSION + 1} is newer than this irld supports" in err
 
 
-def test_bit_flips_in_header_and_index_are_caught_at_open(obj_bytes: bytes) -> None:
-    end_index = HEADER.size + _index_len(obj_bytes)
-    for pos in range(0, end_index, max(1, end_index // 97)):
+def test_foreign_wasm_object_without_irld_index_is_refused(
+        tmp_path: Path, obj_bytes: bytes, capsys: pytest.CaptureFixture[str]) -> None:
+    sections = scan_sections(obj_bytes, 0, len(obj_bytes), "x")
+    k = [name for _sid, name, _s0, _s1 in sections].index(INDEX_SECTION)
+    err = _refused(tmp_path, obj_bytes[:sections[k - 1][3]], capsys)
+    assert "without an 'irld.index' section" in err
+
+
+def test_bit_flips_in_the_index_are_caught(obj_bytes: bytes) -> None:
+    start, end = _index_span(obj_bytes)
+    for pos in range(start, end, max(1, (end - start) // 97)):
         for bit in (0, 5):
             data = bytearray(obj_bytes)
             data[pos] ^= 1 << bit
             with pytest.raises(ObjectError) as info:
-                ObjectFile.from_buffer(bytes(data), 0, len(data), "flip.iro")
-            assert info.value.file == "flip.iro"
+                # The checksum of the standard sections is checked when they are read.
+                ObjectFile.from_buffer(bytes(data), 0, len(data), "flip.o").wasm()
+            assert info.value.file == "flip.o"
+
+
+def test_bit_flips_in_standard_sections_are_caught_when_the_code_is_read(
+        obj_bytes: bytes) -> None:
+    sections = scan_sections(obj_bytes, 0, len(obj_bytes), "x")
+    k = [name for _sid, name, _s0, _s1 in sections].index(INDEX_SECTION)
+    for pos in range(8, sections[k - 1][3], 3):
+        data = bytearray(obj_bytes)
+        data[pos] ^= 0x04
+        try:
+            obj = ObjectFile.from_buffer(bytes(data), 0, len(data), "flip.o")
+        except ObjectError:
+            continue                      # a flip in a section header: refused at open
+        with pytest.raises(ObjectError) as info:
+            obj.wasm()
+        assert info.value.file == "flip.o"
 
 
 def test_bit_flips_in_bodies_are_caught_when_the_body_is_read(obj_bytes: bytes) -> None:
-    clean = ObjectFile.from_buffer(obj_bytes, 0, len(obj_bytes), "ok.iro")
+    clean = ObjectFile.from_buffer(obj_bytes, 0, len(obj_bytes), "ok.o")
     for rec in clean.records:
         if not rec.body_length:
             continue
@@ -273,7 +317,7 @@ def test_bit_flips_in_bodies_are_caught_when_the_body_is_read(obj_bytes: bytes) 
         data = bytearray(obj_bytes)
         data[pos] ^= 0x10
         stats = LoadStats()
-        obj = ObjectFile.from_buffer(bytes(data), 0, len(data), "flip.iro", stats)  # opens fine
+        obj = ObjectFile.from_buffer(bytes(data), 0, len(data), "flip.o", stats)  # opens fine
         for other in obj.records:
             if other.body_length and other.name != rec.name:
                 obj.body(other)                      # the other bodies still decode
@@ -284,7 +328,7 @@ def test_bit_flips_in_bodies_are_caught_when_the_body_is_read(obj_bytes: bytes) 
 
 def test_body_flip_is_refused_by_dump(tmp_path: Path, obj_bytes: bytes,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    clean = ObjectFile.from_buffer(obj_bytes, 0, len(obj_bytes), "ok.iro")
+    clean = ObjectFile.from_buffer(obj_bytes, 0, len(obj_bytes), "ok.o")
     rec = next(r for r in clean.records if r.name == "main")
     data = bytearray(obj_bytes)
     data[clean.bodies_start + rec.body_offset + 3] ^= 0x01
@@ -294,17 +338,17 @@ def test_body_flip_is_refused_by_dump(tmp_path: Path, obj_bytes: bytes,
 
 
 def test_missing_object_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["dump", str(tmp_path / "nope.iro")]) == 1
+    assert main(["dump", str(tmp_path / "nope.o")]) == 1
     err = capsys.readouterr().err
-    assert "nope.iro: error: cannot open" in err
+    assert "nope.o: error: cannot open" in err
 
 
 def test_damaged_file_in_a_subprocess_has_no_traceback(tmp_path: Path, obj_bytes: bytes) -> None:
-    path = tmp_path / "cut.iro"
+    path = tmp_path / "cut.o"
     path.write_bytes(obj_bytes[: len(obj_bytes) // 2])
     irld = [sys.executable, "-m", "linker.cli.main"]
     proc = subprocess.run([*irld, "dump", str(path)], capture_output=True, text=True,
                           cwd=REPO, env={**os.environ, "PYTHONHASHSEED": "0"})
     assert proc.returncode == 1
-    assert proc.stderr.startswith(f"{path}: error: truncated object file")
+    assert proc.stderr.startswith(f"{path}: error: truncated object file"), proc.stderr
     assert "Traceback" not in proc.stderr

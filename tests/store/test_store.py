@@ -33,13 +33,13 @@ class Files:
         self.root = root
 
     def obj(self, name: str, *items: Item) -> str:
-        path = self.root / f"{name}.iro"
+        path = self.root / f"{name}.o"
         path.write_bytes(mod(name, *items))
         return str(path)
 
     def ar(self, name: str, *members: tuple[str, tuple[Item, ...]]) -> str:
         path = self.root / name
-        path.write_bytes(archive_bytes([(f"{m}.iro", mod(m, *items)) for m, items in members]))
+        path.write_bytes(archive_bytes([(f"{m}.o", mod(m, *items)) for m, items in members]))
         return str(path)
 
 
@@ -56,7 +56,7 @@ def render(exc: pytest.ExceptionInfo[DiagnosticError]) -> str:
 
 
 def test_objects_load_first_then_archives_in_order(files: Files) -> None:
-    lib = files.ar("lib.ira", ("m", (func("f"),)))
+    lib = files.ar("lib.a", ("m", (func("f"),)))
     a = files.obj("a", func("main"))
     b = files.obj("b", func("g"))
     store = Store.open([lib, a, b])
@@ -65,13 +65,13 @@ def test_objects_load_first_then_archives_in_order(files: Files) -> None:
     assert store.command_line_objects == 2
     assert store.lookup("f") is None            # lazy: lookup never pulls
     rec = store.resolve("f")
-    assert rec is not None and rec.obj.name == f"{lib}(m.iro)"
-    assert [o.name for o in store.objects] == [a, b, f"{lib}(m.iro)"]
+    assert rec is not None and rec.obj.name == f"{lib}(m.o)"
+    assert [o.name for o in store.objects] == [a, b, f"{lib}(m.o)"]
     assert store.lookup("f") is rec
 
 
 def test_object_definition_beats_archive(files: Files) -> None:
-    lib = files.ar("lib.ira", ("m", (func("f"), func("g"))))
+    lib = files.ar("lib.a", ("m", (func("f"), func("g"))))
     a = files.obj("a", func("f"))
     store = Store.open([a, lib])
     rec = store.resolve("f")
@@ -81,17 +81,17 @@ def test_object_definition_beats_archive(files: Files) -> None:
 
 
 def test_first_archive_wins(files: Files) -> None:
-    lib1 = files.ar("one.ira", ("x", (func("f"),)))
-    lib2 = files.ar("two.ira", ("y", (func("f"),)))
+    lib1 = files.ar("one.a", ("x", (func("f"),)))
+    lib2 = files.ar("two.a", ("y", (func("f"),)))
     store = Store.open([lib2, lib1])
     rec = store.resolve("f")
-    assert rec is not None and rec.obj.name == f"{lib2}(y.iro)"
+    assert rec is not None and rec.obj.name == f"{lib2}(y.o)"
     assert not store.archives[1].is_loaded(0)
     assert store.duplicates == []
 
 
 def test_pulled_member_brings_all_its_definitions(files: Files) -> None:
-    lib = files.ar("lib.ira", ("m", (func("f"), func("g"), Data("d", (IntItem(8, 1),)))),
+    lib = files.ar("lib.a", ("m", (func("f"), func("g"), Data("d", (IntItem(8, 1),)))),
                    ("n", (func("h"),)))
     store = Store.open([lib])
     store.resolve("g")
@@ -117,7 +117,7 @@ def test_all_duplicates_reported_together_naming_both_inputs(files: Files) -> No
 
 
 def test_duplicate_against_pulled_member(files: Files) -> None:
-    lib = files.ar("lib.ira", ("b", (func("helper"), func("foo"))))
+    lib = files.ar("lib.a", ("b", (func("helper"), func("foo"))))
     a = files.obj("a", func("foo"))
     store = Store.open([a, lib])
     check_loaded(store)                          # nothing pulled yet: no duplicate
@@ -125,7 +125,7 @@ def test_duplicate_against_pulled_member(files: Files) -> None:
     with pytest.raises(DiagnosticError) as info:
         check_loaded(store)
     assert render(info) == (f"error: duplicate symbol: foo\n>>> defined in {a}\n"
-                            f">>> defined in {lib}(b.iro)")
+                            f">>> defined in {lib}(b.o)")
 
 
 def test_private_symbols_do_not_clash(files: Files) -> None:
@@ -177,18 +177,17 @@ def test_unsupported_and_unreadable_inputs_reported_together(files: Files,
                                                              tmp_path: Path) -> None:
     src = tmp_path / "prog.ir"
     src.write_text("module prog\n")
-    junk = tmp_path / "junk.iro"
+    junk = tmp_path / "junk.o"
     junk.write_bytes(b"hello world, not an object")
-    missing = str(tmp_path / "missing.ira")
+    missing = str(tmp_path / "missing.a")
     with pytest.raises(DiagnosticError) as info:
         Store.open([str(src), str(junk), missing, str(tmp_path / "x.o")])
     assert render(info) == (
-        f"{src}: error: unsupported input: expected an object file (.iro) or an archive "
-        "(.ira); compile it with `irld compile` first\n"
-        f"{junk}: error: not an irld object file (bad magic)\n"
+        f"{src}: error: unknown file type: expected a WebAssembly object file or an archive; "
+        "compile it with `irld compile` first\n"
+        f"{junk}: error: unknown file type: expected a WebAssembly object file or an archive\n"
         f"{missing}: error: cannot open: No such file or directory\n"
-        f"{tmp_path / 'x.o'}: error: unsupported input: expected an object file (.iro) or "
-        "an archive (.ira)")
+        f"{tmp_path / 'x.o'}: error: cannot open: No such file or directory")
 
 
 # ---------------------------------------------------------------- bodies and counts
@@ -211,7 +210,7 @@ def test_bodies_decode_on_demand(files: Files) -> None:
 
 
 def test_counts(files: Files) -> None:
-    lib = files.ar("lib.ira", ("m", (func("f"), func("g", private=True))),
+    lib = files.ar("lib.a", ("m", (func("f"), func("g", private=True))),
                    ("n", (func("h"), func("i"), func("j"))))
     a = files.obj("a", func("main"), func("x"))
     store = Store.open([a, lib])

@@ -1,0 +1,113 @@
+"""Copy a compiled function out of its object and patch its relocations (lld's
+`InputChunk::relocate`).
+
+A live function's bytes are sliced from the object's code section, never
+decoded: each relocation site is a padded 5-byte LEB (or a 4-byte word for
+the `*_I32` types), so patching writes a new value of the same width in
+place and nothing moves.  The value of each site comes from the link's
+resolution of the site's symbol:
+
+* function index (`call`, `return_call`): the output function index;
+* table index: the function's slot in the output table;
+* memory address: the data symbol's address plus the addend; the object's
+  panic-pool strings map to the link's deduplicated pool, and an FFI
+  signature symbol (`__irld_ffi_sig:<key>`) to the signature's link-time id;
+* global index; type index (the object's type, re-numbered in the output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from linker.codegen import SIG_SYMBOL_PREFIX
+from linker.ir.types import FuncType, ValType
+from linker.store.objfile import EntityRecord, ObjectError
+from linker.store.wasmobj import Reloc, WasmObject
+from linker.wasm.leb128 import read_uleb
+from linker.wasm.reloc import RelocType
+
+_VALTYPES = {vt.code: vt for vt in ValType}
+_LEB = frozenset({RelocType.FUNCTION_INDEX_LEB, RelocType.MEMORY_ADDR_LEB,
+                  RelocType.TYPE_INDEX_LEB, RelocType.GLOBAL_INDEX_LEB,
+                  RelocType.TABLE_NUMBER_LEB})
+_SLEB = frozenset({RelocType.TABLE_INDEX_SLEB, RelocType.MEMORY_ADDR_SLEB})
+_I32 = frozenset({RelocType.TABLE_INDEX_I32, RelocType.MEMORY_ADDR_I32,
+                  RelocType.GLOBAL_INDEX_I32, RelocType.FUNCTION_INDEX_I32})
+_TABLE = frozenset({RelocType.TABLE_INDEX_SLEB, RelocType.TABLE_INDEX_I32})
+_MEMORY = frozenset({RelocType.MEMORY_ADDR_LEB, RelocType.MEMORY_ADDR_SLEB,
+                     RelocType.MEMORY_ADDR_I32})
+
+
+class LinkResolver(Protocol):
+    """What patching needs from the link's layout and index assignment."""
+
+    def func_index(self, symbol: str) -> int: ...
+    def table_index(self, symbol: str) -> int: ...
+    def symref(self, symbol: str, offset: int) -> int: ...
+    def global_index(self, symbol: str) -> int: ...
+    def type_index(self, ft: FuncType) -> int: ...
+    def pool_address(self, text: str) -> int: ...
+
+
+def relocate_function(rec: EntityRecord, r: LinkResolver,
+                      sig_ids: Mapping[str, int]) -> tuple[list[ValType], bytes]:
+    """The locals and the patched code (without the final `end`) of `rec`."""
+    obj = rec.obj
+    w = obj.wasm()
+    fn = w.functions[rec.chunk]
+    body = bytearray(w.buf[fn.start:fn.end])
+    for rel in w.function_relocs(rec.chunk):
+        value = _value(rel, w, r, obj.strings, sig_ids, obj.name)
+        _patch(body, rel.offset - fn.code_offset, rel.type, value)
+    locals_, pos = _locals(body, obj.name)
+    return locals_, bytes(body[pos:-1])
+
+
+def _value(rel: Reloc, w: WasmObject, r: LinkResolver, strings: Mapping[str, str],
+           sig_ids: Mapping[str, int], where: str) -> int:
+    rtype = rel.type
+    if rtype == RelocType.TYPE_INDEX_LEB:
+        return r.type_index(w.types[rel.index])
+    name = w.symbols[rel.index].name
+    if rtype == RelocType.FUNCTION_INDEX_LEB or rtype == RelocType.FUNCTION_INDEX_I32:
+        return r.func_index(name)
+    if rtype in _TABLE:
+        return r.table_index(name)
+    if rtype in _MEMORY:
+        text = strings.get(name)
+        if text is not None:
+            return (r.pool_address(text) + rel.addend) & 0xFFFFFFFF
+        if name.startswith(SIG_SYMBOL_PREFIX):
+            return sig_ids[name[len(SIG_SYMBOL_PREFIX):]]
+        return r.symref(name, rel.addend)
+    if rtype == RelocType.GLOBAL_INDEX_LEB or rtype == RelocType.GLOBAL_INDEX_I32:
+        return r.global_index(name)
+    raise ObjectError(where, f"unsupported relocation type {RelocType(rtype).name} "
+                             f"against '{name}'")
+
+
+def _patch(body: bytearray, pos: int, rtype: int, value: int) -> None:
+    if rtype in _I32:
+        body[pos:pos + 4] = (value & 0xFFFFFFFF).to_bytes(4, "little")
+        return
+    if rtype in _SLEB:
+        value = value - (1 << 32) if value >= 1 << 31 else value
+    v = value
+    for k in range(4):
+        body[pos + k] = (v & 0x7F) | 0x80
+        v >>= 7
+    body[pos + 4] = v & 0x7F
+
+
+def _locals(body: bytearray, where: str) -> tuple[list[ValType], int]:
+    n, pos = read_uleb(body, 0)
+    out: list[ValType] = []
+    for _ in range(n):
+        count, pos = read_uleb(body, pos)
+        vt = _VALTYPES.get(body[pos])
+        if vt is None:
+            raise ObjectError(where, f"unsupported local type 0x{body[pos]:02x}")
+        out += [vt] * count
+        pos += 1
+    return out, pos

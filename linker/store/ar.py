@@ -1,0 +1,492 @@
+"""Unix `ar` archives as `llvm-ar` and GNU `ar` write them (GNU/System V format).
+
+Sources: the System V ABI / GNU binutils `ar` format (bfd/archive.c), LLVM's
+`llvm/lib/Object/Archive.cpp` and `ArchiveWriter.cpp`, and -- the authority
+here -- the bytes `llvm-ar` 14 and GNU `ar` 2.40 actually write (the tests
+compare against both).
+
+Layout::
+
+    "!<arch>\\n"                        magic ("!<thin>\\n" thin archives are refused)
+    then members, each:
+      header, 60 bytes of space-padded ASCII:
+        name 16 | mtime 12 | uid 6 | gid 6 | mode 8 (octal) | size 10 (decimal) | "`\\n"
+      data, `size` bytes
+      "\\n" if `size` is odd, so every header starts at an even offset
+
+Special members (GNU):
+
+* ``/`` -- symbol table, always the first member: big-endian u32 count N,
+  N u32 offsets of the defining member's *header* from the file start, then N
+  NUL-terminated names, in member order; padded with NULs to an even size.
+  ``/SYM64/`` is the same with u64 count and offsets (written when offsets
+  need more than 32 bits).  An object without symbols still gets a table
+  (llvm-ar writes count 0 plus padding); an archive of non-objects, or one
+  made with `ar S`, has none.
+* ``//`` -- long-name table: names, each terminated by "/\\n", padded with
+  "\\n" to an even size (the padding counts in `size`).  A member named
+  ``/123`` has its name at offset 123 of this table.  Names of 16 bytes or
+  more, or containing "/", go here (llvm-ar stores each distinct name once).
+* other names are stored as ``name/`` (the "/" allows trailing spaces).
+
+The BSD variant (`llvm-ar --format=bsd`) is read too: names ``#1/N`` hold the
+name in the first N bytes of the data, and the first member ``__.SYMDEF``
+(``__.SYMDEF_64``, optionally `` SORTED``) holds, little-endian: the byte size
+of a ranlib array, (name offset, member header offset) pairs, the byte size of
+a string table, the string table.
+
+Opening reads the headers and the symbol table only (the file is
+memory-mapped); member data is sliced out on demand.  A symbol several members
+define maps to the first entry in the symbol table, which is the first member
+in file order, as lld's lazy archive symbols do.  Every malformed input raises
+`ArchiveError` naming the file and the defect.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from collections.abc import Sequence
+from typing import Any, cast
+
+import attrs
+
+MAGIC = b"!<arch>\n"
+THIN_MAGIC = b"!<thin>\n"
+HEADER_SIZE = 60
+FMAG = b"`\n"
+GNU_SYMTABS = {b"/": 4, b"/SYM64/": 8}
+BSD_SYMTABS = {"__.SYMDEF": 4, "__.SYMDEF SORTED": 4, "__.SYMDEF_64": 8, "__.SYMDEF_64 SORTED": 8}
+MAX_SIZE = 10**10  # the size field has 10 decimal digits
+
+
+class ArchiveError(Exception):
+    """A malformed or unsupported archive: `file: reason`."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+@attrs.frozen(slots=True)
+class ArMember:
+    """One ordinary member: its resolved name and where its header and data are."""
+
+    name: str
+    header_offset: int
+    data_offset: int
+    size: int
+
+
+@attrs.frozen(slots=True)
+class _Raw:
+    """A member header as found: name field without trailing spaces, data extent."""
+
+    offset: int
+    field: bytes
+    data_offset: int
+    size: int
+
+
+class ArArchive:
+    """An `ar` archive: member list and symbol index, member data read lazily.
+
+    Besides the required fields: `symbol_order` lists the distinct symbols in
+    symbol-table order, `symbol_owners(s)` every member the table lists for `s`,
+    and `index_bytes` how many bytes opening read (headers and tables).
+    """
+
+    __slots__ = ("path", "buf", "members", "symbols", "has_symbol_table", "symbol_order",
+                 "index_bytes", "_entries", "_owners")
+
+    def __init__(self, path: str, buf: Any, members: list[ArMember],
+                 symbols: dict[str, int], has_symbol_table: bool, index_bytes: int = 0,
+                 entries: tuple[list[str], list[int]] | None = None) -> None:
+        self.path = path
+        self.buf = buf
+        self.members = members
+        self.symbols = symbols
+        self.has_symbol_table = has_symbol_table
+        self.symbol_order: list[str] = list(symbols)
+        self.index_bytes = index_bytes
+        self._entries = entries  # the raw table, kept only when a symbol repeats
+        self._owners: dict[str, list[int]] | None = None
+
+    def symbol_owners(self, symbol: str) -> list[int]:
+        """Every member the symbol table lists as defining `symbol`, in table order."""
+        if symbol not in self.symbols:
+            return []
+        if self._entries is None:
+            return [self.symbols[symbol]]
+        if self._owners is None:
+            self._owners = {}
+            for name, i in zip(*self._entries):
+                self._owners.setdefault(name, []).append(i)
+        return list(self._owners[symbol])
+
+    def entries(self) -> list[tuple[str, int]]:
+        """(symbol, member index) of every symbol-table entry, in table order."""
+        if self._entries is None:
+            return list(self.symbols.items())
+        return list(zip(*self._entries))
+
+    @staticmethod
+    def open(path: str) -> ArArchive:
+        """Memory-map `path` and read its headers and symbol table."""
+        buf = _map(path)
+        try:
+            return ArArchive.from_bytes(buf, path)
+        except ArchiveError:
+            if isinstance(buf, mmap.mmap):
+                buf.close()
+            raise
+
+    @staticmethod
+    def from_bytes(buf: Any, path: str) -> ArArchive:
+        """Parse an archive held in `buf` (bytes, mmap or memoryview); `path` names it in errors."""
+        return _Parser(buf, path).parse()
+
+    def member_data(self, i: int) -> memoryview | bytes:
+        """Member `i`'s data: a view of the buffer, not a copy."""
+        m = self.members[i]
+        return memoryview(self.buf)[m.data_offset:m.data_offset + m.size]
+
+    def label(self, i: int) -> str:
+        """`lib.a(member.o)`, as lld names an archive member."""
+        return f"{self.path}({self.members[i].name})"
+
+    def __repr__(self) -> str:
+        return (f"ArArchive({self.path!r}, {len(self.members)} members, "
+                f"{len(self.symbols)} symbols)")
+
+
+def _map(path: str) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            try:
+                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:  # an empty file cannot be mapped
+                return b""
+    except OSError as exc:
+        raise ArchiveError(path, f"cannot open: {exc.strerror or exc}") from None
+
+
+def _show(raw: bytes) -> str:
+    return repr(raw.decode("latin-1"))
+
+
+class _Parser:
+    """One pass over the headers, then the long names and the symbol table."""
+
+    def __init__(self, buf: Any, path: str) -> None:
+        self.buf = buf
+        self.path = path
+        self.end = len(buf)
+        self.long_names: bytes | None = None
+
+    def fail(self, reason: str) -> ArchiveError:
+        return ArchiveError(self.path, reason)
+
+    def parse(self) -> ArArchive:
+        self.check_magic()
+        raws = self.headers()
+        symtab: tuple[_Raw, str, int] | None = None
+        members: list[ArMember] = []
+        for n, raw in enumerate(raws):
+            kind = self.special(n, raw)
+            if kind is not None:
+                symtab = kind
+            elif raw.field != b"//":
+                members.append(self.member(raw))
+        read = len(MAGIC) + HEADER_SIZE * len(raws) + len(self.long_names or b"")
+        if symtab is None:
+            return ArArchive(self.path, self.buf, members, {}, False, read)
+        return self.with_symbols(members, symtab, read + symtab[0].size)
+
+    def with_symbols(self, members: list[ArMember], symtab: tuple[_Raw, str, int],
+                     read: int) -> ArArchive:
+        index_of = {m.header_offset: i for i, m in enumerate(members)}
+        names, idxs = self.symbol_table(symtab, index_of)
+        symbols = dict(zip(names, idxs))  # later duplicates overwrite the value...
+        if len(symbols) == len(names):
+            return ArArchive(self.path, self.buf, members, symbols, True, read)
+        symbols.update(zip(reversed(names), reversed(idxs)))  # ...so put the first ones back
+        return ArArchive(self.path, self.buf, members, symbols, True, read, (names, idxs))
+
+    def check_magic(self) -> None:
+        head = bytes(self.buf[:8])
+        if head == MAGIC:
+            return
+        if head == THIN_MAGIC:
+            raise self.fail("thin archive (\"!<thin>\"): its members are separate files "
+                            "outside the archive; thin archives are not supported")
+        if not head:
+            raise self.fail("empty file, not an ar archive")
+        if MAGIC.startswith(head):
+            raise self.fail(f"truncated archive magic ({len(head)} of 8 bytes)")
+        raise self.fail("not an ar archive (bad magic)")
+
+    def headers(self) -> list[_Raw]:
+        raws: list[_Raw] = []
+        pos = len(MAGIC)
+        while pos < self.end:  # a final odd member may lack its pad byte at end of file
+            raw = self.header(pos)
+            raws.append(raw)
+            pos = raw.data_offset + raw.size + (raw.size & 1)
+        return raws
+
+    def header(self, pos: int) -> _Raw:
+        hdr = bytes(self.buf[pos:pos + HEADER_SIZE])
+        if len(hdr) < HEADER_SIZE:
+            raise self.fail(f"truncated member header at offset {pos} "
+                            f"({len(hdr)} of {HEADER_SIZE} bytes)")
+        field = hdr[:16].rstrip(b" ")
+        if hdr[58:60] != FMAG:
+            raise self.fail(f"bad header terminator {hdr[58:60]!r} (expected {FMAG!r}) "
+                            f"in member header at offset {pos}")
+        size_field = hdr[48:58].rstrip(b" ")
+        if not size_field.isdigit():
+            raise self.fail(f"bad size field {_show(hdr[48:58])} in member header "
+                            f"at offset {pos}")
+        size = int(size_field)
+        data = pos + HEADER_SIZE
+        if data + size > self.end:
+            raise self.fail(f"member {_show(field)} at offset {pos}: size {size} extends "
+                            f"past the end of the archive ({self.end} bytes)")
+        return _Raw(pos, field, data, size)
+
+    def special(self, n: int, raw: _Raw) -> tuple[_Raw, str, int] | None:
+        """The symbol table as (raw, flavour, width); records `//`; None for other members."""
+        if raw.field in GNU_SYMTABS:
+            if n != 0:
+                raise self.fail(f"symbol table {_show(raw.field)} at offset {raw.offset} "
+                                f"is not the first member")
+            return raw, "gnu", GNU_SYMTABS[raw.field]
+        if raw.field == b"//":
+            if self.long_names is not None:
+                raise self.fail(f"second long-name table '//' at offset {raw.offset}")
+            self.long_names = bytes(self.buf[raw.data_offset:raw.data_offset + raw.size])
+            return None
+        if n == 0 and raw.field.startswith((b"__.SYMDEF", b"#1/")):
+            return self.bsd_symtab(raw)
+        return None
+
+    def bsd_symtab(self, raw: _Raw) -> tuple[_Raw, str, int] | None:
+        name, data, size = self.bsd_name(raw)
+        if name not in BSD_SYMTABS:
+            return None
+        return attrs.evolve(raw, data_offset=data, size=size), "bsd", BSD_SYMTABS[name]
+
+    def member(self, raw: _Raw) -> ArMember:
+        field = raw.field
+        if field.startswith(b"#1/"):
+            name, data, size = self.bsd_name(raw)
+            return ArMember(name, raw.offset, data, size)
+        if field[:1] == b"/" and field[1:].isdigit():
+            return ArMember(self.long_name(raw), raw.offset, raw.data_offset, raw.size)
+        if field.endswith(b"/"):
+            field = field[:-1]
+        return ArMember(self.decode_name(field, raw), raw.offset, raw.data_offset, raw.size)
+
+    def long_name(self, raw: _Raw) -> str:
+        where = f"long name reference {_show(raw.field)} at offset {raw.offset}"
+        if self.long_names is None:
+            raise self.fail(f"{where}, but no '//' long-name table precedes it")
+        k = int(raw.field[1:])
+        if k >= len(self.long_names):
+            raise self.fail(f"{where} is past the end of the '//' table "
+                            f"({len(self.long_names)} bytes)")
+        stop = self.long_names.find(b"/\n", k)
+        if stop < 0:
+            raise self.fail(f"{where}: the name is not terminated by '/\\n' in the '//' table")
+        return self.decode_name(self.long_names[k:stop], raw)
+
+    def bsd_name(self, raw: _Raw) -> tuple[str, int, int]:
+        """A BSD `#1/N` name (stored at the start of the data): name, data offset, size."""
+        if not raw.field.startswith(b"#1/"):
+            return self.decode_name(raw.field, raw), raw.data_offset, raw.size
+        digits = raw.field[3:]
+        if not digits.isdigit():
+            raise self.fail(f"bad BSD long name {_show(raw.field)} at offset {raw.offset}")
+        n = int(digits)
+        if n > raw.size:
+            raise self.fail(f"BSD long name {_show(raw.field)} at offset {raw.offset} is "
+                            f"longer than the member ({raw.size} bytes)")
+        name = bytes(self.buf[raw.data_offset:raw.data_offset + n]).rstrip(b"\0")
+        return self.decode_name(name, raw), raw.data_offset + n, raw.size - n
+
+    def decode_name(self, name: bytes, raw: _Raw) -> str:
+        try:
+            return name.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.fail(f"member name {_show(name)} at offset {raw.offset} "
+                            f"is not valid UTF-8") from None
+
+    def symbol_table(self, symtab: tuple[_Raw, str, int],
+                     index_of: dict[int, int]) -> tuple[list[str], list[int]]:
+        """The table's entries: symbol names and the index of the member each names."""
+        raw, flavour, width = symtab
+        if flavour == "gnu":
+            names, offsets = self.gnu_symbols(raw, width)
+        else:
+            names, offsets = self.bsd_symbols(raw, width)
+        return self.resolve(names, offsets, index_of)
+
+    def gnu_symbols(self, raw: _Raw, width: int) -> tuple[list[str], Sequence[int]]:
+        code = "I" if width == 4 else "Q"
+        start, size = raw.data_offset, raw.size
+        if size < width:
+            raise self.fail(f"symbol table truncated: {size} bytes, too short for its "
+                            f"{width}-byte count")
+        (count,) = struct.unpack_from(f">{code}", self.buf, start)
+        table = width * (count + 1)
+        if table > size:
+            raise self.fail(f"symbol table truncated: {count} symbols need {table} bytes "
+                            f"of count and offsets, the member has {size}")
+        offsets = struct.unpack_from(f">{count}{code}", self.buf, start + width)
+        blob = bytes(self.buf[start + table:start + size])
+        return self.split_names(blob, count), offsets
+
+    def split_names(self, blob: bytes, count: int) -> list[str]:
+        """The first `count` NUL-terminated names of `blob`, decoded in one go."""
+        if count == 0:
+            return []
+        parts = blob.split(b"\0", count)
+        if len(parts) <= count:
+            raise self.fail(f"symbol table truncated: {count} symbols but only "
+                            f"{len(parts) - 1} NUL-terminated names")
+        used = blob[:len(blob) - len(parts[-1]) - 1]
+        try:
+            text = used.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            which = used.count(b"\0", 0, exc.start)
+            raise self.fail(f"symbol table: name {which} "
+                            f"{_show(parts[which])} is not valid UTF-8") from None
+        return text.split("\0")
+
+    def bsd_symbols(self, raw: _Raw, width: int) -> tuple[list[str], Sequence[int]]:
+        code = "I" if width == 4 else "Q"
+        start, size = raw.data_offset, raw.size
+        if size < width:
+            raise self.fail("BSD symbol table truncated: no ranlib array size")
+        (ranlib,) = struct.unpack_from(f"<{code}", self.buf, start)
+        count = ranlib // (2 * width)
+        strsize_at = width + ranlib
+        if ranlib % (2 * width) or strsize_at + width > size:
+            raise self.fail(f"BSD symbol table truncated or bad: ranlib array of {ranlib} "
+                            f"bytes in a {size}-byte member")
+        pairs = struct.unpack_from(f"<{2 * count}{code}", self.buf, start + width)
+        (strsize,) = struct.unpack_from(f"<{code}", self.buf, start + strsize_at)
+        strings_at = strsize_at + width
+        if strings_at + strsize > size:
+            raise self.fail(f"BSD symbol table truncated: string table of {strsize} bytes "
+                            f"past the end of the member")
+        strings = bytes(self.buf[start + strings_at:start + strings_at + strsize])
+        return [self.bsd_string(strings, x) for x in pairs[0::2]], pairs[1::2]
+
+    def bsd_string(self, strings: bytes, at: int) -> str:
+        stop = strings.find(b"\0", at)
+        if at >= len(strings) or stop < 0:
+            raise self.fail(f"BSD symbol table: name offset {at} is outside the string table "
+                            f"or unterminated")
+        try:
+            return strings[at:stop].decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.fail(f"BSD symbol table: name at {at} is not valid UTF-8") from None
+
+    def resolve(self, names: list[str], offsets: Sequence[int],
+                index_of: dict[int, int]) -> tuple[list[str], list[int]]:
+        found = list(map(index_of.get, offsets))
+        if None in found:
+            j = found.index(None)
+            raise self.fail(f"symbol table entry {j} ({names[j]!r}) points at offset "
+                            f"{offsets[j]}, which is not the header of a member")
+        return names, cast(list[int], found)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+def _header(name: bytes, size: int, mtime: bytes = b"0", ids: bytes = b"0",
+            mode: bytes = b"644") -> bytes:
+    if size >= MAX_SIZE:
+        raise ValueError(f"ar member {name!r} too large ({size} bytes)")
+    return b"".join((name.ljust(16), mtime.ljust(12), ids.ljust(6), ids.ljust(6),
+                     mode.ljust(8), str(size).encode().ljust(10), FMAG))
+
+
+def _pad(data: bytes, fill: bytes) -> bytes:
+    return data + fill if len(data) & 1 else data
+
+
+def _name_fields(names: list[bytes]) -> tuple[list[bytes], bytes]:
+    """Each member's 16-byte name field, and the `//` table (b"" if none is needed)."""
+    table = bytearray()
+    at: dict[bytes, int] = {}
+    fields: list[bytes] = []
+    for name in names:
+        if len(name) < 16 and b"/" not in name:
+            fields.append(name + b"/")
+            continue
+        if name not in at:
+            at[name] = len(table)
+            table += name + b"/\n"
+        fields.append(b"/%d" % at[name])
+    return fields, _pad(bytes(table), b"\n")
+
+
+def _check_member(name: str, symbols: Sequence[str]) -> bytes:
+    if not name or "\n" in name or "\0" in name:
+        raise ValueError(f"bad ar member name {name!r}")
+    bad = [s for s in symbols if not s or "\0" in s]
+    if bad:
+        raise ValueError(f"bad symbol name {bad[0]!r} in ar member {name!r}")
+    return name.encode("utf-8")
+
+
+def _symbol_table(owners: list[int], strings: bytes, starts: list[int], width: int) -> bytes:
+    code = "I" if width == 4 else "Q"
+    offsets = [starts[i] for i in owners]
+    table = struct.pack(f">{len(owners) + 1}{code}", len(owners), *offsets) + strings
+    return _header(b"/" if width == 4 else b"/SYM64/", len(_pad(table, b"\0")), mode=b"0") \
+        + _pad(table, b"\0")
+
+
+def _member_starts(first: int, sizes: list[int]) -> list[int]:
+    starts = []
+    pos = first
+    for size in sizes:
+        starts.append(pos)
+        pos += HEADER_SIZE + size + (size & 1)
+    return starts
+
+
+def write_archive(members: Sequence[tuple[str, bytes, Sequence[str]]]) -> bytes:
+    """members: (file name, data, defined global symbols). Writes a GNU archive with a `/` symbol table
+    (symbols in member order), a `//` long-name table when a name is longer than 15 chars, deterministic
+    headers (mtime 0, uid 0, gid 0, mode 644 as llvm-ar D mode writes), even padding.
+
+    The bytes are those `llvm-ar rcsD` writes for the same members and symbols (an
+    empty archive is the bare magic; members without symbols still get an empty
+    table); `/SYM64/` replaces `/` if an offset needs 64 bits.  Raises ValueError for a name that cannot
+    be stored (empty, or with a newline or NUL) or a symbol that is empty or has a NUL.
+    """
+    if not members:
+        return MAGIC  # what llvm-ar writes for an empty archive: no symbol table
+    names = [_check_member(name, syms) for name, _, syms in members]
+    fields, long_table = _name_fields(names)
+    owners = [i for i, (_, _, syms) in enumerate(members) for _ in syms]
+    symbol_names = [s for _, _, syms in members for s in syms]
+    strings = b"".join(s.encode("utf-8") + b"\0" for s in symbol_names) or b"\0\0\0"
+    long_part = _header(b"//", len(long_table), b"", b"", b"") + long_table if long_table else b""
+    sizes = [len(data) for _, data, _ in members]
+    for width in (4, 8):
+        symtab_size = len(_pad(bytes(width * (len(owners) + 1)) + strings, b"\0"))
+        first = len(MAGIC) + HEADER_SIZE + symtab_size + len(long_part)
+        starts = _member_starts(first, sizes)
+        if starts[-1] < 2**32:
+            break
+    parts = [MAGIC, _symbol_table(owners, strings, starts, width), long_part]
+    for field, (_, data, _) in zip(fields, members):
+        parts += (_header(field, len(data)), data, b"\n" if len(data) & 1 else b"")
+    return b"".join(parts)
