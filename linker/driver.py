@@ -61,7 +61,8 @@ from linker.linker_symbols import linker_archive
 from linker.program import (build_program, entry_diagnostics, export_diagnostics,
                             signature_diagnostics)
 from linker.store.store import StoreCounts, Store
-from linker.store.objfile import EntityKind, ObjectFile
+from linker.store.objfile import EntityKind
+from linker.store.wasm_input import object_from_buffer
 from linker.wasm.encode import encode_module
 from linker.wasm.wat import to_wat
 
@@ -209,7 +210,7 @@ def eager_decode_all(store: Store) -> list[object]:
     the eager baseline of `LinkOptions.eager_decode`."""
     objs = list(store.objects)
     for ar in store.archives:
-        objs += [ObjectFile.from_buffer(ar.buf, m.offset, m.length, ar.member_label(i),
+        objs += [object_from_buffer(ar.buf, m.offset, m.length, ar.member_label(i),
                                         store.stats) for i, m in enumerate(ar.members)]
     return [obj.body(rec) for obj in objs for rec in obj.records
             if rec.kind in (EntityKind.FUNC, EntityKind.DATA)]

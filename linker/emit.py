@@ -26,12 +26,13 @@ from typing import Any
 import attrs
 
 from linker.codegen import (PANIC_SYMBOL, FuncContext, TailCallMode, Trampoline,
-                             compile_function, write_data_items)
+                             compile_function)
 from linker.ffi.gen import Drive, FfiEmitter, FfiReport
 from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
-from linker.relocate import relocate_function
+from linker.linker_symbols import STACK_POINTER
+from linker.relocate import relocate_function, relocate_segment
 from linker.store.objfile import EntityRecord
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
 from linker.wasm.instr import InstrBuilder
@@ -78,10 +79,44 @@ class LiveFunc:
 
 
 @attrs.define(slots=True)
+class LiveData:
+    """A live data segment: laid out by its record's size and alignment, written
+    by copying the object's segment and patching its relocations; its IR is
+    decoded only for the interpreter."""
+
+    rec: EntityRecord
+    decoded: ir.Data | None = None
+
+    @property
+    def name(self) -> str:
+        return self.rec.name
+
+    @property
+    def size(self) -> int:
+        return int(self.rec.info[0])
+
+    @property
+    def align(self) -> int:
+        return int(self.rec.info[1])
+
+    @property
+    def readonly(self) -> bool:
+        return bool(self.rec.info[2])
+
+    @property
+    def items(self) -> tuple[ir.DataItem, ...]:
+        if self.decoded is None:
+            d = self.rec.obj.body(self.rec)
+            assert isinstance(d, ir.Data)
+            self.decoded = d
+        return self.decoded.items
+
+
+@attrs.define(slots=True)
 class LiveProgram:
     funcs: list[LiveFunc]
     imports: list[tuple[str, str, str, FuncType]]        # symbol, module, field, type
-    datas: list[ir.Data]
+    datas: list[LiveData]
     globals: list[tuple[str, ValType, int | float]]
     exports: list[tuple[str, str]]                       # external name, symbol
     ctors: list[str]                                     # in run order
@@ -89,6 +124,8 @@ class LiveProgram:
     address_taken: list[str]                             # functions, in link order
     undefined_data: list[str] = attrs.Factory(list)
     sig_ids: dict[str, int] = attrs.Factory(dict)        # FFI signature key -> link-time id
+    aliases: list[tuple[str, str, int]] = attrs.Factory(list)   # data symbol, segment, offset
+    stack: bool = False                                  # C code's __stack_pointer is live
     ffi: FfiPlan | None = None                           # set by the driver's "ffi" phase
 
 
@@ -98,6 +135,7 @@ class EmitOptions:
     data_base: int = 1024
     initial_memory: int | None = None
     max_memory: int | None = None
+    stack_size: int = 65536          # -z stack-size (wasm-ld's default: one page)
 
 
 @attrs.define(slots=True)
@@ -280,6 +318,11 @@ class _Emitter:
             r.func_types[sym] = ft
 
     def add_globals(self) -> None:
+        if self.prog.stack:
+            # Its value is the top of the stack, known after layout (`layout`).
+            self.r.globals[STACK_POINTER] = self.mod.add_global(ValType.I32, True, 0,
+                                                                name=STACK_POINTER)
+            self.r.global_types[STACK_POINTER] = ValType.I32
         for sym, vt, init in self.prog.globals:
             self.r.globals[sym] = self.mod.add_global(vt, True, init, name=sym)
             self.r.global_types[sym] = vt
@@ -293,9 +336,14 @@ class _Emitter:
             extra += self.ffi.memory_areas()
         self.memory = layout_memory(self.prog.datas, pool, data_base=self.opts.data_base,
                                     extra_rw=extra, initial_memory=self.opts.initial_memory,
-                                    max_memory=self.opts.max_memory)
+                                    max_memory=self.opts.max_memory,
+                                    stack_size=self.opts.stack_size if self.prog.stack else 0)
         r = self.r
         r.data.update(self.memory.addresses)
+        for sym, segment, offset in self.prog.aliases:
+            r.data[sym] = self.memory.addresses[segment] + offset
+        if self.prog.stack:
+            self.mod.globals[r.globals[STACK_POINTER]].init = self.memory.stack_top
         r.data["__heap_base"] = self.memory.heap_base
         r.data["__data_end"] = self.memory.data_end
         for sym in self.prog.undefined_data:
@@ -486,7 +534,9 @@ class _Emitter:
         base = mem.data_base
         image = bytearray(mem.data_end - base)
         for d in self.prog.datas:
-            write_data_items(image, mem.addresses[d.name] - base, d, lambda s, o, _p: r.symref(s, o))
+            raw = relocate_segment(d.rec, r)
+            pos = mem.addresses[d.name] - base
+            image[pos:pos + len(raw)] = raw
         for s, addr in mem.pool.items():
             raw = s.encode()
             image[addr - base:addr - base + len(raw)] = raw

@@ -19,10 +19,9 @@ function gets one slot, in link order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import attrs
-
-from linker.ir.model import Data
 
 PAGE = 65536
 MAX_PAGES = 65536      # wasm32: 4 GiB
@@ -47,13 +46,29 @@ class MemoryLayout:
     pool_end: int
     initial_pages: int
     max_pages: int | None
+    stack_top: int = 0               # __stack_pointer's initial value (0: no stack)
 
 
-def layout_memory(datas: Sequence[Data], pool_strings: Sequence[str], *, data_base: int = 1024,
-                  extra_rw: Sequence[tuple[str, int, int]] = (),
-                  initial_memory: int | None = None,
-                  max_memory: int | None = None) -> MemoryLayout:
-    """Assign addresses.  `extra_rw` are linker-owned (name, size, align) areas."""
+class Placeable(Protocol):
+    """What layout needs of a data item (IR data, or a data segment of an object)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def align(self) -> int: ...
+    @property
+    def readonly(self) -> bool: ...
+
+
+def layout_memory(datas: Sequence[Placeable], pool_strings: Sequence[str], *,
+                  data_base: int = 1024, extra_rw: Sequence[tuple[str, int, int]] = (),
+                  initial_memory: int | None = None, max_memory: int | None = None,
+                  stack_size: int = 0) -> MemoryLayout:
+    """Assign addresses.  `extra_rw` are linker-owned (name, size, align) areas;
+    a `stack_size` reserves C's stack after the data (wasm-ld's default place),
+    16-byte aligned, growing down from `stack_top`."""
     ro = [d for d in datas if d.readonly]
     rw = [d for d in datas if not d.readonly]
     addresses: dict[str, int] = {}
@@ -82,14 +97,18 @@ def layout_memory(datas: Sequence[Data], pool_strings: Sequence[str], *, data_ba
         addresses[name] = addr
         addr += size
     data_end = addr
-    heap_base = align_up(data_end, HEAP_ALIGN)
+    stack_top = 0
+    if stack_size:
+        stack_top = align_up(align_up(data_end, HEAP_ALIGN) + stack_size, HEAP_ALIGN)
+        addr = stack_top
+    heap_base = align_up(addr, HEAP_ALIGN)
     pages = max(1, -(-heap_base // PAGE))
     _check_fits(heap_base, pages, initial_memory, max_memory)
     if initial_memory is not None:
         pages = initial_memory // PAGE
     max_pages = None if max_memory is None else max_memory // PAGE
     return MemoryLayout(data_base, addresses, order, readonly_end, data_end, heap_base,
-                        pool, pool_start, pool_end, pages, max_pages)
+                        pool, pool_start, pool_end, pages, max_pages, stack_top)
 
 
 class LayoutError(Exception):
@@ -111,7 +130,7 @@ def _check_fits(heap_base: int, pages: int, initial: int | None, maximum: int | 
                           f"is {lowest} bytes")
 
 
-def _by_alignment(ds: Sequence[Data]) -> list[Data]:
+def _by_alignment(ds: Sequence[Placeable]) -> list[Placeable]:
     # sorted() is stable: equal alignments keep link order.
     return sorted(ds, key=lambda d: -d.align)
 

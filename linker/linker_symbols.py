@@ -21,6 +21,9 @@ from linker.store.wasmobj import ObjectWriter
 
 LINKER_OBJECT = "<linker>"
 LINKER_DATA = ("__heap_base", "__data_end")
+# C code's stack pointer (tool-conventions BasicCABI): a mutable i32 global the
+# layout points at the top of the stack it reserves.
+STACK_POINTER = "__stack_pointer"
 
 
 def linker_archive(funcs: Sequence[tuple[str, FuncType]] = (),
@@ -28,6 +31,8 @@ def linker_archive(funcs: Sequence[tuple[str, FuncType]] = (),
     """The synthetic archive holding the linker's data symbols and `funcs`."""
     entities = [EntityEntry(name, EntityKind.DATA, False, [0, 1, True], [], [], None, [])
                 for name in LINKER_DATA]
+    entities.append(EntityEntry(STACK_POINTER, EntityKind.GLOBAL, False, ["i32", 0], [], [],
+                                None))
     entities += [EntityEntry(name, EntityKind.FUNC, False, encode_functype(ft), [], [], None,
                              [[], None, [], None, []]) for name, ft in funcs]
     index, bodies = encode_index(LINKER_OBJECT, entities)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from linker.diagnostics import Diagnostic
 from linker.discover import LiveSet
-from linker.emit import LiveFunc, LiveProgram
+from linker.emit import LiveData, LiveFunc, LiveProgram
 from linker.ir import model as ir
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
-from linker.linker_symbols import is_linker_object
+from linker.linker_symbols import STACK_POINTER, is_linker_object
 from linker.store.objfile import EntityKind, EntityRecord
 from linker.store.store import Store
 
@@ -41,7 +41,8 @@ def build_program(store: Store, live: LiveSet, entry: str | None,
     ids = sig_ids(live)
     funcs: list[LiveFunc] = []
     imports: list[tuple[str, str, str, FuncType]] = []
-    datas: list[ir.Data] = []
+    datas: list[LiveData] = []
+    aliases: list[tuple[str, str, int]] = []
     globals_: list[tuple[str, ValType, int | float]] = []
     exports: list[tuple[str, str]] = []
     ctors: list[tuple[int, int, str]] = []
@@ -65,10 +66,10 @@ def build_program(store: Store, live: LiveSet, entry: str | None,
                     ft = rec.func_type
                     assert ft is not None
                     imports.append((rec.name, module, field, ft))
+                case EntityKind.DATA if rec.alias is not None:
+                    aliases.append((rec.name, *rec.alias))
                 case EntityKind.DATA:
-                    d = store.body(rec)
-                    assert isinstance(d, ir.Data)
-                    datas.append(d)
+                    datas.append(LiveData(rec))
                 case EntityKind.GLOBAL:
                     vt, init = rec.info
                     globals_.append((rec.name, vt, init))
@@ -85,9 +86,10 @@ def build_program(store: Store, live: LiveSet, entry: str | None,
             imports.append((sym, u.module, u.field, u.func_type))
         else:
             undefined_data.append(sym)
+    stack = live.live.get(STACK_POINTER)
     return LiveProgram(funcs, imports, datas, globals_, _dedupe(exports),
                        [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data,
-                       ids)
+                       ids, aliases, stack is not None and is_linker_object(stack[0].obj.name))
 
 
 def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from linker.codegen import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
-from linker.store.objfile import EntityRecord, ObjectError
+from linker.store.objfile import EntityRecord, ObjectError, ObjectFile
 from linker.store.wasmobj import Reloc, WasmObject
 from linker.wasm.leb128 import read_uleb
 from linker.wasm.reloc import RelocType
@@ -58,18 +58,33 @@ def relocate_function(rec: EntityRecord, r: LinkResolver,
     fn = w.functions[rec.chunk]
     body = bytearray(w.buf[fn.start:fn.end])
     for rel in w.function_relocs(rec.chunk):
-        value = _value(rel, w, r, obj.strings, sig_ids, obj.name)
+        value = _value(rel, obj, w, r, sig_ids)
         _patch(body, rel.offset - fn.code_offset, rel.type, value)
     locals_, pos = _locals(body, obj.name)
     return locals_, bytes(body[pos:-1])
 
 
-def _value(rel: Reloc, w: WasmObject, r: LinkResolver, strings: Mapping[str, str],
-           sig_ids: Mapping[str, int], where: str) -> int:
+def relocate_segment(rec: EntityRecord, r: LinkResolver) -> bytes:
+    """The patched bytes of data record `rec`'s segment."""
+    obj = rec.obj
+    w = obj.wasm()
+    seg = w.segments[rec.chunk]
+    data = bytearray(w.buf[seg.start:seg.end])
+    for rel in w.segment_relocs(rec.chunk):
+        _patch(data, rel.offset - seg.data_offset_in_section, rel.type,
+               _value(rel, obj, w, r, {}))
+    return bytes(data)
+
+
+def _value(rel: Reloc, obj: ObjectFile, w: WasmObject, r: LinkResolver,
+           sig_ids: Mapping[str, int]) -> int:
     rtype = rel.type
     if rtype == RelocType.TYPE_INDEX_LEB:
         return r.type_index(w.types[rel.index])
-    name = w.symbols[rel.index].name
+    if rtype == RelocType.TABLE_NUMBER_LEB:
+        return 0                          # the one function table
+    strings, where = obj.strings, obj.name
+    name = obj.symbol_name(rel.index)
     if rtype == RelocType.FUNCTION_INDEX_LEB or rtype == RelocType.FUNCTION_INDEX_I32:
         return r.func_index(name)
     if rtype in _TABLE:

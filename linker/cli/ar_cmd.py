@@ -17,7 +17,8 @@ from typing import Any
 from linker.compile import write_file_atomic
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.store.archive import Archive, archive_bytes, member_name, read_members, update_members
-from linker.store.objfile import ObjectError, ObjectFile
+from linker.store.objfile import ObjectError
+from linker.store.wasm_input import object_from_buffer
 
 
 def register(sub: Any) -> None:
@@ -57,7 +58,7 @@ def create(archive: str, objects: list[str]) -> None:
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
-            ObjectFile.from_buffer(data, 0, len(data), path)  # validate before writing
+            object_from_buffer(data, 0, len(data), path)  # validate before writing
         except OSError as exc:
             errors.append(Diagnostic.error(f"cannot open: {exc.strerror or exc}", file=path))
             continue

@@ -28,10 +28,12 @@ import attrs
 
 from linker.store.ar import ArArchive, ArchiveError, write_archive
 from linker.store.objfile import EntityKind, LoadStats, ObjectError, ObjectFile, map_file
+from linker.store.wasm_input import object_from_buffer
 
 # Entity kinds that go into the symbol index (everything an object defines).
 INDEXED_KINDS = frozenset({EntityKind.FUNC, EntityKind.DATA, EntityKind.GLOBAL,
                            EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT})
+C_INDEXED_KINDS = frozenset({EntityKind.FUNC, EntityKind.DATA, EntityKind.GLOBAL})
 
 
 @attrs.frozen(slots=True)
@@ -78,8 +80,8 @@ class Archive:
         if obj is not None:
             return obj
         m = self.members[i]
-        obj = ObjectFile.from_buffer(self.ar.buf, m.offset, m.length, self.member_label(i),
-                                     self.stats)
+        obj = object_from_buffer(self.ar.buf, m.offset, m.length, self.member_label(i),
+                                 self.stats)
         self._loaded[i] = obj
         return obj
 
@@ -123,9 +125,11 @@ def archive_bytes(members: Sequence[tuple[str, bytes]]) -> bytes:
     not a valid object raises ObjectError naming it."""
     table: list[tuple[str, bytes, list[str]]] = []
     for mname, data in members:
-        obj = ObjectFile.from_buffer(data, 0, len(data), mname)
+        obj = object_from_buffer(data, 0, len(data), mname)
+        # A C object's host imports are not definitions (llvm-ar does not list them).
+        kinds = INDEXED_KINDS if obj.has_ir else C_INDEXED_KINDS
         table.append((mname, data, [rec.name for rec in obj.records
-                                    if rec.kind in INDEXED_KINDS and not rec.private]))
+                                    if rec.kind in kinds and not rec.private]))
     return write_archive(table)
 
 

@@ -103,7 +103,8 @@ class EntityRecord:
     body_crc: int
     obj: "ObjectFile"
     texts: tuple[str, ...] = ()     # panic-pool texts the compiled code names
-    chunk: int = -1                 # FUNC: its number among the object's defined functions
+    chunk: int = -1                 # FUNC: its defined-function number; DATA: its segment
+    alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset)
 
     @property
     def refs(self) -> list[tuple[str, EdgeKind]]:
@@ -145,11 +146,28 @@ class ObjectFile:
     span: tuple[int, int] = (0, 0)              # the object's bytes in `buf`
     standard: tuple[int, int] = (0, 0)          # end of the standard sections, their CRC-32
     _wasm: WasmObject | None = attrs.field(default=None, repr=False)
+    link_names: list[str] | None = attrs.field(default=None, repr=False)  # C: by symbol
+
+    @property
+    def has_ir(self) -> bool:
+        """An irld object (with IR), not a C object."""
+        return self.link_names is None
+
+    def set_wasm(self, w: WasmObject) -> None:
+        self._wasm = w
+
+    def symbol_name(self, index: int) -> str:
+        """The link-time name of symbol `index` of the standard symbol table."""
+        if self.link_names is not None:
+            return self.link_names[index]
+        return self.wasm().symbols[index].name
 
     def body(self, rec: EntityRecord) -> Func | Data:
         """Read, check and decode one entity's body (functions and data only)."""
         if rec.kind not in (EntityKind.FUNC, EntityKind.DATA):
             raise ValueError(f"{rec.name} has no body")
+        if not self.has_ir:
+            raise ObjectError(self.name, f"'{rec.name}' has no IR: it comes from a C object")
         start = self.bodies_start + rec.body_offset
         raw = self.buf[start:start + rec.body_length]
         if len(raw) != rec.body_length:
@@ -299,12 +317,14 @@ def _build(index: Any, buf: Any, bodies_start: int, name: str, stats: LoadStats)
         foreign_exports=[(n, s, parse_key(k)) for n, s, k in index["foreign_exports"]],
         buf=buf, bodies_start=bodies_start, stats=stats,
         strings={sym: text for sym, text in index["strings"]})
-    funcs = 0
+    funcs = datas = 0
     for r in index["entities"]:
         kind = _KIND_CODES[r[1]]
         chunk = -1
         if kind is EntityKind.FUNC:
             chunk, funcs = funcs, funcs + 1
+        elif kind is EntityKind.DATA:
+            chunk, datas = datas, datas + 1
         obj.records.append(EntityRecord(r[0], kind, bool(r[2]), _decode_info(kind, r[3]), r[4],
                                         tuple(r[5]), r[6], r[7], r[8], r[9], obj,
                                         tuple(r[10]), chunk))

@@ -29,6 +29,7 @@ import attrs
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.ir.model import Data, Func
 from linker.store.archive import Archive
+from linker.store.wasm_input import open_object
 from linker.store.objfile import EntityKind, EntityRecord, LoadStats, ObjectError, ObjectFile
 
 
@@ -98,7 +99,7 @@ class Store:
             try:
                 kind = input_kind(path)
                 if kind == "object":
-                    objects.append(ObjectFile.open(path, store.stats))
+                    objects.append(open_object(path, store.stats))
                 elif kind == "archive":
                     store.archives.append(Archive.open(path, store.stats))
                 else:

@@ -1,0 +1,208 @@
+"""A standard WebAssembly object (clang, LLVM, zig) as the store sees it (lld's `ObjFile`).
+
+An object without irld's index is read whole when it is loaded (from the
+command line, or when an archive member is pulled): its symbol table,
+segments and relocations become the same entity records an irld object's
+index holds, so discovery, the reports and emission treat C and IR alike.
+
+* A defined function symbol is a FUNC record whose references are the
+  symbols its code relocations name: `call` sites (FUNCTION_INDEX) are call
+  edges, table indices and memory addresses are address-taken edges, global
+  indices are global accesses.
+* A data segment is one DATA record, named by the symbol at its offset 0;
+  any other symbol in the segment is an alias record that keeps the segment
+  alive and lives at the segment's address plus its offset (liveness is per
+  segment, as in lld).  Its references come from the segment's relocations.
+* An undefined function with an import module other than `env` (wasi-libc's
+  `__imported_wasi_snapshot_preview1_*`) is a host import, like IR's
+  `import func`; other undefined symbols are references only, resolved by
+  name, and their declared types feed the signature check.
+* Local (`static`) symbols are renamed `<name>@<object>` so two objects may
+  each have one; init functions become ctors with their priority; symbols
+  marked exported or `used` (NO_STRIP) are exports and roots.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+from linker.ir.refs import EdgeKind
+from linker.ir.types import ValType
+from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
+                                  LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
+from linker.store.wasmobj import (Reloc, Symbol, SymKind, WasmObject, WasmObjectError,
+                                  read_object)
+from linker.wasm.leb128 import read_sleb
+from linker.wasm.reloc import RelocType
+
+_R = RelocType
+_CALL = frozenset({_R.FUNCTION_INDEX_LEB, _R.FUNCTION_INDEX_I32})
+_ADDRESS = frozenset({_R.TABLE_INDEX_SLEB, _R.TABLE_INDEX_I32, _R.MEMORY_ADDR_LEB,
+                      _R.MEMORY_ADDR_SLEB, _R.MEMORY_ADDR_I32, _R.MEMORY_ADDR_REL_SLEB,
+                      _R.TABLE_INDEX_REL_SLEB, _R.MEMORY_ADDR_LOCREL_I32})
+_GLOBAL = frozenset({_R.GLOBAL_INDEX_LEB, _R.GLOBAL_INDEX_I32})
+_SUPPORTED = _CALL | _ADDRESS | _GLOBAL | {_R.TYPE_INDEX_LEB, _R.TABLE_NUMBER_LEB}
+
+
+def object_from_buffer(buf: Any, start: int, length: int, name: str,
+                       stats: LoadStats | None = None) -> ObjectFile:
+    """Open the object at buf[start:start+length]: an irld object by its index,
+    any other WebAssembly object by its symbol table and relocations."""
+    stats = stats if stats is not None else LoadStats()
+    end = start + length
+    sections = scan_sections(buf, start, end, name)
+    if any(n == INDEX_SECTION for _sid, n, _s0, _s1 in sections):
+        return ObjectFile.from_buffer(buf, start, length, name, stats)
+    return read_wasm_object(buf, start, end, name, stats)
+
+
+def open_object(path: str, stats: LoadStats | None = None) -> ObjectFile:
+    """Open an object file (irld's or any other WebAssembly object)."""
+    buf = map_file(path)
+    return object_from_buffer(buf, 0, len(buf), path, stats)
+
+
+def read_wasm_object(buf: Any, start: int, end: int, name: str,
+                     stats: LoadStats) -> ObjectFile:
+    """The records of the standard object at buf[start:end] (see the module docstring)."""
+    try:
+        w = read_object(buf, name, start=start, end=end)
+        w.load_relocs()
+    except WasmObjectError as exc:
+        raise ObjectError(name, exc.reason) from None
+    stats.indices_read += 1
+    stats.bytes_read += end - start
+    names = _link_names(w, name)
+    obj = ObjectFile(name=name, module=os.path.basename(name), records=[], exports=[],
+                     ctors=[], extern_funcs={}, extern_globals={}, csigs={},
+                     foreign_exports=[], buf=buf, stats=stats, span=(start, end))
+    obj.link_names = names
+    obj.set_wasm(w)
+    _functions(w, obj, names)
+    _data(w, obj, names)
+    _globals_and_undefined(w, obj, names)
+    obj.ctors = [(names[sym], prio) for prio, sym in w.init_funcs]
+    obj.exports = [(names[i], names[i]) for i, s in enumerate(w.symbols)
+                   if not s.undefined and s.kind is SymKind.FUNCTION
+                   and (s.exported or s.no_strip)]
+    return obj
+
+
+def _link_names(w: WasmObject, where: str) -> list[str]:
+    base = os.path.basename(where)
+    return [f"{s.name}@{base}" if s.local and s.kind is not SymKind.SECTION else s.name
+            for s in w.symbols]
+
+
+def _record(obj: ObjectFile, name: str, kind: EntityKind, local: bool, info: Any,
+            refs: list[Any], chunk: int = -1) -> EntityRecord:
+    rec = EntityRecord(name, kind, local, info, refs, (), None, 0, 0, 0, obj, (), chunk)
+    obj.records.append(rec)
+    return rec
+
+
+def _refs(relocs: Sequence[Reloc], w: WasmObject, names: list[str], data: bool,
+          where: str) -> list[Any]:
+    """Flat (symbol, edge code) pairs of the relocations, first mention first."""
+    seen: dict[tuple[str, int], None] = {}
+    symbols = w.symbols
+    for r in relocs:
+        t = r.type
+        if t not in _SUPPORTED:
+            raise ObjectError(where, f"unsupported relocation type {RelocType(t).name} "
+                                     "(position-independent or 64-bit code is not linked yet)")
+        if t == _R.TYPE_INDEX_LEB or t == _R.TABLE_NUMBER_LEB:
+            continue
+        if symbols[r.index].kind is SymKind.SECTION:
+            continue
+        if t in _CALL:
+            kind = EdgeKind.CALL
+        elif t in _GLOBAL:
+            kind = EdgeKind.GLOBAL
+        else:
+            kind = EdgeKind.DATA_REF if data else EdgeKind.ADDRESS
+        seen.setdefault((names[r.index], EDGE_INDEX[kind]), None)
+    flat: list[Any] = []
+    for sym, code in seen:
+        flat += (sym, code)
+    return flat
+
+
+def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
+    base = w.num_imported_funcs
+    for i, s in enumerate(w.symbols):
+        if s.kind is not SymKind.FUNCTION or s.undefined:
+            continue
+        chunk = s.index - base
+        refs = _refs(w.function_relocs(chunk), w, names, False, obj.name)
+        _record(obj, names[i], EntityKind.FUNC, s.local, w.func_type(s.index), refs, chunk)
+
+
+def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
+    by_segment: dict[int, list[tuple[int, Symbol, int]]] = {}
+    for i, s in enumerate(w.symbols):
+        if s.kind is SymKind.DATA and not s.undefined and not s.absolute:
+            if s.tls:
+                raise ObjectError(obj.name, f"thread-local data '{s.name}' is not supported")
+            by_segment.setdefault(s.index, []).append((s.offset, s, i))
+    for seg_index in sorted(by_segment):
+        seg = w.segments[seg_index]
+        syms = sorted(by_segment[seg_index], key=lambda x: (x[0], x[2]))
+        readonly = seg.name.startswith(".rodata")
+        first_off, first, first_i = syms[0]
+        primary = names[first_i] if first_off == 0 else f"{seg.name}@{os.path.basename(obj.name)}"
+        refs = _refs(w.segment_relocs(seg_index), w, names, True, obj.name)
+        _record(obj, primary, EntityKind.DATA, first.local if first_off == 0 else True,
+                (seg.size, 1 << seg.alignment, readonly), refs, seg_index)
+        for off, s, i in syms:
+            if names[i] == primary:
+                continue
+            alias = _record(obj, names[i], EntityKind.DATA, s.local, (0, 1, readonly),
+                            [primary, EDGE_INDEX[EdgeKind.DATA_REF]])
+            alias.alias = (primary, off)
+
+
+def _globals_and_undefined(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
+    gbase = w.num_imported_globals
+    for i, s in enumerate(w.symbols):
+        if s.kind is SymKind.GLOBAL and not s.undefined:
+            g = w.globals[s.index - gbase]
+            _record(obj, names[i], EntityKind.GLOBAL, s.local, (g.type, _const(g.init, g.type,
+                                                                            obj.name)), [])
+        elif s.kind is SymKind.GLOBAL:
+            obj.extern_globals[names[i]] = _import_global(w, s.index)
+        elif s.kind is SymKind.FUNCTION and s.undefined:
+            ft = w.func_type(s.index)
+            module = s.import_module or "env"
+            if module != "env":
+                _record(obj, names[i], EntityKind.IMPORT, False,
+                        (module, s.import_name or s.name, ft), [])
+            else:
+                obj.extern_funcs[names[i]] = ft
+
+
+def _import_global(w: WasmObject, index: int) -> ValType:
+    k = 0
+    for imp in w.imports:
+        if imp.kind == 3:
+            if k == index:
+                assert imp.global_type is not None
+                return imp.global_type[0]
+            k += 1
+    raise ObjectError(w.name, f"global {index} is not an import")
+
+
+def _const(init: bytes, vt: ValType, where: str) -> int | float:
+    """The value of a constant initializer expression (`t.const v end`)."""
+    op = init[0] if init else -1
+    if op in (0x41, 0x42):
+        return read_sleb(init, 1)[0]
+    if op == 0x43:
+        return float(struct.unpack_from("<f", init, 1)[0])
+    if op == 0x44:
+        return float(struct.unpack_from("<d", init, 1)[0])
+    raise ObjectError(where, f"unsupported {vt} global initializer")
+
