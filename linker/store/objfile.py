@@ -105,6 +105,7 @@ class EntityRecord:
     texts: tuple[str, ...] = ()     # panic-pool texts the compiled code names
     chunk: int = -1                 # FUNC: its defined-function number; DATA: its segment
     alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset)
+    weak: bool = False              # a weak definition: a strong one replaces it
 
     @property
     def refs(self) -> list[tuple[str, EdgeKind]]:

@@ -121,6 +121,10 @@ class Store:
             old = defined.get(rec.name)
             if old is None:
                 defined[rec.name] = rec
+            elif rec.weak:
+                continue                    # the first definition stays
+            elif old.weak:
+                defined[rec.name] = rec     # a strong definition replaces a weak one
             elif not imports_agree(old, rec):
                 self.duplicates.append(Duplicate(rec.name, old, rec))
 

@@ -98,8 +98,9 @@ def _link_names(w: WasmObject, where: str) -> list[str]:
 
 
 def _record(obj: ObjectFile, name: str, kind: EntityKind, local: bool, info: Any,
-            refs: list[Any], chunk: int = -1) -> EntityRecord:
-    rec = EntityRecord(name, kind, local, info, refs, (), None, 0, 0, 0, obj, (), chunk)
+            refs: list[Any], chunk: int = -1, weak: bool = False) -> EntityRecord:
+    rec = EntityRecord(name, kind, local, info, refs, (), None, 0, 0, 0, obj, (), chunk,
+                       weak=weak)
     obj.records.append(rec)
     return rec
 
@@ -138,7 +139,8 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
             continue
         chunk = s.index - base
         refs = _refs(w.function_relocs(chunk), w, names, False, obj.name)
-        _record(obj, names[i], EntityKind.FUNC, s.local, w.func_type(s.index), refs, chunk)
+        _record(obj, names[i], EntityKind.FUNC, s.local, w.func_type(s.index), refs, chunk,
+                s.weak)
 
 
 def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
@@ -156,12 +158,13 @@ def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
         primary = names[first_i] if first_off == 0 else f"{seg.name}@{os.path.basename(obj.name)}"
         refs = _refs(w.segment_relocs(seg_index), w, names, True, obj.name)
         _record(obj, primary, EntityKind.DATA, first.local if first_off == 0 else True,
-                (seg.size, 1 << seg.alignment, readonly), refs, seg_index)
+                (seg.size, 1 << seg.alignment, readonly), refs, seg_index,
+                first.weak and first_off == 0)
         for off, s, i in syms:
             if names[i] == primary:
                 continue
             alias = _record(obj, names[i], EntityKind.DATA, s.local, (0, 1, readonly),
-                            [primary, EDGE_INDEX[EdgeKind.DATA_REF]])
+                            [primary, EDGE_INDEX[EdgeKind.DATA_REF]], weak=s.weak)
             alias.alias = (primary, off)
 
 
