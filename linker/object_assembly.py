@@ -35,7 +35,7 @@ from linker.store.wasmobj import (WASM_SYM_BINDING_LOCAL, WASM_SYM_EXPLICIT_NAME
                                   WASM_SYM_EXPORTED, WASM_SYM_UNDEFINED,
                                   WASM_SYM_VISIBILITY_HIDDEN, ObjectWriter, Reloc, Symbol,
                                   SymKind)
-from linker.wasm.encode import global_init_expr
+from linker.wasm.encode import encode_locals, global_init_expr
 from linker.wasm.reloc import RelocType
 
 PANIC_TYPE = FuncType((ValType.I32,) * 4, None)
@@ -255,17 +255,8 @@ class ObjectAssembly:
 
 def _body(locals_: list[ValType], code: bytes) -> bytes:
     """locals vector (run-length compressed) + code + the final `end`."""
-    from linker.wasm.leb128 import uleb
-    runs: list[tuple[int, ValType]] = []
-    for t in locals_:
-        if runs and runs[-1][1] is t:
-            runs[-1] = (runs[-1][0] + 1, t)
-        else:
-            runs.append((1, t))
-    out = bytearray(uleb(len(runs)))
-    for n, t in runs:
-        out += uleb(n)
-        out.append(t.code)
+    out = bytearray()
+    encode_locals(out, locals_)
     return bytes(out) + code + b"\x0b"
 
 

@@ -51,6 +51,8 @@ from typing import Any, cast
 
 import attrs
 
+from linker.store.errors import InputFileError
+
 MAGIC = b"!<arch>\n"
 THIN_MAGIC = b"!<thin>\n"
 HEADER_SIZE = 60
@@ -60,13 +62,8 @@ BSD_SYMTABS = {"__.SYMDEF": 4, "__.SYMDEF SORTED": 4, "__.SYMDEF_64": 8, "__.SYM
 MAX_SIZE = 10**10  # the size field has 10 decimal digits
 
 
-class ArchiveError(Exception):
+class ArchiveError(InputFileError):
     """A malformed or unsupported archive: `file: reason`."""
-
-    def __init__(self, file: str, reason: str) -> None:
-        super().__init__(f"{file}: {reason}")
-        self.file = file
-        self.reason = reason
 
 
 @attrs.frozen(slots=True)

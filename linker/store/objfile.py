@@ -35,6 +35,7 @@ from typing import Any
 import attrs
 import msgpack
 
+from linker.store.errors import InputFileError
 from linker.ir.ctypes import CSig, parse_key
 from linker.ir.model import Data, Func
 from linker.ir.refs import EdgeKind
@@ -67,13 +68,8 @@ _KIND_CODES: tuple[EntityKind, ...] = tuple(EntityKind)
 KIND_INDEX: dict[EntityKind, int] = {k: i for i, k in enumerate(_KIND_CODES)}
 
 
-class ObjectError(Exception):
+class ObjectError(InputFileError):
     """A binary input that cannot be used: names the file and the reason."""
-
-    def __init__(self, file: str, reason: str) -> None:
-        super().__init__(f"{file}: {reason}")
-        self.file = file
-        self.reason = reason
 
 
 @attrs.define(slots=True)

@@ -68,6 +68,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
+from linker.store.errors import InputFileError
 from linker.ir.types import FuncType, ValType
 from linker.wasm.encode import encode_functype, encode_name
 from linker.wasm.leb128 import write_sleb, write_uleb
@@ -90,13 +91,8 @@ MAGIC_VERSION = b"\x00asm\x01\x00\x00\x00"
 LINKING_VERSION = 2
 
 
-class WasmObjectError(Exception):
+class WasmObjectError(InputFileError):
     """A file is not a well-formed wasm relocatable object."""
-
-    def __init__(self, file: str, reason: str) -> None:
-        super().__init__(f"{file}: {reason}")
-        self.file = file
-        self.reason = reason
 
 
 R = RelocType

@@ -130,6 +130,11 @@ def _vec_header(n: int) -> bytearray:
     return buf
 
 
+def encode_locals(buf: bytearray, locals_: Sequence[ValType]) -> None:
+    """A function body's locals vector, run-length compressed."""
+    _locals(buf, locals_)
+
+
 def _locals(buf: bytearray, locals_: Sequence[ValType]) -> None:
     # Run-length compress consecutive locals of one type (spec 5.5.13).
     runs: list[tuple[int, ValType]] = []
