@@ -39,6 +39,9 @@ from linker.wasm.encode import encode_locals, global_init_expr
 from linker.wasm.reloc import RelocType
 
 PANIC_TYPE = FuncType((ValType.I32,) * 4, None)
+# call_indirect (its type index) and function addresses need the function table.
+_TABLE_USES = frozenset({RelocType.TYPE_INDEX_LEB, RelocType.TABLE_INDEX_SLEB,
+                         RelocType.TABLE_INDEX_I32})
 PANIC_SEGMENT = ".rodata.irld.panic"
 
 
@@ -222,13 +225,20 @@ class ObjectAssembly:
         for sym, off, size in self.pool_symbols:
             self.add_symbol(sym, Symbol(SymKind.DATA, WASM_SYM_BINDING_LOCAL, sym, pool_segment,
                                         off, size))
+        uses_table = False
         for ft, body, fsites in self.pending_funcs:
             relocs = [self.reloc(s.type, s.offset + _locals_len(body), s.target, s.addend)
                       for s in fsites]
+            uses_table = uses_table or any(r.type in _TABLE_USES for r in relocs)
             w.add_function(ft, body, relocs)
         for (name, raw, align), dsites in zip(segments, data_sites):
             relocs = [self.data_reloc(pos, s, o) for pos, s, o in dsites]
+            uses_table = uses_table or any(r.type in _TABLE_USES for r in relocs)
             w.add_segment(name, raw, _log2(align), 0, relocs)
+        if uses_table:
+            # As clang does: code with call_indirect or function addresses
+            # imports the table the linker defines.
+            w.import_table()
         if self.pool_symbols:
             w.add_segment(PANIC_SEGMENT, bytes(self.pool), 0, 0, [])
         for c in self.m.ctors:

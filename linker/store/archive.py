@@ -61,7 +61,7 @@ class Archive:
 
     def find(self, symbol: str) -> int | None:
         """The number of the first member defining `symbol`, or None."""
-        return self.ar.symbols.get(symbol)
+        return self.ar.find(symbol)
 
     def member_label(self, i: int) -> str:
         """`lib.a(b.o)`: how diagnostics name member `i`."""
@@ -100,15 +100,22 @@ class Archive:
     @staticmethod
     def open(path: str, stats: LoadStats | None = None) -> "Archive":
         """Open an archive, reading its member headers and symbol table only."""
-        return Archive.from_buffer(map_file(path), path, stats)
+        try:
+            return Archive._wrap(ArArchive.open(path), stats)
+        except ArchiveError as exc:
+            raise ObjectError(exc.file, exc.reason) from None
 
     @staticmethod
     def from_buffer(buf: Any, name: str, stats: LoadStats | None = None) -> "Archive":
-        stats = stats if stats is not None else LoadStats()
         try:
-            ar = ArArchive.from_bytes(buf, name)
+            return Archive._wrap(ArArchive.from_bytes(buf, name), stats)
         except ArchiveError as exc:
             raise ObjectError(exc.file, exc.reason) from None
+
+    @staticmethod
+    def _wrap(ar: ArArchive, stats: LoadStats | None) -> "Archive":
+        stats = stats if stats is not None else LoadStats()
+        name = ar.path
         stats.indices_read += 1
         stats.bytes_read += ar.index_bytes
         members = tuple(Member(m.name, m.data_offset, m.size) for m in ar.members)
