@@ -13,7 +13,7 @@ each example's objects, and `benchmarks/link_loop.ir`.
    linker lacks it.
 2. `link_loop.ir` (a sieve, nested loops with a call per iteration, a
    tail-recursive gcd called in a loop): wall time of a run under wasmtime
-   (`linker.runtime.run`, compilation included; best of --repeat) and under
+   (`linker.host.run`, compilation included; best of --repeat) and under
    Node (`run_node`, process start included), native vs trampoline.
 """
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import linker  # noqa: E402
-from linker import runtime  # noqa: E402
+import linker.host  # noqa: E402
 from linker.cli.ar_cmd import create  # noqa: E402
 
 BUILD = ROOT / "build" / "bench" / "link_examples"
@@ -75,7 +75,7 @@ def link_examples(lib: Path, repeat: int) -> None:
             wasm = res.wasm  # type: ignore[attr-defined]
             ok = "?"
             if expected is not None:
-                run = runtime.run(wasm, [ex.name, *args], capture=True, stdin=b"")
+                run = linker.host.run(wasm, [ex.name, *args], capture=True, stdin=b"")
                 ok = "ok" if run.stdout == expected else "WRONG"
             print(f"{ex.name:<12} {mode:<10} {len(wasm):>10,} {seconds * 1000:>8.1f}  {ok}")
 
@@ -88,16 +88,16 @@ def run_loop(lib: Path, repeat: int, node: bool) -> None:
     for mode in MODES:
         out = BUILD / f"link_loop.{mode}.wasm"
         res = linker.link([*objs, lib], out, tail_calls=mode)
-        wt_s, wt = best(lambda: runtime.run(out, ["loop"], capture=True, stdin=b""), repeat)
+        wt_s, wt = best(lambda: linker.host.run(out, ["loop"], capture=True, stdin=b""), repeat)
         assert wt.exit_code == 0, wt.stderr  # type: ignore[attr-defined]
         outputs.add(wt.stdout)  # type: ignore[attr-defined]
         node_s = "-"
         if node:
             try:
-                n_s, nd = best(lambda: runtime.run_node(out, ["loop"]), repeat)
+                n_s, nd = best(lambda: linker.host.run_node(out, ["loop"]), repeat)
                 assert nd.stdout == wt.stdout  # type: ignore[attr-defined]
                 node_s = f"{n_s:.2f}"
-            except runtime.NodeNotFoundError:
+            except linker.host.NodeNotFoundError:
                 pass
         print(f"{'':<12} {mode:<10} {len(res.wasm):>10,} {wt_s:>11.2f} {node_s:>8}")
     assert len(outputs) == 1, "the two modes disagree"

@@ -53,7 +53,7 @@ LOOPS = ROOT / "benchmarks" / "loops"
 LOOP_KERNELS = ("sieve", "matmul", "statemachine", "interp")
 TAIL_KERNEL = "tailcalls"
 ALL = ("big", "hello", "eager", "codegen", "ffi", "compile")
-BUILD_VERSION = 2           # bump when the build layout changes
+BUILD_VERSION = 3           # bump when the build layout changes
 
 # Runs in a fresh process: one link, one JSON line on stdout.
 MEASURE = r"""

@@ -14,7 +14,7 @@ The public Python API mirrors the command line::
 Both raise `linker.DiagnosticError` on bad input (its `str()` is the
 rendered diagnostics, as the CLI prints them); `link` may also raise
 `linker.store.objfile.ObjectError` for a corrupt object file.  To run the
-result, see `linker.runtime.run` (wasmtime) and `linker.runtime.run_node`.
+result, see `linker.host.run` (wasmtime) and `linker.host.run_node`.
 
 The heavy submodules are imported on first use, so `import linker` (and
 importing `linker.ir` alone) stays cheap.

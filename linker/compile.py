@@ -21,7 +21,7 @@ from linker.ir.refs import EdgeKind, RefCollector, data_refs, func_refs
 from linker.ir.verify import verify_module
 from linker.store.codec import encode_data, encode_func, encode_functype
 from linker.object_assembly import ObjectAssembly
-from linker.store.objfile import EntityEntry, EntityKind, encode_index
+from linker.store.objfile import EntityEntry, EntityKind, append_irld_sections, encode_index
 
 
 def private_name(module: str, name: str) -> str:
@@ -241,9 +241,14 @@ def _object_bytes(m: ir.Module, mp: Mapping[str, str]) -> bytes:
     extern_funcs: list[tuple[str, Any]] = [(x.name, encode_functype(x.type)) for x in m.externs]
     obj = ObjectAssembly(m, mp, csigs)
     code = obj.build()
+    standard = obj.finish()
+    # Defined functions are in entity order: each record says where its
+    # relocations start, so a link decodes no other function's.
+    ranges = iter(obj.w.function_reloc_ranges())
     for e in entities:
         if e.kind is EntityKind.FUNC:
             e.texts = code.texts.get(e.name, [])
+            e.relocs = next(ranges)
     index, bodies = encode_index(
         m.name, entities,
         exports=[(x.name, mp.get(x.symbol, x.symbol)) for x in m.exports],
@@ -254,4 +259,4 @@ def _object_bytes(m: ir.Module, mp: Mapping[str, str]) -> bytes:
         foreign_exports=[(x.name, mp.get(x.symbol, x.symbol), x.sig.key())
                          for x in m.foreign_exports],
         strings=code.strings)
-    return obj.finish(index, bodies)
+    return append_irld_sections(standard, index, bodies)

@@ -22,7 +22,7 @@ from linker.diagnostics import DiagnosticError
 from linker.driver import LinkOptions, link
 from linker.ir.parser import parse_module
 from linker.report.build import build_report
-from linker.runtime import run
+from linker.host import run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -104,6 +104,10 @@ class LinkOptions:
     # them, as an eager linker does, so the cost of not being lazy can be
     # measured (`benchmarks/run.py`).  The link's output does not change.
     eager_decode: bool = False
+    # Relocation sites at their minimal width in the output (wasm-ld's
+    # --compress-relocations, which irld does by default: no output keeps
+    # offsets into code that would move).
+    compress_relocations: bool = True
 
 
 def _check_data_base(value: int) -> None:
@@ -265,7 +269,8 @@ def emit(ctx: LinkContext) -> None:
     try:
         ctx.emitted = emit_program(ctx.program, EmitOptions(
             tail_calls=opts.tail_calls, data_base=opts.data_base,
-            initial_memory=opts.initial_memory, max_memory=opts.max_memory))
+            initial_memory=opts.initial_memory, max_memory=opts.max_memory,
+            compress_relocations=opts.compress_relocations))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 

@@ -136,6 +136,7 @@ class EmitOptions:
     initial_memory: int | None = None
     max_memory: int | None = None
     stack_size: int = 65536          # -z stack-size (wasm-ld's default: one page)
+    compress_relocations: bool = True   # minimal LEBs at relocation sites
 
 
 @attrs.define(slots=True)
@@ -441,7 +442,8 @@ class _Emitter:
                 ctx = FuncContext(self.r, lf.sig_ids, mode, tramp)
                 locals_, body = compile_function(lf.func, ctx)
             else:
-                locals_, body = relocate_function(lf.rec, self.r, self.prog.sig_ids)
+                locals_, body = relocate_function(lf.rec, self.r, self.prog.sig_ids,
+                                                  self.opts.compress_relocations)
             fn = self.mod.function(self.r.funcs[lf.symbol])
             fn.locals = locals_
             fn.body = body

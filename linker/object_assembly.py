@@ -30,7 +30,6 @@ from linker.codegen import (PANIC_SYMBOL, FuncContext, RelocSite, Sites, compile
 from linker.ir import model as ir
 from linker.ir.ctypes import lower
 from linker.ir.types import FuncType, ValType
-from linker.store.objfile import append_irld_sections
 from linker.store.wasmobj import (WASM_SYM_BINDING_LOCAL, WASM_SYM_EXPLICIT_NAME,
                                   WASM_SYM_EXPORTED, WASM_SYM_UNDEFINED,
                                   WASM_SYM_VISIBILITY_HIDDEN, ObjectWriter, Reloc, Symbol,
@@ -202,7 +201,8 @@ class ObjectAssembly:
         self.datas = [i for i in self.m.items if isinstance(i, ir.Data)]
         return CodeResult(texts, [(s, t) for t, s in self.strings.items()])
 
-    def finish(self, index: bytes, bodies: bytes) -> bytes:
+    def finish(self) -> bytes:
+        """The standard sections (`ObjectWriter.function_reloc_ranges` is then known)."""
         w = self.w
         data_sites: list[list[tuple[int, str, int]]] = []
         segments: list[tuple[str, bytes, int]] = []
@@ -245,7 +245,7 @@ class ObjectAssembly:
             w.add_init_func(c.priority, self.symbols[c.symbol])
         if _uses_tail_calls(self.m):
             w.set_target_features([("+", "tail-call")])
-        return append_irld_sections(w.finish(), index, bodies)
+        return w.finish()
 
     def data_reloc(self, pos: int, symbol: str, offset: int) -> Reloc:
         if symbol in self.func_types:

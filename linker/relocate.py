@@ -24,7 +24,7 @@ from linker.codegen import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
 from linker.store.objfile import EntityRecord, ObjectError, ObjectFile
 from linker.store.wasmobj import Reloc, WasmObject
-from linker.wasm.leb128 import read_uleb
+from linker.wasm.leb128 import read_uleb, sleb, uleb
 from linker.wasm.reloc import RelocType
 
 _VALTYPES = {vt.code: vt for vt in ValType}
@@ -50,18 +50,45 @@ class LinkResolver(Protocol):
     def pool_address(self, text: str) -> int: ...
 
 
-def relocate_function(rec: EntityRecord, r: LinkResolver,
-                      sig_ids: Mapping[str, int]) -> tuple[list[ValType], bytes]:
-    """The locals and the patched code (without the final `end`) of `rec`."""
+def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, int],
+                      compress: bool = False) -> tuple[list[ValType], bytes]:
+    """The locals and the patched code (without the final `end`) of `rec`.
+
+    With `compress`, each LEB site is written at its minimal width (wasm-ld's
+    `--compress-relocations`): the code shrinks, and offsets into it move."""
     obj = rec.obj
     w = obj.wasm()
     fn = w.functions[rec.chunk]
     body = bytearray(w.buf[fn.start:fn.end])
-    for rel in w.function_relocs(rec.chunk):
-        value = _value(rel, obj, w, r, sig_ids)
-        _patch(body, rel.offset - fn.code_offset, rel.type, value)
+    relocs = (w.function_relocs(rec.chunk) if rec.relocs is None
+              else w.code_relocs_at(*rec.relocs))
+    if compress:
+        body = _compressed(body, [(rel.offset - fn.code_offset, rel.type,
+                                   _value(rel, obj, w, r, sig_ids)) for rel in relocs])
+    else:
+        for rel in relocs:
+            _patch(body, rel.offset - fn.code_offset, rel.type, _value(rel, obj, w, r, sig_ids))
     locals_, pos = _locals(body, obj.name)
     return locals_, bytes(body[pos:-1])
+
+
+def _compressed(body: bytearray, sites: list[tuple[int, int, int]]) -> bytearray:
+    """`body` with each (offset, type, value) site rewritten, LEBs at minimal width."""
+    out = bytearray()
+    prev = 0
+    for pos, rtype, value in sites:
+        out += body[prev:pos]
+        if rtype in _I32:
+            out += (value & 0xFFFFFFFF).to_bytes(4, "little")
+            prev = pos + 4
+            continue
+        if rtype in _SLEB:
+            out += sleb(value - (1 << 32) if value >= 1 << 31 else value)
+        else:
+            out += uleb(value)
+        prev = pos + 5
+    out += body[prev:]
+    return out
 
 
 def relocate_segment(rec: EntityRecord, r: LinkResolver) -> bytes:

@@ -55,6 +55,13 @@ def register(sub: Any) -> None:
                    help="closure trampolines per live C signature (default 16; a "
                         "signature's `pool N` overrides it)")
     # Hidden benchmark/test hook: decode every body up front (LinkOptions.eager_decode).
+    compress = p.add_mutually_exclusive_group()
+    compress.add_argument("--compress-relocations", dest="compress_relocations",
+                          action="store_true", default=True,
+                          help="write relocated LEBs at their minimal width (the default)")
+    compress.add_argument("--no-compress-relocations", dest="compress_relocations",
+                          action="store_false",
+                          help="keep relocation sites 5 bytes wide, as wasm-ld does")
     p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -109,7 +116,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
-        eager_decode=args.eager_decode)
+        eager_decode=args.eager_decode, compress_relocations=args.compress_relocations)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from linker import runtime
+import linker.host
 
 ENGINES = ("wasmtime", "node")
 # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C.
@@ -89,9 +89,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.engine == "node":
         return _run_on_node(args, argv, stdin)
     try:
-        result = runtime.run(args.wasm, argv, stdin=stdin, fuel=args.fuel, timeout=args.timeout,
-                             interruptible=True)
-    except runtime.RunError as exc:
+        result = linker.host.run(args.wasm, argv, stdin=stdin, fuel=args.fuel,
+                                 timeout=args.timeout, interruptible=True)
+    except linker.host.RunError as exc:
         print(exc.render(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -106,8 +106,8 @@ def _run_on_node(args: argparse.Namespace, argv: list[str], stdin: Path | None) 
         return 2
     data = stdin.read_bytes() if stdin is not None else None
     try:
-        result = runtime.run_node(args.wasm, argv, data, timeout=args.timeout, capture=False)
-    except runtime.NodeNotFoundError as exc:
+        result = linker.host.run_node(args.wasm, argv, data, timeout=args.timeout, capture=False)
+    except linker.host.NodeNotFoundError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("irld run: interrupted", file=sys.stderr)

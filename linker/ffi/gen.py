@@ -68,7 +68,7 @@ _LETTERS = {I32: "i", I64: "j", F32: "f", F64: "d"}
 
 
 def dispatch_export(ft: FuncType) -> str:
-    """The growth dispatcher's export name (`linker.runtime.closure_dispatch_export`)."""
+    """The growth dispatcher's export name (`linker.host.closure_dispatch_export`)."""
     result = "v" if ft.result is None else _LETTERS[ft.result]
     return f"{DISPATCH_PREFIX}_{result}{''.join(_LETTERS[p] for p in ft.params)}"
 

@@ -3,7 +3,7 @@
     result = run_program(link_result, ["prog", "arg"], stdin=b"")
 
 `run_program` takes a `linker.driver.LinkResult` whose emit phase ran and
-returns a `linker.runtime.RunResult` shaped like the engines' results: the
+returns a `linker.host.RunResult` shaped like the engines' results: the
 exit status (134 after a trap), stdout, stderr (a panic's message, then
 ``error: wasm trap: <reason>`` and the backtrace as ``  at <function>``
 lines) and the trap message.  The differential tests (tests/fuzz) compare it
@@ -12,7 +12,7 @@ messages onto the categories they can agree on.
 
 The FFI runtime the linker generates as wasm (`ffi_call`, closure pools and
 their growth, the static adapters) is reproduced by `linker.interp.ffi`;
-host functions of a `linker.runtime.HostFunctions` registry (`host=`) run
+host functions of a `linker.host.HostFunctions` registry (`host=`) run
 with an `InterpContext` (`linker.interp.hostctx`).
 """
 
@@ -26,7 +26,7 @@ from linker.interp.hostctx import InterpContext, registry_hosts
 from linker.interp.machine import DEFAULT_MAX_DEPTH, Exit, InterpError, Machine, OutOfFuel
 from linker.interp.semantics import Trap
 from linker.interp.wasi import Host
-from linker.runtime import EXIT_TRAP, HostFunctions, HostTrap, RunResult, TrapFrame, render_trap
+from linker.host import EXIT_TRAP, HostFunctions, HostTrap, RunResult, TrapFrame, render_trap
 
 __all__ = ["InterpError", "Trap", "image_mismatches", "run_program", "trap_category"]
 
@@ -43,7 +43,7 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
     ``out of fuel``).  `image`: "ir" (default) computes the initial memory
     from the IR data and the layout (`linker.interp.image`), independently of
     the emitter's relocations; "emitted" copies the emitted data segments.
-    `host`: a `HostFunctions` registry as `linker.runtime.run` takes (its
+    `host`: a `HostFunctions` registry as `linker.host.run` takes (its
     functions other than the defaults are called with an `InterpContext`).
     `closure_growth`: the host grows the table for closures as `irld run`
     (wasmtime) does; False models Node's runner, whose

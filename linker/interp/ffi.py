@@ -24,7 +24,7 @@ the interpreter reproduces what that code does, observable byte for byte:
   marshalling and hand the call to the machine, so a callee that calls
   back into the FFI nests on the machine's frame stack, traps unwind
   through them, and the step limit counts them;
-* pool growth, the wasmtime host model (`linker.runtime`'s
+* pool growth, the wasmtime host model (`linker.host`'s
   `irld.closure_table_grow`): the table grows by one slot that calls the
   closure dispatcher of the template's wasm type with the grown record; the
   grown index is the table's size before.  `growth=False` is Node's model
@@ -500,7 +500,7 @@ class FfiRuntime:
         return self._fn(name, ft, 1, [step0, step1])
 
     def table_grow(self, template: int, ctx: int) -> int:
-        """`irld.closure_table_grow` as `linker.runtime` does it on wasmtime (0 under Node's model)."""
+        """`irld.closure_table_grow` as `linker.host` does it on wasmtime (0 under Node's model)."""
         if not self.growth:
             return 0
         table = self.m.table

@@ -1,6 +1,6 @@
-"""Host functions of a `linker.runtime.HostFunctions` registry, run by the interpreter.
+"""Host functions of a `linker.host.HostFunctions` registry, run by the interpreter.
 
-`linker.runtime.run` calls each registry function as ``impl(ctx, *args)``
+`linker.host.run` calls each registry function as ``impl(ctx, *args)``
 with a `HostContext` of the wasmtime instance; the interpreter gives the
 same functions an `InterpContext` with the parts of that interface the
 tests use:
@@ -31,7 +31,7 @@ from linker.interp import semantics as sem
 from linker.interp.ffi import extend, small_result
 from linker.interp.machine import Function, Machine
 from linker.ir.types import FuncType, ValType
-from linker.runtime import TABLE_EXPORT, HostFunction, HostFunctions, HostTrap
+from linker.host import TABLE_EXPORT, HostFunction, HostFunctions, HostTrap
 
 __all__ = ["InterpContext", "registry_hosts"]
 

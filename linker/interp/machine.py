@@ -228,7 +228,7 @@ class Machine:
 
     def closure_table_grow(self, args: list[Any]) -> int:
         """`irld.closure_table_grow(template, closure_ctx)`: a registry's own hook if one was
-        given, else the interpreter's model of `linker.runtime`'s (see `linker.interp.ffi`)."""
+        given, else the interpreter's model of `linker.host`'s (see `linker.interp.ffi`)."""
         if self.host_table_grow is not None:
             v: int = self.host_table_grow(args)
             return v

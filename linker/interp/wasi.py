@@ -1,6 +1,6 @@
 """The host side of the interpreter: the WASI preview 1 subset the stdlib uses, and irld's `env`.
 
-Functions (the same contract as `linker.runtime`, docs/runtime.md):
+Functions (the same contract as `linker.host`, docs/runtime.md):
 
 * ``fd_write(fd, iovs, iovs_len, nwritten)``: fd 1 and 2 append to the
   captured stdout/stderr; other fds return EBADF (8);
@@ -26,7 +26,7 @@ from typing import Any
 
 from linker.interp.machine import Exit, HostImpl
 from linker.ir.types import FuncType, ValType
-from linker.runtime import format_f64
+from linker.host import format_f64
 
 WASI = "wasi_snapshot_preview1"
 EBADF = 8

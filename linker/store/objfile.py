@@ -47,7 +47,7 @@ from linker.wasm.leb128 import read_uleb, uleb
 WASM_MAGIC = b"\0asm\1\0\0\0"
 INDEX_SECTION = "irld.index"
 IR_SECTION = "irld.ir"
-VERSION = 2
+VERSION = 3
 # version, CRC-32 of the msgpack index, CRC-32 of the standard sections (every
 # byte of the object before `irld.index`, checked when they are first parsed)
 INDEX_HEADER = struct.Struct("<III")
@@ -102,6 +102,7 @@ class EntityRecord:
     chunk: int = -1                 # FUNC: its defined-function number; DATA: its segment
     alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset)
     weak: bool = False              # a weak definition: a strong one replaces it
+    relocs: tuple[int, int] | None = None   # FUNC of an irld object: reloc.CODE range
 
     @property
     def refs(self) -> list[tuple[str, EdgeKind]]:
@@ -324,7 +325,7 @@ def _build(index: Any, buf: Any, bodies_start: int, name: str, stats: LoadStats)
             chunk, datas = datas, datas + 1
         obj.records.append(EntityRecord(r[0], kind, bool(r[2]), _decode_info(kind, r[3]), r[4],
                                         tuple(r[5]), r[6], r[7], r[8], r[9], obj,
-                                        tuple(r[10]), chunk))
+                                        tuple(r[10]), chunk, relocs=(r[11][0], r[11][1])))
     return obj
 
 
@@ -344,6 +345,7 @@ class EntityEntry:
     deferred_error: str | None
     body: Any = None              # msgpack-able value, or None (no body)
     texts: Sequence[str] = ()     # FUNC: panic-pool texts its compiled code names
+    relocs: tuple[int, int] = (0, 0)   # FUNC: its reloc.CODE entries (position, count)
 
 
 def append_irld_sections(standard: bytes, index: bytes, bodies: bytes) -> bytes:
@@ -383,7 +385,8 @@ def encode_index(module: str, entities: Sequence[EntityEntry], *,
         for sym, kind in e.refs:
             flat_refs += (sym, EDGE_INDEX[kind])
         records.append([e.name, KIND_INDEX[e.kind], e.private, e.info, flat_refs,
-                        list(e.sigs), e.deferred_error, off, length, crc, list(e.texts)])
+                        list(e.sigs), e.deferred_error, off, length, crc, list(e.texts),
+                        list(e.relocs)])
     index: bytes = packer.pack({
         "module": module, "entities": records,
         "exports": [list(x) for x in exports], "ctors": [list(x) for x in ctors],

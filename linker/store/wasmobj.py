@@ -494,6 +494,31 @@ class WasmObject:
         self._load()
         _ = self.custom_relocs
 
+    def code_relocs_at(self, position: int, count: int) -> list[Reloc]:
+        """`count` entries of `reloc.CODE` from byte `position` of its payload,
+        decoding no other entry (a producer's index says where a function's
+        relocations start: see `ObjectWriter.function_reloc_ranges`)."""
+        if count == 0:
+            return []
+        index = next((i for i in self._reloc_sections
+                      if self._reloc_target(i) == self.code_section), None)
+        if index is None or self.code_section is None:
+            raise WasmObjectError(self.name, "no reloc.CODE section for the indexed relocations")
+        _, _, start, stop = self.sections[index]
+        code_start, code_stop = self.sections[self.code_section][2:]
+        dest: list[Reloc] = []
+        parser = _RelocParser(self)
+        try:
+            parser.entries(bytes(self.buf[start:stop]), position, code_stop - code_start, dest,
+                           count)
+        except _CAUGHT as exc:
+            raise WasmObjectError(self.name, _fail_reason("reloc.CODE section", exc)) from None
+        return dest
+
+    def _reloc_target(self, index: int) -> int:
+        _, _, start, stop = self.sections[index]
+        return _header_uleb(self.buf, start, stop)[0]
+
     def function_relocs(self, i: int) -> list[Reloc]:
         """Relocations inside defined function `i`'s body (file offsets)."""
         f = self.functions[i]
@@ -1182,8 +1207,13 @@ class _RelocParser:
         _, _, start, stop = self.obj.sections[target]
         _check_end(self.entries(d, 0, stop - start, dest), len(d))
 
-    def entries(self, d: bytes, p: int, limit: int, dest: list[Reloc]) -> int:
-        n, p = _Parser.count(d, p)
+    def entries(self, d: bytes, p: int, limit: int, dest: list[Reloc],
+                count: int | None = None) -> int:
+        """Parse `count` entries from `p` (by default the count stored at `p`)."""
+        if count is None:
+            n, p = _Parser.count(d, p)
+        else:
+            n = count
         kinds = self.kinds
         nsyms = len(kinds)
         ntypes = len(self.obj.types)
@@ -1314,6 +1344,8 @@ class ObjectWriter:
         self._comdats: list[tuple[str, list[tuple[int, int]]]] = []
         self._features: list[tuple[str, str]] = []
         self._customs: list[tuple[str, bytes, tuple[Reloc, ...]]] = []
+        # reloc section name ("CODE", ...) -> payload position of each entry (`finish`)
+        self.reloc_positions: dict[str, list[int]] = {}
 
     # -- building
 
@@ -1472,6 +1504,18 @@ class ObjectWriter:
         if not self._segments:
             return 0
         return self._segment_addresses()[-1] + len(self._segments[-1][1])
+
+    def function_reloc_ranges(self) -> list[tuple[int, int]]:
+        """After `finish`: per defined function, (byte position of its first entry
+        in the `reloc.CODE` payload, number of entries); (0, 0) without any."""
+        positions = self.reloc_positions.get("CODE", [])
+        out: list[tuple[int, int]] = []
+        k = 0
+        for _, _, body_relocs in self._functions:
+            n = len(body_relocs)
+            out.append((positions[k], n) if n else (0, 0))
+            k += n
+        return out
 
     def _code_section(self, out: _SectionSink) -> list[Reloc]:
         if not self._functions:
@@ -1639,7 +1683,9 @@ class ObjectWriter:
         buf = bytearray()
         write_uleb(buf, target)
         write_uleb(buf, len(relocs))
+        positions = self.reloc_positions.setdefault(what, [])
         for r in relocs:
+            positions.append(len(buf))
             mask = _RELOC_KINDS[r.type]
             if mask:
                 self._check_symbol(r.index, mask, f"{what} relocation at {r.offset}")

@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gen  # noqa: E402
 
-from linker import runtime  # noqa: E402
+import linker.host  # noqa: E402
 from linker.codegen import TailCallMode  # noqa: E402
 from linker.compile import compile_module  # noqa: E402
 from linker.driver import LinkOptions, link  # noqa: E402
@@ -36,7 +36,7 @@ def _build(tmp: Path, p: gen.Params) -> tuple[gen.Program, str, str]:
 
 
 def _run(wasm: bytes) -> int:
-    result = runtime.run(wasm, ["prog"], stdin=b"", capture=True)
+    result = linker.host.run(wasm, ["prog"], stdin=b"", capture=True)
     assert result.trap is None, result.stderr
     return result.exit_code
 

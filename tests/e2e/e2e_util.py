@@ -5,8 +5,8 @@ text (cached per session and worker, keyed by the text), links it with the
 print helpers of `prelude.ir` through the public API (`linker.link`) in both
 tail-call modes, validates every output with wasmtime and wabt's
 `wasm-validate` (a trampoline-mode output must validate *without* the
-tail-call feature), runs it with `linker.runtime.run` and
-`linker.runtime.run_node`, and asserts that both engines agree on stdout and
+tail-call feature), runs it with `linker.host.run` and
+`linker.host.run_node`, and asserts that both engines agree on stdout and
 exit status and match the expectation.
 """
 
@@ -24,7 +24,7 @@ import pytest
 import wasmtime
 
 import linker
-from linker import runtime
+import linker.host
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -91,9 +91,9 @@ def line_diff(got: bytes, want: bytes) -> str:
 
 def node_available() -> bool:
     try:
-        runtime.find_node()
+        linker.host.find_node()
         return True
-    except runtime.NodeNotFoundError:
+    except linker.host.NodeNotFoundError:
         return False
 
 
@@ -143,13 +143,13 @@ class E2E:
         return out, result
 
     def run(self, wasm: Path, args: Sequence[str] = (), timeout: float = 60.0
-            ) -> tuple[runtime.RunResult, runtime.RunResult | None]:
+            ) -> tuple[linker.host.RunResult, linker.host.RunResult | None]:
         """Run on wasmtime and on Node; assert both agree on stdout and exit status."""
         argv = ["prog", *args]
-        wt = runtime.run(wasm, argv, capture=True, stdin=b"")
+        wt = linker.host.run(wasm, argv, capture=True, stdin=b"")
         if not self.has_node:
             return wt, None
-        nd = runtime.run_node(wasm, argv, timeout=timeout)
+        nd = linker.host.run_node(wasm, argv, timeout=timeout)
         assert (wt.exit_code, wt.stdout) == (nd.exit_code, nd.stdout), (
             f"engines disagree on {wasm.name}:\nwasmtime: {wt.exit_code} {wt.stdout!r}\n"
             f"  stderr {wt.stderr!r}\nnode: {nd.exit_code} {nd.stdout!r}\n  stderr {nd.stderr!r}")

@@ -29,7 +29,7 @@ import attrs
 
 from linker.ir.ctypes import CKind, CScalar, CSig, CStruct, CType, lower
 from linker.ir.types import FuncType, ValType
-from linker.runtime import HostContext, HostFunctions, HostTrap
+from linker.host import HostContext, HostFunctions, HostTrap
 
 import cmodel as cm
 from cmodel import S

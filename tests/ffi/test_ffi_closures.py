@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import runtime
+import linker.host
 
 from ffi_util import compile_texts, link_texts
 
@@ -85,34 +85,34 @@ def pool_program(count: int, pool: int | None = None) -> str:
 def test_pool_exhaustion_grows_under_irld_run(tmp_path: Path) -> None:
     result = link_texts(tmp_path, [pool_program(6, pool=2)])
     assert result.ffi is not None and result.ffi.sigs[0].pool_slots == 2
-    run = runtime.run(result.wasm or b"", ["pool"], capture=True)
+    run = linker.host.run(result.wasm or b"", ["pool"], capture=True)
     assert (run.exit_code, run.stderr) == (106, b"")
 
 
 def test_grown_slot_is_reused_after_free(tmp_path: Path) -> None:
     # The freed closure (the second one) is a grown slot when the pool holds 1.
     result = link_texts(tmp_path, [pool_program(4, pool=1)])
-    run = runtime.run(result.wasm or b"", ["pool"], capture=True)
+    run = linker.host.run(result.wasm or b"", ["pool"], capture=True)
     assert (run.exit_code, run.stderr) == (104, b"")
 
 
 def test_pool_exhaustion_returns_null_under_node(tmp_path: Path) -> None:
     try:
-        runtime.find_node()
-    except runtime.NodeNotFoundError as exc:
+        linker.host.find_node()
+    except linker.host.NodeNotFoundError as exc:
         pytest.skip(str(exc))
     result = link_texts(tmp_path, [pool_program(6, pool=2)])
-    run = runtime.run_node(result.wasm or b"", ["pool"])
+    run = linker.host.run_node(result.wasm or b"", ["pool"])
     assert (run.exit_code, run.stderr) == (102, b"")
 
 
 def test_without_growth_import_support_alloc_returns_null(tmp_path: Path) -> None:
     # A host whose closure_table_grow always fails (like Node's): clean null.
     result = link_texts(tmp_path, [pool_program(5, pool=3)])
-    host = runtime.HostFunctions.default()
-    host.add("irld", "closure_table_grow", runtime.HostFunctions.default().get(
+    host = linker.host.HostFunctions.default()
+    host.add("irld", "closure_table_grow", linker.host.HostFunctions.default().get(
         "irld", "closure_table_grow").type, lambda ctx, t, c: 0)   # type: ignore[union-attr]
-    run = runtime.run(result.wasm or b"", ["pool"], host=host, capture=True)
+    run = linker.host.run(result.wasm or b"", ["pool"], host=host, capture=True)
     assert (run.exit_code, run.stderr) == (103, b"")
 
 
@@ -122,7 +122,7 @@ def test_pool_override_and_cli_default(tmp_path: Path) -> None:
     proc = subprocess.run([IRLD, "link", *objs, "-o", str(out), "--ffi-closure-pool", "1"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    run = runtime.run(out.read_bytes(), ["pool"], capture=True)
+    run = linker.host.run(out.read_bytes(), ["pool"], capture=True)
     assert run.exit_code == 103
     names = _closure_slots(out.read_bytes())
     assert names == 1
@@ -133,7 +133,7 @@ def test_pool_override_and_cli_default(tmp_path: Path) -> None:
 
 def test_pool_zero_grows_from_the_first_closure(tmp_path: Path) -> None:
     result = link_texts(tmp_path, [pool_program(3, pool=0)])
-    run = runtime.run(result.wasm or b"", ["pool"], capture=True)
+    run = linker.host.run(result.wasm or b"", ["pool"], capture=True)
     assert (run.exit_code, run.stderr) == (103, b"")
 
 
@@ -141,8 +141,8 @@ def test_closure_called_with_the_wrong_type_traps_readably(tmp_path: Path) -> No
     text = pool_program(1).replace(
         "r = call_indirect (i32) -> i32 [code](7)", "r = call_indirect (f64) -> i32 [code](7.0)")
     result = link_texts(tmp_path, [text])
-    run = runtime.run(result.wasm or b"", ["pool"], capture=True)
-    assert run.exit_code == runtime.EXIT_TRAP
+    run = linker.host.run(result.wasm or b"", ["pool"], capture=True)
+    assert run.exit_code == linker.host.EXIT_TRAP
     assert b"indirect call type mismatch" in run.stderr
     assert b"at main" in run.stderr
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import runtime
+import linker.host
 from linker.wasm.instr import decode_body
 
 import ffi_programs as fp
@@ -30,17 +30,17 @@ def test_all_signatures_wasm_and_host(tmp_path: Path, mode: str) -> None:
     from linker.codegen import TailCallMode
     result = link_texts(tmp_path, _texts(ALL, host=True), tail_calls=TailCallMode(mode))
     assert result.ffi is not None and len(result.ffi.sigs) == len(fp.CASES)
-    run = runtime.run(result.wasm or b"", ["ffi"], host=fp.host_functions(ALL), capture=True)
+    run = linker.host.run(result.wasm or b"", ["ffi"], host=fp.host_functions(ALL), capture=True)
     assert (run.exit_code, run.stderr) == (0, b"")
 
 
 def test_all_signatures_on_node(tmp_path: Path) -> None:
     try:
-        runtime.find_node()
-    except runtime.NodeNotFoundError as exc:
+        linker.host.find_node()
+    except linker.host.NodeNotFoundError as exc:
         pytest.skip(str(exc))
     result = link_texts(tmp_path, _texts(ALL, host=False))
-    run = runtime.run_node(result.wasm or b"", ["ffi"])
+    run = linker.host.run_node(result.wasm or b"", ["ffi"])
     assert (run.exit_code, run.stderr) == (0, b"")
 
 
@@ -48,8 +48,8 @@ def test_all_signatures_on_node(tmp_path: Path) -> None:
 def test_one_signature_one_handler(tmp_path: Path, index: int) -> None:
     case = fp.CASES[index]
     result = link_texts(tmp_path, _texts([(index, case)], host=True))
-    run = runtime.run(result.wasm or b"", ["ffi"], host=fp.host_functions([(index, case)]),
-                      capture=True)
+    run = linker.host.run(result.wasm or b"", ["ffi"], host=fp.host_functions([(index, case)]),
+                          capture=True)
     assert (run.exit_code, run.stderr) == (0, b"")
     report = result.ffi
     assert report is not None

@@ -81,10 +81,10 @@ def test_exhaustive_signature_count_matches_libffi_wasm() -> None:
 
 
 def test_exhaustive_mode_links_and_runs(tmp_path: Path) -> None:
-    from linker import runtime
+    import linker.host
     result = link_texts(tmp_path, [CALL_ONLY], ffi_exhaustive=1)
     assert result.ffi is not None
     assert len(result.ffi.sigs) == 1 + 25 and result.ffi.mode == "exhaustive:1"
-    run = runtime.run(result.wasm or b"", ["x"], capture=True)
+    run = linker.host.run(result.wasm or b"", ["x"], capture=True)
     # fn 0 is the null slot: ffi_call traps in call_indirect (the handler ran).
-    assert run.exit_code == runtime.EXIT_TRAP and b"ffi_call" in run.stderr
+    assert run.exit_code == linker.host.EXIT_TRAP and b"ffi_call" in run.stderr

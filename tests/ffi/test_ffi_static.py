@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from linker import runtime
+import linker.host
 from linker.ir.types import FuncType, ValType
 
 from ffi_util import link_texts
@@ -55,8 +55,8 @@ bad3:
 """
 
 
-def _host() -> runtime.HostFunctions:
-    host = runtime.HostFunctions.default()
+def _host() -> linker.host.HostFunctions:
+    host = linker.host.HostFunctions.default()
     host.add("host", "byte", FuncType((I32,), I32), lambda ctx, x: 0x7F34)
     host.add("host", "short", FuncType((I32,), I32), lambda ctx, x: 0x1FFFE)
     host.add("host", "word", FuncType((I32,), I32), lambda ctx, x: 0x12345678 if x == -3 else 0)
@@ -71,7 +71,7 @@ def _host() -> runtime.HostFunctions:
 
 def test_adapters_extend_small_results(tmp_path: Path) -> None:
     result = link_texts(tmp_path, [PROGRAM])
-    run = runtime.run(result.wasm or b"", ["static"], host=_host(), capture=True)
+    run = linker.host.run(result.wasm or b"", ["static"], host=_host(), capture=True)
     assert (run.exit_code, run.stderr) == (0, b"")
     assert result.emitted is not None
     names = sorted(f.name or "" for f in result.emitted.module.functions

@@ -3,7 +3,7 @@
 `Checker.check(modules, archived)` compiles the modules (the `archived` ones
 into one archive), links twice (`--tail-calls=native` and `trampoline`) and
 runs the program on the reference interpreter (`linker.interp`), on wasmtime
-(`linker.runtime.run`) and on Node (one long-lived `node_batch.mjs`
+(`linker.host.run`) and on Node (one long-lived `node_batch.mjs`
 process) in both modes.  Node's runner cannot grow the table for FFI
 closures, so for a program whose closure pools grew, Node is compared with a
 second interpreter run using that host model (`closure_growth=False`).  The runs must agree on stdout, exit status, the
@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from linker import runtime
+import linker.host
 from linker.codegen import TailCallMode
 from linker.compile import compile_module
 from linker.diagnostics import DiagnosticError
@@ -64,7 +64,7 @@ class Outcome:
         return f"exit {self.exit_code}, trap {self.category}, panic {self.panic!r}, stdout {out!r}"
 
 
-def outcome(result: runtime.RunResult) -> Outcome:
+def outcome(result: linker.host.RunResult) -> Outcome:
     panic = None
     for line in result.stderr.decode(errors="replace").splitlines():
         if line.startswith("panic in "):
@@ -77,11 +77,11 @@ class NodeBatch:
     """A Node process running WASI commands one request at a time (see node_batch.mjs)."""
 
     def __init__(self) -> None:
-        exe = runtime.find_node()
+        exe = linker.host.find_node()
         self.proc = subprocess.Popen([exe, str(NODE_BATCH)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, bufsize=1)
 
-    def run(self, wasm: Path, argv: Sequence[str]) -> runtime.RunResult:
+    def run(self, wasm: Path, argv: Sequence[str]) -> linker.host.RunResult:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         prefix = str(wasm) + ".node"
         self.proc.stdin.write(json.dumps({"wasm": str(wasm), "args": list(argv),
@@ -92,11 +92,11 @@ class NodeBatch:
             raise RuntimeError("node batch runner died")
         reply = json.loads(line)
         if reply.get("error"):   # not a trap: e.g. invalid wasm; reported as a disagreement
-            return runtime.RunResult(1, b"", reply["error"].encode(),
-                                     f"node cannot run the program: {reply['error']}")
+            return linker.host.RunResult(1, b"", reply["error"].encode(),
+                                         f"node cannot run the program: {reply['error']}")
         stdout = Path(prefix + ".stdout").read_bytes()
         stderr = Path(prefix + ".stderr").read_bytes()
-        return runtime.RunResult(reply["exit"], stdout, stderr, reply["trap"])
+        return linker.host.RunResult(reply["exit"], stdout, stderr, reply["trap"])
 
     def close(self) -> None:
         if self.proc.stdin is not None:
@@ -149,7 +149,7 @@ class Checker:
         if use_node:
             try:
                 self.node = NodeBatch()
-            except runtime.NodeNotFoundError:
+            except linker.host.NodeNotFoundError:
                 self.node = None
         self.tmp = tempfile.TemporaryDirectory(prefix="irld-fuzz-")
         self.dir = Path(self.tmp.name)
@@ -191,9 +191,9 @@ class Checker:
                                                closure_growth=False))
         for mode, lr in links.items():
             assert lr.wasm is not None
-            runs: list[tuple[str, Callable[[], runtime.RunResult]]] = [
-                ("wasmtime", lambda lr=lr: runtime.run(lr.wasm or b"", ARGV, stdin=b"",
-                                                       capture=True, timeout=RUN_TIMEOUT))]
+            runs: list[tuple[str, Callable[[], linker.host.RunResult]]] = [
+                ("wasmtime", lambda lr=lr: linker.host.run(lr.wasm or b"", ARGV, stdin=b"",
+                                                           capture=True, timeout=RUN_TIMEOUT))]
             if self.node is not None:
                 path = work / f"{mode.value}.wasm"
                 path.write_bytes(lr.wasm)
@@ -202,7 +202,7 @@ class Checker:
             for engine, run in runs:
                 try:
                     got = outcome(run())
-                except runtime.RunError as exc:   # e.g. the linker wrote invalid wasm
+                except linker.host.RunError as exc:   # e.g. the linker wrote invalid wasm
                     problems.append(f"{engine} ({mode.value}) cannot run the program: "
                                     f"{exc.render()}")
                     continue

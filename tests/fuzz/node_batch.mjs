@@ -2,7 +2,7 @@
 //
 // Protocol: one JSON request per stdin line, {"wasm": PATH, "args": [...], "out": PREFIX};
 // one JSON reply per line, {"exit": N, "trap": MESSAGE|null}.  The program's stdout and
-// stderr go to PREFIX.stdout / PREFIX.stderr.  Same contract as linker/node_runner.mjs
+// stderr go to PREFIX.stdout / PREFIX.stderr.  Same contract as linker/host/node_runner.mjs
 // (WASI preview 1, empty environment, irld's `env` host functions), minus the process
 // start-up per program, which dominated the run time of small fuzz programs.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness import link_all
-from linker import runtime
+import linker.host
 from linker.codegen import TailCallMode
 from linker.compile import compile_module
 from linker.interp import run_program
@@ -36,4 +36,4 @@ def test_f32_constant_from_the_python_api_agrees_with_the_interpreter(tmp_path: 
     lr = link_all(objs, [], tmp_path, TailCallMode.NATIVE)
     assert lr.wasm is not None
     assert run_program(lr, ["p"]).exit_code == 1
-    assert runtime.run(lr.wasm, ["p"], stdin=b"", capture=True).exit_code == 1
+    assert linker.host.run(lr.wasm, ["p"], stdin=b"", capture=True).exit_code == 1

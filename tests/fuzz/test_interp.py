@@ -10,7 +10,7 @@ import pytest
 from harness import compile_all, link_all
 from linker.codegen import TailCallMode
 from linker.interp import image_mismatches, run_program, trap_category
-from linker.runtime import RunResult
+from linker.host import RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
 STDLIB = {f"std.{p.stem}": p.read_text() for p in sorted((ROOT / "stdlib").glob("*.ir"))}

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from harness import compile_all, link_all
-from linker import runtime
+import linker.host
 from linker.codegen import TailCallMode
 from linker.driver import LinkOptions, LinkResult, link
 from linker.interp import image_mismatches, run_program, trap_category
@@ -40,8 +40,8 @@ def _memhash(ctx: Any, size: int) -> None:
     ctx.write_stderr(f"memory {size}: {digest}\n")
 
 
-def with_memhash(host: runtime.HostFunctions | None = None) -> runtime.HostFunctions:
-    h = (host or runtime.HostFunctions.default()).copy()
+def with_memhash(host: linker.host.HostFunctions | None = None) -> linker.host.HostFunctions:
+    h = (host or linker.host.HostFunctions.default()).copy()
     h.add("fz", "memhash", FuncType((I32,)), _memhash)
     return h
 
@@ -58,13 +58,13 @@ def link_modules(tmp: Path, texts: list[str], **options: Any) -> LinkResult:
     return link(LinkOptions(inputs=tuple(paths), **options))
 
 
-def agree(lr: LinkResult, host: runtime.HostFunctions | None = None,
-          growth: bool = True) -> runtime.RunResult:
+def agree(lr: LinkResult, host: linker.host.HostFunctions | None = None,
+          growth: bool = True) -> linker.host.RunResult:
     """Run on the interpreter and on wasmtime; everything but the backtrace must match."""
     assert lr.wasm is not None
     assert image_mismatches(lr) == []
     mine = run_program(lr, ["ffi"], host=host, closure_growth=growth)
-    theirs = runtime.run(lr.wasm, ["ffi"], host=host, capture=True)
+    theirs = linker.host.run(lr.wasm, ["ffi"], host=host, capture=True)
 
     def cut(err: bytes) -> bytes:
         return err.split(b"\n  at ")[0]
@@ -200,4 +200,4 @@ def test_ffi_traps(tmp_path: Path, case: str) -> None:
     stmt, category = TRAPS[case]
     lr = link_modules(tmp_path, [TRAP_PROGRAM.replace("STMT", stmt)])
     run = agree(lr)
-    assert run.exit_code == runtime.EXIT_TRAP and trap_category(run.trap) == category
+    assert run.exit_code == linker.host.EXIT_TRAP and trap_category(run.trap) == category

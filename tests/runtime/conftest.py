@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from linker import runtime
+import linker.host
 
 
 @pytest.fixture
 def node() -> str:
     """The node executable, or skip the test."""
     try:
-        return runtime.find_node()
-    except runtime.NodeNotFoundError as exc:
+        return linker.host.find_node()
+    except linker.host.NodeNotFoundError as exc:
         pytest.skip(str(exc))
 
 

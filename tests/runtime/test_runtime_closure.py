@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from linker import runtime
+import linker.host
 from linker.ir.types import FuncType, ValType
 from runtime_programs import wat
 
@@ -44,19 +44,19 @@ def closure_module(dispatch: str = "__irld_closure_dispatch_iii", template: int 
 
 def test_dispatch_export_names_use_dyncall_letters() -> None:
     i32, i64, f32, f64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
-    assert runtime.closure_dispatch_export(FuncType((i32, i32), i32)) == "__irld_closure_dispatch_iii"
-    assert runtime.closure_dispatch_export(FuncType((i32, f64), i64)) == "__irld_closure_dispatch_jid"
-    assert runtime.closure_dispatch_export(FuncType((f32,))) == "__irld_closure_dispatch_vf"
-    assert runtime.closure_dispatch_export(FuncType()) == "__irld_closure_dispatch_v"
+    assert linker.host.closure_dispatch_export(FuncType((i32, i32), i32)) == "__irld_closure_dispatch_iii"
+    assert linker.host.closure_dispatch_export(FuncType((i32, f64), i64)) == "__irld_closure_dispatch_jid"
+    assert linker.host.closure_dispatch_export(FuncType((f32,))) == "__irld_closure_dispatch_vf"
+    assert linker.host.closure_dispatch_export(FuncType()) == "__irld_closure_dispatch_v"
 
 
 def test_grown_slots_call_the_dispatcher_with_their_context() -> None:
-    result = runtime.run(closure_module(), ["closure"], capture=True)
+    result = linker.host.run(closure_module(), ["closure"], capture=True)
     assert (result.exit_code, result.stderr) == (70, b"")
 
 
 def test_generic_dispatcher_name_is_the_fallback() -> None:
-    result = runtime.run(closure_module(dispatch="__irld_closure_dispatch"), ["c"], capture=True)
+    result = linker.host.run(closure_module(dispatch="__irld_closure_dispatch"), ["c"], capture=True)
     assert result.exit_code == 70
 
 
@@ -74,7 +74,7 @@ def test_generic_dispatcher_name_is_the_fallback() -> None:
 ], ids=["no-dispatcher", "wrong-dispatcher-type", "null-template", "template-out-of-range",
         "negative-template", "table-at-maximum"])
 def test_growth_fails_cleanly_with_zero(module: bytes) -> None:
-    assert runtime.run(module, ["c"], capture=True).exit_code == 3
+    assert linker.host.run(module, ["c"], capture=True).exit_code == 3
 
 
 def test_growth_without_an_exported_table_returns_zero() -> None:
@@ -82,13 +82,13 @@ def test_growth_without_an_exported_table_returns_zero() -> None:
      (import "irld" "closure_table_grow" (func $grow (param i32 i32) (result i32)))
      (func (export "_start") (call $proc_exit (i32.add (i32.const 3)
                                                        (call $grow (i32.const 1) (i32.const 0)))))""")
-    assert runtime.run(module, ["c"], capture=True).exit_code == 3
+    assert linker.host.run(module, ["c"], capture=True).exit_code == 3
 
 
 def test_trap_inside_a_closure_is_a_trap_of_the_program() -> None:
     module = wat(MODULE.format(dispatch="__irld_closure_dispatch_iii", template=1, max="")
                  .replace("(i32.store (i32.const 64) (i32.const 10))", ""))
-    result = runtime.run(module, ["c"], capture=True)
+    result = linker.host.run(module, ["c"], capture=True)
     assert result.exit_code == 134
     assert result.trap == "wasm trap: wasm `unreachable` instruction executed"
     assert result.frames[0].name == "dispatch"
@@ -106,7 +106,7 @@ def test_proc_exit_inside_a_closure_exits() -> None:
      (func (export "_start")
        (call_indirect (type $vi) (i32.const 5) (call $grow (i32.const 1) (i32.const 20)))
        unreachable)""")
-    assert runtime.run(module, ["c"], capture=True).exit_code == 25
+    assert linker.host.run(module, ["c"], capture=True).exit_code == 25
 
 
 def test_i64_and_f64_closures() -> None:
@@ -122,9 +122,9 @@ def test_i64_and_f64_closures() -> None:
      (func (export "_start")
        (call $proc_exit (i32.trunc_f64_s
          (call_indirect (type $dj) (i64.const -9) (f64.const 2.5) (call $grow (i32.const 1) (i32.const 4))))))""")
-    assert runtime.run(module, ["c"], capture=True).exit_code == 1
+    assert linker.host.run(module, ["c"], capture=True).exit_code == 1
 
 
 def test_node_cannot_grow_and_fails_cleanly(node: str) -> None:
-    result = runtime.run_node(closure_module(), ["closure"])
+    result = linker.host.run_node(closure_module(), ["closure"])
     assert (result.exit_code, result.stderr) == (3, b"")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import runtime
+import linker.host
 from runtime_programs import ARGV, CAT, EXIT42, HELLO, LOOP, TRACE, TRAP, wat
 
 PROGRAMS = {
@@ -23,14 +23,14 @@ PROGRAMS = {
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_same_stdout_stderr_and_exit_code(node: str, name: str) -> None:
     module, argv, stdin = PROGRAMS[name]
-    on_wasmtime = runtime.run(module, argv, stdin=stdin, capture=True)
-    on_node = runtime.run_node(module, argv, stdin)
+    on_wasmtime = linker.host.run(module, argv, stdin=stdin, capture=True)
+    on_node = linker.host.run_node(module, argv, stdin)
     assert on_node == on_wasmtime
 
 
 def test_trap_under_both_engines(node: str) -> None:
-    on_wasmtime = runtime.run(TRAP, ["trap"], capture=True)
-    on_node = runtime.run_node(TRAP, ["trap"])
+    on_wasmtime = linker.host.run(TRAP, ["trap"], capture=True)
+    on_node = linker.host.run_node(TRAP, ["trap"])
     assert on_node.exit_code == on_wasmtime.exit_code == 134
     assert on_node.stdout == on_wasmtime.stdout == b"before\n"
     assert on_node.trap == "wasm trap: unreachable"
@@ -46,20 +46,20 @@ def test_tail_calls_under_node(node: str) -> None:
          (then (i32.const 9))
          (else (return_call $down (i32.sub (local.get $n) (i32.const 1))))))
      (func (export "_start") (call $proc_exit (call $down (i32.const 1000000))))""")
-    assert runtime.run_node(module, ["tail"]).exit_code == 9
+    assert linker.host.run_node(module, ["tail"]).exit_code == 9
 
 
 def test_stack_overflow_is_a_trap_under_node(node: str) -> None:
     module = wat("""
      (func $down (param $n i32) (result i32) (i32.add (i32.const 1) (call $down (local.get $n))))
      (func (export "_start") (drop (call $down (i32.const 0))))""")
-    result = runtime.run_node(module, ["deep"])
+    result = linker.host.run_node(module, ["deep"])
     assert result.exit_code == 134
     assert result.trap == "wasm trap: Maximum call stack size exceeded"
 
 
 def test_node_timeout_kills_the_run(node: str) -> None:
-    result = runtime.run_node(LOOP, ["loop"], timeout=1.0)
+    result = linker.host.run_node(LOOP, ["loop"], timeout=1.0)
     assert result.exit_code == 134
     assert result.trap == "timed out after 1s"
 
@@ -67,18 +67,18 @@ def test_node_timeout_kills_the_run(node: str) -> None:
 def test_node_reports_bad_input(node: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"nope")
-    result = runtime.run_node(bad, [])
+    result = linker.host.run_node(bad, [])
     assert result.exit_code == 1
     assert result.stderr.decode().startswith(f"{bad}: error: not a valid wasm module: ")
     imports = tmp_path / "imports.wasm"
     imports.write_bytes(wat('(import "env" "foo" (func)) (func (export "_start"))', prelude=False))
-    result = runtime.run_node(imports, [])
+    result = linker.host.run_node(imports, [])
     assert (result.exit_code, result.stderr.decode()) == (
         1, f"irld run: error: {imports}: unknown import env.foo\n")
 
 
 def test_node_runner_usage_error(node: str) -> None:
-    proc = subprocess.run([node, str(runtime.NODE_RUNNER)], capture_output=True, check=False)
+    proc = subprocess.run([node, str(linker.host.NODE_RUNNER)], capture_output=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith(b"usage: node node_runner.mjs")
 
@@ -88,4 +88,4 @@ def test_format_f64_matches_javascript(node: str) -> None:
               -7.25, 1.7976931348623157e308, 4.35, 1e100, 12345.678e-12]
     script = f"console.log(JSON.stringify({json.dumps(values)}.map(String)))"
     proc = subprocess.run([node, "-e", script], capture_output=True, check=True, text=True)
-    assert [runtime.format_f64(v) for v in values] == json.loads(proc.stdout)
+    assert [linker.host.format_f64(v) for v in values] == json.loads(proc.stdout)

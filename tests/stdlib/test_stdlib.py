@@ -8,7 +8,7 @@ Always:
   not clash, every program has its expected output.
 
 Linked and run: every test program and every example is linked
-(with native tail calls and with the trampoline) against an archive of the stdlib and run with `linker.runtime.run`; its stdout must equal the
+(with native tail calls and with the trampoline) against an archive of the stdlib and run with `linker.host.run`; its stdout must equal the
 expected output byte for byte and its exit status `expected.exit` / `NAME.exit` (default 0);
 a test program may also give `NAME.args` (arguments, one per line) and `NAME.stderr` (text
 that stderr must contain).  Examples that use
@@ -165,9 +165,9 @@ def _link(sources: list[Path], archive: Path, out_dir: Path, mode: str = "native
 
 def _run_and_compare(wasm: Path, args: list[str], expected_out: bytes, expected_exit: int,
                      label: str, expected_stderr: str | None = None) -> None:
-    from linker import runtime
-    result = runtime.run(str(wasm), [label, *args], stdin=b"", capture=True,
-                         timeout=RUN_TIMEOUT)
+    import linker.host
+    result = linker.host.run(str(wasm), [label, *args], stdin=b"", capture=True,
+                             timeout=RUN_TIMEOUT)
     stderr = result.stderr.decode(errors="replace")
     detail = f"exit {result.exit_code}, trap {result.trap}\nstderr:\n{stderr}"
     assert result.stdout.decode(errors="replace") == expected_out.decode(), detail

@@ -26,7 +26,7 @@ from linker.cli.main import main
 from linker.compile import compile_module
 from linker.ir import model as ir
 from linker.ir.parser import parse_module
-from linker.store.objfile import ObjectFile, scan_sections
+from linker.store.objfile import VERSION, ObjectFile, scan_sections
 from linker.store.wasmobj import SymKind, read_object
 
 REPO = Path(__file__).resolve().parents[2]
@@ -460,7 +460,7 @@ def test_dump_shows_the_standard_sections(tmp_path: Path,
     out = capsys.readouterr().out
     lines = out.splitlines()
     # The irld part is unchanged and comes first.
-    assert lines[:4] == [f"{a}: object format 2", "module interop.a", "",
+    assert lines[:4] == [f"{a}: object format {VERSION}", "module interop.a", "",
                          "index (9 entities):"]
     assert "bodies:" not in lines
     block = lines[lines.index("sections:"):]

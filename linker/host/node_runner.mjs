@@ -2,7 +2,7 @@
 //
 //   node node_runner.mjs [--argv0=NAME] [--] prog.wasm [args...]
 //
-// The Node counterpart of linker/runtime.py's `run`, with the same contract
+// The Node counterpart of linker/host/wasmtime_host.py's `run`, with the same contract
 // (docs/runtime.md): WASI preview 1 with an empty environment and no preopened
 // directories, argv = [NAME or prog.wasm, args...], the same `env` host
 // functions, and `irld.closure_table_grow` returning 0 (plain WASI cannot add
@@ -53,7 +53,7 @@ function parseArgs(argv) {
 }
 
 // ECMAScript Number::toString is the reference format of `trace f64`
-// (linker/runtime.py's format_f64 reproduces it).
+// (linker/host/wasmtime_host.py's format_f64 reproduces it).
 const hostImports = {
   env: {
     irld_trace_i32: (v) => stderr(`trace i32: ${v}\n`),

@@ -19,10 +19,6 @@ the calling instance) followed by the wasm arguments.  The default registry
 holds the debugging helpers in module ``env`` and the FFI closure growth hook
 ``irld.closure_table_grow``; the protocol is written down in docs/runtime.md.
 
-`run_node` runs the same program under Node's ``node:wasi`` through
-``node_runner.mjs`` (shipped next to this file), so tests can check that both
-engines agree.
-
 Fuel bounds the number of executed instructions (wasmtime's
 ``consume_fuel``); a time limit uses epoch interruption: a timer thread
 increments the engine epoch, and the store traps at its next epoch check.
@@ -34,9 +30,7 @@ import contextlib
 import decimal
 import math
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,104 +42,33 @@ from typing import Any
 import attrs
 import wasmtime
 
+from linker.host.common import (
+    EXIT_TRAP,
+    HostImportError,
+    HostTrap,
+    InvalidModuleError,
+    RunError,
+    RunResult,
+    TrapFrame,
+    Wasm,
+    render_trap,
+)
 from linker.ir.types import FuncType, ValType
 
 __all__ = [
     "CLOSURE_DISPATCH_EXPORT",
-    "EXIT_TRAP",
     "TABLE_EXPORT",
     "HostContext",
     "HostFunction",
     "HostFunctions",
-    "HostImportError",
-    "HostTrap",
-    "InvalidModuleError",
-    "NodeNotFoundError",
-    "RunError",
-    "RunResult",
-    "TrapFrame",
     "closure_dispatch_export",
-    "find_node",
     "format_f64",
     "run",
-    "render_trap",
-    "run_node",
 ]
 
-# Exit status of a run that trapped: 128 + SIGABRT, as wasmtime's CLI reports.
-EXIT_TRAP = 134
 # The function table the linker exports, and the closure dispatch export prefix.
 TABLE_EXPORT = "__indirect_function_table"
 CLOSURE_DISPATCH_EXPORT = "__irld_closure_dispatch"
-# Backtraces of deep recursion are cut to the innermost and outermost frames.
-_BACKTRACE_HEAD = 30
-_BACKTRACE_TAIL = 5
-
-NODE_RUNNER = Path(__file__).with_name("node_runner.mjs")
-# A run under Node that takes longer than this is killed (run_node's default).
-NODE_TIMEOUT = 60.0
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class RunError(Exception):
-    """A program that cannot be started: bad file, unknown imports, not a WASI command."""
-
-    def __init__(self, file: str, reason: str) -> None:
-        super().__init__(f"{file}: {reason}")
-        self.file = file
-        self.reason = reason
-
-    def render(self) -> str:
-        """The diagnostic as the CLI prints it (``file: error: reason``)."""
-        return f"{self.file}: error: {self.reason}"
-
-
-class InvalidModuleError(RunError):
-    """The input is not a valid wasm binary."""
-
-
-class HostImportError(RunError):
-    """Imports that the host does not provide, or provides with another type; all are listed."""
-
-    def __init__(self, file: str, problems: Sequence[str]) -> None:
-        super().__init__(file, "; ".join(problems))
-        self.problems = tuple(problems)
-
-    def render(self) -> str:
-        return "\n".join(f"irld run: error: {self.file}: {p}" for p in self.problems)
-
-
-class NodeNotFoundError(Exception):
-    """`run_node` was asked to run but no `node` executable exists (tests turn this into a skip)."""
-
-
-class HostTrap(Exception):
-    """Raised by a host function to stop the program with a trap and this message."""
-
-
-# --------------------------------------------------------------------------- results
-
-
-@attrs.frozen(slots=True)
-class TrapFrame:
-    """One frame of a trap's backtrace, innermost first."""
-
-    name: str  # from the name section, or "<wasm function N>"
-    func_index: int
-    module_offset: int  # -1 when unknown (Node)
-
-
-@attrs.frozen(slots=True)
-class RunResult:
-    """How a run ended.  `stdout`/`stderr` are empty unless the run captured them."""
-
-    exit_code: int
-    stdout: bytes
-    stderr: bytes
-    trap: str | None  # "wasm trap: <reason>", "out of fuel ...", "timed out ..."; None if no trap
-    frames: tuple[TrapFrame, ...] = ()
 
 
 # --------------------------------------------------------------------------- host functions
@@ -255,8 +178,6 @@ class HostContext:
 
 
 HostImpl = Callable[..., Any]
-# A program: the binary itself (wasmtime.wat2wasm returns a bytearray) or a path.
-Wasm = bytes | bytearray | memoryview | str | os.PathLike[str]
 
 
 @attrs.frozen(slots=True)
@@ -546,16 +467,6 @@ def _frames(trap: wasmtime.Trap) -> tuple[TrapFrame, ...]:
     return tuple(frames)
 
 
-def render_trap(message: str, frames: Sequence[TrapFrame]) -> str:
-    """``error: <message>`` and one ``  at <name>`` line per frame, long backtraces elided."""
-    lines = [f"error: {message}"]
-    names = [f"  at {frame.name}" for frame in frames]
-    if len(names) > _BACKTRACE_HEAD + _BACKTRACE_TAIL:
-        hidden = len(names) - _BACKTRACE_HEAD - _BACKTRACE_TAIL
-        names = names[:_BACKTRACE_HEAD] + [f"  ... {hidden} more frames"] + names[-_BACKTRACE_TAIL:]
-    return "\n".join(lines + names) + "\n"
-
-
 def _trap_message(trap: wasmtime.Trap, fuel: int | None, timeout: float | None) -> str:
     code = trap.trap_code
     if code == wasmtime.TrapCode.OUT_OF_FUEL:
@@ -716,79 +627,3 @@ def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Li
         output.write_stderr(render_trap(message, frames).encode())
     stdout, stderr = output.captured()
     return RunResult(exit_code, stdout, stderr, message, frames)
-
-
-# --------------------------------------------------------------------------- Node run
-
-
-def find_node(node: str | None = None) -> str:
-    """The node executable: `node`, else $IRLD_NODE, else node on PATH; NodeNotFoundError if none."""
-    exe = node if node is not None else os.environ.get("IRLD_NODE") or shutil.which("node")
-    if exe is None or shutil.which(exe) is None:
-        raise NodeNotFoundError("node is not installed (set IRLD_NODE or put node on PATH)")
-    return exe
-
-
-def _parse_node_stderr(stderr: bytes) -> tuple[str | None, tuple[TrapFrame, ...]]:
-    """The trap message and frames from the runner's ``error:`` / ``  at`` lines."""
-    message: str | None = None
-    frames: list[TrapFrame] = []
-    for line in stderr.decode(errors="replace").splitlines():
-        if line.startswith("error: "):
-            message, frames = line[len("error: "):], []
-        elif message is not None and line.startswith("  at "):
-            name = line[len("  at "):]
-            index = -1
-            if name.startswith("<wasm function ") and name.endswith(">"):
-                index = int(name[len("<wasm function "):-1])
-            frames.append(TrapFrame(name, index, -1))
-    return message, tuple(frames)
-
-
-def run_node(wasm: Wasm, argv: Sequence[str],
-             stdin: bytes | None = None, *, timeout: float | None = NODE_TIMEOUT,
-             capture: bool = True, node: str | None = None) -> RunResult:
-    """Run a WASI command under Node's ``node:wasi`` with the same host functions as `run`.
-
-    `argv` is the full argument vector as for `run`.  Raises
-    `NodeNotFoundError` if there is no node.  A run that exceeds `timeout`
-    seconds is killed and reported as a trap (status 134).  ``irld.closure_table_grow``
-    always returns 0 under Node: plain WASI cannot add host functions to a table.
-    """
-    exe = find_node(node)
-    temps: list[str] = []
-    try:
-        if isinstance(wasm, (bytes, bytearray, memoryview)):
-            fd, path = tempfile.mkstemp(prefix="irld-", suffix=".wasm")
-            temps.append(path)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(wasm)
-            label = "<wasm>"
-        else:
-            path = label = os.fspath(wasm)
-        args = list(argv) if argv else [label]
-        command = [exe, str(NODE_RUNNER), f"--argv0={args[0]}", "--", path, *args[1:]]
-        if not capture:
-            return _run_node_inherit(command, stdin, timeout)
-        try:
-            proc = subprocess.run(command, input=stdin if stdin is not None else b"",
-                                  capture_output=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            message = f"timed out after {timeout:g}s"
-            err = (exc.stderr or b"") + render_trap(message, ()).encode()
-            return RunResult(EXIT_TRAP, exc.stdout or b"", err, message)
-        trap, frames = (None, ()) if proc.returncode != EXIT_TRAP else _parse_node_stderr(proc.stderr)
-        return RunResult(proc.returncode, proc.stdout, proc.stderr, trap, frames)
-    finally:
-        for temp in temps:
-            os.unlink(temp)
-
-
-def _run_node_inherit(command: list[str], stdin: bytes | None, timeout: float | None) -> RunResult:
-    try:
-        proc = subprocess.run(command, input=stdin, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        message = f"timed out after {timeout:g}s"
-        sys.stderr.write(render_trap(message, ()))
-        return RunResult(EXIT_TRAP, b"", b"", message)
-    return RunResult(proc.returncode, b"", b"", None)
