@@ -439,6 +439,9 @@ class WasmObject:
         self._reloc_sections: list[int] = []  # indices into `sections`
         self._relocs: dict[int, list[Reloc]] | None = None  # code and data, by section
         self._custom_relocs: dict[int, list[Reloc]] | None = None
+        self._data_only: list[Reloc] | None = None      # data relocations parsed alone
+        self._code_reloc_bytes: tuple[bytes, int] | None = None   # reloc.CODE, code size
+        self._reloc_parser: _RelocParser | None = None
         self._code: list[Reloc] = []
         self._data: list[Reloc] = []
         self._code_offsets: list[int] = []
@@ -479,7 +482,16 @@ class WasmObject:
     @property
     def data_relocs(self) -> list[Reloc]:
         """Data section relocations, by offset (relative to the section's contents)."""
-        self._load()
+        if self._relocs is None and self._data_only is None:
+            # Data alone (a link that copies code by indexed ranges) parses no
+            # code relocation.
+            only = self.data_section
+            relocs = self._parser().parse(custom=False, only=only) if only is not None else {}
+            self._data_only = relocs.get(only, []) if only is not None else []
+            self._data_offsets = [r.offset for r in self._data_only]
+        if self._relocs is None:
+            assert self._data_only is not None
+            return self._data_only
         return self._data
 
     @property
@@ -500,20 +512,27 @@ class WasmObject:
         relocations start: see `ObjectWriter.function_reloc_ranges`)."""
         if count == 0:
             return []
-        index = next((i for i in self._reloc_sections
-                      if self._reloc_target(i) == self.code_section), None)
-        if index is None or self.code_section is None:
-            raise WasmObjectError(self.name, "no reloc.CODE section for the indexed relocations")
-        _, _, start, stop = self.sections[index]
-        code_start, code_stop = self.sections[self.code_section][2:]
+        if self._code_reloc_bytes is None:
+            index = next((i for i in self._reloc_sections
+                          if self._reloc_target(i) == self.code_section), None)
+            if index is None or self.code_section is None:
+                raise WasmObjectError(self.name,
+                                      "no reloc.CODE section for the indexed relocations")
+            _, _, start, stop = self.sections[index]
+            code_start, code_stop = self.sections[self.code_section][2:]
+            self._code_reloc_bytes = (bytes(self.buf[start:stop]), code_stop - code_start)
+        data, limit = self._code_reloc_bytes
         dest: list[Reloc] = []
-        parser = _RelocParser(self)
         try:
-            parser.entries(bytes(self.buf[start:stop]), position, code_stop - code_start, dest,
-                           count)
+            self._parser().entries(data, position, limit, dest, count)
         except _CAUGHT as exc:
             raise WasmObjectError(self.name, _fail_reason("reloc.CODE section", exc)) from None
         return dest
+
+    def _parser(self) -> _RelocParser:
+        if self._reloc_parser is None:
+            self._reloc_parser = _RelocParser(self)
+        return self._reloc_parser
 
     def _reloc_target(self, index: int) -> int:
         _, _, start, stop = self.sections[index]
@@ -537,7 +556,7 @@ class WasmObject:
 
     def _load(self) -> None:
         if self._relocs is None:
-            relocs = _RelocParser(self).parse(custom=False)
+            relocs = self._parser().parse(custom=False)
             self._code = relocs.get(self.code_section, []) if self.code_section is not None else []
             self._data = relocs.get(self.data_section, []) if self.data_section is not None else []
             self._code_offsets = [r.offset for r in self._code]
@@ -1174,8 +1193,9 @@ class _RelocParser:
         self.where = "relocations"
         self.kinds = [int(s.kind) for s in obj.symbols]
 
-    def parse(self, custom: bool) -> dict[int, list[Reloc]]:
-        """Target section index -> its relocations, for custom or code/data targets."""
+    def parse(self, custom: bool, only: int | None = None) -> dict[int, list[Reloc]]:
+        """Target section index -> its relocations, for custom or code/data targets
+        (or for target section `only`)."""
         obj = self.obj
         out: dict[int, list[Reloc]] = {}
         try:
@@ -1184,6 +1204,8 @@ class _RelocParser:
                 self.where = f"{name} section"
                 target, p = _header_uleb(obj.buf, start, stop)
                 sid = self.target_id(target, index)
+                if only is not None and target != only:
+                    continue
                 if (sid == 0) == custom:
                     dest = out.setdefault(target, [])
                     merge = bool(dest)
