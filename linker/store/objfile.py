@@ -29,7 +29,7 @@ import enum
 import mmap
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -91,7 +91,7 @@ class EntityRecord:
     kind: EntityKind
     private: bool
     info: Any
-    raw_refs: list[Any]
+    _raw_refs: list[Any] | None     # None: computed on first use (C objects)
     sigs: tuple[str, ...]
     deferred_error: str | None
     body_offset: int
@@ -103,6 +103,14 @@ class EntityRecord:
     alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset)
     weak: bool = False              # a weak definition: a strong one replaces it
     relocs: tuple[int, int] | None = None   # FUNC of an irld object: reloc.CODE range
+
+    @property
+    def raw_refs(self) -> list[Any]:
+        """Flat (symbol, edge code) pairs; a C object's are computed from its
+        relocations the first time discovery reaches the entity."""
+        if self._raw_refs is None:
+            self._raw_refs = self.obj.compute_refs(self)
+        return self._raw_refs
 
     @property
     def refs(self) -> list[tuple[str, EdgeKind]]:
@@ -153,6 +161,13 @@ class ObjectFile:
 
     def set_wasm(self, w: WasmObject) -> None:
         self._wasm = w
+
+    # Set by `linker.store.wasm_input` for C objects: a record's references.
+    refs_from_relocs: Callable[["EntityRecord"], list[Any]] | None = None
+
+    def compute_refs(self, rec: "EntityRecord") -> list[Any]:
+        assert self.refs_from_relocs is not None, "irld records carry their references"
+        return self.refs_from_relocs(rec)
 
     def symbol_name(self, index: int) -> str:
         """The link-time name of symbol `index` of the standard symbol table."""

@@ -39,12 +39,19 @@ from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
 
 _R = RelocType
-_CALL = frozenset({_R.FUNCTION_INDEX_LEB, _R.FUNCTION_INDEX_I32})
-_ADDRESS = frozenset({_R.TABLE_INDEX_SLEB, _R.TABLE_INDEX_I32, _R.MEMORY_ADDR_LEB,
-                      _R.MEMORY_ADDR_SLEB, _R.MEMORY_ADDR_I32, _R.MEMORY_ADDR_REL_SLEB,
-                      _R.TABLE_INDEX_REL_SLEB, _R.MEMORY_ADDR_LOCREL_I32})
-_GLOBAL = frozenset({_R.GLOBAL_INDEX_LEB, _R.GLOBAL_INDEX_I32})
-_SUPPORTED = _CALL | _ADDRESS | _GLOBAL | {_R.TYPE_INDEX_LEB, _R.TABLE_NUMBER_LEB}
+_ADDRESS_CODE = EDGE_INDEX[EdgeKind.ADDRESS]
+_DATA_CODE = EDGE_INDEX[EdgeKind.DATA_REF]
+# Relocation type (a plain int: no enum hashing in the loop) -> edge code; an
+# address edge becomes a data reference when the relocation is in data.
+_EDGE_OF: dict[int, int] = {
+    **{int(t): EDGE_INDEX[EdgeKind.CALL] for t in (_R.FUNCTION_INDEX_LEB, _R.FUNCTION_INDEX_I32)},
+    **{int(t): EDGE_INDEX[EdgeKind.GLOBAL] for t in (_R.GLOBAL_INDEX_LEB, _R.GLOBAL_INDEX_I32)},
+    **{int(t): _ADDRESS_CODE for t in (
+        _R.TABLE_INDEX_SLEB, _R.TABLE_INDEX_I32, _R.MEMORY_ADDR_LEB, _R.MEMORY_ADDR_SLEB,
+        _R.MEMORY_ADDR_I32, _R.MEMORY_ADDR_REL_SLEB, _R.TABLE_INDEX_REL_SLEB,
+        _R.MEMORY_ADDR_LOCREL_I32)},
+}
+_IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
 
 
 def object_from_buffer(buf: Any, start: int, length: int, name: str,
@@ -70,7 +77,6 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
     """The records of the standard object at buf[start:end] (see the module docstring)."""
     try:
         w = read_object(buf, name, start=start, end=end)
-        w.load_relocs()
     except WasmObjectError as exc:
         raise ObjectError(name, exc.reason) from None
     stats.indices_read += 1
@@ -81,6 +87,7 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
                      foreign_exports=[], buf=buf, stats=stats, span=(start, end))
     obj.link_names = names
     obj.set_wasm(w)
+    obj.refs_from_relocs = _ReferenceReader(w, names, name)
     _functions(w, obj, names)
     _data(w, obj, names)
     _globals_and_undefined(w, obj, names)
@@ -98,38 +105,51 @@ def _link_names(w: WasmObject, where: str) -> list[str]:
 
 
 def _record(obj: ObjectFile, name: str, kind: EntityKind, local: bool, info: Any,
-            refs: list[Any], chunk: int = -1, weak: bool = False) -> EntityRecord:
+            refs: list[Any] | None, chunk: int = -1, weak: bool = False) -> EntityRecord:
     rec = EntityRecord(name, kind, local, info, refs, (), None, 0, 0, 0, obj, (), chunk,
                        weak=weak)
     obj.records.append(rec)
     return rec
 
 
-def _refs(relocs: Sequence[Reloc], w: WasmObject, names: list[str], data: bool,
-          where: str) -> list[Any]:
-    """Flat (symbol, edge code) pairs of the relocations, first mention first."""
-    seen: dict[tuple[str, int], None] = {}
-    symbols = w.symbols
-    for r in relocs:
-        t = r.type
-        if t not in _SUPPORTED:
-            raise ObjectError(where, f"unsupported relocation type {RelocType(t).name} "
-                                     "(position-independent or 64-bit code is not linked yet)")
-        if t == _R.TYPE_INDEX_LEB or t == _R.TABLE_NUMBER_LEB:
-            continue
-        if symbols[r.index].kind is SymKind.SECTION:
-            continue
-        if t in _CALL:
-            kind = EdgeKind.CALL
-        elif t in _GLOBAL:
-            kind = EdgeKind.GLOBAL
-        else:
-            kind = EdgeKind.DATA_REF if data else EdgeKind.ADDRESS
-        seen.setdefault((names[r.index], EDGE_INDEX[kind]), None)
-    flat: list[Any] = []
-    for sym, code in seen:
-        flat += (sym, code)
-    return flat
+class _ReferenceReader:
+    """A record's references from its relocations, computed when discovery first
+    reaches it: most functions of a library are never live, and their
+    references are never needed."""
+
+    def __init__(self, w: WasmObject, names: list[str], where: str) -> None:
+        self.w, self.names, self.where = w, names, where
+        self.section = [s.kind is SymKind.SECTION for s in w.symbols]
+
+    def __call__(self, rec: EntityRecord) -> list[Any]:
+        w = self.w
+        try:
+            if rec.kind is EntityKind.FUNC:
+                return self.refs(w.function_relocs(rec.chunk), _ADDRESS_CODE)
+            return self.refs(w.segment_relocs(rec.chunk), _DATA_CODE)
+        except WasmObjectError as exc:
+            raise ObjectError(self.where, exc.reason) from None
+
+    def refs(self, relocs: Sequence[Reloc], address_code: int) -> list[Any]:
+        """Flat (symbol, edge code) pairs of the relocations, first mention first."""
+        seen: dict[tuple[str, int], None] = {}
+        names, section = self.names, self.section
+        for r in relocs:
+            t = int(r.type)
+            code = _EDGE_OF.get(t, -1)
+            if code < 0:
+                if t in _IGNORED:
+                    continue
+                raise ObjectError(self.where, f"unsupported relocation type "
+                                              f"{RelocType(t).name} (position-independent or "
+                                              "64-bit code is not linked yet)")
+            if section[r.index]:
+                continue
+            seen[(names[r.index], address_code if code == _ADDRESS_CODE else code)] = None
+        flat: list[Any] = []
+        for sym, code in seen:
+            flat += (sym, code)
+        return flat
 
 
 def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
@@ -137,10 +157,8 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     for i, s in enumerate(w.symbols):
         if s.kind is not SymKind.FUNCTION or s.undefined:
             continue
-        chunk = s.index - base
-        refs = _refs(w.function_relocs(chunk), w, names, False, obj.name)
-        _record(obj, names[i], EntityKind.FUNC, s.local, w.func_type(s.index), refs, chunk,
-                s.weak)
+        _record(obj, names[i], EntityKind.FUNC, s.local, w.func_type(s.index), None,
+                s.index - base, s.weak)
 
 
 def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
@@ -156,9 +174,8 @@ def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
         readonly = seg.name.startswith(".rodata")
         first_off, first, first_i = syms[0]
         primary = names[first_i] if first_off == 0 else f"{seg.name}@{os.path.basename(obj.name)}"
-        refs = _refs(w.segment_relocs(seg_index), w, names, True, obj.name)
         _record(obj, primary, EntityKind.DATA, first.local if first_off == 0 else True,
-                (seg.size, 1 << seg.alignment, readonly), refs, seg_index,
+                (seg.size, 1 << seg.alignment, readonly), None, seg_index,
                 first.weak and first_off == 0)
         for off, s, i in syms:
             if names[i] == primary:
