@@ -28,12 +28,17 @@ Current phases:
    object;
 6. check types: the entry's type, and every cross-object call against the
    definition (`linker.program`);
-7. decode: the live bodies only, into the program emission works on;
-7b. ffi: what the FFI must generate (live signatures, runtime functions,
-    adapters) and the checks only the linker can make (`linker.ffi.plan`);
-8. emit: layout, resolution, relooper and code generation (`linker.emit`);
-9. encode: the wasm binary (`linker.wasm`);
-10. write: the output (and `--emit-wat`), atomically; nothing is written
+7. ffi: what the FFI must generate (live signatures with their link-time
+   ids, runtime functions, adapters) and the checks only the linker can make
+   (`linker.ffi.plan`, the one owner of signature ids);
+8. decode: the live program emission works on (`linker.program`): records
+   of the live functions and data, decoding no IR unless a later phase asks;
+9. emit: layout, then each live function's compiled code copied and its
+   relocations patched (`linker.relocate`), or, in a tail-call mode other
+   than the objects' (trampoline), code generated again from the IR; the
+   linker's own functions (`linker.emit`);
+10. encode: the wasm binary (`linker.wasm`);
+11. write: the output (and `--emit-wat`), atomically; nothing is written
     when any phase failed.
 """
 
@@ -55,7 +60,7 @@ from linker.codegen import TailCallMode
 from linker.compile import write_file_atomic
 from linker.emit import EmitOptions, EmitResult, LinkError, LiveProgram, emit_program
 from linker.ffi.gen import FfiReport
-from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, plan_ffi
+from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
 from linker.program import (build_program, entry_diagnostics, export_diagnostics,
@@ -136,6 +141,7 @@ class LinkContext:
     live: LiveSet | None = None
     warnings: list[Diagnostic] = attrs.field(factory=list)
     gc_sections: list[str] = attrs.field(factory=list)
+    ffi_plan: FfiPlan | None = None
     program: LiveProgram | None = None
     emitted: EmitResult | None = None
     wasm: bytes | None = None
@@ -248,19 +254,19 @@ def check_types(ctx: LinkContext) -> None:
         raise DiagnosticError(errors)
 
 
-def decode(ctx: LinkContext) -> None:
-    ctx.program = build_program(ctx.require_store(), ctx.require_live(), ctx.options.entry,
-                                ctx.options.exports)
-
-
 def ffi(ctx: LinkContext) -> None:
     opts = ctx.options
     plan, errors = plan_ffi(ctx.require_live(),
                             FfiOptions(opts.ffi_exhaustive, opts.ffi_closure_pool))
     if errors:
         raise DiagnosticError(errors)
-    assert ctx.program is not None, "phase order: program not decoded"
-    ctx.program.ffi = plan
+    ctx.ffi_plan = plan
+
+
+def decode(ctx: LinkContext) -> None:
+    assert ctx.ffi_plan is not None, "phase order: FFI not planned"
+    ctx.program = build_program(ctx.require_store(), ctx.require_live(), ctx.ffi_plan,
+                                ctx.options.entry, ctx.options.exports)
 
 
 def emit(ctx: LinkContext) -> None:
@@ -342,8 +348,8 @@ PHASES: tuple[Phase, ...] = (
     ("check symbols", check_symbols),
     ("gc sections", gc_sections),
     ("check types", check_types),
-    ("decode", decode),
     ("ffi", ffi),
+    ("decode", decode),
     ("emit", emit),
     ("encode", encode),
     ("write", write_output),

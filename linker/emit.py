@@ -126,7 +126,7 @@ class LiveProgram:
     sig_ids: dict[str, int] = attrs.Factory(dict)        # FFI signature key -> link-time id
     aliases: list[tuple[str, str, int]] = attrs.Factory(list)   # data symbol, segment, offset
     stack: bool = False                                  # C code's __stack_pointer is live
-    ffi: FfiPlan | None = None                           # set by the driver's "ffi" phase
+    ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
 
 
 @attrs.define(slots=True)

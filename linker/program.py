@@ -20,6 +20,8 @@ from __future__ import annotations
 from linker.diagnostics import Diagnostic
 from linker.discover import LiveSet
 from linker.emit import LiveData, LiveFunc, LiveProgram
+from linker.ffi.gen import sig_ids_of
+from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
@@ -30,15 +32,10 @@ from linker.store.store import Store
 _FUNC_KINDS = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
 
 
-def sig_ids(live: LiveSet) -> dict[str, int]:
-    """Link-time id of each live FFI signature key: 1, 2, ... in discovery order."""
-    return {key: i + 1 for i, key in enumerate(live.sigs)}
-
-
-def build_program(store: Store, live: LiveSet, entry: str | None,
+def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
                   extra_exports: tuple[str, ...] = ()) -> LiveProgram:
-    """Decode the live bodies and collect everything emission needs."""
-    ids = sig_ids(live)
+    """Collect everything emission needs; the FFI plan owns the signature ids."""
+    ids = sig_ids_of(ffi)
     funcs: list[LiveFunc] = []
     imports: list[tuple[str, str, str, FuncType]] = []
     datas: list[LiveData] = []
@@ -89,7 +86,8 @@ def build_program(store: Store, live: LiveSet, entry: str | None,
     stack = live.live.get(STACK_POINTER)
     return LiveProgram(funcs, imports, datas, globals_, _dedupe(exports),
                        [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data,
-                       ids, aliases, stack is not None and is_linker_object(stack[0].obj.name))
+                       ids, aliases, stack is not None and is_linker_object(stack[0].obj.name),
+                       ffi)
 
 
 def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:
