@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from linker import __version__
 from linker.diagnostics import DiagnosticError
-from linker.store.objfile import ObjectError
+from linker.store.errors import InputFileError
 
 # Subcommand modules under linker.cli, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = ("compile", "dump", "ar", "link", "run", "why", "top", "garbage",
@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DiagnosticError as exc:
         print(exc.render(getattr(exc, "sources", None)), file=sys.stderr)
         return 1
-    except ObjectError as exc:
+    except InputFileError as exc:      # objects, archives, wasm objects
         print(f"{exc.file}: error: {exc.reason}", file=sys.stderr)
         return 1
     except InputError as exc:

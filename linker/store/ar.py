@@ -95,8 +95,8 @@ class ArArchive:
     and `index_bytes` how many bytes opening read (headers and tables).
     """
 
-    __slots__ = ("path", "buf", "members", "has_symbol_table", "index_bytes", "_names",
-                 "_idxs", "_symbols", "_lookups", "_owners")
+    __slots__ = ("path", "buf", "members", "has_symbol_table", "index_bytes", "_table",
+                 "_scan", "_entries", "_symbols", "_lookups", "_owners")
 
     # A link that asks for a few symbols (hello world against a 100,000-symbol
     # library) finds them by scanning the table; the dict is built on the
@@ -104,18 +104,35 @@ class ArArchive:
     SCANS = 16
 
     def __init__(self, path: str, buf: Any, members: list[ArMember],
-                 names: list[str], idxs: list[int], has_symbol_table: bool,
-                 index_bytes: int = 0) -> None:
+                 table: Callable[[], tuple[list[str], list[int]]], has_symbol_table: bool,
+                 index_bytes: int = 0,
+                 scan: Callable[[str], int | None] | None = None) -> None:
         self.path = path
         self.buf = buf
         self.members = members
         self.has_symbol_table = has_symbol_table
         self.index_bytes = index_bytes
-        self._names = names          # the table's entries, in table order
-        self._idxs = idxs
+        # The table is decoded (and its entries checked) on first need: a link
+        # that looks up a few symbols scans the raw table instead (`find`).
+        self._table = table
+        self._scan = scan
+        self._entries: tuple[list[str], list[int]] | None = None
         self._symbols: dict[str, int] | None = None
         self._lookups = 0
         self._owners: dict[str, list[int]] | None = None
+
+    @property
+    def _names(self) -> list[str]:
+        return self._decoded()[0]
+
+    @property
+    def _idxs(self) -> list[int]:
+        return self._decoded()[1]
+
+    def _decoded(self) -> tuple[list[str], list[int]]:
+        if self._entries is None:
+            self._entries = self._table()
+        return self._entries
 
     @property
     def symbols(self) -> dict[str, int]:
@@ -136,6 +153,8 @@ class ArArchive:
         """The first member the table lists for `symbol`, or None."""
         if self._symbols is None and self._lookups < self.SCANS:
             self._lookups += 1
+            if self._scan is not None and self._entries is None:
+                return self._scan(symbol)
             try:
                 return self._idxs[self._names.index(symbol)]
             except ValueError:
@@ -171,8 +190,12 @@ class ArArchive:
 
     @staticmethod
     def from_bytes(buf: Any, path: str) -> ArArchive:
-        """Parse an archive held in `buf` (bytes, mmap or memoryview); `path` names it in errors."""
-        return _Parser(buf, path).parse()
+        """Parse an archive held in `buf` (bytes, mmap or memoryview); `path` names it in
+        errors.  Unlike `open`, which decodes the symbol table on first need, this
+        checks every entry now."""
+        ar = _Parser(buf, path).parse()
+        ar._decoded()
+        return ar
 
     def member_data(self, i: int) -> memoryview | bytes:
         """Member `i`'s data: a view of the buffer, not a copy."""
@@ -212,6 +235,7 @@ class _Parser:
         self.path = path
         self.end = len(buf)
         self.long_names: bytes | None = None
+        self.symtab_data = b""
         # Headers and tables are read through `read`: for a mapped file, `pread`,
         # because touching each member's header through the map faults in the
         # pages around it (about 64 KB each), which a 1,000-member archive of
@@ -234,14 +258,46 @@ class _Parser:
                 members.append(self.member(raw))
         read = len(MAGIC) + HEADER_SIZE * len(raws) + len(self.long_names or b"")
         if symtab is None:
-            return ArArchive(self.path, self.buf, members, [], [], False, read)
+            return ArArchive(self.path, self.buf, members, lambda: ([], []), False, read)
         return self.with_symbols(members, symtab, read + symtab[0].size)
 
     def with_symbols(self, members: list[ArMember], symtab: tuple[_Raw, str, int],
                      read: int) -> ArArchive:
         index_of = {m.header_offset: i for i, m in enumerate(members)}
-        names, idxs = self.symbol_table(symtab, index_of)
-        return ArArchive(self.path, self.buf, members, names, idxs, True, read)
+        raw, flavour, width = symtab
+        # Read now: the file may be closed when the table is decoded.
+        self.symtab_data = self.read(raw.data_offset, raw.size)
+        scan = self.gnu_scan(raw, index_of) if flavour == "gnu" and width == 4 else None
+        return ArArchive(self.path, self.buf, members,
+                         lambda: self.symbol_table(symtab, index_of), True, read, scan)
+
+    def gnu_scan(self, raw: _Raw, index_of: dict[int, int]) -> Callable[[str], int | None]:
+        """A lookup in the raw GNU table: the name's position gives its entry."""
+        data = self.symtab_data
+        if raw.size < 4:
+            raise self.fail(f"symbol table truncated: {raw.size} bytes, too short for its "
+                            "4-byte count")
+        (count,) = struct.unpack_from(">I", data, 0)
+        table = 4 * (count + 1)
+        if table > raw.size:
+            raise self.fail(f"symbol table truncated: {count} symbols need {table} bytes "
+                            f"of count and offsets, the member has {raw.size}")
+        blob = b"\0" + data[table:]
+
+        def scan(symbol: str) -> int | None:
+            pos = blob.find(b"\0" + symbol.encode() + b"\0")
+            if pos < 0:
+                return None
+            k = blob.count(b"\0", 0, pos)      # names before this one
+            if k >= count:
+                return None
+            (offset,) = struct.unpack_from(">I", data, 4 + 4 * k)
+            member = index_of.get(offset)
+            if member is None:
+                raise self.fail(f"symbol table entry {k} ({symbol!r}) points at offset "
+                                f"{offset}, which is not the header of a member")
+            return member
+        return scan
 
     def check_magic(self) -> None:
         head = self.read(0, 8)
@@ -368,7 +424,7 @@ class _Parser:
         if size < width:
             raise self.fail(f"symbol table truncated: {size} bytes, too short for its "
                             f"{width}-byte count")
-        data = self.read(start, size)
+        data = self.symtab_data
         (count,) = struct.unpack_from(f">{code}", data, 0)
         table = width * (count + 1)
         if table > size:
@@ -400,7 +456,7 @@ class _Parser:
         start, size = raw.data_offset, raw.size
         if size < width:
             raise self.fail("BSD symbol table truncated: no ranlib array size")
-        data = self.read(start, size)
+        data = self.symtab_data
         (ranlib,) = struct.unpack_from(f"<{code}", data, 0)
         count = ranlib // (2 * width)
         strsize_at = width + ranlib

@@ -61,7 +61,10 @@ class Archive:
 
     def find(self, symbol: str) -> int | None:
         """The number of the first member defining `symbol`, or None."""
-        return self.ar.find(symbol)
+        try:
+            return self.ar.find(symbol)
+        except ArchiveError as exc:   # the symbol table is checked on first use
+            raise ObjectError(exc.file, exc.reason) from None
 
     def member_label(self, i: int) -> str:
         """`lib.a(b.o)`: how diagnostics name member `i`."""

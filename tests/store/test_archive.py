@@ -266,3 +266,16 @@ def test_ar_list_bad_archive_exit_1_no_traceback(tmp_path: Path, case: str,
     err = capsys.readouterr().err
     assert err.startswith(f"{lib}: error: ") and reason in err
     assert "Traceback" not in err
+
+
+def test_symbol_table_of_an_opened_archive_is_checked_on_first_use(tmp_path: Path) -> None:
+    good = bytearray(archive_bytes([("a.o", A), ("b.o", B)]))
+    # The `/` table follows the magic and its header: count, then offsets (big-endian).
+    good[8 + 60 + 4:8 + 60 + 8] = (0x7FFF_FFF0).to_bytes(4, "big")
+    path = write(tmp_path / "lib.a", bytes(good))
+    ar = Archive.open(path)                       # opening decodes no entry
+    with pytest.raises(ObjectError) as info:
+        ar.find("fa")
+    assert info.value.file == path and "not the header of a member" in info.value.reason
+    with pytest.raises(ObjectError):              # from memory, everything is checked at once
+        Archive.from_buffer(bytes(good), path)
