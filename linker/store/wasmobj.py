@@ -1368,6 +1368,7 @@ class ObjectWriter:
         self._customs: list[tuple[str, bytes, tuple[Reloc, ...]]] = []
         # reloc section name ("CODE", ...) -> payload position of each entry (`finish`)
         self.reloc_positions: dict[str, list[int]] = {}
+        self._addresses: list[int] | None = None
 
     # -- building
 
@@ -1512,7 +1513,10 @@ class ObjectWriter:
         return buf
 
     def _segment_addresses(self) -> list[int]:
-        """Each segment's address in the object's memory: packed in order, aligned."""
+        """Each segment's address in the object's memory: packed in order, aligned
+        (computed once per set of segments: every function's sites need them)."""
+        if self._addresses is not None and len(self._addresses) == len(self._segments):
+            return self._addresses
         addresses = []
         addr = 0
         for _, data, align, _, _ in self._segments:
@@ -1520,6 +1524,7 @@ class ObjectWriter:
             addr = (addr + unit - 1) // unit * unit
             addresses.append(addr)
             addr += len(data)
+        self._addresses = addresses
         return addresses
 
     def _data_end(self) -> int:
