@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from linker.compile import compile_module  # noqa: E402
-from linker.discover import discover  # noqa: E402
+from linker.marklive import discover  # noqa: E402
 from linker.driver import no_cyclic_gc  # noqa: E402
 from linker.ir.model import (AddrItem, Assign, BasicBlock, Call, Data, ExternFunc, Func,  # noqa: E402
                              IntItem, Item, Module, Param, Return, SymRef)

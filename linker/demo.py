@@ -1,7 +1,10 @@
 """`make demo`: compile, link and run every example against the stdlib archive.
 
-For each directory under `examples/` (sorted): compile its `.ir` modules,
-link them with `build/stdlib.a` (writing a link report), run the program
+For each directory under `examples/` (sorted): compile its `.ir` modules
+with irld and its `.c` files with a C compiler for wasm32 (clang, or else
+`python -m ziglang cc` from the `ziglang` wheel, which `make demo` installs
+when clang is missing), link them with `build/stdlib.a` (writing a link
+report), run the program
 under wasmtime with the arguments in `args` (one per line) and compare its
 stdout and exit code with `expected.out` / `expected.exit`.  One summary line
 per example shows live and dead entities, output bytes and FFI bytes.  Then
@@ -12,6 +15,8 @@ Exit status 0 only if every example printed exactly its expected output.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,7 +45,19 @@ def build_example(ex: Path) -> tuple[list[str], Path]:
         obj = out / (src.stem + ".o")
         write_file_atomic(str(obj), compile_module(module))
         objects.append(str(obj.relative_to(ROOT)))
+    for src in sorted(ex.glob("*.c")):
+        obj = out / (src.stem + ".o")
+        subprocess.run([*c_compiler(), "-O1", "-c", str(src), "-o", str(obj)], check=True)
+        objects.append(str(obj.relative_to(ROOT)))
     return objects, out
+
+
+def c_compiler() -> list[str]:
+    """The command that compiles C for wasm32-wasi: clang if installed, else zig's."""
+    clang = shutil.which("clang")
+    if clang is not None:
+        return [clang, "--target=wasm32-wasi"]
+    return [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi"]
 
 
 def demo_one(ex: Path) -> bool:

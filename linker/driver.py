@@ -20,7 +20,7 @@ Current phases:
 1. find inputs: `-l NAME` finds `libNAME.a` (or `NAME.a`) in the `-L`
    directories, each directory in order;
 2. open store: object and archive indices only (`linker.store.store`);
-3. discover: the live set from the roots (`linker.discover`);
+3. discover: the live set from the roots (`linker.marklive`);
 4. check symbols: duplicate definitions (including those in archive members
    pulled during discovery), a missing entry, undefined symbols: all
    reported in one error;
@@ -36,7 +36,7 @@ Current phases:
 9. emit: layout, then each live function's compiled code copied and its
    relocations patched (`linker.relocate`), or, in a tail-call mode other
    than the objects' (trampoline), code generated again from the IR; the
-   linker's own functions (`linker.emit`);
+   linker's own functions (`linker.writer`);
 10. encode: the wasm binary (`linker.wasm`);
 11. write: the output (and `--emit-wat`), atomically; nothing is written
     when any phase failed.
@@ -54,15 +54,14 @@ from collections.abc import Callable, Iterator
 import attrs
 
 from linker.diagnostics import Diagnostic, DiagnosticError
-from linker.discover import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
-                             undefined_diagnostics)
 from linker.codegen import TailCallMode
 from linker.compile import write_file_atomic
-from linker.emit import EmitOptions, EmitResult, LinkError, LiveProgram, emit_program
 from linker.ffi.gen import FfiReport
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
+from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
+                             undefined_diagnostics)
 from linker.program import (build_program, entry_diagnostics, export_diagnostics,
                             signature_diagnostics)
 from linker.store.store import StoreCounts, Store
@@ -70,6 +69,7 @@ from linker.store.objfile import EntityKind
 from linker.store.wasm_input import object_from_buffer
 from linker.wasm.encode import encode_module
 from linker.wasm.wat import to_wat
+from linker.writer import EmitOptions, EmitResult, LinkError, LiveProgram, emit_program
 
 
 @attrs.frozen(slots=True)
@@ -82,7 +82,7 @@ class LinkOptions:
     `allow_undefined`: an undefined function a live entity references
     becomes a host import `"env" "<name>"` typed by the referencing module's
     `extern func` declaration; any other undefined symbol becomes the
-    address of a stub that panics when used (see `linker.discover`).
+    address of a stub that panics when used (see `linker.marklive`).
     `libraries` (`-l`) are searched in `library_paths` (`-L`) and go after
     the inputs, in order."""
 

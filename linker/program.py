@@ -18,16 +18,16 @@ relocations, which get table slots).
 from __future__ import annotations
 
 from linker.diagnostics import Diagnostic
-from linker.discover import LiveSet
-from linker.emit import LiveData, LiveFunc, LiveProgram
 from linker.ffi.gen import sig_ids_of
 from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import STACK_POINTER, is_linker_object
+from linker.marklive import LiveSet
 from linker.store.objfile import EntityKind, EntityRecord
 from linker.store.store import Store
+from linker.writer import LiveData, LiveFunc, LiveProgram
 
 _FUNC_KINDS = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
 
@@ -162,7 +162,7 @@ def _global_type_diagnostics(live: LiveSet) -> list[Diagnostic]:
     return errors
 
 
-# Export names the linker itself gives to the output (`linker.emit`, `linker.ffi`).
+# Export names the linker itself gives to the output (`linker.writer`, `linker.ffi`).
 RESERVED_EXPORTS = ("memory", "__indirect_function_table", "_start", "_initialize")
 RESERVED_EXPORT_PREFIX = "__irld_"
 

@@ -13,8 +13,6 @@ import pytest
 from linker.codegen import TailCallMode
 from linker.compile import compile_module
 from linker.diagnostics import DiagnosticError
-from linker.discover import (CallEdge, LiveSet, Reason, UndefinedImport, dead_entities, discover,
-                             gc_section_lines, undefined_diagnostics)
 from linker.driver import PHASES, LinkOptions, link
 from linker.ir.ctypes import parse_key
 from linker.ir.model import (AddrItem, Assign, BasicBlock, Call, Const, CSigDecl, Ctor, Data, Export,
@@ -22,6 +20,8 @@ from linker.ir.model import (AddrItem, Assign, BasicBlock, Call, Const, CSigDecl
                              IntItem, Item, Module, Param, Return, SigRef, SymRef, TailCall)
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
+from linker.marklive import (CallEdge, LiveSet, Reason, UndefinedImport, dead_entities, discover,
+                             gc_section_lines, undefined_diagnostics)
 from linker.store.archive import archive_bytes
 from linker.store.objfile import EntityKind
 from linker.store.store import Store

@@ -1,6 +1,6 @@
 """Code generation of the FFI: call handlers, closure pools, the runtime, adapters.
 
-Emission (`linker.emit`) drives one `FfiEmitter` through the steps of a link:
+The writer (`linker.writer`) drives one `FfiEmitter` through the steps of a link:
 `func_types` (before the bodies are scanned), `extra_imports`, `declare`
 (function indices and globals, after the program's own functions),
 `memory_areas` and `table_slots` (layout), `generate` (every body, once the

@@ -30,11 +30,11 @@ from collections.abc import Iterator
 import attrs
 
 from linker.diagnostics import Diagnostic
-from linker.discover import LiveSet
 from linker.ffi.abi import empty_by_value, small_int
 from linker.ir.ctypes import CKind, CScalar, CSig, lower, parse_key
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import is_linker_object
+from linker.marklive import LiveSet
 from linker.store.objfile import EntityKind
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64

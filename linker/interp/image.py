@@ -13,10 +13,10 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from linker.emit import UNDEFINED_DATA_ADDRESS
 from linker.interp.ffi import ffi_layout
 from linker.ir import model as ir
 from linker.layout import PAGE
+from linker.writer import UNDEFINED_DATA_ADDRESS
 
 
 def symbol_addresses(link_result: Any) -> dict[str, int]:

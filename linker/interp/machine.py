@@ -44,7 +44,6 @@ from typing import Any
 
 import attrs
 
-from linker.emit import LiveProgram
 from linker.interp import semantics as sem
 from linker.interp.semantics import Trap
 from linker.interp.ffi import FfiLayout, FfiRuntime, small_result, wrap_import
@@ -53,6 +52,7 @@ from linker.ir.ctypes import CKind
 from linker.ir.ops import OPS_BY_NAME, OpKind
 from linker.ir.types import FuncType, ValType
 from linker.layout import PAGE
+from linker.writer import LiveProgram
 
 CALL, RET, TAIL = 0, 1, 2
 MAX_PAGES = 65536

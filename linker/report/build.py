@@ -12,33 +12,36 @@ data segments carry (less the zero runs the segments skip).
 The linker's own code and data (the panic runtime and its message pool,
 `_start`, trampoline thunks and drivers, export wrappers, FFI handlers) are
 entities of input `<linker>`, with a reason: the first live function that
-needs them, or a root of kind `linker runtime`.  Edges the linker adds
-(a module's ctors and a pulled member's exports, from the first entity of
-the object that discovery reached, as `linker.discover` does; calls to the
-panic runtime; tail calls through thunks) are added to the `refs` of the
-referencing entity, so the reference graph explains every live entity.
+needs them, or a root of kind `linker runtime`.  The writer's own functions
+are known by the records it keeps of them (`EmitResult.synthetic`: kind,
+calls, subject), not by their names; any other function the linker adds is
+the FFI's.  Edges the linker adds (a module's ctors and a pulled member's
+exports, from the first entity of the object that discovery reached, as
+`linker.marklive` does; calls to the panic runtime; tail calls through
+thunks) are added to the `refs` of the referencing entity, so the reference
+graph explains every live entity.
 """
 
 from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from linker import __version__
-from linker.discover import LiveSet, dead_entities
 from linker.driver import LinkOptions, LinkResult
-from linker.emit import EmitResult, LiveProgram
 from linker.ir import model as ir
 from linker.ir.refs import EdgeKind
 from linker.linker_symbols import LINKER_DATA, is_linker_object
+from linker.marklive import LiveSet, dead_entities
 from linker.report.model import (LINKER_INPUT, UNDEFINED_INPUT, Entity, Report, RootInfo,
                                  UnloadedMember)
 from linker.report.wasmfile import CODE, DATA, SegmentInfo, code_entries, data_segments, sections
 from linker.store.objfile import EntityKind, EntityRecord, ObjectFile
 from linker.store.store import Store
+from linker.writer import PROC_EXIT_SYMBOL, EmitResult, LiveProgram, SyntheticFunc, SyntheticKind
 
-PANIC = "__irld_panic"
 POOL = "__irld_panic_messages"      # the panic message pool, as one data entity
 RUNTIME = EdgeKind.RUNTIME.value
 CALL = EdgeKind.CALL.value
@@ -74,6 +77,7 @@ class _Builder:
         self.by_name: dict[str, Entity] = {}
         self.roots = [RootInfo(r.symbol, r.kind.value, r.origin) for r in self.live.roots]
         self.index_owner: dict[int, str] = {}        # function index -> entity name
+        self.owners: dict[str, str] = {}             # linked function symbol -> entity name
         self.code: list[tuple[int, int]] = []        # per defined function: (offset, size)
         self.segments: list[SegmentInfo] = []
         self.output_sections: list[dict[str, Any]] = []
@@ -216,7 +220,7 @@ class _Builder:
         nimports = len(m.imports)
         exported: dict[int, str] = {x.index: x.name for x in m.exports if x.kind == 0}
         owner = self.index_owner
-        names = {sym: owner.get(idx, sym) for sym, idx in em.func_indices.items()}
+        self.owners = {sym: owner.get(idx, sym) for sym, idx in em.func_indices.items()}
         pending: list[Entity] = []
         for j, fn in enumerate(m.functions):
             idx = nimports + j
@@ -230,7 +234,11 @@ class _Builder:
             self.add(e)
             pending.append(e)
         for e in pending:
-            self.explain_linker_function(e, exported, names, panickers, tail_callers, prog)
+            f = em.synthetic.get(e.name)
+            if f is None:   # the FFI's
+                self.set_reason(e, None, RUNTIME, "code the linker generates")
+            else:
+                self.explain_linker_function(e, f, exported, panickers, tail_callers)
         self.explain_by_referrer([e for e in self.entities
                                   if e.input == LINKER_INPUT and e.kind == "import"])
 
@@ -245,43 +253,65 @@ class _Builder:
         for e in wanted.values():
             self.set_reason(e, None, RUNTIME, "a host function the linker's code imports")
 
-    def explain_linker_function(self, e: Entity, exported: dict[int, str],
-                                names: dict[str, str], panickers: list[str],
-                                tail_callers: dict[str, str],
-                                prog: LiveProgram | None) -> None:
-        name = e.name
-        if name == PANIC:
-            for f in panickers:
-                self.by_name[f].refs.append((PANIC, CALL))
-            self.set_reason(e, panickers[0] if panickers else None, CALL, "the panic runtime")
-            # It writes the pool's and the scratch area's addresses as constants.
-            e.refs += [(POOL, EdgeKind.ADDRESS.value)]
-            e.refs += [(n, EdgeKind.ADDRESS.value) for n in self.linker_data_names()]
-            if "__irld_fd_write" in names:
-                e.refs.append((names["__irld_fd_write"], CALL))
-        elif name in ("_start", "_initialize") and prog is not None:
-            e.refs += [(s, CALL) for s in prog.ctors]
-            if prog.entry is not None:
-                e.refs.append((prog.entry, CALL))
-                if "__irld_proc_exit" in names:
-                    e.refs.append((names["__irld_proc_exit"], CALL))
-            self.set_reason(e, None, EdgeKind.EXPORT.value, f'export "{name}" (WASI)')
-        elif name.startswith("__irld_thunk:"):
-            target = name.split(":", 1)[1]
-            e.refs.append((target, CALL))
-            caller = tail_callers.get(target)
-            if caller is not None:
-                self.by_name[caller].refs.append((name, EdgeKind.TAIL_CALL.value))
-            self.set_reason(e, caller, EdgeKind.TAIL_CALL.value, "a trampoline thunk")
-        elif name.startswith("__irld_export:"):
-            e.refs.append((name.split(":", 1)[1], CALL))
-            e.refs += [(d.name, CALL) for d in self.entities if d.name.startswith("__irld_drive_")]
-            ext = exported.get(e.func_index if e.func_index is not None else -1, name)
-            self.set_reason(e, None, EdgeKind.EXPORT.value, f'export "{ext}"')
-        elif name.startswith("__irld_drive_"):
-            self.set_reason(e, None, RUNTIME, "the tail-call trampoline")
-        else:
-            self.set_reason(e, None, RUNTIME, "code the linker generates")
+    def explain_linker_function(self, e: Entity, f: SyntheticFunc, exported: dict[int, str],
+                                panickers: list[str], tail_callers: dict[str, str]) -> None:
+        """The references and reason of a function the writer generated, from its record."""
+        match f.kind:
+            case SyntheticKind.PANIC:
+                self.explain_panic(e, f, panickers)
+            case SyntheticKind.START | SyntheticKind.INITIALIZE:
+                e.refs += self.call_refs(self.start_calls(f))
+                self.set_reason(e, None, EdgeKind.EXPORT.value, f'export "{f.name}" (WASI)')
+            case SyntheticKind.THUNK:
+                self.explain_thunk(e, f, tail_callers)
+            case SyntheticKind.EXPORT_WRAPPER:
+                assert f.subject is not None
+                # Its symbol and every driver (its code calls its result type's: `f.calls`).
+                e.refs += self.call_refs([f.subject, *self.drivers()])
+                ext = exported.get(e.func_index if e.func_index is not None else -1, f.name)
+                self.set_reason(e, None, EdgeKind.EXPORT.value, f'export "{ext}"')
+            case SyntheticKind.DRIVER:
+                self.set_reason(e, None, RUNTIME, "the tail-call trampoline")
+
+    def explain_panic(self, e: Entity, f: SyntheticFunc, panickers: list[str]) -> None:
+        """Called by every live function that can panic; the first is its reason."""
+        for caller in panickers:
+            self.by_name[caller].refs.append((f.name, CALL))
+        self.set_reason(e, panickers[0] if panickers else None, CALL, "the panic runtime")
+        # It writes the pool's and the scratch area's addresses as constants.
+        e.refs += [(POOL, EdgeKind.ADDRESS.value)]
+        e.refs += [(n, EdgeKind.ADDRESS.value) for n in self.linker_data_names()]
+        e.refs += self.call_refs(f.calls)
+
+    def explain_thunk(self, e: Entity, f: SyntheticFunc, tail_callers: dict[str, str]) -> None:
+        """Tail-called (through the table) by the first tail caller of its target."""
+        assert f.subject is not None
+        e.refs += self.call_refs(f.calls)
+        caller = tail_callers.get(f.subject)
+        if caller is not None:
+            self.by_name[caller].refs.append((f.name, EdgeKind.TAIL_CALL.value))
+        self.set_reason(e, caller, EdgeKind.TAIL_CALL.value, "a trampoline thunk")
+
+    def call_refs(self, calls: Iterable[str]) -> list[tuple[str, str]]:
+        """Call edges to `calls`; an import the linker added under its own symbol is
+        named by the entity that owns its function index (it may be the program's)."""
+        return [(s if s in self.by_name else self.owners.get(s, s), CALL) for s in calls]
+
+    def start_calls(self, f: SyntheticFunc) -> list[str]:
+        """`_start`'s or `_initialize`'s edges: the ctors and the entry it calls (the
+        drivers are roots of their own), and `proc_exit`, imported for every entry
+        (called only for an i32 result)."""
+        assert self.em is not None
+        synthetic = self.em.synthetic
+        calls = [c for c in f.calls
+                 if c not in synthetic or synthetic[c].kind is not SyntheticKind.DRIVER]
+        if f.kind is SyntheticKind.START and PROC_EXIT_SYMBOL not in calls:
+            calls.append(PROC_EXIT_SYMBOL)
+        return calls
+
+    def drivers(self) -> list[str]:
+        assert self.em is not None
+        return [n for n, f in self.em.synthetic.items() if f.kind is SyntheticKind.DRIVER]
 
     def set_reason(self, e: Entity, parent: str | None, kind: str, origin: str) -> None:
         if parent is not None:
@@ -299,8 +329,8 @@ class _Builder:
         em = self.em
         assert em is not None
         mem = em.memory
-        panic = self.by_name.get(PANIC)
-        parent = PANIC if panic is not None else None
+        parent = next((f.name for f in em.synthetic.values() if f.kind is SyntheticKind.PANIC),
+                      None)
         if mem.pool:
             e = Entity(POOL, "data", LINKER_INPUT, True, mem.pool_end - mem.pool_start,
                        address=mem.pool_start)

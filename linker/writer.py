@@ -1,4 +1,4 @@
-"""Assemble a linked program into a wasm module.
+"""The writer (lld's Writer): assemble a linked program into a wasm module.
 
 Input: the live program after discovery and decoding (`LiveProgram`):
 functions, host imports, data, globals, exports, ctors, the entry.  Steps,
@@ -15,12 +15,19 @@ The linker's own functions:
   calls the entry and exits with its i32 result through `proc_exit`;
   with no entry, `_initialize` (WASI reactor) runs the ctors;
 * trampoline mode: a thunk per tail-call target (loads the argument
-  globals, calls the target) and a driver per result type.
+  globals, calls the target), a driver per result type and, for an export
+  that may leave a pending tail call, a wrapper that finishes it.
+
+Each of them is recorded as it is added, as a `SyntheticFunc` (what it is,
+the symbols it calls, the symbol it serves) in `EmitResult.synthetic`, so
+the link report knows them without reading their names.  The FFI's
+functions are `linker.ffi.gen`'s, reported by `EmitResult.ffi`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -32,7 +39,7 @@ from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import STACK_POINTER
-from linker.relocate import relocate_function, relocate_segment
+from linker.relocate import LinkResolver, relocate_function, relocate_segment
 from linker.store.objfile import EntityRecord
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
 from linker.wasm.instr import InstrBuilder
@@ -43,6 +50,8 @@ FD_WRITE = FuncType((ValType.I32,) * 4, ValType.I32)
 PROC_EXIT = FuncType((ValType.I32,), None)
 PANIC_TYPE = FuncType((ValType.I32,) * 4, None)
 PANIC_SCRATCH = "__irld_panic_iov"
+FD_WRITE_SYMBOL = "__irld_fd_write"
+PROC_EXIT_SYMBOL = "__irld_proc_exit"
 LINKER_DATA = ("__heap_base", "__data_end")
 _PREFIX, _SEP, _NL = "panic in ", ": ", "\n"
 
@@ -139,6 +148,35 @@ class EmitOptions:
     compress_relocations: bool = True   # minimal LEBs at relocation sites
 
 
+class SyntheticKind(enum.Enum):
+    """What a function the writer generates itself is."""
+
+    PANIC = "panic runtime"          # __irld_panic
+    START = "start"                  # _start: ctors, the entry, proc_exit
+    INITIALIZE = "initialize"        # _initialize: the ctors (no entry)
+    THUNK = "thunk"                  # trampoline mode: calls one tail-call target
+    EXPORT_WRAPPER = "export wrapper"   # trampoline mode: an export finishing tail calls
+    DRIVER = "driver"                # trampoline mode: runs pending tail calls
+
+
+@attrs.frozen(slots=True)
+class SyntheticFunc:
+    """A function the writer generates itself: its name in the module, its kind,
+    the symbols its code calls, in order (a driver's `call_indirect` names
+    none), and the symbol it serves (a thunk's target, an export wrapper's
+    symbol), if any."""
+
+    name: str
+    kind: SyntheticKind
+    calls: tuple[str, ...] = ()
+    subject: str | None = None
+
+
+def driver_name(result: ValType | None) -> str:
+    """The trampoline driver of a result type."""
+    return f"__irld_drive_{result or 'void'}"
+
+
 @attrs.define(slots=True)
 class EmitResult:
     module: WasmModule
@@ -148,10 +186,43 @@ class EmitResult:
     code_sizes: dict[str, int]        # symbol -> body bytes
     data_segments: list[tuple[int, int]]
     ffi: FfiReport | None = None      # bytes of the generated FFI (None: no FFI)
+    synthetic: dict[str, SyntheticFunc] = attrs.Factory(dict)   # name -> record, in index order
 
 
 # Undefined data under --allow-undefined: any access traps (out of bounds).
 UNDEFINED_DATA_ADDRESS = 0xFFFFFFF0
+
+
+class _CallsFromC:
+    """How C code sees the link in trampoline mode: a direct call to an IR
+    function that may leave a pending tail call goes to a wrapper that runs the
+    trampoline to the end (as an export does), so C gets the final result.
+    (Through a function pointer C reaches the function itself: an IR function
+    that tail-calls must not be called by C through a pointer in this mode.)"""
+
+    def __init__(self, r: "_Resolver", tramp: Trampoline,
+                 wrapper: Callable[[str, Trampoline], int]) -> None:
+        self.r, self.tramp, self.wrapper = r, tramp, wrapper
+
+    def func_index(self, symbol: str) -> int:
+        if self.tramp.may_tail(symbol):
+            return self.wrapper(symbol, self.tramp)
+        return self.r.func_index(symbol)
+
+    def table_index(self, symbol: str) -> int:
+        return self.r.table_index(symbol)
+
+    def symref(self, symbol: str, offset: int) -> int:
+        return self.r.symref(symbol, offset)
+
+    def global_index(self, symbol: str) -> int:
+        return self.r.global_index(symbol)
+
+    def type_index(self, ft: FuncType) -> int:
+        return self.r.type_index(ft)
+
+    def pool_address(self, text: str) -> int:
+        return self.r.pool_address(text)
 
 
 class _Resolver:
@@ -218,6 +289,8 @@ def _scan(funcs: Sequence[LiveFunc], arg_types: Any, from_ir: bool) -> _Scan:
     seen_t: dict[str, None] = {}
     seen_ti: dict[FuncType, None] = {}
     for lf in funcs:
+        if not lf.rec.obj.has_ir:
+            continue                    # C: copied as compiled, no tail calls, no panics
         f = lf.func
         if f.deferred_error is not None:
             s.messages += [f.name, f.deferred_error]
@@ -261,6 +334,14 @@ class _Emitter:
         # Objects hold code compiled for native tail calls; any other mode
         # generates code again from the IR.
         self.from_ir = self.trampoline
+        self.synthetic: dict[str, SyntheticFunc] = {}
+        self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper
+
+    def add_synthetic(self, ft: FuncType, f: SyntheticFunc, locals_: Sequence[ValType] = (),
+                      body: bytes = b"") -> int:
+        """Add a function the writer generates, and its record; its function index."""
+        self.synthetic[f.name] = f
+        return self.mod.add_function(ft, locals_, body, name=f.name)
 
     def run(self) -> EmitResult:
         prog, r = self.prog, self.r
@@ -279,7 +360,8 @@ class _Emitter:
         for lf in prog.funcs:
             r.funcs[lf.symbol] = self.mod.add_function(lf.type, name=lf.symbol)
         if need_panic:
-            r.panic_index = self.mod.add_function(PANIC_TYPE, name=PANIC_SYMBOL)
+            r.panic_index = self.add_synthetic(PANIC_TYPE, SyntheticFunc(
+                PANIC_SYMBOL, SyntheticKind.PANIC, (FD_WRITE_SYMBOL,)))
             r.funcs[PANIC_SYMBOL] = r.panic_index
         if self.ffi is not None:
             self.ffi.declare()
@@ -297,7 +379,8 @@ class _Emitter:
         segs = self.write_data()
         self.add_exports(tramp)
         return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs,
-                          None if self.ffi is None else self.ffi.report())
+                          None if self.ffi is None else self.ffi.report(),
+                          dict(self.synthetic))
 
     # ------------------------------------------------------------ imports, globals
 
@@ -308,9 +391,9 @@ class _Emitter:
         if self.ffi is not None:
             wanted += self.ffi.extra_imports()
         if need_panic:
-            wanted.append(("__irld_fd_write", WASI, "fd_write", FD_WRITE))
+            wanted.append((FD_WRITE_SYMBOL, WASI, "fd_write", FD_WRITE))
         if self.prog.entry is not None:
-            wanted.append(("__irld_proc_exit", WASI, "proc_exit", PROC_EXIT))
+            wanted.append((PROC_EXIT_SYMBOL, WASI, "proc_exit", PROC_EXIT))
         for sym, module, field, ft in wanted:
             key = (module, field, ft)
             if key not in by_key:
@@ -390,8 +473,8 @@ class _Emitter:
         drivers: dict[ValType | None, int] = {}
         if scan.has_tail:
             for rt in (None, ValType.I32, ValType.I64, ValType.F32, ValType.F64):
-                drivers[rt] = mod.add_function(FuncType((), rt),
-                                               name=f"__irld_drive_{rt or 'void'}")
+                drivers[rt] = self.add_synthetic(FuncType((), rt), SyntheticFunc(
+                    driver_name(rt), SyntheticKind.DRIVER))
         self.drivers = drivers
         self.pending = pending
         has_tail = scan.has_tail
@@ -408,8 +491,8 @@ class _Emitter:
             used[p] = k + 1
             b.global_get(args[p][k])
         b.call(self.r.funcs[sym])
-        return self.mod.add_function(FuncType((), ft.result), body=b.finish(),
-                                     name=f"__irld_thunk:{sym}")
+        thunk = SyntheticFunc(f"__irld_thunk:{sym}", SyntheticKind.THUNK, (sym,), sym)
+        return self.add_synthetic(FuncType((), ft.result), thunk, body=b.finish())
 
     def gen_drivers(self) -> None:
         for t, idx in self.drivers.items():
@@ -437,12 +520,15 @@ class _Emitter:
     def gen_bodies(self, tramp: Trampoline | None) -> dict[str, int]:
         sizes: dict[str, int] = {}
         mode = self.opts.tail_calls
+        from_c = None if tramp is None else _CallsFromC(self.r, tramp, self.wrapper)
         for lf in self.prog.funcs:
-            if self.from_ir:
+            if self.from_ir and lf.rec.obj.has_ir:
                 ctx = FuncContext(self.r, lf.sig_ids, mode, tramp)
                 locals_, body = compile_function(lf.func, ctx)
             else:
-                locals_, body = relocate_function(lf.rec, self.r, self.prog.sig_ids,
+                # Compiled code, copied: IR in the objects' own (native) mode, or C.
+                r: LinkResolver = self.r if from_c is None else from_c
+                locals_, body = relocate_function(lf.rec, r, self.prog.sig_ids,
                                                   self.opts.compress_relocations)
             fn = self.mod.function(self.r.funcs[lf.symbol])
             fn.locals = locals_
@@ -479,7 +565,7 @@ class _Emitter:
             b.i32_const(iov)
             b.i32_const(1)
             b.i32_const(iov + 40)
-            b.call(r.funcs["__irld_fd_write"])
+            b.call(r.funcs[FD_WRITE_SYMBOL])
             b.drop()
         b.unreachable()
         self.mod.function(r.panic_index).body = b.finish()
@@ -492,26 +578,36 @@ class _Emitter:
             return
         b = InstrBuilder()
         locals_: list[ValType] = []
+        calls: list[str] = []
         for sym in prog.ctors:
-            b.call(r.funcs[sym])
-            self.after_call(b, sym, tramp, locals_)
-        name = "_initialize"
+            self.call_and_finish(b, sym, tramp, locals_, calls)
+        name, kind = "_initialize", SyntheticKind.INITIALIZE
         if prog.entry is not None:
-            name = "_start"
+            name, kind = "_start", SyntheticKind.START
             ft = r.func_types[prog.entry]
-            b.call(r.funcs[prog.entry])
-            self.after_call(b, prog.entry, tramp, locals_)
+            self.call_and_finish(b, prog.entry, tramp, locals_, calls)
             if ft.result is ValType.I32:
-                b.call(r.funcs["__irld_proc_exit"])
+                b.call(r.funcs[PROC_EXIT_SYMBOL])
+                calls.append(PROC_EXIT_SYMBOL)
             elif ft.result is not None:
                 b.drop()
-        idx = self.mod.add_function(FuncType(), locals_, b.finish(), name=name)
+        idx = self.add_synthetic(FuncType(), SyntheticFunc(name, kind, tuple(calls)), locals_,
+                                 b.finish())
         self.mod.exports.append(Export(name, ExternKind.FUNC, idx))
 
+    def call_and_finish(self, b: InstrBuilder, sym: str, tramp: Trampoline | None,
+                        locals_: list[ValType], calls: list[str], base: int = 0) -> None:
+        """Call `sym` and finish a pending tail call it may leave (`after_call`);
+        the symbols called are appended to `calls`."""
+        b.call(self.r.funcs[sym])
+        calls.append(sym)
+        self.after_call(b, sym, tramp, locals_, calls, base)
+
     def after_call(self, b: InstrBuilder, sym: str, tramp: Trampoline | None,
-                   locals_: list[ValType], base: int = 0) -> None:
+                   locals_: list[ValType], calls: list[str], base: int = 0) -> None:
         """In trampoline mode, finish a pending tail call left by `sym` (result stays on
-        the stack); temporaries are appended to `locals_`, numbered from `base`."""
+        the stack); temporaries are appended to `locals_`, numbered from `base`, and
+        the driver called to `calls`."""
         if tramp is None or not tramp.may_tail(sym):
             return
         t = self.r.func_types[sym].result
@@ -523,6 +619,7 @@ class _Emitter:
         b.global_get(tramp.pending_global)
         b.if_()
         b.call(tramp.driver(t))
+        calls.append(driver_name(t))
         if t is not None:
             b.local_set(tmp)
         b.end()
@@ -560,7 +657,6 @@ class _Emitter:
         return [(off, len(raw)) for off, raw in segs]
 
     def add_exports(self, tramp: Trampoline | None) -> None:
-        wrapped: dict[str, int] = {}
         ffi_override = {} if self.ffi is None else self.ffi.export_override
         for name, sym in self.prog.exports:
             if sym not in self.r.funcs:
@@ -571,9 +667,7 @@ class _Emitter:
                 idx = ffi_override[name]   # a foreign export's adapter (linker.ffi)
             elif tramp is not None and tramp.may_tail(sym):
                 # The host must see the final result of a tail-call chain.
-                if sym not in wrapped:
-                    wrapped[sym] = self.export_wrapper(sym, tramp)
-                idx = wrapped[sym]
+                idx = self.wrapper(sym, tramp)
             self.mod.exports.append(Export(name, ExternKind.FUNC, idx))
         if self.ffi is not None:
             self.mod.exports.extend(self.ffi.exports())
@@ -588,12 +682,22 @@ class _Emitter:
         idx = self.mod.add_global(ValType.I32, False, r.symref(sym, 0), name=f"__export:{sym}")
         self.mod.exports.append(Export(name, ExternKind.GLOBAL, idx))
 
+    def wrapper(self, sym: str, tramp: Trampoline) -> int:
+        """The function that calls `sym` and finishes its pending tail calls
+        (made once; used by exports and by C code calling such a function)."""
+        idx = self.wrappers.get(sym)
+        if idx is None:
+            idx = self.wrappers[sym] = self.export_wrapper(sym, tramp)
+        return idx
+
     def export_wrapper(self, sym: str, tramp: Trampoline) -> int:
         ft = self.r.func_types[sym]
         b = InstrBuilder()
         for i in range(len(ft.params)):
             b.local_get(i)
-        b.call(self.r.funcs[sym])
         locals_: list[ValType] = []
-        self.after_call(b, sym, tramp, locals_, base=len(ft.params))
-        return self.mod.add_function(ft, locals_, b.finish(), name=f"__irld_export:{sym}")
+        calls: list[str] = []
+        self.call_and_finish(b, sym, tramp, locals_, calls, base=len(ft.params))
+        wrapper = SyntheticFunc(f"__irld_export:{sym}", SyntheticKind.EXPORT_WRAPPER,
+                                tuple(calls), sym)
+        return self.add_synthetic(ft, wrapper, locals_, b.finish())

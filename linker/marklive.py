@@ -1,4 +1,4 @@
-"""Live-code discovery: which entities the program needs, and why (lld's MarkLive).
+"""Mark live (lld's MarkLive): which entities the program needs, and why.
 
 Roots, in this order: the entry symbol (`main` unless `--entry`; none with
 `--no-entry`), the `--export` symbols, the `--root` symbols, the symbols the
