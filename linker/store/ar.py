@@ -52,7 +52,7 @@ from typing import Any, cast
 
 import attrs
 
-from linker.store.errors import InputFileError
+from linker.store.errors import InputFileError, map_file
 
 MAGIC = b"!<arch>\n"
 THIN_MAGIC = b"!<thin>\n"
@@ -212,14 +212,7 @@ class ArArchive:
 
 
 def _map(path: str) -> Any:
-    try:
-        with open(path, "rb") as fh:
-            try:
-                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:  # an empty file cannot be mapped
-                return b""
-    except OSError as exc:
-        raise ArchiveError(path, f"cannot open: {exc.strerror or exc}") from None
+    return map_file(path, ArchiveError)
 
 
 def _show(raw: bytes) -> str:

@@ -1,9 +1,13 @@
-"""The one error type of unusable binary inputs: it names the file and the reason.
+"""The one error type of unusable binary inputs, and opening them.
 
-Objects, archives and the standard wasm object reader each raise a subclass,
-so the driver reports every one the same way (`file: error: reason`)."""
+Objects, archives and the standard wasm object reader each raise a subclass
+of `InputFileError`, so the driver reports every one the same way
+(`file: error: reason`)."""
 
 from __future__ import annotations
+
+import mmap
+from typing import Any
 
 
 class InputFileError(Exception):
@@ -13,3 +17,16 @@ class InputFileError(Exception):
         super().__init__(f"{file}: {reason}")
         self.file = file
         self.reason = reason
+
+
+def map_file(path: str, error: type[InputFileError] = InputFileError) -> Any:
+    """The file's bytes, memory-mapped so only the pages a phase reads are loaded
+    (b"" for an empty file, which cannot be mapped); `error` names the file on failure."""
+    try:
+        with open(path, "rb") as fh:
+            try:
+                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:
+                return b""
+    except OSError as exc:
+        raise error(path, f"cannot open: {exc.strerror or exc}") from None

@@ -26,7 +26,6 @@ prove the laziness.  An object can also live inside an archive:
 from __future__ import annotations
 
 import enum
-import mmap
 import struct
 import zlib
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ import attrs
 import msgpack
 
 from linker.store.errors import InputFileError
+from linker.store.errors import map_file as _map_file
 from linker.ir.ctypes import CSig, parse_key
 from linker.ir.model import Data, Func
 from linker.ir.refs import EdgeKind
@@ -293,15 +293,8 @@ def scan_sections(buf: Any, start: int, end: int, name: str) -> list[tuple[int, 
 
 
 def map_file(path: str) -> Any:
-    """The file's bytes, memory-mapped so only the pages a phase reads are loaded."""
-    try:
-        with open(path, "rb") as fh:
-            try:
-                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:  # an empty file cannot be mapped
-                return b""
-    except OSError as exc:
-        raise ObjectError(path, f"cannot open: {exc.strerror or exc}") from None
+    """The file's bytes, memory-mapped (`linker.store.errors.map_file`)."""
+    return _map_file(path, ObjectError)
 
 
 def _decode_info(kind: EntityKind, raw: Any) -> Any:
