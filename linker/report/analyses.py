@@ -171,7 +171,7 @@ def garbage(report: Report, fmt: str, n: int | None = 20) -> str:
     shown = _limit(rows, n)
     footer = [f"shown: {len(shown)} of {len(rows)}",
               f"dead entities of loaded objects: {len(report.dead)}, {dead_size} bytes "
-              "(functions: encoded IR body size; data: size in memory)",
+              "(functions: encoded IR body size, or compiled code for C; data: size in memory)",
               f"archive members never loaded: {len(report.unloaded)}, {member_size} bytes"]
     summary = {"output_bytes": total, "dead": len(report.dead), "dead_size": dead_size,
                "unloaded_members": len(report.unloaded), "unloaded_size": member_size}
