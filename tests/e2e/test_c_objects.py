@@ -200,3 +200,27 @@ def test_ir_and_c_call_each_other(tmp_path: Path) -> None:
     # wasm-ld links the same two objects (the IR object uses no irld-only feature).
     ref = wasm_ld(tmp_path, "mixed_ref.wasm", ir_obj, c_obj, exports=("ir_entry",))
     assert run_export(ref, "ir_entry", 4) == 190
+
+
+@pytest.mark.skipif(LLVM_AR is None, reason="llvm-ar is needed")
+def test_report_names_c_symbols_and_members(objs: tuple[Path, Path, Path],
+                                            tmp_path: Path) -> None:
+    from linker.report.analyses import why
+    from linker.report.build import build_report
+    from linker.driver import LinkOptions, link as link_options
+    _d, lib, app = objs
+    archive = tmp_path / "libstuff.a"
+    subprocess.run([str(LLVM_AR), "rcs", str(archive), str(lib)], check=True)
+    opts = LinkOptions(inputs=(str(app), str(archive)), entry=None, exports=("entry",))
+    report = build_report(link_options(opts), opts)
+    by_name = {e.name: e for e in report.live}
+    assert by_name["twice"].input == f"{archive}(lib.o)"
+    assert by_name["helper@app.o"].input == str(app)
+    # The chain from the root, with the archive member named.
+    answer = why(report, "twice")
+    assert answer.text[0] == f"twice ({archive}(lib.o))"
+    assert answer.chains[0][-1]["symbol"] == "entry"
+    # helper is only ever reached through function pointers (a data table and
+    # `fp`): the edges come from relocations, so the table is not blind.
+    helper = why(report, "helper@app.o")
+    assert helper.chains and helper.chains[0][1]["edge"] in ("data reference", "address taken")
