@@ -211,7 +211,19 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
         return rec
 
     head = 0
-    while head < len(queue):
+    checked = 0            # store.replaced entries already looked at
+    while head < len(queue) or checked < len(store.replaced):
+        if head == len(queue):
+            # A member pulled during the search defined a symbol strongly that
+            # was live as a weak definition (musl's `__stdio_exit` in `exit.o`
+            # versus the one stdio pulls in): the strong one takes its place.
+            for symbol in store.replaced[checked:]:
+                hit = live.get(symbol)
+                if hit is not None and hit[0] is not defined[symbol]:
+                    live[symbol] = (defined[symbol], hit[1])
+                    queue.append(defined[symbol])
+            checked = len(store.replaced)
+            continue
         rec = queue[head]
         head += 1
         name = rec.name

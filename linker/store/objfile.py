@@ -153,6 +153,7 @@ class ObjectFile:
     standard: tuple[int, int] = (0, 0)          # end of the standard sections, their CRC-32
     _wasm: WasmObject | None = attrs.field(default=None, repr=False)
     link_names: list[str] | None = attrs.field(default=None, repr=False)  # C: by symbol
+    undefined: list[str] = attrs.Factory(list)   # C: strong undefined symbols (they pull)
 
     @property
     def has_ir(self) -> bool:

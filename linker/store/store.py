@@ -80,6 +80,11 @@ class Store:
         self.command_line_objects = 0
         self.defined: dict[str, EntityRecord] = {}
         self.duplicates: list[Duplicate] = []
+        # Symbols whose weak definition a later strong one replaced, in order.
+        self.replaced: list[str] = []
+        # Strong undefined symbols of loaded C objects, and how many were looked up.
+        self.pending_undefined: list[str] = []
+        self._extracted = 0
         # Objects pulled from archives, and the symbol that pulled each.
         self.pulled_by: dict[int, str] = {}          # id(ObjectFile) -> symbol
 
@@ -111,11 +116,13 @@ class Store:
         for obj in objects:
             store.add_object(obj)
         store.command_line_objects = len(objects)
+        store.extract_undefined()
         return store
 
     def add_object(self, obj: ObjectFile) -> None:
         """Load an object's definitions into the table (duplicates are collected)."""
         self.objects.append(obj)
+        self.pending_undefined.extend(obj.undefined)
         defined = self.defined
         for rec in obj.records:
             old = defined.get(rec.name)
@@ -125,6 +132,7 @@ class Store:
                 continue                    # the first definition stays
             elif old.weak:
                 defined[rec.name] = rec     # a strong definition replaces a weak one
+                self.replaced.append(rec.name)
             elif not imports_agree(old, rec):
                 self.duplicates.append(Duplicate(rec.name, old, rec))
 
@@ -140,15 +148,34 @@ class Store:
         rec = self.defined.get(symbol)
         if rec is not None:
             return rec
-        for ar in (*self.archives, *self.fallbacks):
+        if self._pull(symbol, (*self.archives, *self.fallbacks)):
+            self.extract_undefined()
+        return self.defined.get(symbol)
+
+    def _pull(self, symbol: str, archives: Sequence[Archive]) -> bool:
+        for ar in archives:
             i = ar.find(symbol)
             if i is None or ar.is_loaded(i):
                 continue
             obj = ar.load(i)
             self.pulled_by[id(obj)] = symbol
             self.add_object(obj)
-            return self.defined.get(symbol)
-        return None
+            return True
+        return False
+
+    def extract_undefined(self) -> None:
+        """lld's archive extraction for C objects: every strong undefined symbol of
+        a loaded C object pulls the member that defines it, live or not, as
+        wasm-ld does.  C libraries rely on it: musl's `exit.o` has a weak dummy
+        `__stdio_exit`, and the real one comes in only because `__towrite.o`,
+        loaded for `printf`, names `__stdio_exit_needed` in a function nothing
+        calls.  (An irld object pulls only for its live references.)"""
+        pending = self.pending_undefined
+        while self._extracted < len(pending):
+            symbol = pending[self._extracted]
+            self._extracted += 1
+            if symbol not in self.defined:
+                self._pull(symbol, self.archives)
 
     def is_lazy(self, symbol: str) -> bool:
         """True if an archive member not yet loaded offers `symbol`."""

@@ -51,6 +51,8 @@ _EDGE_OF: dict[int, int] = {
         _R.MEMORY_ADDR_I32, _R.MEMORY_ADDR_REL_SLEB, _R.TABLE_INDEX_REL_SLEB,
         _R.MEMORY_ADDR_LOCREL_I32)},
 }
+_PULLING = frozenset({SymKind.FUNCTION, SymKind.DATA, SymKind.GLOBAL})
+ENTRY_NAMES = frozenset({"_start", "_initialize"})
 _IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
 
 
@@ -92,9 +94,14 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
     _data(w, obj, names)
     _globals_and_undefined(w, obj, names)
     obj.ctors = [(names[sym], prio) for prio, sym in w.init_funcs]
+    obj.undefined = [names[i] for i, s in enumerate(w.symbols)
+                     if s.undefined and not s.weak and s.kind in _PULLING
+                     and (s.import_module or "env") == "env"]
+    # crt1's `_start` is an entry, which the linker's own `_start` calls (after
+    # the ctors), not an export of its own.
     obj.exports = [(names[i], names[i]) for i, s in enumerate(w.symbols)
                    if not s.undefined and s.kind is SymKind.FUNCTION
-                   and (s.exported or s.no_strip)]
+                   and (s.exported or s.no_strip) and s.name not in ENTRY_NAMES]
     return obj
 
 

@@ -16,6 +16,7 @@ import pytest
 import wasmtime
 
 import linker
+from linker.host import run as run_wasi
 from linker.store.archive import Archive
 from linker.store.objfile import EntityKind
 from linker.store.wasm_input import open_object
@@ -224,3 +225,47 @@ def test_report_names_c_symbols_and_members(objs: tuple[Path, Path, Path],
     # `fp`): the edges come from relocations, so the table is not blind.
     helper = why(report, "helper@app.o")
     assert helper.chains and helper.chains[0][1]["edge"] in ("data reference", "address taken")
+
+
+WASI_LIB = Path("/usr/lib/wasm32-wasi")          # Debian's wasi-libc
+BUILTINS = sorted(Path("/usr/lib/llvm-14/lib/clang").glob("*/lib/wasi/"
+                                                           "libclang_rt.builtins-wasm32.a"))
+LIBC_HELLO = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static int order(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+static int counter;
+__attribute__((constructor)) static void init(void) { counter = 41; }
+int main(void) {
+  int v[] = {5, 3, 9, 1, -4};
+  qsort(v, 5, sizeof v[0], order);
+  char *s = malloc(32);
+  strcpy(s, "sorted:");
+  printf("%s %d %d %d %d %d\n%.3f %s %d\n", s, v[0], v[1], v[2], v[3], v[4], 3.14159,
+         strchr("find-me", '-'), counter + 1);
+  free(s);
+  return 3;
+}
+"""
+
+
+@pytest.mark.skipif(not (WASI_LIB / "libc.a").exists() or not BUILTINS,
+                    reason="wasi-libc and compiler-rt for wasm32 are needed")
+def test_c_program_with_wasi_libc_runs_like_wasm_ld(tmp_path: Path) -> None:
+    (tmp_path / "hello.c").write_text(LIBC_HELLO)
+    subprocess.run([str(CLANG), "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-c",
+                    "hello.c", "-o", "hello.o"], cwd=tmp_path, check=True)
+    inputs = [str(WASI_LIB / "crt1-command.o"), str(tmp_path / "hello.o"),
+              str(WASI_LIB / "libc.a"), str(BUILTINS[-1])]
+    subprocess.run([str(WASM_LD), *inputs, "--strip-debug", "-o", "ref.wasm"], cwd=tmp_path,
+                   check=True)
+    result = linker.link(inputs, str(tmp_path / "out.wasm"), entry="_start")
+    outs = [run_wasi(str(tmp_path / name), [name], capture=True, timeout=60)
+            for name in ("out.wasm", "ref.wasm")]
+    assert outs[0].stdout == outs[1].stdout == b"sorted: -4 1 3 5 9\n3.142 -me 42\n"
+    assert outs[0].exit_code == outs[1].exit_code == 3
+    # printf, qsort and malloc come from libc.a's members, loaded lazily.
+    ar = result.store.archives[0]
+    assert 0 < ar.loaded_count < len(ar.members) // 4
+    assert (tmp_path / "out.wasm").stat().st_size <= (tmp_path / "ref.wasm").stat().st_size
