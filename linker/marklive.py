@@ -121,6 +121,9 @@ class LiveSet:
     undefined_imports: Mapping[str, UndefinedImport]
     unresolved: tuple[Unresolved, ...]
     call_edges: tuple[CallEdge, ...]
+    # Symbols only weak references name and nothing defines -> their declared
+    # function type (None: data): address 0, and a call traps (lld's semantics).
+    weak_undefined: Mapping[str, FuncType | None] = types.MappingProxyType({})
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -249,15 +252,20 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
                     call_edges.append(CallEdge(name, symbol, codes[code],
                                                obj.extern_funcs.get(symbol), obj.name))
             if target is None:
-                _note_decl(unresolved[symbol], obj, symbol)
+                u = unresolved[symbol]
+                _note_decl(u, obj, symbol)
+                u.strong = u.strong or symbol not in obj.weak_undefined
         for key in rec.sigs:
             if key not in sigs:
                 sigs[key] = name
 
     errors: list[Unresolved] = []
     undefined_imports: dict[str, UndefinedImport] = {}
+    weak: dict[str, FuncType | None] = {}
     for symbol, p in unresolved.items():
-        if allow_undefined and p.reason.parent is not None:
+        if not p.strong and p.reason.parent is not None:
+            weak[symbol] = p.decl          # only weak references: null, as in lld
+        elif allow_undefined and p.reason.parent is not None:
             undefined_imports[symbol] = UndefinedImport(symbol, "env", symbol, p.decl, p.reason)
         else:
             errors.append(Unresolved(symbol, p.reason, p.count, p.origin))
@@ -268,7 +276,8 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
         roots=tuple(root_list),
         undefined_imports=types.MappingProxyType(undefined_imports),
         unresolved=tuple(errors),
-        call_edges=tuple(call_edges))
+        call_edges=tuple(call_edges),
+        weak_undefined=types.MappingProxyType(weak))
 
 
 @attrs.define(slots=True)
@@ -279,6 +288,7 @@ class _Pending:
     count: int
     origin: str | None
     decl: FuncType | None = None
+    strong: bool = False          # some reference is not weak
 
 
 def _note_decl(u: _Pending, obj: ObjectFile, symbol: str) -> None:

@@ -83,11 +83,13 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
             imports.append((sym, u.module, u.field, u.func_type))
         else:
             undefined_data.append(sym)
+    weak_funcs = [(s, ft) for s, ft in live.weak_undefined.items() if ft is not None]
+    weak_data = [s for s, ft in live.weak_undefined.items() if ft is None]
     stack = live.live.get(STACK_POINTER)
     return LiveProgram(funcs, imports, datas, globals_, _dedupe(exports),
                        [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data,
                        ids, aliases, stack is not None and is_linker_object(stack[0].obj.name),
-                       ffi)
+                       weak_funcs=weak_funcs, weak_data=weak_data, ffi=ffi)
 
 
 def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:

@@ -135,6 +135,8 @@ class LiveProgram:
     sig_ids: dict[str, int] = attrs.Factory(dict)        # FFI signature key -> link-time id
     aliases: list[tuple[str, str, int]] = attrs.Factory(list)   # data symbol, segment, offset
     stack: bool = False                                  # C code's __stack_pointer is live
+    weak_funcs: list[tuple[str, FuncType]] = attrs.Factory(list)   # undefined weak functions
+    weak_data: list[str] = attrs.Factory(list)           # undefined weak data (address 0)
     ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
 
 
@@ -157,6 +159,7 @@ class SyntheticKind(enum.Enum):
     THUNK = "thunk"                  # trampoline mode: calls one tail-call target
     EXPORT_WRAPPER = "export wrapper"   # trampoline mode: an export finishing tail calls
     DRIVER = "driver"                # trampoline mode: runs pending tail calls
+    UNDEFINED_WEAK = "undefined weak"   # stands for a weak function nothing defines: traps
 
 
 @attrs.frozen(slots=True)
@@ -363,6 +366,7 @@ class _Emitter:
             r.panic_index = self.add_synthetic(PANIC_TYPE, SyntheticFunc(
                 PANIC_SYMBOL, SyntheticKind.PANIC, (FD_WRITE_SYMBOL,)))
             r.funcs[PANIC_SYMBOL] = r.panic_index
+        self.add_weak_stubs()
         if self.ffi is not None:
             self.ffi.declare()
         self.add_globals()
@@ -401,6 +405,17 @@ class _Emitter:
             r.funcs[sym] = by_key[key]
             r.func_types[sym] = ft
 
+    def add_weak_stubs(self) -> None:
+        """A weak function nothing defines, as in lld: a call traps (a stub whose
+        body is `unreachable`), its address is the null pointer (set in `layout`)."""
+        r = self.r
+        for sym, ft in self.prog.weak_funcs:
+            b = InstrBuilder()
+            b.unreachable()
+            r.funcs[sym] = self.add_synthetic(ft, SyntheticFunc(
+                f"undefined_weak:{sym}", SyntheticKind.UNDEFINED_WEAK, (), sym), (), b.finish())
+            r.func_types[sym] = ft
+
     def add_globals(self) -> None:
         if self.prog.stack:
             # Its value is the top of the stack, known after layout (`layout`).
@@ -426,6 +441,8 @@ class _Emitter:
         r.data.update(self.memory.addresses)
         for sym, segment, offset in self.prog.aliases:
             r.data[sym] = self.memory.addresses[segment] + offset
+        for sym in self.prog.weak_data:
+            r.data[sym] = 0                  # an undefined weak object is at address 0
         if self.prog.stack:
             self.mod.globals[r.globals[STACK_POINTER]].init = self.memory.stack_top
         r.data["__heap_base"] = self.memory.heap_base
@@ -436,6 +453,8 @@ class _Emitter:
         self.table = layout_table(self.prog.address_taken,
                                   0 if self.ffi is None else self.ffi.table_slots)
         r.table.update(self.table.slots)
+        for sym, _ft in self.prog.weak_funcs:
+            r.table[sym] = 0                 # &undefined_weak_function == NULL
 
     # ------------------------------------------------------------ trampoline
 

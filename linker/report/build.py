@@ -272,6 +272,9 @@ class _Builder:
                 self.set_reason(e, None, EdgeKind.EXPORT.value, f'export "{ext}"')
             case SyntheticKind.DRIVER:
                 self.set_reason(e, None, RUNTIME, "the tail-call trampoline")
+            case SyntheticKind.UNDEFINED_WEAK:
+                self.set_reason(e, None, RUNTIME, f"a weak function nothing defines "
+                                                  f"({f.subject}): it traps")
 
     def explain_panic(self, e: Entity, f: SyntheticFunc, panickers: list[str]) -> None:
         """Called by every live function that can panic; the first is its reason."""

@@ -154,6 +154,7 @@ class ObjectFile:
     _wasm: WasmObject | None = attrs.field(default=None, repr=False)
     link_names: list[str] | None = attrs.field(default=None, repr=False)  # C: by symbol
     undefined: list[str] = attrs.Factory(list)   # C: strong undefined symbols (they pull)
+    weak_undefined: frozenset[str] = frozenset()  # C: symbols only weakly referenced here
 
     @property
     def has_ir(self) -> bool:

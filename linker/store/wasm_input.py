@@ -94,6 +94,8 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
     _data(w, obj, names)
     _globals_and_undefined(w, obj, names)
     obj.ctors = [(names[sym], prio) for prio, sym in w.init_funcs]
+    obj.weak_undefined = frozenset(names[i] for i, s in enumerate(w.symbols)
+                                   if s.undefined and s.weak)
     obj.undefined = [names[i] for i, s in enumerate(w.symbols)
                      if s.undefined and not s.weak and s.kind in _PULLING
                      and (s.import_module or "env") == "env"]

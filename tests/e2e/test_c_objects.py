@@ -269,3 +269,30 @@ def test_c_program_with_wasi_libc_runs_like_wasm_ld(tmp_path: Path) -> None:
     ar = result.store.archives[0]
     assert 0 < ar.loaded_count < len(ar.members) // 4
     assert (tmp_path / "out.wasm").stat().st_size <= (tmp_path / "ref.wasm").stat().st_size
+
+
+WEAK_C = """
+extern int optional_feature(int) __attribute__((weak));
+extern int optional_table[] __attribute__((weak));
+int uses_weak(int x) {
+  int r = optional_feature ? optional_feature(x) : -1;
+  return r * 10 + (optional_table ? 1 : 0);
+}
+int calls_missing(int x) { return optional_feature(x); }
+"""
+
+
+def test_undefined_weak_symbols_are_null_and_calls_trap(tmp_path: Path) -> None:
+    obj = compile_c(tmp_path, "weak", WEAK_C)
+    exports = ("uses_weak", "calls_missing")
+    out = irld(tmp_path, "weak.wasm", obj, exports=exports)
+    ref = wasm_ld(tmp_path, "weak_ref.wasm", obj, exports=exports)
+    assert run_export(out, "uses_weak", 5) == run_export(ref, "uses_weak", 5) == -10
+    for path in (out, ref):
+        with pytest.raises(wasmtime.Trap):
+            run_export(path, "calls_missing", 1)
+    # Defined elsewhere, the strong definition is used.
+    impl = compile_c(tmp_path, "impl", "int optional_feature(int x) { return x + 1; }\n"
+                                       "int optional_table[2] = {7, 8};\n")
+    both = irld(tmp_path, "weak2.wasm", obj, impl, exports=exports)
+    assert run_export(both, "uses_weak", 5) == 61
