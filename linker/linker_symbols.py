@@ -24,6 +24,10 @@ LINKER_DATA = ("__heap_base", "__data_end")
 # C code's stack pointer (tool-conventions BasicCABI): a mutable i32 global the
 # layout points at the top of the stack it reserves.
 STACK_POINTER = "__stack_pointer"
+# wasm-ld's function running the init functions (ctors) by priority, which
+# crt1's `_start` calls; when a program references it, the linker's own
+# `_start` leaves the ctors to it.
+CALL_CTORS = "__wasm_call_ctors"
 
 
 def linker_archive(funcs: Sequence[tuple[str, FuncType]] = (),
@@ -34,7 +38,8 @@ def linker_archive(funcs: Sequence[tuple[str, FuncType]] = (),
     entities.append(EntityEntry(STACK_POINTER, EntityKind.GLOBAL, False, ["i32", 0], [], [],
                                 None))
     entities += [EntityEntry(name, EntityKind.FUNC, False, encode_functype(ft), [], [], None,
-                             [[], None, [], None, []]) for name, ft in funcs]
+                             [[], None, [], None, []])
+                 for name, ft in [*funcs, (CALL_CTORS, FuncType())]]
     index, bodies = encode_index(LINKER_OBJECT, entities)
     obj = append_irld_sections(ObjectWriter().finish(), index, bodies)
     return Archive.from_buffer(archive_bytes([(LINKER_OBJECT, obj)]), LINKER_OBJECT, stats)

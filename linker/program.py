@@ -23,7 +23,7 @@ from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
-from linker.linker_symbols import STACK_POINTER, is_linker_object
+from linker.linker_symbols import CALL_CTORS, STACK_POINTER, is_linker_object
 from linker.marklive import LiveSet
 from linker.store.objfile import EntityKind, EntityRecord
 from linker.store.store import Store
@@ -86,10 +86,13 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
     weak_funcs = [(s, ft) for s, ft in live.weak_undefined.items() if ft is not None]
     weak_data = [s for s, ft in live.weak_undefined.items() if ft is None]
     stack = live.live.get(STACK_POINTER)
+    call_ctors = live.live.get(CALL_CTORS)
     return LiveProgram(funcs, imports, datas, globals_, _dedupe(exports),
                        [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data,
                        ids, aliases, stack is not None and is_linker_object(stack[0].obj.name),
-                       weak_funcs=weak_funcs, weak_data=weak_data, ffi=ffi)
+                       weak_funcs=weak_funcs, weak_data=weak_data, ffi=ffi,
+                       call_ctors=call_ctors is not None
+                       and is_linker_object(call_ctors[0].obj.name))
 
 
 def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:

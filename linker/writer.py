@@ -38,7 +38,7 @@ from linker.ffi.gen import Drive, FfiEmitter, FfiReport
 from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
-from linker.linker_symbols import STACK_POINTER
+from linker.linker_symbols import CALL_CTORS, STACK_POINTER
 from linker.relocate import LinkResolver, relocate_function, relocate_segment
 from linker.store.objfile import EntityRecord
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
@@ -137,6 +137,7 @@ class LiveProgram:
     stack: bool = False                                  # C code's __stack_pointer is live
     weak_funcs: list[tuple[str, FuncType]] = attrs.Factory(list)   # undefined weak functions
     weak_data: list[str] = attrs.Factory(list)           # undefined weak data (address 0)
+    call_ctors: bool = False                             # __wasm_call_ctors is referenced
     ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
 
 
@@ -160,6 +161,7 @@ class SyntheticKind(enum.Enum):
     EXPORT_WRAPPER = "export wrapper"   # trampoline mode: an export finishing tail calls
     DRIVER = "driver"                # trampoline mode: runs pending tail calls
     UNDEFINED_WEAK = "undefined weak"   # stands for a weak function nothing defines: traps
+    CALL_CTORS = "call ctors"        # __wasm_call_ctors: the ctors, for crt1's _start
 
 
 @attrs.frozen(slots=True)
@@ -367,6 +369,8 @@ class _Emitter:
                 PANIC_SYMBOL, SyntheticKind.PANIC, (FD_WRITE_SYMBOL,)))
             r.funcs[PANIC_SYMBOL] = r.panic_index
         self.add_weak_stubs()
+        if prog.call_ctors:    # its body is written with _start's (`add_start`)
+            r.funcs[CALL_CTORS] = self.mod.add_function(FuncType(), name=CALL_CTORS)
         if self.ffi is not None:
             self.ffi.declare()
         self.add_globals()
@@ -591,14 +595,29 @@ class _Emitter:
 
     # ------------------------------------------------------------ start
 
+    def add_call_ctors(self, tramp: Trampoline | None) -> None:
+        """`__wasm_call_ctors`: every ctor, by priority then link order."""
+        b = InstrBuilder()
+        locals_: list[ValType] = []
+        calls: list[str] = []
+        for sym in self.prog.ctors:
+            self.call_and_finish(b, sym, tramp, locals_, calls)
+        fn = self.mod.function(self.r.funcs[CALL_CTORS])
+        fn.locals, fn.body = locals_, b.finish()
+        self.synthetic[CALL_CTORS] = SyntheticFunc(CALL_CTORS, SyntheticKind.CALL_CTORS,
+                                                   tuple(calls))
+
     def add_start(self, tramp: Trampoline | None) -> None:
         prog, r = self.prog, self.r
-        if prog.entry is None and not prog.ctors:
+        if prog.call_ctors:
+            self.add_call_ctors(tramp)
+        ctors = () if prog.call_ctors else prog.ctors   # else the program runs them
+        if prog.entry is None and not ctors:
             return
         b = InstrBuilder()
         locals_: list[ValType] = []
         calls: list[str] = []
-        for sym in prog.ctors:
+        for sym in ctors:
             self.call_and_finish(b, sym, tramp, locals_, calls)
         name, kind = "_initialize", SyntheticKind.INITIALIZE
         if prog.entry is not None:

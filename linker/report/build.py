@@ -272,6 +272,10 @@ class _Builder:
                 self.set_reason(e, None, EdgeKind.EXPORT.value, f'export "{ext}"')
             case SyntheticKind.DRIVER:
                 self.set_reason(e, None, RUNTIME, "the tail-call trampoline")
+            case SyntheticKind.CALL_CTORS:
+                e.refs += self.call_refs(f.calls)
+                parent, kind = self.live.reason(f.name)
+                self.set_reason(e, parent, kind.value, "the ctors, as wasm-ld's")
             case SyntheticKind.UNDEFINED_WEAK:
                 self.set_reason(e, None, RUNTIME, f"a weak function nothing defines "
                                                   f"({f.subject}): it traps")

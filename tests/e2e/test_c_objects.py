@@ -296,3 +296,22 @@ def test_undefined_weak_symbols_are_null_and_calls_trap(tmp_path: Path) -> None:
                                        "int optional_table[2] = {7, 8};\n")
     both = irld(tmp_path, "weak2.wasm", obj, impl, exports=exports)
     assert run_export(both, "uses_weak", 5) == 61
+
+
+def test_program_calling_wasm_call_ctors_runs_them_itself(tmp_path: Path) -> None:
+    obj = compile_c(tmp_path, "ctors", """
+extern void __wasm_call_ctors(void);
+static int x = 1;
+__attribute__((constructor(300))) static void second(void) { x *= 10; }
+__attribute__((constructor(200))) static void first(void) { x += 4; }
+int start_like(void) { __wasm_call_ctors(); return x; }
+""")
+    out = irld(tmp_path, "ctors.wasm", obj, exports=("start_like",))
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    inst = wasmtime.Instance(store, wasmtime.Module.from_file(engine, str(out)), [])
+    exports = inst.exports(store)
+    assert exports.get("_initialize") is None      # the program runs the ctors itself
+    f = exports["start_like"]
+    assert isinstance(f, wasmtime.Func)
+    assert f(store) == 50          # (1 + 4) * 10: once, by priority
