@@ -109,6 +109,10 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `initial_memory=None`     `--initial-memory BYTES`
     `max_memory=None`         `--max-memory BYTES`
     `emit_wat=None`           `--emit-wat FILE`
+    `compress_relocations=True` `--no-compress-relocations` keeps 5-byte sites
+    `whole_archives=[...]`    `--whole-archive A.a --no-whole-archive`
+    `stack_size=65536`        `-z stack-size=BYTES` (C's stack)
+    `stack_first=False`       `--stack-first`
     ========================  ==========================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

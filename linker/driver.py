@@ -113,6 +113,9 @@ class LinkOptions:
     # --compress-relocations, which irld does by default: no output keeps
     # offsets into code that would move).
     compress_relocations: bool = True
+    whole_archives: tuple[str, ...] = ()   # every member loaded, as objects (--whole-archive)
+    stack_size: int = 65536                # -z stack-size=, when C's stack pointer is live
+    stack_first: bool = False              # --stack-first
 
 
 def _check_data_base(value: int) -> None:
@@ -208,7 +211,7 @@ def find_library(name: str, dirs: tuple[str, ...]) -> str | None:
 
 
 def open_store(ctx: LinkContext) -> None:
-    ctx.store = Store.open(ctx.input_paths)
+    ctx.store = Store.open(ctx.input_paths, whole_archives=ctx.options.whole_archives)
     ctx.store.fallbacks.append(linker_archive(RUNTIME_FUNCS, stats=ctx.store.stats))
     if ctx.options.eager_decode:
         ctx.eager_bodies = eager_decode_all(ctx.store)
@@ -276,7 +279,8 @@ def emit(ctx: LinkContext) -> None:
         ctx.emitted = emit_program(ctx.program, EmitOptions(
             tail_calls=opts.tail_calls, data_base=opts.data_base,
             initial_memory=opts.initial_memory, max_memory=opts.max_memory,
-            compress_relocations=opts.compress_relocations))
+            compress_relocations=opts.compress_relocations, stack_size=opts.stack_size,
+            stack_first=opts.stack_first))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 

@@ -65,14 +65,18 @@ class Placeable(Protocol):
 def layout_memory(datas: Sequence[Placeable], pool_strings: Sequence[str], *,
                   data_base: int = 1024, extra_rw: Sequence[tuple[str, int, int]] = (),
                   initial_memory: int | None = None, max_memory: int | None = None,
-                  stack_size: int = 0) -> MemoryLayout:
+                  stack_size: int = 0, stack_first: bool = False) -> MemoryLayout:
     """Assign addresses.  `extra_rw` are linker-owned (name, size, align) areas;
-    a `stack_size` reserves C's stack after the data (wasm-ld's default place),
-    16-byte aligned, growing down from `stack_top`."""
+    a `stack_size` reserves C's stack, 16-byte aligned, growing down from
+    `stack_top`: after the data (wasm-ld's default place), or with
+    `stack_first` from address 0 up, the data after it, so an overflow leaves
+    memory and traps instead of overwriting data (wasm-ld's `--stack-first`)."""
     ro = [d for d in datas if d.readonly]
     rw = [d for d in datas if not d.readonly]
     addresses: dict[str, int] = {}
     order: list[str] = []
+    stack_top = align_up(stack_size, HEAP_ALIGN) if stack_size and stack_first else 0
+    data_base = max(data_base, stack_top)
     addr = data_base
     for d in _by_alignment(ro):
         addr = align_up(addr, d.align)
@@ -97,8 +101,7 @@ def layout_memory(datas: Sequence[Placeable], pool_strings: Sequence[str], *,
         addresses[name] = addr
         addr += size
     data_end = addr
-    stack_top = 0
-    if stack_size:
+    if stack_size and not stack_first:
         stack_top = align_up(align_up(data_end, HEAP_ALIGN) + stack_size, HEAP_ALIGN)
         addr = stack_top
     heap_base = align_up(addr, HEAP_ALIGN)

@@ -215,7 +215,24 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
 
     head = 0
     checked = 0            # store.replaced entries already looked at
-    while head < len(queue) or checked < len(store.replaced):
+    scanned = 0            # store.objects already looked at for C init functions
+
+    def c_init_functions() -> bool:
+        # As wasm-ld: the init functions of every loaded C object are live,
+        # whatever else of it is (--whole-archive plugins register themselves).
+        nonlocal scanned
+        before = len(queue)
+        while scanned < len(store.objects):
+            obj = store.objects[scanned]
+            scanned += 1
+            if not obj.has_ir:
+                for s, _prio in obj.ctors:
+                    add_root(s, EdgeKind.CTOR, f"init function of {obj.name}")
+        return len(queue) > before
+
+    while head < len(queue) or checked < len(store.replaced) or c_init_functions():
+        if head == len(queue) and checked == len(store.replaced):
+            continue
         if head == len(queue):
             # A member pulled during the search defined a symbol strongly that
             # was live as a weak definition (musl's `__stdio_exit` in `exit.o`

@@ -149,6 +149,7 @@ class EmitOptions:
     max_memory: int | None = None
     stack_size: int = 65536          # -z stack-size (wasm-ld's default: one page)
     compress_relocations: bool = True   # minimal LEBs at relocation sites
+    stack_first: bool = False        # the stack below the data (--stack-first)
 
 
 class SyntheticKind(enum.Enum):
@@ -440,7 +441,8 @@ class _Emitter:
         self.memory = layout_memory(self.prog.datas, pool, data_base=self.opts.data_base,
                                     extra_rw=extra, initial_memory=self.opts.initial_memory,
                                     max_memory=self.opts.max_memory,
-                                    stack_size=self.opts.stack_size if self.prog.stack else 0)
+                                    stack_size=self.opts.stack_size if self.prog.stack else 0,
+                                    stack_first=self.opts.stack_first)
         r = self.r
         r.data.update(self.memory.addresses)
         for sym, segment, offset in self.prog.aliases:

@@ -30,7 +30,10 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "link", help="link objects and archives into a wasm module",
         description="Link object files (.o) and archives (.a).")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="object files and archives")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="object files and archives; @FILE reads more arguments from FILE; "
+                        "--whole-archive ... --no-whole-archive loads every member of the "
+                        "archives between them")
     p.add_argument("-o", "--output", metavar="FILE", help="output wasm file")
     add_liveness_flags(p)
     p.add_argument("--print-gc-sections", action="store_true",
@@ -62,6 +65,12 @@ def register(sub: Any) -> None:
     compress.add_argument("--no-compress-relocations", dest="compress_relocations",
                           action="store_false",
                           help="keep relocation sites 5 bytes wide, as wasm-ld does")
+    p.add_argument("--whole-archive-input", dest="whole_archives", action="append", default=[],
+                   metavar="ARCHIVE", help=argparse.SUPPRESS)   # from --whole-archive A.a
+    p.add_argument("-z", dest="z_options", action="append", default=[], metavar="KEYWORD",
+                   type=_z_option, help="stack-size=BYTES (the C stack, default 65536)")
+    p.add_argument("--stack-first", action="store_true",
+                   help="put the C stack below the data, so an overflow traps")
     p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -102,6 +111,17 @@ def _data_base(text: str) -> int:
     return value
 
 
+def _z_option(text: str) -> tuple[str, int]:
+    key, eq, value = text.partition("=")
+    if key != "stack-size" or not eq:
+        raise argparse.ArgumentTypeError(f"unsupported -z option: {text!r} (irld knows "
+                                         "stack-size=BYTES)")
+    size = _size(value)
+    if size % 16:
+        raise argparse.ArgumentTypeError(f"stack size {value} is not a multiple of 16")
+    return key, size
+
+
 def _pages(text: str) -> int:
     value = _size(text)
     if value % 65536:
@@ -116,7 +136,9 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
-        eager_decode=args.eager_decode, compress_relocations=args.compress_relocations)
+        eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
+        whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
+        **{"stack_size": size for _key, size in args.z_options})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from linker import __version__
+from linker.cli.argv import ResponseFileError, expand, link_positional_flags
 from linker.diagnostics import DiagnosticError
 from linker.store.errors import InputFileError
 
@@ -39,7 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        expanded = link_positional_flags(expand(sys.argv[1:] if argv is None else argv))
+    except ResponseFileError as exc:
+        print(f"irld: error: {exc}", file=sys.stderr)
+        return 1
+    args, extra = parser.parse_known_args(expanded)
+    if extra:
+        # A linker's inputs may follow its options (`irld link a.o -o x.wasm lib.a`);
+        # anything else left over is an unknown option.
+        unknown = [a for a in extra if a.startswith("-") or args.command != "link"]
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.inputs = [*args.inputs, *extra]
     try:
         return int(args.func(args))
     except DiagnosticError as exc:

@@ -91,7 +91,8 @@ class Store:
     # ------------------------------------------------------------ opening
 
     @staticmethod
-    def open(inputs: Sequence[str], stats: LoadStats | None = None) -> "Store":
+    def open(inputs: Sequence[str], stats: LoadStats | None = None,
+             whole_archives: Sequence[str] = ()) -> "Store":
         """Open `.o` objects and `.a` archives (indices only).
 
         Objects load first in the order given, then archives in the order
@@ -109,6 +110,12 @@ class Store:
                     store.archives.append(Archive.open(path, store.stats))
                 else:
                     errors.append(_unsupported(path))
+            except ObjectError as exc:
+                errors.append(Diagnostic.error(exc.reason, file=exc.file))
+        for path in whole_archives:   # --whole-archive: every member, as an object
+            try:
+                ar = Archive.open(path, store.stats)
+                objects += [ar.load(i) for i in range(len(ar.members))]
             except ObjectError as exc:
                 errors.append(Diagnostic.error(exc.reason, file=exc.file))
         if errors:
