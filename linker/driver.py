@@ -93,6 +93,7 @@ class LinkOptions:
     roots: tuple[str, ...] = ()
     runtime_symbols: tuple[str, ...] = ()
     allow_undefined: bool = False
+    allowed_undefined: tuple[str, ...] = ()   # --allow-undefined-file: these symbols only
     print_gc_sections: bool = False
     library_paths: tuple[str, ...] = ()
     libraries: tuple[str, ...] = ()
@@ -116,6 +117,7 @@ class LinkOptions:
     whole_archives: tuple[str, ...] = ()   # every member loaded, as objects (--whole-archive)
     stack_size: int = 65536                # -z stack-size=, when C's stack pointer is live
     stack_first: bool = False              # --stack-first
+    strip_all: bool = False                # --strip-all: no name section
 
 
 def _check_data_base(value: int) -> None:
@@ -233,7 +235,8 @@ def discover_live(ctx: LinkContext) -> None:
     opts = ctx.options
     ctx.live = discover(ctx.require_store(), entry=opts.entry, exports=opts.exports,
                         roots=opts.roots, runtime=opts.runtime_symbols,
-                        allow_undefined=opts.allow_undefined)
+                        allow_undefined=opts.allow_undefined,
+                        allowed_undefined=frozenset(opts.allowed_undefined))
 
 
 def check_symbols(ctx: LinkContext) -> None:
@@ -280,7 +283,7 @@ def emit(ctx: LinkContext) -> None:
             tail_calls=opts.tail_calls, data_base=opts.data_base,
             initial_memory=opts.initial_memory, max_memory=opts.max_memory,
             compress_relocations=opts.compress_relocations, stack_size=opts.stack_size,
-            stack_first=opts.stack_first))
+            stack_first=opts.stack_first, names=not opts.strip_all))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 

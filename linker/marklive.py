@@ -152,7 +152,8 @@ class LiveSet:
 
 def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str] = (),
              roots: Sequence[str] = (), runtime: Sequence[str] = (),
-             allow_undefined: bool = False) -> LiveSet:
+             allow_undefined: bool = False,
+             allowed_undefined: frozenset[str] = frozenset()) -> LiveSet:
     """Breadth-first search from the roots over the store's symbol references."""
     live: dict[str, tuple[EntityRecord, Reason]] = {}
     queue: list[EntityRecord] = []
@@ -282,7 +283,7 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
     for symbol, p in unresolved.items():
         if not p.strong and p.reason.parent is not None:
             weak[symbol] = p.decl          # only weak references: null, as in lld
-        elif allow_undefined and p.reason.parent is not None:
+        elif (allow_undefined or symbol in allowed_undefined) and p.reason.parent is not None:
             undefined_imports[symbol] = UndefinedImport(symbol, "env", symbol, p.decl, p.reason)
         else:
             errors.append(Unresolved(symbol, p.reason, p.count, p.origin))

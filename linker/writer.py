@@ -150,6 +150,7 @@ class EmitOptions:
     stack_size: int = 65536          # -z stack-size (wasm-ld's default: one page)
     compress_relocations: bool = True   # minimal LEBs at relocation sites
     stack_first: bool = False        # the stack below the data (--stack-first)
+    names: bool = True               # the name section (--strip-all: none)
 
 
 class SyntheticKind(enum.Enum):
@@ -335,6 +336,7 @@ class _Emitter:
         self.prog = prog
         self.opts = opts
         self.mod = WasmModule(name=None)
+        self.mod.emit_names = opts.names
         self.r = _Resolver(self.mod)
         self.trampoline = opts.tail_calls is TailCallMode.TRAMPOLINE
         # Objects hold code compiled for native tail calls; any other mode

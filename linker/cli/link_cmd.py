@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from linker.cli.link_flags import add_liveness_flags, liveness_options
+from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.driver import LinkOptions, LinkResult, link
 
 
@@ -49,7 +50,14 @@ def register(sub: Any) -> None:
     p.add_argument("--emit-wat", metavar="FILE", help="also write a readable WAT dump")
     p.add_argument("--report", metavar="FILE",
                    help="write the link report (JSON, schema irld-report/1; docs/report.md)")
-    p.add_argument("--map", metavar="FILE", help="write a wasm-ld style map of the output")
+    p.add_argument("--map", "-Map", metavar="FILE",
+                   help="write a wasm-ld style map of the output")
+    p.add_argument("--strip-all", action="store_true", help="write no name section")
+    p.add_argument("--strip-debug", action="store_true",
+                   help="accepted: irld copies no debug sections into its output")
+    p.add_argument("--allow-undefined-file", metavar="FILE", action="append", default=[],
+                   help="the symbols in FILE (one per line, # comments) may stay "
+                        "undefined, as host imports from \"env\"")
     p.add_argument("--ffi", type=_ffi_mode, default=None, metavar="specialized|exhaustive:N",
                    help="specialized (default): FFI code for the live C signatures only; "
                         "exhaustive:N: also every wasm-typed signature of 0..N arguments, "
@@ -111,6 +119,21 @@ def _data_base(text: str) -> int:
     return value
 
 
+def _symbol_files(paths: list[str]) -> tuple[str, ...]:
+    """The symbols listed in --allow-undefined-file files, as wasm-ld reads them."""
+    out: list[str] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise DiagnosticError([Diagnostic.error(f"cannot read: {reason}", file=path)]) \
+                from None
+        out += [s for s in (line.split("#", 1)[0].strip() for line in lines) if s]
+    return tuple(out)
+
+
 def _z_option(text: str) -> tuple[str, int]:
     key, eq, value = text.partition("=")
     if key != "stack-size" or not eq:
@@ -138,6 +161,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
+        strip_all=args.strip_all, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 
 

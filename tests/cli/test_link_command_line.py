@@ -102,3 +102,27 @@ def test_stack_size_and_stack_first(build: Path, monkeypatch: pytest.MonkeyPatch
         main(["link", "app.o", "-z", "norelro"])
     assert exit_info.value.code == 2
     assert "unsupported -z option: 'norelro'" in capsys.readouterr().err
+
+
+def test_allow_undefined_file_strip_all_and_map(build: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(build)
+    Path("ext.c").write_text("extern int host_value(void);\n"
+                             "int read_host(void) { return host_value() + 1; }\n")
+    subprocess.run([str(CLANG), "--target=wasm32-wasi", "-O1", "-c", "ext.c"], check=True)
+    base = ["link", "ext.o", "--no-entry", "--export", "read_host"]
+    assert main([*base, "-o", "u.wasm"]) == 1
+    assert "undefined symbol: host_value" in capsys.readouterr().err
+    Path("allowed.txt").write_text("# symbols the host provides\nhost_value\n\nother # too\n")
+    assert main([*base, "--allow-undefined-file", "allowed.txt", "-o", "u.wasm",
+                 "-Map=u.map"]) == 0
+    data = Path("u.wasm").read_bytes()
+    assert b"host_value" in data and b"\x04name" in data and Path("u.map").exists()
+    assert main([*base, "--allow-undefined-file", "allowed.txt", "--strip-all",
+                 "--strip-debug", "-o", "s.wasm", "-Map", "s.map"]) == 0
+    stripped = Path("s.wasm").read_bytes()
+    assert b"\x04name" not in stripped and len(stripped) < len(data)
+    assert Path("s.map").exists()
+    assert main([*base, "--allow-undefined-file", "nope.txt", "-o", "n.wasm"]) == 1
+    assert "nope.txt: error: cannot read" in capsys.readouterr().err
+    assert not Path("n.wasm").exists()
