@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
-from linker.diagnostics import Diagnostic, DiagnosticError
+from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
 from linker.codegen import TailCallMode
 from linker.compile import write_file_atomic
 from linker.ffi.gen import FfiReport
@@ -254,10 +254,12 @@ def gc_sections(ctx: LinkContext) -> None:
 
 def check_types(ctx: LinkContext) -> None:
     live = ctx.require_live()
-    errors = (entry_diagnostics(live, ctx.options.entry) + signature_diagnostics(live)
-              + export_diagnostics(live, ctx.options.exports))
+    found = (entry_diagnostics(live, ctx.options.entry) + signature_diagnostics(live)
+             + export_diagnostics(live, ctx.options.exports))
+    errors = errors_only(found)
     if errors:
         raise DiagnosticError(errors)
+    ctx.warnings.extend(d for d in found if d not in errors)
 
 
 def ffi(ctx: LinkContext) -> None:

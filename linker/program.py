@@ -91,6 +91,7 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
                        [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data,
                        ids, aliases, stack is not None and is_linker_object(stack[0].obj.name),
                        weak_funcs=weak_funcs, weak_data=weak_data, ffi=ffi,
+                       mismatches=signature_mismatches(live),
                        call_ctors=call_ctors is not None
                        and is_linker_object(call_ctors[0].obj.name))
 
@@ -110,10 +111,27 @@ def _dedupe(exports: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+def signature_mismatches(live: LiveSet) -> list[tuple[str, str, FuncType]]:
+    """(caller's input, callee, declared type) of each call from a C object whose
+    declaration differs from the definition: wasm-ld links such a call to a stub
+    that traps, and warns."""
+    out: dict[tuple[str, str], FuncType] = {}
+    c_inputs = {o.name for o in live.objects if not o.has_ir}
+    for e in live.call_edges:
+        hit = live.live.get(e.callee)
+        if (e.caller_input not in c_inputs or hit is None or e.declared is None
+                or hit[0].func_type is None or hit[0].func_type == e.declared):
+            continue
+        out.setdefault((e.caller_input, e.callee), e.declared)
+    return [(caller, callee, ft) for (caller, callee), ft in out.items()]
+
+
 def signature_diagnostics(live: LiveSet) -> list[Diagnostic]:
-    """One error per cross-object call whose declaration differs from the definition."""
+    """One error per cross-object call whose declaration differs from the definition
+    (a warning when the caller is C: see `signature_mismatches`)."""
     errors: list[Diagnostic] = []
     seen: set[tuple[str, str]] = set()
+    c_inputs = {o.name for o in live.objects if not o.has_ir}
     for e in live.call_edges:
         hit = live.live.get(e.callee)
         if hit is None or e.declared is None:
@@ -129,7 +147,8 @@ def signature_diagnostics(live: LiveSet) -> list[Diagnostic]:
         if actual == e.declared or (e.caller_input, e.callee) in seen:
             continue
         seen.add((e.caller_input, e.callee))
-        errors.append(Diagnostic.error(
+        report = Diagnostic.warning if e.caller_input in c_inputs else Diagnostic.error
+        errors.append(report(
             f"function signature mismatch: {e.callee}",
             notes=[f">>> defined as {actual} in {rec.obj.name}",
                    f">>> called as {e.declared} by {e.caller} in {e.caller_input}"]))

@@ -138,6 +138,8 @@ class LiveProgram:
     weak_funcs: list[tuple[str, FuncType]] = attrs.Factory(list)   # undefined weak functions
     weak_data: list[str] = attrs.Factory(list)           # undefined weak data (address 0)
     call_ctors: bool = False                             # __wasm_call_ctors is referenced
+    # C calls declared with another type than the callee's: (caller input, callee, type)
+    mismatches: list[tuple[str, str, FuncType]] = attrs.Factory(list)
     ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
 
 
@@ -164,6 +166,7 @@ class SyntheticKind(enum.Enum):
     DRIVER = "driver"                # trampoline mode: runs pending tail calls
     UNDEFINED_WEAK = "undefined weak"   # stands for a weak function nothing defines: traps
     CALL_CTORS = "call ctors"        # __wasm_call_ctors: the ctors, for crt1's _start
+    SIGNATURE_MISMATCH = "signature mismatch"   # a C call of the wrong type: traps
 
 
 @attrs.frozen(slots=True)
@@ -201,18 +204,24 @@ UNDEFINED_DATA_ADDRESS = 0xFFFFFFF0
 
 
 class _CallsFromC:
-    """How C code sees the link in trampoline mode: a direct call to an IR
-    function that may leave a pending tail call goes to a wrapper that runs the
-    trampoline to the end (as an export does), so C gets the final result.
-    (Through a function pointer C reaches the function itself: an IR function
-    that tail-calls must not be called by C through a pointer in this mode.)"""
+    """How a C object's code sees the link: a call declared with another type
+    than its callee's goes to the trapping stub (`redirects`); in trampoline
+    mode a direct call to an IR function that may leave a pending tail call
+    goes to a wrapper that runs the trampoline to the end (as an export does),
+    so C gets the final result.  (Through a function pointer C reaches the
+    function itself: an IR function that tail-calls must not be called by C
+    through a pointer in that mode.)"""
 
-    def __init__(self, r: "_Resolver", tramp: Trampoline,
-                 wrapper: Callable[[str, Trampoline], int]) -> None:
-        self.r, self.tramp, self.wrapper = r, tramp, wrapper
+    def __init__(self, r: "_Resolver", tramp: Trampoline | None,
+                 wrapper: Callable[[str, Trampoline], int],
+                 redirects: dict[str, int]) -> None:
+        self.r, self.tramp, self.wrapper, self.redirects = r, tramp, wrapper, redirects
 
     def func_index(self, symbol: str) -> int:
-        if self.tramp.may_tail(symbol):
+        stub = self.redirects.get(symbol)
+        if stub is not None:
+            return stub
+        if self.tramp is not None and self.tramp.may_tail(symbol):
             return self.wrapper(symbol, self.tramp)
         return self.r.func_index(symbol)
 
@@ -344,6 +353,7 @@ class _Emitter:
         self.from_ir = self.trampoline
         self.synthetic: dict[str, SyntheticFunc] = {}
         self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper
+        self.redirects: dict[str, dict[str, int]] = {}   # C input -> callee -> mismatch stub
 
     def add_synthetic(self, ft: FuncType, f: SyntheticFunc, locals_: Sequence[ValType] = (),
                       body: bytes = b"") -> int:
@@ -372,6 +382,7 @@ class _Emitter:
                 PANIC_SYMBOL, SyntheticKind.PANIC, (FD_WRITE_SYMBOL,)))
             r.funcs[PANIC_SYMBOL] = r.panic_index
         self.add_weak_stubs()
+        self.add_mismatch_stubs()
         if prog.call_ctors:    # its body is written with _start's (`add_start`)
             r.funcs[CALL_CTORS] = self.mod.add_function(FuncType(), name=CALL_CTORS)
         if self.ffi is not None:
@@ -411,6 +422,22 @@ class _Emitter:
                 by_key[key] = self.mod.import_func(module, field, ft, name=sym)
             r.funcs[sym] = by_key[key]
             r.func_types[sym] = ft
+
+    def add_mismatch_stubs(self) -> None:
+        """As wasm-ld: a C call whose declared type is not the callee's goes to a
+        stub of the declared type that traps (one per callee and type)."""
+        stubs: dict[tuple[str, FuncType], int] = {}
+        for caller, callee, ft in self.prog.mismatches:
+            idx = stubs.get((callee, ft))
+            if idx is None:
+                b = InstrBuilder()
+                b.unreachable()
+                name = f"signature_mismatch:{callee}"
+                if any(k[0] == callee for k in stubs):
+                    name += f":{ft}"
+                idx = stubs[(callee, ft)] = self.add_synthetic(ft, SyntheticFunc(
+                    name, SyntheticKind.SIGNATURE_MISMATCH, (), callee), (), b.finish())
+            self.redirects.setdefault(caller, {})[callee] = idx
 
     def add_weak_stubs(self) -> None:
         """A weak function nothing defines, as in lld: a call traps (a stub whose
@@ -547,14 +574,16 @@ class _Emitter:
     def gen_bodies(self, tramp: Trampoline | None) -> dict[str, int]:
         sizes: dict[str, int] = {}
         mode = self.opts.tail_calls
-        from_c = None if tramp is None else _CallsFromC(self.r, tramp, self.wrapper)
         for lf in self.prog.funcs:
             if self.from_ir and lf.rec.obj.has_ir:
                 ctx = FuncContext(self.r, lf.sig_ids, mode, tramp)
                 locals_, body = compile_function(lf.func, ctx)
             else:
                 # Compiled code, copied: IR in the objects' own (native) mode, or C.
-                r: LinkResolver = self.r if from_c is None else from_c
+                redirects = self.redirects.get(lf.rec.obj.name, {})
+                r: LinkResolver = self.r
+                if tramp is not None or redirects:
+                    r = _CallsFromC(self.r, tramp, self.wrapper, redirects)
                 locals_, body = relocate_function(lf.rec, r, self.prog.sig_ids,
                                                   self.opts.compress_relocations)
             fn = self.mod.function(self.r.funcs[lf.symbol])

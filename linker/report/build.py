@@ -276,6 +276,9 @@ class _Builder:
                 e.refs += self.call_refs(f.calls)
                 parent, kind = self.live.reason(f.name)
                 self.set_reason(e, parent, kind.value, "the ctors, as wasm-ld's")
+            case SyntheticKind.SIGNATURE_MISMATCH:
+                self.set_reason(e, None, RUNTIME, f"a call of {f.subject} with the wrong "
+                                                  "signature: it traps")
             case SyntheticKind.UNDEFINED_WEAK:
                 self.set_reason(e, None, RUNTIME, f"a weak function nothing defines "
                                                   f"({f.subject}): it traps")

@@ -318,3 +318,23 @@ int start_like(void) { __wasm_call_ctors(); return x; }
     f = exports["start_like"]
     assert isinstance(f, wasmtime.Func)
     assert f(store) == 50          # (1 + 4) * 10: once, by priority
+
+
+def test_signature_mismatch_warns_and_the_call_traps(tmp_path: Path) -> None:
+    caller = compile_c(tmp_path, "caller", """
+extern int scale(int);
+int ok_path(int x) { return x + 1; }
+int bad_path(int x) { return scale(x); }
+""")
+    callee = compile_c(tmp_path, "callee", "int scale(int a, int b) { return a * b; }\n")
+    exports = ("ok_path", "bad_path")
+    result = linker.link([str(caller), str(callee)], str(tmp_path / "mm.wasm"), entry=None,
+                         exports=list(exports))
+    [warning] = [w for w in result.warnings if "signature mismatch" in w.message]
+    assert warning.message == "function signature mismatch: scale"
+    assert any("called as (i32) -> i32" in n for n in warning.notes)
+    ref = wasm_ld(tmp_path, "mm_ref.wasm", caller, callee, exports=exports)
+    for path in (tmp_path / "mm.wasm", ref):
+        assert run_export(path, "ok_path", 2) == 3
+        with pytest.raises(wasmtime.Trap):
+            run_export(path, "bad_path", 2)
