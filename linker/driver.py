@@ -62,7 +62,7 @@ from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
-from linker.program import (build_program, entry_diagnostics, export_diagnostics,
+from linker.program import (RESERVED_EXPORT_PREFIX, RESERVED_EXPORTS, build_program, entry_diagnostics, export_diagnostics,
                             signature_diagnostics)
 from linker.store.store import StoreCounts, Store
 from linker.store.objfile import EntityKind
@@ -118,6 +118,8 @@ class LinkOptions:
     stack_size: int = 65536                # -z stack-size=, when C's stack pointer is live
     stack_first: bool = False              # --stack-first
     strip_all: bool = False                # --strip-all: no name section
+    export_all: bool = False               # --export-all
+    export_dynamic: bool = False           # --export-dynamic
 
 
 def _check_data_base(value: int) -> None:
@@ -147,6 +149,7 @@ class LinkContext:
     warnings: list[Diagnostic] = attrs.field(factory=list)
     gc_sections: list[str] = attrs.field(factory=list)
     ffi_plan: FfiPlan | None = None
+    exports: tuple[str, ...] = ()          # --export, plus --export-all/--export-dynamic's
     program: LiveProgram | None = None
     emitted: EmitResult | None = None
     wasm: bytes | None = None
@@ -233,10 +236,28 @@ def eager_decode_all(store: Store) -> list[object]:
 
 def discover_live(ctx: LinkContext) -> None:
     opts = ctx.options
-    ctx.live = discover(ctx.require_store(), entry=opts.entry, exports=opts.exports,
+    ctx.exports = opts.exports + dynamic_exports(ctx.require_store(), opts)
+    ctx.live = discover(ctx.require_store(), entry=opts.entry, exports=ctx.exports,
                         roots=opts.roots, runtime=opts.runtime_symbols,
                         allow_undefined=opts.allow_undefined,
                         allowed_undefined=frozenset(opts.allowed_undefined))
+
+
+def dynamic_exports(store: Store, opts: LinkOptions) -> tuple[str, ...]:
+    """`--export-all`: every defined function and data symbol of the loaded inputs
+    that is not local; `--export-dynamic`: those of them not hidden (wasm-ld's
+    default visibility).  Exported means kept alive too."""
+    if not (opts.export_all or opts.export_dynamic):
+        return ()
+    names: dict[str, None] = {}
+    for obj in store.objects:
+        for rec in obj.records:
+            if (rec.kind in (EntityKind.FUNC, EntityKind.DATA) and not rec.private
+                    and rec.name not in opts.exports and rec.name not in RESERVED_EXPORTS
+                    and not rec.name.startswith(RESERVED_EXPORT_PREFIX) and (opts.export_all or not rec.hidden)
+                    and store.defined.get(rec.name) is rec):
+                names[rec.name] = None
+    return tuple(names)
 
 
 def check_symbols(ctx: LinkContext) -> None:
@@ -255,7 +276,7 @@ def gc_sections(ctx: LinkContext) -> None:
 def check_types(ctx: LinkContext) -> None:
     live = ctx.require_live()
     found = (entry_diagnostics(live, ctx.options.entry) + signature_diagnostics(live)
-             + export_diagnostics(live, ctx.options.exports))
+             + export_diagnostics(live, ctx.exports))
     errors = errors_only(found)
     if errors:
         raise DiagnosticError(errors)
@@ -274,7 +295,7 @@ def ffi(ctx: LinkContext) -> None:
 def decode(ctx: LinkContext) -> None:
     assert ctx.ffi_plan is not None, "phase order: FFI not planned"
     ctx.program = build_program(ctx.require_store(), ctx.require_live(), ctx.ffi_plan,
-                                ctx.options.entry, ctx.options.exports)
+                                ctx.options.entry, ctx.exports)
 
 
 def emit(ctx: LinkContext) -> None:

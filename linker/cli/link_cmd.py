@@ -53,6 +53,10 @@ def register(sub: Any) -> None:
     p.add_argument("--map", "-Map", metavar="FILE",
                    help="write a wasm-ld style map of the output")
     p.add_argument("--strip-all", action="store_true", help="write no name section")
+    p.add_argument("--export-all", action="store_true",
+                   help="export (and keep) every non-local function and data symbol")
+    p.add_argument("--export-dynamic", action="store_true",
+                   help="export (and keep) every such symbol of default visibility")
     p.add_argument("--strip-debug", action="store_true",
                    help="accepted: irld copies no debug sections into its output")
     p.add_argument("--allow-undefined-file", metavar="FILE", action="append", default=[],
@@ -161,7 +165,8 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
-        strip_all=args.strip_all, allowed_undefined=_symbol_files(args.allow_undefined_file),
+        strip_all=args.strip_all, export_all=args.export_all,
+        export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 
 

@@ -102,6 +102,7 @@ class EntityRecord:
     chunk: int = -1                 # FUNC: its defined-function number; DATA: its segment
     alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset)
     weak: bool = False              # a weak definition: a strong one replaces it
+    hidden: bool = False            # C: hidden visibility (not for --export-dynamic)
     relocs: tuple[int, int] | None = None   # FUNC of an irld object: reloc.CODE range
 
     @property

@@ -114,9 +114,10 @@ def _link_names(w: WasmObject, where: str) -> list[str]:
 
 
 def _record(obj: ObjectFile, name: str, kind: EntityKind, local: bool, info: Any,
-            refs: list[Any] | None, chunk: int = -1, weak: bool = False) -> EntityRecord:
+            refs: list[Any] | None, chunk: int = -1, weak: bool = False,
+            hidden: bool = False) -> EntityRecord:
     rec = EntityRecord(name, kind, local, info, refs, (), None, 0, 0, 0, obj, (), chunk,
-                       weak=weak)
+                       weak=weak, hidden=hidden)
     obj.records.append(rec)
     return rec
 
@@ -167,7 +168,7 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
         if s.kind is not SymKind.FUNCTION or s.undefined:
             continue
         _record(obj, names[i], EntityKind.FUNC, s.local, w.func_type(s.index), None,
-                s.index - base, s.weak)
+                s.index - base, s.weak, s.hidden)
 
 
 def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
@@ -185,12 +186,13 @@ def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
         primary = names[first_i] if first_off == 0 else f"{seg.name}@{os.path.basename(obj.name)}"
         _record(obj, primary, EntityKind.DATA, first.local if first_off == 0 else True,
                 (seg.size, 1 << seg.alignment, readonly), None, seg_index,
-                first.weak and first_off == 0)
+                first.weak and first_off == 0, first.hidden or first_off != 0)
         for off, s, i in syms:
             if names[i] == primary:
                 continue
             alias = _record(obj, names[i], EntityKind.DATA, s.local, (0, 1, readonly),
-                            [primary, EDGE_INDEX[EdgeKind.DATA_REF]], weak=s.weak)
+                            [primary, EDGE_INDEX[EdgeKind.DATA_REF]], weak=s.weak,
+                            hidden=s.hidden)
             alias.alias = (primary, off)
 
 

@@ -126,3 +126,26 @@ def test_allow_undefined_file_strip_all_and_map(build: Path, monkeypatch: pytest
     assert main([*base, "--allow-undefined-file", "nope.txt", "-o", "n.wasm"]) == 1
     assert "nope.txt: error: cannot read" in capsys.readouterr().err
     assert not Path("n.wasm").exists()
+
+
+def test_export_all_and_export_dynamic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("vis.c").write_text("""
+__attribute__((visibility("default"))) int api(int x) { return x + 1; }
+int internal(int x) { return x * 2; }
+__attribute__((visibility("default"))) int table[3] = {1, 2, 3};
+static int local_only(int x) { return x; }
+int uses_local(int x) { return local_only(x); }
+""")
+    subprocess.run([str(CLANG), "--target=wasm32-wasi", "-O1", "-c", "vis.c"], check=True)
+    import wasmtime
+
+    def exported(**flags: bool) -> set[str]:
+        result = linker.link(["vis.o"], entry=None, **flags)
+        assert result.wasm is not None
+        module = wasmtime.Module(wasmtime.Engine(), result.wasm)
+        return {e.name for e in module.exports} - {"memory", "__indirect_function_table"}
+
+    assert exported() == set()
+    assert exported(export_dynamic=True) == {"api", "table"}
+    assert exported(export_all=True) == {"api", "internal", "table", "uses_local"}
