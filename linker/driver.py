@@ -120,6 +120,7 @@ class LinkOptions:
     strip_all: bool = False                # --strip-all: no name section
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
+    import_memory: bool = False            # --import-memory: env.memory, not defined
 
 
 def _check_data_base(value: int) -> None:
@@ -306,7 +307,8 @@ def emit(ctx: LinkContext) -> None:
             tail_calls=opts.tail_calls, data_base=opts.data_base,
             initial_memory=opts.initial_memory, max_memory=opts.max_memory,
             compress_relocations=opts.compress_relocations, stack_size=opts.stack_size,
-            stack_first=opts.stack_first, names=not opts.strip_all))
+            stack_first=opts.stack_first, names=not opts.strip_all,
+            import_memory=opts.import_memory))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 

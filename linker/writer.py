@@ -153,6 +153,7 @@ class EmitOptions:
     compress_relocations: bool = True   # minimal LEBs at relocation sites
     stack_first: bool = False        # the stack below the data (--stack-first)
     names: bool = True               # the name section (--strip-all: none)
+    import_memory: bool = False      # import env.memory instead of defining it
 
 
 class SyntheticKind(enum.Enum):
@@ -716,7 +717,12 @@ class _Emitter:
         from linker.wasm.module import DataSegment
         for off, raw in segs:
             self.mod.data.append(DataSegment(off, raw, name=f".data@{off}"))
-        self.mod.set_memory(mem.initial_pages, mem.max_pages)
+        if self.opts.import_memory:
+            # As wasm-ld: imported from env.memory, not exported.
+            self.mod.set_memory(mem.initial_pages, mem.max_pages, export=None)
+            self.mod.memory_import = ("env", "memory")
+        else:
+            self.mod.set_memory(mem.initial_pages, mem.max_pages)
         size = getattr(self, "table_size", self.table.size)
         self.mod.set_table(size, None, export="__indirect_function_table")
         if self.table.order:

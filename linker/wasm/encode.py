@@ -193,13 +193,19 @@ def encode_module(m: WasmModule) -> bytes:
             encode_functype(buf, ft)
         _section(out, 1, buf)
 
-    if m.imports:
-        buf = _vec_header(len(m.imports))
+    memory_import = m.memory_import if m.memory is not None else None
+    if m.imports or memory_import is not None:
+        buf = _vec_header(len(m.imports) + (memory_import is not None))
         for imp in m.imports:
             encode_name(buf, imp.module)
             encode_name(buf, imp.field)
             buf.append(ExternKind.FUNC)
             write_uleb(buf, imp.type_index)
+        if memory_import is not None and m.memory is not None:
+            encode_name(buf, memory_import[0])
+            encode_name(buf, memory_import[1])
+            buf.append(ExternKind.MEMORY)
+            _limits(buf, m.memory.min, m.memory.max)
         _section(out, 2, buf)
 
     if m.functions:
@@ -214,7 +220,7 @@ def encode_module(m: WasmModule) -> bytes:
         _limits(buf, m.table.min, m.table.max)
         _section(out, 4, buf)
 
-    if m.memory is not None:
+    if m.memory is not None and memory_import is None:
         buf = _vec_header(1)
         _limits(buf, m.memory.min, m.memory.max)
         _section(out, 5, buf)

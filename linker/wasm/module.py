@@ -125,6 +125,9 @@ class WasmModule:
     functions: list[Function] = attrs.Factory(list)
     table: Table | None = None
     memory: Memory | None = None
+    # (module, field): the memory is imported with `memory`'s limits instead of
+    # defined (wasm-ld's --import-memory); it is the one memory either way.
+    memory_import: tuple[str, str] | None = None
     globals: list[Global] = attrs.Factory(list)
     exports: list[Export] = attrs.Factory(list)
     start: int | None = None

@@ -149,3 +149,25 @@ int uses_local(int x) { return local_only(x); }
     assert exported() == set()
     assert exported(export_dynamic=True) == {"api", "table"}
     assert exported(export_all=True) == {"api", "internal", "table", "uses_local"}
+
+
+def test_import_memory(build: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(build)
+    import wasmtime
+    result = linker.link(["app.o", "counter.o"], entry=None, exports=["use_stack"],
+                         import_memory=True)
+    assert result.wasm is not None
+    engine = wasmtime.Engine()
+    module = wasmtime.Module(engine, result.wasm)
+    [imp] = [i for i in module.imports if isinstance(i.type, wasmtime.MemoryType)]
+    assert (imp.module, imp.name) == ("env", "memory")
+    assert "memory" not in {e.name for e in module.exports}
+    store = wasmtime.Store(engine)
+    memory = wasmtime.Memory(store, wasmtime.MemoryType(wasmtime.Limits(2, None)))
+    inst = wasmtime.Instance(store, module, [memory])
+    f = inst.exports(store)["use_stack"]
+    assert isinstance(f, wasmtime.Func)
+    assert f(store, 3) == 9          # buf[3] = 3 * 3, on the C stack in the host's memory
+    if shutil.which("wasm-validate"):
+        Path("im.wasm").write_bytes(result.wasm)
+        subprocess.run(["wasm-validate", "im.wasm"], check=True)
