@@ -17,6 +17,7 @@ import attrs
 
 from linker.diagnostics import DiagnosticError, errors_only
 from linker.ir import model as ir
+from linker.ir.ctypes import lower
 from linker.ir.refs import EdgeKind, RefCollector, data_refs, func_refs
 from linker.ir.verify import verify_module
 from linker.store.codec import encode_data, encode_func, encode_functype
@@ -228,6 +229,8 @@ def _entity(item: ir.Item, csigs: Mapping[str, str], mp: Mapping[str, str]) -> E
         case ir.ImportFunc():
             return EntityEntry(item.name, EntityKind.IMPORT, False,
                                [item.module, item.field, encode_functype(item.type)], [], [], None)
+        case ir.ForeignImport(module=""):
+            return None      # a C function of the link: an extern reference (`_object_bytes`)
         case ir.ForeignImport():
             return EntityEntry(item.name, EntityKind.FOREIGN_IMPORT, False,
                                [item.module, item.field, item.sig.key()], [], [], None)
@@ -239,6 +242,10 @@ def _object_bytes(m: ir.Module, mp: Mapping[str, str]) -> bytes:
     csigs = {d.name: d.sig.key() for d in m.csigs}
     entities = [e for e in (_entity(i, csigs, mp) for i in m.items) if e is not None]
     extern_funcs: list[tuple[str, Any]] = [(x.name, encode_functype(x.type)) for x in m.externs]
+    # A foreign import without a host module names a C function the link
+    # defines: its declared type, checked against the definition, is the lowering.
+    extern_funcs += [(x.name, encode_functype(lower(x.sig))) for x in m.items
+                     if isinstance(x, ir.ForeignImport) and x.module == ""]
     obj = ObjectAssembly(m, mp, csigs)
     code = obj.build()
     standard = obj.finish()

@@ -119,6 +119,8 @@ class ObjectAssembly:
             match item:
                 case ir.ImportFunc(name=n, type=t, module=mod, field=fld):
                     ft, module, field, name = t, mod, fld, n
+                case ir.ForeignImport(name=n, sig=sig, module=""):
+                    ft, field, name = lower(sig), n, n      # a C function of the link
                 case ir.ForeignImport(name=n, sig=sig, module=mod, field=fld):
                     ft, module, field, name = lower(sig), mod, fld, n
                 case ir.ExternFunc(name=n, type=t) if n not in defined:

@@ -160,6 +160,10 @@ class _Collector(Transformer[Token, Any]):
     def foreign_import(self, c: list[Any]) -> None:
         self.found.append(("fimport", c))
 
+    def foreign_import_link(self, c: list[Any]) -> None:
+        # No host module and field: a C function the link defines.
+        self.found.append(("fimport", [None, None, *c]))
+
     def foreign_export(self, c: list[Any]) -> None:
         self.found.append(("fexport", c))
 
@@ -1204,7 +1208,8 @@ class _Builder:
         module, field, name, sig_raw = c
         sig = self.csig(sig_raw)
         self.declare(name, "func", None if sig is None else lower(sig), True)
-        m, f = self.text(module), self.text(field)
+        # Without a host module and field: a C function the link defines.
+        m, f = ("", name.value) if module is None else (self.text(module), self.text(field))
         if sig is None or m is None or f is None:
             return None
         return ForeignImport(name.value, m, f, sig, span=self.span(name))

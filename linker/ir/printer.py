@@ -79,6 +79,8 @@ def _item(item: Item, out: list[str]) -> None:
         case CSigDecl(name=name, sig=sig, closure_pool=pool):
             tail = "" if pool is None else f" pool {pool}"
             out.append(f"csig {name} = {format_csig(sig)}{tail}")
+        case ForeignImport(name=name, module="", sig=sig):
+            out.append(f"foreign import ccall {name}: {format_csig(sig)}")
         case ForeignImport(name=name, module=module, field=field, sig=sig):
             out.append(f"foreign import ccall {quote_text(module)} {quote_text(field)} "
                        f"{name}: {format_csig(sig)}")

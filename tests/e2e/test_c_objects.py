@@ -338,3 +338,36 @@ int bad_path(int x) { return scale(x); }
         assert run_export(path, "ok_path", 2) == 3
         with pytest.raises(wasmtime.Trap):
             run_export(path, "bad_path", 2)
+
+
+FOREIGN_IR = """
+module fi
+foreign import ccall c_mix: sint32(sint8, uint16, double)
+export "go" func go(x: i32) -> i32 {
+  local r: i32
+entry:
+  r = call c_mix(x, 65535, 2.5)
+  return r
+}
+"""
+
+
+def test_foreign_import_without_host_module_is_a_c_function(tmp_path: Path) -> None:
+    from linker.diagnostics import DiagnosticError
+    from linker.ir.parser import parse_module
+    from linker.ir.printer import print_module
+    module = parse_module(FOREIGN_IR, "fi.ir")
+    assert parse_module(print_module(module), "again.ir") == module     # round trip
+    (tmp_path / "fi.ir").write_text(FOREIGN_IR)
+    ir_obj = Path(linker.compile_files([tmp_path / "fi.ir"], tmp_path)[0])
+    c_obj = compile_c(tmp_path, "mix", "int c_mix(signed char a, unsigned short b, double d)"
+                                       " { return a * 1000 + (b == 65535) * 10 + (int)(d * 2); }\n")
+    out = irld(tmp_path, "fi.wasm", ir_obj, c_obj, exports=())
+    assert run_export(out, "go", -3) == -2985
+    # The C signature's lowering is checked against the C definition's wasm type.
+    wrong = compile_c(tmp_path, "wrong", "int c_mix(int a) { return a; }\n")
+    with pytest.raises(DiagnosticError) as info:
+        irld(tmp_path, "bad.wasm", ir_obj, wrong, exports=())
+    text = info.value.render()
+    assert "function signature mismatch: c_mix" in text
+    assert "called as (i32, i32, f64) -> i32" in text and "defined as (i32) -> i32" in text
