@@ -371,3 +371,38 @@ def test_foreign_import_without_host_module_is_a_c_function(tmp_path: Path) -> N
     text = info.value.render()
     assert "function signature mismatch: c_mix" in text
     assert "called as (i32, i32, f64) -> i32" in text and "defined as (i32) -> i32" in text
+
+
+CLOSURE_IR = """
+module clos
+extern func ffi_closure_alloc(i32, i32, i32) -> i32
+foreign import ccall c_apply: sint32(pointer, sint32)
+csig unary = sint32(sint32)
+private data bias align 4 = { i32 40 }
+
+// libffi's closure handler: fun(cif, ret, args, user_data).
+func add_bias(sg: i32, ret: i32, args: i32, ud: i32) {
+entry:
+  i32.store(ret, i32.add(i32.load(i32.load(args)), i32.load(ud)))
+  return
+}
+
+func main() -> i32 {
+  local code: i32, r: i32
+entry:
+  code = call ffi_closure_alloc(sig unary, @add_bias, @bias)
+  r = call c_apply(code, 5)
+  return r
+}
+"""
+
+
+def test_ffi_closure_is_a_plain_c_function_pointer(tmp_path: Path) -> None:
+    (tmp_path / "clos.ir").write_text(CLOSURE_IR)
+    ir_obj = Path(linker.compile_files([tmp_path / "clos.ir"], tmp_path)[0])
+    c_obj = compile_c(tmp_path, "apply",
+                      "int c_apply(int (*f)(int), int v) { return f(v) * 2; }\n")
+    result = linker.link([str(ir_obj), str(c_obj)], str(tmp_path / "clos.wasm"))
+    assert result.ffi is not None and [s.c_type for s in result.ffi.sigs] == ["sint32(sint32)"]
+    # C calls the closure's code pointer with call_indirect: (5 + 40) * 2.
+    assert run_wasi(str(tmp_path / "clos.wasm"), ["clos"], capture=True).exit_code == 90
