@@ -406,3 +406,37 @@ def test_ffi_closure_is_a_plain_c_function_pointer(tmp_path: Path) -> None:
     assert result.ffi is not None and [s.c_type for s in result.ffi.sigs] == ["sint32(sint32)"]
     # C calls the closure's code pointer with call_indirect: (5 + 40) * 2.
     assert run_wasi(str(tmp_path / "clos.wasm"), ["clos"], capture=True).exit_code == 90
+
+
+CXX_A = """
+template <typename T> T twice(T x) { return x + x; }
+inline int shared_helper(int x) { static int calls; calls++; return x * 3 + calls; }
+extern "C" int from_b(int);
+extern "C" int entry(int x) { return twice(x) + shared_helper(x) + from_b(x); }
+"""
+CXX_B = """
+template <typename T> T twice(T x) { return x + x; }
+inline int shared_helper(int x) { static int calls; calls++; return x * 3 + calls; }
+extern "C" int from_b(int x) { return twice(x) * 10 + shared_helper(x); }
+"""
+
+
+@pytest.mark.skipif(shutil.which("clang++") is None, reason="clang++ is needed")
+def test_cxx_inline_functions_and_templates_link_once(tmp_path: Path) -> None:
+    objs = []
+    for name, src in (("a", CXX_A), ("b", CXX_B)):
+        (tmp_path / f"{name}.cpp").write_text(src)
+        subprocess.run(["clang++", "--target=wasm32-wasi", "-O0", "-fno-exceptions", "-c",
+                        f"{name}.cpp"], cwd=tmp_path, check=True)
+        objs.append(tmp_path / f"{name}.o")
+    out = irld(tmp_path, "cxx.wasm", *objs, exports=("entry",))
+    ref = wasm_ld(tmp_path, "cxx_ref.wasm", *objs, exports=("entry",))
+    engine = wasmtime.Engine()
+    results = []
+    for path in (out, ref):
+        store = wasmtime.Store(engine)
+        inst = wasmtime.Instance(store, wasmtime.Module.from_file(engine, str(path)), [])
+        f = inst.exports(store)["entry"]
+        assert isinstance(f, wasmtime.Func)
+        results.append((f(store, 4), f(store, 4)))   # one `calls` counter for both files
+    assert results[0] == results[1] == (115, 119)
