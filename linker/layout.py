@@ -47,6 +47,15 @@ class MemoryLayout:
     initial_pages: int
     max_pages: int | None
     stack_top: int = 0               # __stack_pointer's initial value (0: no stack)
+    stack_low: int = 0               # the lowest address of the stack
+
+    def linker_symbols(self) -> dict[str, int]:
+        """The addresses of the data symbols the linker defines (wasm-ld's names):
+        the end of the data, the heap's start, the start of the data
+        (`__dso_handle`, `__global_base`) and the stack's bounds."""
+        return {"__heap_base": self.heap_base, "__data_end": self.data_end,
+                "__dso_handle": self.data_base, "__global_base": self.data_base,
+                "__stack_low": self.stack_low, "__stack_high": self.stack_top}
 
 
 class Placeable(Protocol):
@@ -111,7 +120,8 @@ def layout_memory(datas: Sequence[Placeable], pool_strings: Sequence[str], *,
         pages = initial_memory // PAGE
     max_pages = None if max_memory is None else max_memory // PAGE
     return MemoryLayout(data_base, addresses, order, readonly_end, data_end, heap_base,
-                        pool, pool_start, pool_end, pages, max_pages, stack_top)
+                        pool, pool_start, pool_end, pages, max_pages, stack_top,
+                        stack_top - align_up(stack_size, HEAP_ALIGN) if stack_size else 0)
 
 
 class LayoutError(Exception):

@@ -20,7 +20,9 @@ from linker.store.objfile import (EntityEntry, EntityKind, LoadStats, append_irl
 from linker.store.wasmobj import ObjectWriter
 
 LINKER_OBJECT = "<linker>"
-LINKER_DATA = ("__heap_base", "__data_end")
+# Their addresses: `linker.layout.MemoryLayout.linker_symbols`.
+LINKER_DATA = ("__heap_base", "__data_end", "__dso_handle", "__global_base", "__stack_low",
+               "__stack_high")
 # C code's stack pointer (tool-conventions BasicCABI): a mutable i32 global the
 # layout points at the top of the stack it reserves.
 STACK_POINTER = "__stack_pointer"

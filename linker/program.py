@@ -85,11 +85,12 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
             undefined_data.append(sym)
     weak_funcs = [(s, ft) for s, ft in live.weak_undefined.items() if ft is not None]
     weak_data = [s for s, ft in live.weak_undefined.items() if ft is None]
-    stack = live.live.get(STACK_POINTER)
+    uses = {s for s in (STACK_POINTER, "__stack_low", "__stack_high")
+            if s in live.live and is_linker_object(live.live[s][0].obj.name)}
     call_ctors = live.live.get(CALL_CTORS)
     return LiveProgram(funcs, imports, datas, globals_, _dedupe(exports),
                        [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data,
-                       ids, aliases, stack is not None and is_linker_object(stack[0].obj.name),
+                       ids, aliases, bool(uses), STACK_POINTER in uses,
                        weak_funcs=weak_funcs, weak_data=weak_data, ffi=ffi,
                        mismatches=signature_mismatches(live),
                        call_ctors=call_ctors is not None

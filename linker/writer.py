@@ -52,7 +52,6 @@ PANIC_TYPE = FuncType((ValType.I32,) * 4, None)
 PANIC_SCRATCH = "__irld_panic_iov"
 FD_WRITE_SYMBOL = "__irld_fd_write"
 PROC_EXIT_SYMBOL = "__irld_proc_exit"
-LINKER_DATA = ("__heap_base", "__data_end")
 _PREFIX, _SEP, _NL = "panic in ", ": ", "\n"
 
 
@@ -134,7 +133,8 @@ class LiveProgram:
     undefined_data: list[str] = attrs.Factory(list)
     sig_ids: dict[str, int] = attrs.Factory(dict)        # FFI signature key -> link-time id
     aliases: list[tuple[str, str, int]] = attrs.Factory(list)   # data symbol, segment, offset
-    stack: bool = False                                  # C code's __stack_pointer is live
+    stack: bool = False                                  # reserve C's stack
+    stack_pointer: bool = False                          # __stack_pointer is live
     weak_funcs: list[tuple[str, FuncType]] = attrs.Factory(list)   # undefined weak functions
     weak_data: list[str] = attrs.Factory(list)           # undefined weak data (address 0)
     call_ctors: bool = False                             # __wasm_call_ctors is referenced
@@ -452,7 +452,7 @@ class _Emitter:
             r.func_types[sym] = ft
 
     def add_globals(self) -> None:
-        if self.prog.stack:
+        if self.prog.stack_pointer:
             # Its value is the top of the stack, known after layout (`layout`).
             self.r.globals[STACK_POINTER] = self.mod.add_global(ValType.I32, True, 0,
                                                                 name=STACK_POINTER)
@@ -479,10 +479,9 @@ class _Emitter:
             r.data[sym] = self.memory.addresses[segment] + offset
         for sym in self.prog.weak_data:
             r.data[sym] = 0                  # an undefined weak object is at address 0
-        if self.prog.stack:
+        if self.prog.stack_pointer:
             self.mod.globals[r.globals[STACK_POINTER]].init = self.memory.stack_top
-        r.data["__heap_base"] = self.memory.heap_base
-        r.data["__data_end"] = self.memory.data_end
+        r.data.update(self.memory.linker_symbols())
         for sym in self.prog.undefined_data:
             r.data[sym] = UNDEFINED_DATA_ADDRESS
         r.pool = self.memory.pool

@@ -23,8 +23,7 @@ def symbol_addresses(link_result: Any) -> dict[str, int]:
     """Data symbol -> address, including the linker's own symbols."""
     layout = link_result.emitted.memory
     data: dict[str, int] = dict(layout.addresses)
-    data["__heap_base"] = layout.heap_base
-    data["__data_end"] = layout.data_end
+    data.update(layout.linker_symbols())
     for sym in link_result.program.undefined_data:
         data[sym] = UNDEFINED_DATA_ADDRESS
     return data

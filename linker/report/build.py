@@ -171,10 +171,8 @@ class _Builder:
                 case EntityKind.DATA if em is not None:
                     e.size = int(rec.info[0])
                     e.address = em.memory.addresses.get(sym)
-                    if sym == "__heap_base":
-                        e.address = em.memory.heap_base
-                    elif sym == "__data_end":
-                        e.address = em.memory.data_end
+                    if is_linker_object(rec.obj.name):
+                        e.address = em.memory.linker_symbols().get(sym)
             self.add(e)
 
     def undefined_entities(self) -> None:

@@ -440,3 +440,27 @@ def test_cxx_inline_functions_and_templates_link_once(tmp_path: Path) -> None:
         assert isinstance(f, wasmtime.Func)
         results.append((f(store, 4), f(store, 4)))   # one `calls` counter for both files
     assert results[0] == results[1] == (115, 119)
+
+
+def test_linker_defined_data_symbols(tmp_path: Path) -> None:
+    obj = compile_c(tmp_path, "syms", """
+extern char __dso_handle, __global_base, __data_end, __heap_base, __stack_low, __stack_high;
+static int data_item = 7;
+int probe(int which) {
+  switch (which) {
+    case 0: return (int)&__dso_handle;
+    case 1: return (int)&__global_base;
+    case 2: return (int)&__data_end;
+    case 3: return (int)&__heap_base;
+    case 4: return (int)&__stack_low;
+    case 5: return (int)&__stack_high;
+    default: return (int)&data_item;
+  }
+}
+""")
+    result = linker.link([str(obj)], str(tmp_path / "syms.wasm"), entry=None, exports=["probe"])
+    mem = result.emitted.memory   # type: ignore[union-attr]
+    got = [run_export(tmp_path / "syms.wasm", "probe", k) for k in range(7)]
+    assert got[:2] == [1024, 1024] and got[2] == mem.data_end and got[3] == mem.heap_base
+    assert got[5] - got[4] >= 65536 and got[4] >= got[2] and got[3] >= got[5]
+    assert 1024 <= got[6] < got[2]
