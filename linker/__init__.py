@@ -44,7 +44,8 @@ _LAZY = {
 }
 
 # LinkOptions fields that hold sequences; the API accepts any iterable of strings.
-_TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries")
+_TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries",
+                 "whole_archives", "allowed_undefined")
 _PATH_FIELDS = ("emit_wat",)
 
 
@@ -95,25 +96,30 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     the bytes are in `result.wasm` either way.  Keywords are the fields of
     `linker.driver.LinkOptions`, one per CLI flag:
 
-    ========================  ==========================================
-    `entry="main"`            `--entry NAME`; `entry=None` is `--no-entry`
-    `exports=[...]`           `--export NAME` (exported and kept)
-    `roots=[...]`             `--root NAME`
-    `allow_undefined=False`   `--allow-undefined`
-    `print_gc_sections=False` `--print-gc-sections` (`result.gc_sections`)
-    `library_paths=[...]`     `-L DIR`
-    `libraries=[...]`         `-l NAME`
-    `tail_calls="native"`     `--tail-calls native|trampoline` (a string or
-                              `linker.TailCallMode`)
-    `data_base=1024`          `--data-base N`
-    `initial_memory=None`     `--initial-memory BYTES`
-    `max_memory=None`         `--max-memory BYTES`
-    `emit_wat=None`           `--emit-wat FILE`
-    `compress_relocations=True` `--no-compress-relocations` keeps 5-byte sites
-    `whole_archives=[...]`    `--whole-archive A.a --no-whole-archive`
-    `stack_size=65536`        `-z stack-size=BYTES` (C's stack)
-    `stack_first=False`       `--stack-first`
-    ========================  ==========================================
+    ===========================  ============================================
+    `entry="main"`               `--entry NAME`; `entry=None` is `--no-entry`
+    `exports=[...]`              `--export NAME` (exported and kept)
+    `roots=[...]`                `--root NAME`
+    `allow_undefined=False`      `--allow-undefined`
+    `allowed_undefined=[...]`    `--allow-undefined-file FILE` (its symbols)
+    `print_gc_sections=False`    `--print-gc-sections` (`result.gc_sections`)
+    `library_paths=[...]`        `-L DIR`
+    `libraries=[...]`            `-l NAME`
+    `tail_calls="native"`        `--tail-calls native|trampoline` (a string or
+                                 `linker.TailCallMode`)
+    `data_base=1024`             `--data-base N`
+    `initial_memory=None`        `--initial-memory BYTES`
+    `max_memory=None`            `--max-memory BYTES`
+    `emit_wat=None`              `--emit-wat FILE`
+    `compress_relocations=True`  `--no-compress-relocations`: 5-byte sites
+    `whole_archives=[...]`       `--whole-archive A.a --no-whole-archive`
+    `stack_size=65536`           `-z stack-size=BYTES` (C's stack)
+    `stack_first=False`          `--stack-first`
+    `import_memory=False`        `--import-memory`
+    `export_all=False`           `--export-all`
+    `export_dynamic=False`       `--export-dynamic`
+    `strip_all=False`            `--strip-all`
+    ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,
     `store`, `program`, `emitted`, `gc_sections`).  Raises
