@@ -55,13 +55,14 @@ import attrs
 
 from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
 from linker.codegen import TailCallMode
-from linker.compile import write_file_atomic
 from linker.ffi.gen import FfiReport
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
+from linker.output import OutputSet, declare_inputs, stage_outputs
+from linker.output import active as active_outputs
 from linker.program import (RESERVED_EXPORT_PREFIX, RESERVED_EXPORTS, build_program, entry_diagnostics, export_diagnostics,
                             signature_diagnostics)
 from linker.store.store import StoreCounts, Store
@@ -204,6 +205,7 @@ def find_inputs(ctx: LinkContext) -> None:
             ctx.input_paths.append(path)
     if errors:
         raise DiagnosticError(errors)
+    declare_inputs(ctx.input_paths)     # an output may not be an -l library either
 
 
 def find_library(name: str, dirs: tuple[str, ...]) -> str | None:
@@ -319,25 +321,16 @@ def encode(ctx: LinkContext) -> None:
 
 
 def write_output(ctx: LinkContext) -> None:
+    """Stage the wasm (and --emit-wat) in the command's output set, or write them
+    together now when no command runs one (`linker.output`)."""
     opts = ctx.options
     assert ctx.wasm is not None and ctx.emitted is not None
-    outputs: list[tuple[str, bytes]] = []
+    files: list[tuple[str, str, bytes]] = []
     if opts.output is not None:
-        outputs.append((opts.output, ctx.wasm))
+        files.append(("-o", opts.output, ctx.wasm))
     if opts.emit_wat is not None:
-        outputs.append((opts.emit_wat, to_wat(ctx.emitted.module).encode()))
-    written: list[str] = []
-    for path, data in outputs:
-        try:
-            write_file_atomic(path, data)
-        except OSError as exc:
-            # A failed link leaves no output behind: undo the files already written.
-            for done in written:
-                with contextlib.suppress(OSError):
-                    os.unlink(done)
-            raise DiagnosticError([Diagnostic.error(
-                f"cannot write output file {path}: {exc.strerror or exc}")]) from None
-        written.append(path)
+        files.append(("--emit-wat", opts.emit_wat, to_wat(ctx.emitted.module).encode()))
+    stage_outputs(files, inputs=ctx.input_paths + list(opts.whole_archives))
 
 
 def peak_rss_kb() -> int:
@@ -371,6 +364,15 @@ def no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def command_outputs(options: LinkOptions) -> contextlib.AbstractContextManager[object]:
+    """The outputs of a link from Python, checked before any work and committed
+    together at the end; a command that made its own set (`irld link`) keeps it."""
+    if active_outputs() is not None:
+        return contextlib.nullcontext()
+    return OutputSet(inputs=(*options.inputs, *options.whole_archives),
+                     outputs=[("-o", options.output), ("--emit-wat", options.emit_wat)])
+
+
 Phase = tuple[str, Callable[[LinkContext], None]]
 
 PHASES: tuple[Phase, ...] = (
@@ -392,7 +394,7 @@ def link(options: LinkOptions, phases: tuple[Phase, ...] = PHASES) -> LinkResult
     """Run the phases in order; raises DiagnosticError (or ObjectError) on bad input."""
     ctx = LinkContext(options)
     timings = []
-    with no_cyclic_gc():
+    with command_outputs(options), no_cyclic_gc():
         for name, phase in phases:
             start = time.perf_counter()
             phase(ctx)

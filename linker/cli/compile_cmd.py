@@ -20,8 +20,9 @@ from typing import Any
 
 import attrs
 
-from linker.compile import compile_module, write_file_atomic
+from linker.compile import compile_module
 from linker.diagnostics import DiagnosticError
+from linker.output import OutputSet, write_file_atomic
 
 
 @attrs.frozen
@@ -94,6 +95,11 @@ def plan(args: argparse.Namespace) -> list[Job]:
 
 def run(args: argparse.Namespace) -> int:
     jobs = plan(args)
+    # Refuse an object that would overwrite an input (or another object) before
+    # any work; each object is then written on its own when its input compiled.
+    OutputSet(inputs=[job.source for job in jobs],
+              outputs=[("-o" if args.output is not None else "output", job.output)
+                       for job in jobs])
     if args.out_dir is not None and not os.path.isdir(args.out_dir):
         try:
             os.makedirs(args.out_dir, exist_ok=True)
@@ -155,9 +161,8 @@ def compile_job(job: Job) -> Outcome:
         return Outcome(False, f"{job.source}: error: input nests too deeply to compile")
     try:
         write_file_atomic(job.output, data)
-    except OSError as exc:
-        return Outcome(False, f"irld: error: cannot write '{job.output}': "
-                              f"{exc.strerror or exc}")
+    except DiagnosticError as exc:
+        return Outcome(False, exc.render())
     return Outcome(True)
 
 

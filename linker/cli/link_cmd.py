@@ -25,6 +25,7 @@ from typing import Any
 from linker.cli.link_flags import add_liveness_flags, liveness_options
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.driver import LinkOptions, LinkResult, link
+from linker.output import OutputSet
 
 
 def register(sub: Any) -> None:
@@ -174,11 +175,16 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
 
 
 def run(args: argparse.Namespace) -> int:
-    opts = options_from_args(args)
-    result = link(opts)
-    if args.report is not None or args.map is not None:
-        from linker.report.files import write_report_files
-        write_report_files(result, opts, args.report, args.map)
+    # Every output is declared, and checked against the inputs, before any work;
+    # all of them are committed together when the block ends (linker.output).
+    with OutputSet(inputs=[*args.inputs, *args.whole_archives, *args.allow_undefined_file],
+                   outputs=[("-o", args.output), ("--emit-wat", args.emit_wat),
+                            ("--report", args.report), ("--map", args.map)]):
+        opts = options_from_args(args)
+        result = link(opts)
+        if args.report is not None or args.map is not None:
+            from linker.report.files import write_report_files
+            write_report_files(result, opts, args.report, args.map)
     for w in result.warnings:
         print(w.render(), file=sys.stderr)
     for line in result.gc_sections:
