@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -111,9 +112,18 @@ def run(args: argparse.Namespace) -> int:
     if workers <= 1:
         outcomes: Iterator[Outcome] = map(compile_job, jobs)
         return _report(outcomes)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Workers ignore SIGINT: Ctrl-C reaches the whole process group, and only the
+    # parent should answer it (one line, status 130), cancelling what is queued.
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    try:
         # map yields in input order, so diagnostics come out in input order.
         return _report(pool.map(compile_job, jobs))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _report(outcomes: Iterator[Outcome]) -> int:
