@@ -106,6 +106,9 @@ class LinkOptions:
     emit_wat: str | None = None
     ffi_exhaustive: int | None = None       # --ffi=exhaustive:N (None: specialized)
     ffi_closure_pool: int = DEFAULT_CLOSURE_POOL
+    # --closure-growth=host: exhausted closure pools grow through the host import
+    # irld.closure_table_grow (on by itself with emit_js); off, the output is plain WASI.
+    closure_growth: bool = False
     # Benchmark/test hook (hidden `--eager-decode`): the open-store phase decodes
     # every body of every input object and archive member up front and keeps
     # them, as an eager linker does, so the cost of not being lazy can be
@@ -289,10 +292,16 @@ def check_types(ctx: LinkContext) -> None:
 def ffi(ctx: LinkContext) -> None:
     opts = ctx.options
     plan, errors = plan_ffi(ctx.require_live(),
-                            FfiOptions(opts.ffi_exhaustive, opts.ffi_closure_pool))
+                            FfiOptions(opts.ffi_exhaustive, opts.ffi_closure_pool,
+                                       closure_growth(opts)))
     if errors:
         raise DiagnosticError(errors)
     ctx.ffi_plan = plan
+
+
+def closure_growth(opts: LinkOptions) -> bool:
+    """Whether exhausted closure pools grow through the host (`--closure-growth=host`)."""
+    return opts.closure_growth
 
 
 def decode(ctx: LinkContext) -> None:

@@ -7,6 +7,7 @@
               [--initial-memory BYTES] [--max-memory BYTES] [--emit-wat FILE]
               [--report FILE] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
+              [--closure-growth none|host]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
@@ -72,6 +73,11 @@ def register(sub: Any) -> None:
     p.add_argument("--ffi-closure-pool", type=_pool, default=16, metavar="N",
                    help="closure trampolines per live C signature (default 16; a "
                         "signature's `pool N` overrides it)")
+    p.add_argument("--closure-growth", choices=("none", "host"), default="none",
+                   help="none (default): the output imports only WASI and its own foreign "
+                        "imports, and an exhausted closure pool gives NULL; host: it grows "
+                        "through the host import irld.closure_table_grow (irld run, the JS "
+                        "loader)")
     # Hidden benchmark/test hook: decode every body up front (LinkOptions.eager_decode).
     compress = p.add_mutually_exclusive_group()
     compress.add_argument("--compress-relocations", dest="compress_relocations",
@@ -166,6 +172,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
+        closure_growth=args.closure_growth == "host",
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,

@@ -56,10 +56,14 @@ LIBFFI_WASM_POOL = 16       # closure pool of every signature in libffi-wasm
 @attrs.frozen(slots=True)
 class FfiOptions:
     """`exhaustive`: N of `--ffi=exhaustive:N` (None: specialized);
-    `closure_pool`: `--ffi-closure-pool`, the default pool size of a signature."""
+    `closure_pool`: `--ffi-closure-pool`, the default pool size of a signature;
+    `closure_growth`: `--closure-growth=host`, an exhausted pool asks the host for
+    a table slot (`irld.closure_table_grow`); off, the output stays plain WASI
+    and an exhausted pool gives NULL."""
 
     exhaustive: int | None = None
     closure_pool: int = DEFAULT_CLOSURE_POOL
+    closure_growth: bool = False
 
 
 @attrs.frozen(slots=True)
@@ -168,7 +172,7 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
             if _needs_extension(sig):
                 export_adapters.append((name, sym, sig))
     exhaustive = options.exhaustive is not None
-    plan = FfiPlan(tuple(sigs), call, alloc, free, growth=alloc and not exhaustive,
+    plan = FfiPlan(tuple(sigs), call, alloc, free, growth=alloc and not exhaustive and options.closure_growth,
                    self_contained_pools=exhaustive,
                    import_adapters=tuple(import_adapters),
                    export_adapters=tuple(export_adapters), exhaustive=options.exhaustive)

@@ -1,11 +1,14 @@
-"""Closure pools: exhaustion grows through the host under `irld run`, returns null
-under Node; freed slots are reused; pool sizes from `pool N` and --ffi-closure-pool."""
+"""Closure pools: with --closure-growth=host, exhaustion grows through the host under
+`irld run` and returns null under Node; by default (plain WASI) it returns null everywhere;
+freed slots are reused; pool sizes from `pool N` and --ffi-closure-pool."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+from typing import Any
 
 import pytest
 
@@ -83,7 +86,7 @@ def pool_program(count: int, pool: int | None = None) -> str:
 
 
 def test_pool_exhaustion_grows_under_irld_run(tmp_path: Path) -> None:
-    result = link_texts(tmp_path, [pool_program(6, pool=2)])
+    result = link_texts(tmp_path, [pool_program(6, pool=2)], closure_growth=True)
     assert result.ffi is not None and result.ffi.sigs[0].pool_slots == 2
     run = linker.host.run(result.wasm or b"", ["pool"], capture=True)
     assert (run.exit_code, run.stderr) == (106, b"")
@@ -91,7 +94,7 @@ def test_pool_exhaustion_grows_under_irld_run(tmp_path: Path) -> None:
 
 def test_grown_slot_is_reused_after_free(tmp_path: Path) -> None:
     # The freed closure (the second one) is a grown slot when the pool holds 1.
-    result = link_texts(tmp_path, [pool_program(4, pool=1)])
+    result = link_texts(tmp_path, [pool_program(4, pool=1)], closure_growth=True)
     run = linker.host.run(result.wasm or b"", ["pool"], capture=True)
     assert (run.exit_code, run.stderr) == (104, b"")
 
@@ -101,14 +104,14 @@ def test_pool_exhaustion_returns_null_under_node(tmp_path: Path) -> None:
         linker.host.find_node()
     except linker.host.NodeNotFoundError as exc:
         pytest.skip(str(exc))
-    result = link_texts(tmp_path, [pool_program(6, pool=2)])
+    result = link_texts(tmp_path, [pool_program(6, pool=2)], closure_growth=True)
     run = linker.host.run_node(result.wasm or b"", ["pool"])
     assert (run.exit_code, run.stderr) == (102, b"")
 
 
 def test_without_growth_import_support_alloc_returns_null(tmp_path: Path) -> None:
     # A host whose closure_table_grow always fails (like Node's): clean null.
-    result = link_texts(tmp_path, [pool_program(5, pool=3)])
+    result = link_texts(tmp_path, [pool_program(5, pool=3)], closure_growth=True)
     host = linker.host.HostFunctions.default()
     host.add("irld", "closure_table_grow", linker.host.HostFunctions.default().get(
         "irld", "closure_table_grow").type, lambda ctx, t, c: 0)   # type: ignore[union-attr]
@@ -123,7 +126,7 @@ def test_pool_override_and_cli_default(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     run = linker.host.run(out.read_bytes(), ["pool"], capture=True)
-    assert run.exit_code == 103
+    assert run.exit_code == 101       # one slot, no growth: the second closure is NULL
     names = _closure_slots(out.read_bytes())
     assert names == 1
     # `pool N` in the csig declaration wins over the default.
@@ -132,7 +135,7 @@ def test_pool_override_and_cli_default(tmp_path: Path) -> None:
 
 
 def test_pool_zero_grows_from_the_first_closure(tmp_path: Path) -> None:
-    result = link_texts(tmp_path, [pool_program(3, pool=0)])
+    result = link_texts(tmp_path, [pool_program(3, pool=0)], closure_growth=True)
     run = linker.host.run(result.wasm or b"", ["pool"], capture=True)
     assert (run.exit_code, run.stderr) == (103, b"")
 
@@ -145,6 +148,44 @@ def test_closure_called_with_the_wrong_type_traps_readably(tmp_path: Path) -> No
     assert run.exit_code == linker.host.EXIT_TRAP
     assert b"indirect call type mismatch" in run.stderr
     assert b"at main" in run.stderr
+
+
+def test_plain_wasi_by_default_exhausted_pool_gives_null(tmp_path: Path) -> None:
+    # Without --closure-growth=host the output imports only WASI, and every engine
+    # gives NULL after the pool: the same status on wasmtime, the interpreter and Node.
+    from linker.interp import run_program
+    result = link_texts(tmp_path, [pool_program(6, pool=2)])
+    imports = {(i.module, i.name) for i in _imports(result.wasm or b"")}
+    assert {module for module, _name in imports} == {"wasi_snapshot_preview1"}
+    assert b"__irld_closure_dispatch" not in (result.wasm or b"")
+    run = linker.host.run(result.wasm or b"", ["pool"], capture=True)
+    assert (run.exit_code, run.stderr) == (102, b"")
+    assert run_program(result, ["pool"]).exit_code == 102
+    # pool 0 without growth: no closure at all, and no template function
+    result = link_texts(tmp_path, [pool_program(3, pool=0)])
+    assert b"__irld_closure_template" not in (result.wasm or b"")
+    assert linker.host.run(result.wasm or b"", ["pool"], capture=True).exit_code == 100
+
+
+def test_closure_growth_flag(tmp_path: Path) -> None:
+    objs = compile_texts(tmp_path, [pool_program(6, pool=2)])
+    out = tmp_path / "a.wasm"
+    for flag, status, grow in (([], 102, False), (["--closure-growth=host"], 106, True),
+                               (["--closure-growth=none"], 102, False)):
+        proc = subprocess.run([IRLD, "link", *objs, "-o", str(out), *flag],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        imports = {(i.module, i.name) for i in _imports(out.read_bytes())}
+        assert (("irld", "closure_table_grow") in imports) is grow
+        assert linker.host.run(out.read_bytes(), ["pool"], capture=True).exit_code == status
+    proc = subprocess.run([IRLD, "link", *objs, "-o", str(out), "--closure-growth=js"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "invalid choice: 'js'" in proc.stderr
+
+
+def _imports(wasm: bytes) -> list[Any]:
+    import wasmtime
+    return list(wasmtime.Module(wasmtime.Engine(), wasm).imports)
 
 
 def _closure_slots(wasm: bytes) -> int:

@@ -129,7 +129,8 @@ def link_all(objs: dict[str, bytes], archived: Sequence[str], directory: Path,
         lib.write_bytes(archive_bytes(members))
         inputs.append(str(lib))
     try:
-        return link(LinkOptions(inputs=tuple(inputs), tail_calls=mode))
+        # Growth through the host is opt-in; the fuzzer keeps exercising it.
+        return link(LinkOptions(inputs=tuple(inputs), tail_calls=mode, closure_growth=True))
     except DiagnosticError as exc:
         raise GeneratorError(f"link ({mode.value}) failed:\n{exc.render()}")
 

@@ -120,7 +120,7 @@ def test_closure_pools_and_growth(tmp_path: Path, count: int, pool: int | None,
     text = closures.pool_program(count, pool).replace(
         "finish:\n  return", "finish:\n  call memhash(i32.shl(memory.size(), 16))\n  return")
     text = text.replace("csig add", 'import func "fz" "memhash" memhash(i32)\ncsig add')
-    lr = link_modules(tmp_path, [text])
+    lr = link_modules(tmp_path, [text], closure_growth=True)
     assert agree(lr, with_memhash()).exit_code == status
     # Node's host model: closure_table_grow returns 0
     no_growth = with_memhash()

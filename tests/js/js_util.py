@@ -1,0 +1,75 @@
+"""Helpers of tests/js: build the examples, run a wasm on Node's own `node:wasi`."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import attrs
+
+import linker
+from linker.cli.ar_cmd import create
+from linker.compile import compile_module
+from linker.demo import c_compiler
+from linker.ir.parser import parse_module
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_DIRS = sorted(d for d in (ROOT / "examples").iterdir()
+                      if d.is_dir() and (d / "expected.out").exists())
+
+# Node's own WASI and nothing else: the program must import only WASI.
+PLAIN_NODE_WASI = """
+import { readFileSync } from 'node:fs';
+import { WASI } from 'node:wasi';
+const [path, ...args] = process.argv.slice(2);
+const wasi = new WASI({ version: 'preview1', args: [path, ...args], env: {}, returnOnExit: true });
+const module = new WebAssembly.Module(readFileSync(path));
+const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: wasi.wasiImport });
+process.exitCode = wasi.start(instance);
+"""
+
+
+@attrs.frozen
+class Example:
+    name: str
+    dir: Path                  # the example's sources
+    objects: tuple[str, ...]   # its objects and the stdlib archive, ready for a link
+    wasm: Path                 # linked with the default options
+    args: tuple[str, ...]
+    expected: bytes
+    status: int
+
+
+def build_examples(out: Path) -> dict[str, Example]:
+    stdlib = out / "libstd.a"
+    create(str(stdlib), linker.compile_files(sorted((ROOT / "stdlib").glob("*.ir")),
+                                             out / "stdlib"))
+    found = {}
+    for d in EXAMPLE_DIRS:
+        work = out / d.name
+        work.mkdir()
+        objs = []
+        for src in sorted(d.glob("*.ir")):
+            obj = work / f"{src.stem}.o"
+            obj.write_bytes(compile_module(parse_module(src.read_text(), str(src))))
+            objs.append(str(obj))
+        for src in sorted(d.glob("*.c")):
+            obj = work / f"{src.stem}.o"
+            subprocess.run([*c_compiler(), "-O1", "-c", str(src), "-o", str(obj)], check=True)
+            objs.append(str(obj))
+        objs.append(str(stdlib))
+        wasm = work / f"{d.name}.wasm"
+        linker.link(objs, wasm)
+        args = (d / "args").read_text().split() if (d / "args").exists() else []
+        status = int((d / "expected.exit").read_text()) if (d / "expected.exit").exists() else 0
+        found[d.name] = Example(d.name, d, tuple(objs), wasm, tuple(args),
+                                (d / "expected.out").read_bytes(), status)
+    return found
+
+
+def run_plain_node_wasi(node: str, wasm: Path, args: tuple[str, ...],
+                        cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    script = cwd / "plain_wasi.mjs"
+    script.write_text(PLAIN_NODE_WASI)
+    return subprocess.run([node, "--no-warnings", str(script), str(wasm), *args],
+                          capture_output=True, timeout=120, check=False)
