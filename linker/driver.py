@@ -118,6 +118,7 @@ class LinkOptions:
     stack_size: int = 65536                # -z stack-size=, when C's stack pointer is live
     stack_first: bool = False              # --stack-first
     strip_all: bool = False                # --strip-all: no name section
+    report_html: str | None = None         # --report-html FILE: the interactive report page
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
@@ -326,6 +327,8 @@ def write_output(ctx: LinkContext) -> None:
         outputs.append((opts.output, ctx.wasm))
     if opts.emit_wat is not None:
         outputs.append((opts.emit_wat, to_wat(ctx.emitted.module).encode()))
+    if opts.report_html is not None:
+        outputs.append((opts.report_html, report_html_bytes(ctx)))
     written: list[str] = []
     for path, data in outputs:
         try:
@@ -338,6 +341,15 @@ def write_output(ctx: LinkContext) -> None:
             raise DiagnosticError([Diagnostic.error(
                 f"cannot write output file {path}: {exc.strerror or exc}")]) from None
         written.append(path)
+
+
+def report_html_bytes(ctx: LinkContext) -> bytes:
+    """The interactive HTML report of this link (`--report-html`, linker.report.htmlpage)."""
+    from linker.report.build import build_report
+    from linker.report.htmlpage import report_html
+    result = LinkResult(ctx.require_store(), ctx.require_live(), (), tuple(ctx.warnings),
+                        tuple(ctx.gc_sections), ctx.program, ctx.emitted, ctx.wasm)
+    return report_html(build_report(result, ctx.options)).encode("utf-8")
 
 
 def peak_rss_kb() -> int:

@@ -52,6 +52,8 @@ def register(sub: Any) -> None:
                    help="write the link report (JSON, schema irld-report/1; docs/report.md)")
     p.add_argument("--map", "-Map", metavar="FILE",
                    help="write a wasm-ld style map of the output")
+    p.add_argument("--report-html", metavar="FILE",
+                   help="write the link report as an interactive HTML page (docs/report.md)")
     p.add_argument("--strip-all", action="store_true", help="write no name section")
     p.add_argument("--import-memory", action="store_true",
                    help="import the memory from env.memory instead of defining it")
@@ -168,7 +170,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
-        import_memory=args.import_memory,
+        import_memory=args.import_memory, report_html=args.report_html,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 

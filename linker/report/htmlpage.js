@@ -20,12 +20,14 @@
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("irld-data").textContent);
-  const AGGREGATE = 8000;
+  // A view draws an entity alone when it has at least 1/AGGREGATE of the view's bytes;
+  // `#aggregate=N` in the address changes N (tests use a small one).
+  const AGGREGATE = (() => { const m = /aggregate=(\d+)/.exec(location.hash); return m ? Math.max(1, +m[1]) : 8000; })();
   const PALETTE = ["#4e79a7", "#2a9d8f", "#59a14f", "#a0b84a", "#f28e2b", "#8e6bbf", "#c08bb3", "#9aa3ad"];
   const CHANGE = ["grew", "shrank", "appeared", "disappeared", "unchanged"];
   const CHANGE_COLOUR = ["#d9534f", "#3f9e5a", "#f28e2b", "#5b7fbf", "#b5bcc6"];
   const $ = (id) => document.getElementById(id);
-  const api = window.irld = { mode: D.mode, ready: false, threshold: 0 };
+  const api = window.irld = { mode: D.mode, ready: false, threshold: 0, aggregate: AGGREGATE };
 
   // ------------------------------------------------------------ helpers
 
