@@ -46,7 +46,7 @@ _LAZY = {
 # LinkOptions fields that hold sequences; the API accepts any iterable of strings.
 _TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries",
                  "whole_archives", "allowed_undefined")
-_PATH_FIELDS = ("emit_wat",)
+_PATH_FIELDS = ("emit_wat", "report_html")
 
 
 def __getattr__(name: str) -> Any:

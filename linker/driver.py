@@ -122,6 +122,7 @@ class LinkOptions:
     stack_size: int = 65536                # -z stack-size=, when C's stack pointer is live
     stack_first: bool = False              # --stack-first
     strip_all: bool = False                # --strip-all: no name section
+    report_html: str | None = None         # --report-html FILE: the interactive report page
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
@@ -339,7 +340,18 @@ def write_output(ctx: LinkContext) -> None:
         files.append(("-o", opts.output, ctx.wasm))
     if opts.emit_wat is not None:
         files.append(("--emit-wat", opts.emit_wat, to_wat(ctx.emitted.module).encode()))
+    if opts.report_html is not None:
+        files.append(("--report-html", opts.report_html, report_html_bytes(ctx)))
     stage_outputs(files, inputs=ctx.input_paths + list(opts.whole_archives))
+
+
+def report_html_bytes(ctx: LinkContext) -> bytes:
+    """The interactive HTML report of this link (`--report-html`, linker.report.htmlpage)."""
+    from linker.report.build import build_report
+    from linker.report.htmlpage import report_html
+    result = LinkResult(ctx.require_store(), ctx.require_live(), (), tuple(ctx.warnings),
+                        tuple(ctx.gc_sections), ctx.program, ctx.emitted, ctx.wasm)
+    return report_html(build_report(result, ctx.options)).encode("utf-8")
 
 
 def peak_rss_kb() -> int:

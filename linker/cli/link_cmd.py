@@ -54,6 +54,8 @@ def register(sub: Any) -> None:
                    help="write the link report (JSON, schema irld-report/1; docs/report.md)")
     p.add_argument("--map", "-Map", metavar="FILE",
                    help="write a wasm-ld style map of the output")
+    p.add_argument("--report-html", metavar="FILE",
+                   help="write the link report as an interactive HTML page (docs/report.md)")
     p.add_argument("--strip-all", action="store_true", help="write no name section")
     p.add_argument("--import-memory", action="store_true",
                    help="import the memory from env.memory instead of defining it")
@@ -176,7 +178,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
-        import_memory=args.import_memory,
+        import_memory=args.import_memory, report_html=args.report_html,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 
@@ -186,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
     # all of them are committed together when the block ends (linker.output).
     with OutputSet(inputs=[*args.inputs, *args.whole_archives, *args.allow_undefined_file],
                    outputs=[("-o", args.output), ("--emit-wat", args.emit_wat),
-                            ("--report", args.report), ("--map", args.map)]):
+                            ("--report", args.report), ("--map", args.map),
+                            ("--report-html", args.report_html)]):
         opts = options_from_args(args)
         result = link(opts)
         if args.report is not None or args.map is not None:
