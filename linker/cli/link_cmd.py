@@ -7,6 +7,7 @@
               [--initial-memory BYTES] [--max-memory BYTES] [--emit-wat FILE]
               [--report FILE] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
+              [--ffi-signatures FILE]... [--ffi-fallback none|host]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
@@ -71,6 +72,12 @@ def register(sub: Any) -> None:
     p.add_argument("--ffi-closure-pool", type=_pool, default=16, metavar="N",
                    help="closure trampolines per live C signature (default 16; a "
                         "signature's `pool N` overrides it)")
+    p.add_argument("--ffi-signatures", metavar="FILE", action="append", default=[],
+                   help="C signatures (one a line, docs/ffi.md) that libffi's ffi_prep_cif "
+                        "may meet: their handlers and closure pools are generated")
+    p.add_argument("--ffi-fallback", choices=("none", "host"), default="none",
+                   help="host: libffi calls of undeclared signatures go to the host's "
+                        "irld.ffi_call_dynamic (irld run, Node); none (default): they panic")
     # Hidden benchmark/test hook: decode every body up front (LinkOptions.eager_decode).
     compress = p.add_mutually_exclusive_group()
     compress.add_argument("--compress-relocations", dest="compress_relocations",
@@ -165,6 +172,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
+        ffi_signatures=tuple(args.ffi_signatures), ffi_fallback_host=args.ffi_fallback == "host",
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
