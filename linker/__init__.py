@@ -45,7 +45,7 @@ _LAZY = {
 
 # LinkOptions fields that hold sequences; the API accepts any iterable of strings.
 _TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries",
-                 "whole_archives", "allowed_undefined")
+                 "whole_archives", "allowed_undefined", "ffi_signatures")
 _PATH_FIELDS = ("emit_wat", "report_html")
 
 

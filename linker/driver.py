@@ -56,6 +56,7 @@ import attrs
 from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
 from linker.codegen import TailCallMode
 from linker.ffi.gen import FfiReport
+from linker.ffi.library import NAME as BUNDLED_LIBFFI, library_path as bundled_libffi
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
@@ -126,6 +127,8 @@ class LinkOptions:
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
+    ffi_signatures: tuple[str, ...] = ()   # --ffi-signatures FILE: C signatures for libffi
+    ffi_fallback_host: bool = False        # --ffi-fallback=host: the host calls the rest
 
 
 def _check_data_base(value: int) -> None:
@@ -200,6 +203,8 @@ def find_inputs(ctx: LinkContext) -> None:
     errors = []
     for lib in opts.libraries:
         path = find_library(lib, opts.library_paths)
+        if path is None and lib == BUNDLED_LIBFFI:
+            path = bundled_libffi()          # irld's own libffi (linker.ffi.library)
         if path is None:
             where = ", ".join(opts.library_paths) if opts.library_paths else "no -L directory"
             errors.append(Diagnostic.error(
@@ -294,7 +299,8 @@ def ffi(ctx: LinkContext) -> None:
     opts = ctx.options
     plan, errors = plan_ffi(ctx.require_live(),
                             FfiOptions(opts.ffi_exhaustive, opts.ffi_closure_pool,
-                                       closure_growth(opts)))
+                                       closure_growth(opts), opts.ffi_signatures,
+                                       opts.ffi_fallback_host))
     if errors:
         raise DiagnosticError(errors)
     ctx.ffi_plan = plan

@@ -8,6 +8,7 @@
               [--report FILE] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
               [--closure-growth none|host]
+              [--ffi-signatures FILE]... [--ffi-fallback none|host]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
@@ -80,6 +81,12 @@ def register(sub: Any) -> None:
                         "imports, and an exhausted closure pool gives NULL; host: it grows "
                         "through the host import irld.closure_table_grow (irld run, the JS "
                         "loader)")
+    p.add_argument("--ffi-signatures", metavar="FILE", action="append", default=[],
+                   help="C signatures (one a line, docs/ffi.md) that libffi's ffi_prep_cif "
+                        "may meet: their handlers and closure pools are generated")
+    p.add_argument("--ffi-fallback", choices=("none", "host"), default="none",
+                   help="host: libffi calls of undeclared signatures go to the host's "
+                        "irld.ffi_call_dynamic (irld run, Node); none (default): they panic")
     # Hidden benchmark/test hook: decode every body up front (LinkOptions.eager_decode).
     compress = p.add_mutually_exclusive_group()
     compress.add_argument("--compress-relocations", dest="compress_relocations",
@@ -175,6 +182,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         max_memory=args.max_memory, emit_wat=args.emit_wat,
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
         closure_growth=args.closure_growth == "host",
+        ffi_signatures=tuple(args.ffi_signatures), ffi_fallback_host=args.ffi_fallback == "host",
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
