@@ -209,7 +209,7 @@ class ObjectAssembly:
         data_sites: list[list[tuple[int, str, int]]] = []
         segments: list[tuple[str, bytes, int]] = []
         for d in self.datas:
-            image = bytearray(d.size)
+            image = bytearray(stored_size(d))
             sites: list[tuple[int, str, int]] = []
 
             def address(sym: str, off: int, pos: int, sites: list[tuple[int, str, int]] = sites
@@ -302,3 +302,42 @@ def _uses_tail_calls(m: ir.Module) -> bool:
 
 def _log2(align: int) -> int:
     return max(align, 1).bit_length() - 1
+
+
+# A trailing zero fill at least this long is not stored: the segment ends before
+# it and the index and symbol keep the item's full size (memory starts zeroed,
+# and irld lays the item out by that size).  Shorter fills are stored, so such
+# objects stay ones wasm-ld links right: it sizes an item by its segment's bytes.
+TRIM_ZERO_FILL = 65536
+
+
+def stored_size(d: ir.Data) -> int:
+    """The bytes of `d` its object segment holds: all of them, but for a trailing
+    run of zero fills of at least TRIM_ZERO_FILL bytes."""
+    size = d.size
+    trailing = 0
+    for item in reversed(d.items):
+        if not isinstance(item, ir.ZeroItem):
+            break
+        trailing += item.size
+    return size - trailing if trailing >= TRIM_ZERO_FILL else size
+
+
+
+# Zero fill that must be stored (followed by other items) beyond this is refused:
+# an object segment has no holes, and a hostile `zero 2147483647` would cost
+# gigabytes of memory and of object file.
+MAX_STORED_ZERO_FILL = 1 << 24
+
+
+def stored_zero_fill(d: ir.Data) -> int:
+    """The zero-fill bytes `d`'s segment must hold (those before its last other item)."""
+    stored = stored_size(d)
+    pos = fill = 0
+    for item in d.items:
+        if pos >= stored:
+            break
+        if isinstance(item, ir.ZeroItem):
+            fill += min(item.size, stored - pos)
+        pos += ir.item_size(item)
+    return fill

@@ -41,7 +41,7 @@ from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, STACK_POINTER
 from linker.relocate import LinkResolver, relocate_function, relocate_segment
 from linker.store.objfile import EntityRecord
-from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
+from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, segments_of_chunks
 from linker.wasm.instr import InstrBuilder
 from linker.wasm.module import ElementSegment, Export, ExternKind, WasmModule
 
@@ -702,17 +702,14 @@ class _Emitter:
     def write_data(self) -> list[tuple[int, int]]:
         mem, r = self.memory, self.r
         base = mem.data_base
-        image = bytearray(mem.data_end - base)
-        for d in self.prog.datas:
-            raw = relocate_segment(d.rec, r)
-            pos = mem.addresses[d.name] - base
-            image[pos:pos + len(raw)] = raw
-        for s, addr in mem.pool.items():
-            raw = s.encode()
-            image[addr - base:addr - base + len(raw)] = raw
-        for addr, raw_ffi in self.ffi.data() if self.ffi is not None else []:
-            image[addr - base:addr - base + len(raw_ffi)] = raw_ffi
-        segs = split_segments(base, image)
+        # A sparse image: each item's stored bytes at its address, the rest zero
+        # (an object stores no trailing zero fill; layout.segments_of_chunks).
+        chunks = [(mem.addresses[d.name], relocate_segment(d.rec, r)[:d.size])
+                  for d in self.prog.datas]
+        chunks += [(addr, s.encode()) for s, addr in mem.pool.items()]
+        chunks += list(self.ffi.data()) if self.ffi is not None else []
+        assert all(addr >= base for addr, _ in chunks)
+        segs = segments_of_chunks(chunks)
         from linker.wasm.module import DataSegment
         for off, raw in segs:
             self.mod.data.append(DataSegment(off, raw, name=f".data@{off}"))

@@ -5,7 +5,7 @@
               [--print-gc-sections] [-L DIR]... [-l NAME]... [-v]
               [--tail-calls native|trampoline] [--data-base N]
               [--initial-memory BYTES] [--max-memory BYTES] [--emit-wat FILE]
-              [--report FILE] [--map FILE]
+              [--report FILE [--reproducible]] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
               [--closure-growth none|host]
               [--ffi-signatures FILE]... [--ffi-fallback none|host]
@@ -21,6 +21,7 @@ runs every phase and writes nothing: a check.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -57,6 +58,9 @@ def register(sub: Any) -> None:
                    help="write a wasm-ld style map of the output")
     p.add_argument("--report-html", metavar="FILE",
                    help="write the link report as an interactive HTML page (docs/report.md)")
+    p.add_argument("--reproducible", action="store_true",
+                   help="leave the timings (and peak memory) out of the report, so that "
+                        "it is byte-identical across runs (implied by SOURCE_DATE_EPOCH)")
     p.add_argument("--strip-all", action="store_true", help="write no name section")
     p.add_argument("--import-memory", action="store_true",
                    help="import the memory from env.memory instead of defining it")
@@ -202,7 +206,9 @@ def run(args: argparse.Namespace) -> int:
         result = link(opts)
         if args.report is not None or args.map is not None:
             from linker.report.files import write_report_files
-            write_report_files(result, opts, args.report, args.map)
+            write_report_files(result, opts, args.report, args.map,
+                               reproducible=args.reproducible
+                               or "SOURCE_DATE_EPOCH" in os.environ)
     for w in result.warnings:
         print(w.render(), file=sys.stderr)
     for line in result.gc_sections:

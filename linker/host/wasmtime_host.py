@@ -445,6 +445,22 @@ def _define_host(linker: wasmtime.Linker, store: wasmtime.Store, host: HostFunct
                            call, access_caller=True)
 
 
+class _ProcExit(Exception):
+    """WASI `proc_exit(code)`, taken over from wasmtime's so that a status it refuses
+    (outside [0, 126)) is reported with its value."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _define_proc_exit(linker: wasmtime.Linker) -> None:
+    def proc_exit(code: int) -> None:
+        raise _ProcExit(code & 0xFFFFFFFF)
+    linker.define_func("wasi_snapshot_preview1", "proc_exit",
+                       wasmtime.FuncType([wasmtime.ValType.i32()], []), proc_exit)
+
+
 def _check_imports(linker: wasmtime.Linker, store: wasmtime.Store, module: wasmtime.Module,
                    label: str) -> None:
     problems = []
@@ -593,6 +609,7 @@ def _run_in_store(engine: wasmtime.Engine, store: wasmtime.Store, module: wasmti
     linker = wasmtime.Linker(engine)
     linker.allow_shadowing = True
     linker.define_wasi()
+    _define_proc_exit(linker)
     _define_host(linker, store, host if host is not None else HostFunctions.default(), output)
     _check_imports(linker, store, module, label)
     start_type = next((e.type for e in module.exports if e.name == "_start"), None)
@@ -619,6 +636,10 @@ def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Li
         start(store)
     except wasmtime.ExitTrap as exc:
         exit_code = exc.code
+    except _ProcExit as exc:
+        exit_code = exc.code
+        if exc.code >= 126:
+            message = f"exit with invalid exit status outside of [0..126): {exc.code}"
     except wasmtime.Trap as exc:
         message, frames = _trap_message(exc, fuel, timeout), _frames(exc)
     except HostTrap as exc:

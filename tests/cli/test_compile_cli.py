@@ -157,7 +157,7 @@ def test_missing_and_undecodable_inputs(tmp_path: Path, capsys: pytest.CaptureFi
                        str(good))
     assert code == 1
     assert f"irld: error: cannot read '{tmp_path / 'nope.ir'}': No such file or directory" in err
-    assert f"{tmp_path / 'latin.ir'}: error: not UTF-8 text" in err
+    assert f"{tmp_path / 'latin.ir'}:2:7: error: invalid UTF-8 (byte 0xe9)" in err
     assert (tmp_path / "good.o").exists()
 
 

@@ -60,7 +60,11 @@ def test_exit_status_out_of_range_is_an_error() -> None:
     module = wat('(func (export "_start") (call $proc_exit (i32.const 300)))')
     result = linker.host.run(module, ["z"], capture=True)
     assert result.exit_code == linker.host.EXIT_TRAP
-    assert result.trap == "exit with invalid exit status outside of [0..126)"
+    assert result.trap == "exit with invalid exit status outside of [0..126): 300"
+    assert result.stderr.decode().startswith(
+        "error: exit with invalid exit status outside of [0..126): 300")
+    module = wat('(func (export "_start") (call $proc_exit (i32.const 125)))')
+    assert linker.host.run(module, ["z"], capture=True).exit_code == 125
 
 
 def test_trap_reports_reason_and_function_names() -> None:
