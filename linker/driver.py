@@ -58,6 +58,7 @@ from linker.codegen import TailCallMode
 from linker.compile import write_file_atomic
 from linker.ffi.gen import FfiReport
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
+from linker.jsloader import loader_outputs, output_paths
 from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
@@ -108,6 +109,8 @@ class LinkOptions:
     # --closure-growth=host: exhausted closure pools grow through the host import
     # irld.closure_table_grow (on by itself with emit_js); off, the output is plain WASI.
     closure_growth: bool = False
+    # --emit-js FILE.mjs (or -o FILE.mjs): the JS loader beside the wasm (linker.jsloader)
+    emit_js: str | None = None
     # Benchmark/test hook (hidden `--eager-decode`): the open-store phase decodes
     # every body of every input object and archive member up front and keeps
     # them, as an eager linker does, so the cost of not being lazy can be
@@ -298,8 +301,9 @@ def ffi(ctx: LinkContext) -> None:
 
 
 def closure_growth(opts: LinkOptions) -> bool:
-    """Whether exhausted closure pools grow through the host (`--closure-growth=host`)."""
-    return opts.closure_growth
+    """Whether exhausted closure pools grow through the host: `--closure-growth=host`,
+    or a JS loader is written (its runtime implements the growth import)."""
+    return opts.closure_growth or output_paths(opts.output, opts.emit_js)[1] is not None
 
 
 def decode(ctx: LinkContext) -> None:
@@ -331,8 +335,12 @@ def write_output(ctx: LinkContext) -> None:
     opts = ctx.options
     assert ctx.wasm is not None and ctx.emitted is not None
     outputs: list[tuple[str, bytes]] = []
-    if opts.output is not None:
-        outputs.append((opts.output, ctx.wasm))
+    wasm_path, js_path = output_paths(opts.output, opts.emit_js)
+    if wasm_path is not None:
+        outputs.append((wasm_path, ctx.wasm))
+    if js_path is not None and wasm_path is not None:
+        exported = {e.name for e in ctx.emitted.module.exports}
+        outputs += loader_outputs(js_path, wasm_path, ctx.require_live(), exported)
     if opts.emit_wat is not None:
         outputs.append((opts.emit_wat, to_wat(ctx.emitted.module).encode()))
     written: list[str] = []
