@@ -19,7 +19,7 @@ from linker.store.errors import InputFileError
 
 # Subcommand modules under linker.cli, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = ("compile", "dump", "ar", "link", "run", "why", "top", "garbage",
-                             "dominators", "diff", "graph")
+                             "dominators", "diff", "graph", "serve")
 
 
 class InputError(Exception):

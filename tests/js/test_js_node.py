@@ -143,3 +143,36 @@ def test_declarations_name_what_the_runtime_exports(node: str) -> None:
     proc = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True,
                           text=True, check=True)
     assert proc.stdout.split() == sorted(declared)
+
+
+def test_irld_serve_serves_the_page(site: Site) -> None:
+    import urllib.request
+    proc = subprocess.Popen([IRLD, "serve", "--port", "0", "fib.wasm", "12"], cwd=site.dir,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        match = re.match(r"irld serve: fib\.wasm at (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)",
+                         line)
+        assert match, line
+        url = match.group(1)
+        with urllib.request.urlopen(url) as resp:
+            assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+            html = resp.read().decode()
+        assert "instantiate(\"./fib.wasm\", { args: [\"fib.wasm\", \"12\"]" in html
+        with urllib.request.urlopen(url + "fib.wasm") as resp:
+            assert resp.headers["Content-Type"] == "application/wasm"
+            assert resp.read() == (site.dir / "fib.wasm").read_bytes()
+        with urllib.request.urlopen(url + "irld-runtime.mjs") as resp:
+            assert resp.headers["Content-Type"] == "text/javascript"
+            assert resp.read() == RUNTIME_JS.read_bytes()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_irld_serve_missing_program(tmp_path: Path) -> None:
+    proc = subprocess.run([IRLD, "serve", str(tmp_path / "nope.wasm")], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr == f"irld serve: error: {tmp_path / 'nope.wasm'}: no such file\n"
