@@ -45,8 +45,8 @@ _LAZY = {
 
 # LinkOptions fields that hold sequences; the API accepts any iterable of strings.
 _TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries",
-                 "whole_archives", "allowed_undefined")
-_PATH_FIELDS = ("emit_wat", "emit_js")
+                 "whole_archives", "allowed_undefined", "ffi_signatures")
+_PATH_FIELDS = ("emit_wat", "report_html", "emit_js")
 
 
 def __getattr__(name: str) -> Any:
@@ -150,7 +150,7 @@ def compile_files(sources: Iterable[str | os.PathLike[str]],
     missing).  Returns the object paths in input order.  Every input is
     compiled before errors are raised, as one `DiagnosticError` holding the
     diagnostics of all failed inputs; a failed input writes no object."""
-    from linker.compile import write_file_atomic
+    from linker.output import OutputSet, write_file_atomic
     from linker.diagnostics import DiagnosticError
 
     outputs: list[str] = []
@@ -162,6 +162,7 @@ def compile_files(sources: Iterable[str | os.PathLike[str]],
         stem = os.path.splitext(os.path.basename(src))[0]
         where = os.path.dirname(src) if out_dir is None else os.fspath(out_dir)
         out = os.path.join(where, stem + ".o")
+        OutputSet(inputs=[src], outputs=[("output", out)])   # never overwrite the source
         with open(src, encoding="utf-8") as fh:
             text = fh.read()
         try:

@@ -9,7 +9,6 @@ Function bodies are renamed as they are encoded, not rebuilt first.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from linker.ir.refs import EdgeKind, RefCollector, data_refs, func_refs
 from linker.ir.verify import verify_module
 from linker.store.codec import encode_data, encode_func, encode_functype
 from linker.object_assembly import ObjectAssembly
+from linker.output import write_file_atomic as write_file_atomic  # its old home
 from linker.store.objfile import EntityEntry, EntityKind, append_irld_sections, encode_index
 
 
@@ -36,18 +36,6 @@ def compile_module(m: ir.Module) -> bytes:
     if errors:
         raise DiagnosticError(errors)
     return _object_bytes(m, _private_names(m))
-
-
-def write_file_atomic(path: str, data: bytes) -> None:
-    """Write via a temporary file and rename, so a failure never leaves a partial file."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # ---------------------------------------------------------------- private renaming

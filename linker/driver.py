@@ -55,14 +55,16 @@ import attrs
 
 from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
 from linker.codegen import TailCallMode
-from linker.compile import write_file_atomic
 from linker.ffi.gen import FfiReport
+from linker.ffi.library import NAME as BUNDLED_LIBFFI, library_path as bundled_libffi
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.jsloader import loader_outputs, output_paths
 from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
+from linker.output import OutputSet, declare_inputs, stage_outputs
+from linker.output import active as active_outputs
 from linker.program import (RESERVED_EXPORT_PREFIX, RESERVED_EXPORTS, build_program, entry_diagnostics, export_diagnostics,
                             signature_diagnostics)
 from linker.store.store import StoreCounts, Store
@@ -124,9 +126,12 @@ class LinkOptions:
     stack_size: int = 65536                # -z stack-size=, when C's stack pointer is live
     stack_first: bool = False              # --stack-first
     strip_all: bool = False                # --strip-all: no name section
+    report_html: str | None = None         # --report-html FILE: the interactive report page
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
+    ffi_signatures: tuple[str, ...] = ()   # --ffi-signatures FILE: C signatures for libffi
+    ffi_fallback_host: bool = False        # --ffi-fallback=host: the host calls the rest
 
 
 def _check_data_base(value: int) -> None:
@@ -201,6 +206,8 @@ def find_inputs(ctx: LinkContext) -> None:
     errors = []
     for lib in opts.libraries:
         path = find_library(lib, opts.library_paths)
+        if path is None and lib == BUNDLED_LIBFFI:
+            path = bundled_libffi()          # irld's own libffi (linker.ffi.library)
         if path is None:
             where = ", ".join(opts.library_paths) if opts.library_paths else "no -L directory"
             errors.append(Diagnostic.error(
@@ -210,6 +217,7 @@ def find_inputs(ctx: LinkContext) -> None:
             ctx.input_paths.append(path)
     if errors:
         raise DiagnosticError(errors)
+    declare_inputs(ctx.input_paths)     # an output may not be an -l library either
 
 
 def find_library(name: str, dirs: tuple[str, ...]) -> str | None:
@@ -294,7 +302,8 @@ def ffi(ctx: LinkContext) -> None:
     opts = ctx.options
     plan, errors = plan_ffi(ctx.require_live(),
                             FfiOptions(opts.ffi_exhaustive, opts.ffi_closure_pool,
-                                       closure_growth(opts)))
+                                       closure_growth(opts), opts.ffi_signatures,
+                                       opts.ffi_fallback_host))
     if errors:
         raise DiagnosticError(errors)
     ctx.ffi_plan = plan
@@ -332,29 +341,33 @@ def encode(ctx: LinkContext) -> None:
 
 
 def write_output(ctx: LinkContext) -> None:
+    """Stage the wasm (and --emit-wat) in the command's output set, or write them
+    together now when no command runs one (`linker.output`)."""
     opts = ctx.options
     assert ctx.wasm is not None and ctx.emitted is not None
-    outputs: list[tuple[str, bytes]] = []
+    files: list[tuple[str, str, bytes]] = []
     wasm_path, js_path = output_paths(opts.output, opts.emit_js)
+    js_flag = "--emit-js" if opts.emit_js is not None else "-o"
     if wasm_path is not None:
-        outputs.append((wasm_path, ctx.wasm))
+        files.append(("-o" if wasm_path == opts.output else js_flag, wasm_path, ctx.wasm))
     if js_path is not None and wasm_path is not None:
         exported = {e.name for e in ctx.emitted.module.exports}
-        outputs += loader_outputs(js_path, wasm_path, ctx.require_live(), exported)
+        files += [(js_flag, path, data) for path, data in
+                  loader_outputs(js_path, wasm_path, ctx.require_live(), exported)]
     if opts.emit_wat is not None:
-        outputs.append((opts.emit_wat, to_wat(ctx.emitted.module).encode()))
-    written: list[str] = []
-    for path, data in outputs:
-        try:
-            write_file_atomic(path, data)
-        except OSError as exc:
-            # A failed link leaves no output behind: undo the files already written.
-            for done in written:
-                with contextlib.suppress(OSError):
-                    os.unlink(done)
-            raise DiagnosticError([Diagnostic.error(
-                f"cannot write output file {path}: {exc.strerror or exc}")]) from None
-        written.append(path)
+        files.append(("--emit-wat", opts.emit_wat, to_wat(ctx.emitted.module).encode()))
+    if opts.report_html is not None:
+        files.append(("--report-html", opts.report_html, report_html_bytes(ctx)))
+    stage_outputs(files, inputs=ctx.input_paths + list(opts.whole_archives))
+
+
+def report_html_bytes(ctx: LinkContext) -> bytes:
+    """The interactive HTML report of this link (`--report-html`, linker.report.htmlpage)."""
+    from linker.report.build import build_report
+    from linker.report.htmlpage import report_html
+    result = LinkResult(ctx.require_store(), ctx.require_live(), (), tuple(ctx.warnings),
+                        tuple(ctx.gc_sections), ctx.program, ctx.emitted, ctx.wasm)
+    return report_html(build_report(result, ctx.options)).encode("utf-8")
 
 
 def peak_rss_kb() -> int:
@@ -388,6 +401,15 @@ def no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def command_outputs(options: LinkOptions) -> contextlib.AbstractContextManager[object]:
+    """The outputs of a link from Python, checked before any work and committed
+    together at the end; a command that made its own set (`irld link`) keeps it."""
+    if active_outputs() is not None:
+        return contextlib.nullcontext()
+    return OutputSet(inputs=(*options.inputs, *options.whole_archives),
+                     outputs=[("-o", options.output), ("--emit-wat", options.emit_wat)])
+
+
 Phase = tuple[str, Callable[[LinkContext], None]]
 
 PHASES: tuple[Phase, ...] = (
@@ -409,7 +431,7 @@ def link(options: LinkOptions, phases: tuple[Phase, ...] = PHASES) -> LinkResult
     """Run the phases in order; raises DiagnosticError (or ObjectError) on bad input."""
     ctx = LinkContext(options)
     timings = []
-    with no_cyclic_gc():
+    with command_outputs(options), no_cyclic_gc():
         for name, phase in phases:
             start = time.perf_counter()
             phase(ctx)

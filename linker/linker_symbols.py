@@ -39,12 +39,22 @@ def linker_archive(funcs: Sequence[tuple[str, FuncType]] = (),
                 for name in LINKER_DATA]
     entities.append(EntityEntry(STACK_POINTER, EntityKind.GLOBAL, False, ["i32", 0], [], [],
                                 None))
-    entities += [EntityEntry(name, EntityKind.FUNC, False, encode_functype(ft), [], [], None,
-                             [[], None, [], None, []])
-                 for name, ft in [*funcs, (CALL_CTORS, FuncType())]]
+    entities.append(_func_entry(CALL_CTORS, FuncType()))
+    # One member per runtime function: a program may define some of them itself
+    # (irld's libffi defines `ffi_call`) and pull others from here.
+    members = [entities] + [[_func_entry(name, ft)] for name, ft in funcs]
+    return Archive.from_buffer(archive_bytes([(LINKER_OBJECT, _object(m)) for m in members]),
+                               LINKER_OBJECT, stats)
+
+
+def _func_entry(name: str, ft: FuncType) -> EntityEntry:
+    return EntityEntry(name, EntityKind.FUNC, False, encode_functype(ft), [], [], None,
+                       [[], None, [], None, []])
+
+
+def _object(entities: list[EntityEntry]) -> bytes:
     index, bodies = encode_index(LINKER_OBJECT, entities)
-    obj = append_irld_sections(ObjectWriter().finish(), index, bodies)
-    return Archive.from_buffer(archive_bytes([(LINKER_OBJECT, obj)]), LINKER_OBJECT, stats)
+    return append_irld_sections(ObjectWriter().finish(), index, bodies)
 
 
 def is_linker_object(name: str) -> bool:

@@ -14,8 +14,8 @@ import argparse
 import os
 from typing import Any
 
-from linker.compile import write_file_atomic
 from linker.diagnostics import Diagnostic, DiagnosticError
+from linker.output import OutputSet, write_file_atomic
 from linker.store.archive import Archive, archive_bytes, member_name, read_members, update_members
 from linker.store.objfile import ObjectError
 from linker.store.wasm_input import object_from_buffer
@@ -52,6 +52,8 @@ def list_archive(ar: Archive) -> str:
 
 def create(archive: str, objects: list[str]) -> None:
     """Add or replace `objects` in `archive`, creating it when missing."""
+    # The archive is read and rewritten (`ar r`), but a member input may not be it.
+    OutputSet(inputs=objects, outputs=[("archive", archive)])
     errors = []
     new: list[tuple[str, bytes]] = []
     for path in objects:
@@ -74,8 +76,4 @@ def create(archive: str, objects: list[str]) -> None:
             errors.append(Diagnostic.error(exc.reason, file=exc.file))
     if errors:
         raise DiagnosticError(errors)
-    try:
-        write_file_atomic(archive, archive_bytes(update_members(existing, new)))
-    except OSError as exc:
-        raise DiagnosticError([Diagnostic.error(f"cannot write: {exc.strerror or exc}",
-                                                file=archive)]) from None
+    write_file_atomic(archive, archive_bytes(update_members(existing, new)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -20,8 +21,9 @@ from typing import Any
 
 import attrs
 
-from linker.compile import compile_module, write_file_atomic
+from linker.compile import compile_module
 from linker.diagnostics import DiagnosticError
+from linker.output import OutputSet, write_file_atomic
 
 
 @attrs.frozen
@@ -94,6 +96,11 @@ def plan(args: argparse.Namespace) -> list[Job]:
 
 def run(args: argparse.Namespace) -> int:
     jobs = plan(args)
+    # Refuse an object that would overwrite an input (or another object) before
+    # any work; each object is then written on its own when its input compiled.
+    OutputSet(inputs=[job.source for job in jobs],
+              outputs=[("-o" if args.output is not None else "output", job.output)
+                       for job in jobs])
     if args.out_dir is not None and not os.path.isdir(args.out_dir):
         try:
             os.makedirs(args.out_dir, exist_ok=True)
@@ -105,9 +112,18 @@ def run(args: argparse.Namespace) -> int:
     if workers <= 1:
         outcomes: Iterator[Outcome] = map(compile_job, jobs)
         return _report(outcomes)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Workers ignore SIGINT: Ctrl-C reaches the whole process group, and only the
+    # parent should answer it (one line, status 130), cancelling what is queued.
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    try:
         # map yields in input order, so diagnostics come out in input order.
         return _report(pool.map(compile_job, jobs))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _report(outcomes: Iterator[Outcome]) -> int:
@@ -155,9 +171,8 @@ def compile_job(job: Job) -> Outcome:
         return Outcome(False, f"{job.source}: error: input nests too deeply to compile")
     try:
         write_file_atomic(job.output, data)
-    except OSError as exc:
-        return Outcome(False, f"irld: error: cannot write '{job.output}': "
-                              f"{exc.strerror or exc}")
+    except DiagnosticError as exc:
+        return Outcome(False, exc.render())
     return Outcome(True)
 
 

@@ -8,6 +8,7 @@
               [--report FILE] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
               [--closure-growth none|host] [--emit-js FILE.mjs]
+              [--ffi-signatures FILE]... [--ffi-fallback none|host]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
@@ -26,6 +27,7 @@ from typing import Any
 from linker.cli.link_flags import add_liveness_flags, liveness_options
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.driver import LinkOptions, LinkResult, link
+from linker.output import OutputSet
 
 
 def register(sub: Any) -> None:
@@ -53,6 +55,8 @@ def register(sub: Any) -> None:
                    help="write the link report (JSON, schema irld-report/1; docs/report.md)")
     p.add_argument("--map", "-Map", metavar="FILE",
                    help="write a wasm-ld style map of the output")
+    p.add_argument("--report-html", metavar="FILE",
+                   help="write the link report as an interactive HTML page (docs/report.md)")
     p.add_argument("--strip-all", action="store_true", help="write no name section")
     p.add_argument("--import-memory", action="store_true",
                    help="import the memory from env.memory instead of defining it")
@@ -81,6 +85,12 @@ def register(sub: Any) -> None:
                         "imports, and an exhausted closure pool gives NULL; host: it grows "
                         "through the host import irld.closure_table_grow (irld run, the JS "
                         "loader)")
+    p.add_argument("--ffi-signatures", metavar="FILE", action="append", default=[],
+                   help="C signatures (one a line, docs/ffi.md) that libffi's ffi_prep_cif "
+                        "may meet: their handlers and closure pools are generated")
+    p.add_argument("--ffi-fallback", choices=("none", "host"), default="none",
+                   help="host: libffi calls of undeclared signatures go to the host's "
+                        "irld.ffi_call_dynamic (irld run, Node); none (default): they panic")
     # Hidden benchmark/test hook: decode every body up front (LinkOptions.eager_decode).
     compress = p.add_mutually_exclusive_group()
     compress.add_argument("--compress-relocations", dest="compress_relocations",
@@ -176,20 +186,27 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         max_memory=args.max_memory, emit_wat=args.emit_wat,
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
         closure_growth=args.closure_growth == "host", emit_js=args.emit_js,
+        ffi_signatures=tuple(args.ffi_signatures), ffi_fallback_host=args.ffi_fallback == "host",
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
-        import_memory=args.import_memory,
+        import_memory=args.import_memory, report_html=args.report_html,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 
 
 def run(args: argparse.Namespace) -> int:
-    opts = options_from_args(args)
-    result = link(opts)
-    if args.report is not None or args.map is not None:
-        from linker.report.files import write_report_files
-        write_report_files(result, opts, args.report, args.map)
+    # Every output is declared, and checked against the inputs, before any work;
+    # all of them are committed together when the block ends (linker.output).
+    with OutputSet(inputs=[*args.inputs, *args.whole_archives, *args.allow_undefined_file],
+                   outputs=[("-o", args.output), ("--emit-wat", args.emit_wat),
+                            ("--report", args.report), ("--map", args.map),
+                            ("--report-html", args.report_html), ("--emit-js", args.emit_js)]):
+        opts = options_from_args(args)
+        result = link(opts)
+        if args.report is not None or args.map is not None:
+            from linker.report.files import write_report_files
+            write_report_files(result, opts, args.report, args.map)
     for w in result.warnings:
         print(w.render(), file=sys.stderr)
     for line in result.gc_sections:

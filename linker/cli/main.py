@@ -1,6 +1,7 @@
 """`irld` entry point: dispatches to subcommand modules and maps errors to exit codes.
 
-Exit status: 0 success, 1 bad input (diagnostics on stderr), 2 usage error.
+Exit status: 0 success, 1 bad input (diagnostics on stderr), 2 usage error,
+130 interrupted (SIGINT).
 Each subcommand module provides `register(subparsers)` which adds its parser
 and sets `func` to a callable `(args) -> int`.
 """
@@ -19,7 +20,7 @@ from linker.store.errors import InputFileError
 
 # Subcommand modules under linker.cli, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = ("compile", "dump", "ar", "link", "run", "why", "top", "garbage",
-                             "dominators", "diff", "graph", "serve")
+                             "dominators", "diff", "graph", "report", "config", "serve")
 
 
 class InputError(Exception):
@@ -39,6 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; Ctrl-C ends it with status 130 and one line (no traceback).
+
+    Nothing is left behind by an interruption: outputs are committed only at
+    the end of a command, and their temporaries go away as the exception
+    unwinds (`linker.output`)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("irld: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         expanded = link_positional_flags(expand(sys.argv[1:] if argv is None else argv))

@@ -43,8 +43,9 @@ import attrs
 
 from linker.ffi.abi import (EXTEND, Kind, Place, SigLayout, access, handler_frame, impl_frame,
                             sig_layout, small_int)
-from linker.ffi.plan import (FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_FREE, RUNTIME_FUNCS, FfiPlan,
-                             SigPlan)
+from linker.ffi.plan import (FALLBACK, FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_FREE, HOST_CALL,
+                             IRLD_CALL, IRLD_CLOSURE_ALLOC, IRLD_CLOSURE_FREE, NSIGS,
+                             RUNTIME_FUNCS, SIGTAB, TABLE_COPY, TABLE_GROW, FfiPlan, SigPlan)
 from linker.ir.ctypes import CScalar, CSig, lower
 from linker.ir.types import FuncType, ValType
 from linker.wasm.instr import InstrBuilder
@@ -64,6 +65,13 @@ GROW_TYPE = FuncType((I32, I32), I32)
 FUN_TYPE = FuncType((I32, I32, I32, I32), None)       # fun(sig, ret, args, user_data)
 HANDLER_TYPE = FuncType((I32, I32, I32), None)        # handler(fn, rvalue, avalue)
 DISPATCH_PREFIX = "__irld_closure_dispatch"
+HOST_CALL_MODULE, HOST_CALL_FIELD = "irld", "ffi_call_dynamic"
+HOST_CALL_SYMBOL = "__irld_ffi_call_dynamic"
+HOST_CALL_TYPE = FuncType((I32, I32, I32, I32), None)   # (fn, types, values, key)
+SIGTAB_ENTRY = 8                    # (key address, id), sorted by key bytes
+# The runtime functions under both of their names (IR's, and irld's libffi's).
+_ALIASES = ((FFI_CALL, IRLD_CALL), (FFI_CLOSURE_ALLOC, IRLD_CLOSURE_ALLOC),
+            (FFI_CLOSURE_FREE, IRLD_CLOSURE_FREE))
 _LETTERS = {I32: "i", I64: "j", F32: "f", F64: "d"}
 
 
@@ -197,6 +205,8 @@ class FfiEmitter:
         self._pending_adapters: list[tuple[int, int, FuncType, CSig]] = []
         self._export_targets: dict[int, str] = {}
         self.grow_import = -1
+        self.host_import = -1
+        self.entry: dict[str, int] = {}   # runtime function (IR's name) -> its index
         self.alloca = -1
         self.copy = -1
         total = sum(s.pool for s in self.closure_sigs)
@@ -212,20 +222,23 @@ class FfiEmitter:
 
     def func_types(self) -> dict[str, FuncType]:
         """Types of the runtime functions the program can call."""
-        live = {FFI_CALL: self.plan.call, FFI_CLOSURE_ALLOC: self.plan.alloc,
-                FFI_CLOSURE_FREE: self.plan.free}
-        return {name: ft for name, ft in RUNTIME_FUNCS if live[name]}
+        return {name: ft for name, ft in RUNTIME_FUNCS if name in self.plan.linker_funcs}
 
     def extra_imports(self) -> list[tuple[str, str, str, FuncType]]:
-        if not self.plan.growth:
-            return []
-        return [(GROW_SYMBOL, GROW_MODULE, GROW_FIELD, GROW_TYPE)]
+        out = []
+        if self.plan.growth:
+            out.append((GROW_SYMBOL, GROW_MODULE, GROW_FIELD, GROW_TYPE))
+        if self.plan.fallback_host and HOST_CALL in self.plan.linker_funcs:
+            out.append((HOST_CALL_SYMBOL, HOST_CALL_MODULE, HOST_CALL_FIELD, HOST_CALL_TYPE))
+        return out
 
     def declare(self) -> None:
         """Add every FFI function (bodies come in `generate`) and the FFI globals."""
         mod, plan = self.mod, self.plan
         if plan.growth:
             self.grow_import = self.funcs[GROW_SYMBOL]
+        if plan.fallback_host and HOST_CALL in plan.linker_funcs:
+            self.host_import = self.funcs[HOST_CALL_SYMBOL]
         for sym, sig in plan.import_adapters:
             ft = lower(sig)
             raw = self.funcs[sym]
@@ -251,10 +264,16 @@ class FfiEmitter:
         if self.needs_copy:
             self.copy = self._add_runtime(FuncType((I32, I32, I32), I32), "__irld_ffi_copy")
         types = dict(RUNTIME_FUNCS)
-        for name, live in ((FFI_CALL, plan.call), (FFI_CLOSURE_ALLOC, plan.alloc),
-                           (FFI_CLOSURE_FREE, plan.free)):
+        for names in _ALIASES:
+            live = [n for n in names if n in plan.linker_funcs]
             if live:
-                self.funcs[name] = self._add_runtime(types[name], name)
+                idx = self._add_runtime(types[live[0]], live[0])
+                self.entry[names[0]] = idx
+                for n in live:
+                    self.funcs[n] = idx
+        for name in (SIGTAB, NSIGS, TABLE_COPY, TABLE_GROW, FALLBACK, HOST_CALL):
+            if name in plan.linker_funcs:
+                self.funcs[name] = self.entry[name] = self._add_runtime(types[name], name)
         if plan.call:
             shapes: dict[tuple[object, ...], int] = {}
             for s in plan.sigs:
@@ -302,9 +321,31 @@ class FfiEmitter:
         return len(self.table_funcs)
 
     def memory_areas(self) -> list[tuple[str, int, int]]:
-        if not self.needs_stack and not self.closure_sigs:
+        if not self.needs_stack and not self.closure_sigs and not self.sigtab_size:
             return []
         return [(AREA, self.area_size, 16)]
+
+    @property
+    def sigtab_size(self) -> int:
+        """The sorted (key, id) table irld's libffi searches, and the keys."""
+        if SIGTAB not in self.plan.linker_funcs:
+            return 0
+        return sum(SIGTAB_ENTRY + len(s.key) + 1 for s in self.plan.sigs)
+
+    @property
+    def sigtab_offset(self) -> int:
+        return self.desc_size + RECORD * self.total_pool + (FFI_STACK_SIZE if self.needs_stack
+                                                            else 0)
+
+    def sigtab_bytes(self) -> bytes:
+        base = self.area + self.sigtab_offset
+        ordered = sorted(self.plan.sigs, key=lambda s: s.key.encode())
+        keys = base + SIGTAB_ENTRY * len(ordered)
+        table, strings = bytearray(), bytearray()
+        for s in ordered:
+            table += (keys + len(strings)).to_bytes(4, "little") + s.id.to_bytes(4, "little")
+            strings += s.key.encode() + b"\0"
+        return bytes(table + strings)
 
     @property
     def desc_size(self) -> int:
@@ -312,8 +353,7 @@ class FfiEmitter:
 
     @property
     def area_size(self) -> int:
-        return self.desc_size + RECORD * self.total_pool + (FFI_STACK_SIZE if self.needs_stack
-                                                           else 0)
+        return self.sigtab_offset + self.sigtab_size
 
     # ------------------------------------------------------------ generation
 
@@ -337,8 +377,9 @@ class FfiEmitter:
             self._set(self.alloca, *self._gen_alloca())
         if self.copy >= 0:
             self._set(self.copy, *self._gen_copy())
+        self._gen_libffi_support()
         if self.plan.call:
-            self._set(self.funcs[FFI_CALL], *self._gen_ffi_call())
+            self._set(self.entry[FFI_CALL], *self._gen_ffi_call())
             for idx, ids in self.handler_ids.items():
                 self._set(idx, *self._gen_handler(self.layouts[ids[0]]))
         slot = 0
@@ -361,17 +402,54 @@ class FfiEmitter:
             if idx in self.runtime:
                 self._set(idx, *self._gen_dispatcher(ft))
         if self.plan.alloc:
-            self._set(self.funcs[FFI_CLOSURE_ALLOC], *self._gen_alloc())
+            self._set(self.entry[FFI_CLOSURE_ALLOC], *self._gen_alloc())
         if self.plan.free:
-            self._set(self.funcs[FFI_CLOSURE_FREE], *self._gen_free())
+            self._set(self.entry[FFI_CLOSURE_FREE], *self._gen_free())
 
     def _set(self, idx: int, locals_: list[ValType], body: bytes) -> None:
         fn = self.mod.function(idx)
         fn.locals = list(locals_)
         fn.body = body
 
+    def _gen_libffi_support(self) -> None:
+        """What irld's libffi calls besides the dispatchers (docs/ffi.md)."""
+        for name, idx in self.entry.items():
+            b = InstrBuilder()
+            match name:
+                case "__irld_ffi_sigtab":
+                    b.i32_const(self.area + self.sigtab_offset)
+                case "__irld_ffi_nsigs":
+                    b.i32_const(len(self.plan.sigs))
+                case "__irld_ffi_fallback":
+                    b.i32_const(1 if self.host_import >= 0 else 0)
+                case "__irld_table_copy":
+                    b.local_get(0)
+                    b.local_get(1)
+                    b.raw(bytes((0x25, 0)))              # table.get 0
+                    b.raw(bytes((0x26, 0)))              # table.set 0
+                case "__irld_table_grow":
+                    b.raw(bytes((0xD0, 0x70)))           # ref.null func
+                    b.local_get(0)
+                    b.raw(bytes((0xFC, 15, 0)))          # table.grow 0
+                case "__irld_ffi_host_call":
+                    if self.host_import < 0:
+                        b.unreachable()                  # no --ffi-fallback=host
+                    else:
+                        for i in range(4):
+                            b.local_get(i)
+                        b.call(self.host_import)
+                case _:
+                    continue
+            self._set(idx, [], b.finish())
+
     def data(self) -> list[tuple[int, bytes]]:
-        """Initialized FFI memory: the closure descriptors (address, bytes)."""
+        """Initialized FFI memory: the closure descriptors and the signature
+        table (address, bytes)."""
+        out_tab = [(self.area + self.sigtab_offset, self.sigtab_bytes())] if self.sigtab_size \
+            else []
+        return self._descriptors() + out_tab
+
+    def _descriptors(self) -> list[tuple[int, bytes]]:
         if not self.closure_sigs:
             return []
         out = bytearray()

@@ -31,6 +31,7 @@ import attrs
 
 from linker.diagnostics import Diagnostic
 from linker.ffi.abi import empty_by_value, small_int
+from linker.ffi.sigtext import parse_lines
 from linker.ir.ctypes import CKind, CScalar, CSig, lower, parse_key
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import is_linker_object
@@ -42,11 +43,32 @@ I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 FFI_CALL = "ffi_call"
 FFI_CLOSURE_ALLOC = "ffi_closure_alloc"
 FFI_CLOSURE_FREE = "ffi_closure_free"
+# The same three under the names irld's libffi (`clib/ffi.c`) calls, since
+# its own `ffi_call` and closure functions are libffi's and take their names.
+IRLD_CALL = "__irld_ffi_call"
+IRLD_CLOSURE_ALLOC = "__irld_ffi_closure_alloc"
+IRLD_CLOSURE_FREE = "__irld_ffi_closure_free"
+# What else irld's libffi needs of the linker (docs/ffi.md, "libffi's C API").
+SIGTAB = "__irld_ffi_sigtab"          # () -> address of the sorted (key, id) table
+NSIGS = "__irld_ffi_nsigs"            # () -> its length
+TABLE_COPY = "__irld_table_copy"      # (dst, src): table.set dst (table.get src)
+TABLE_GROW = "__irld_table_grow"      # (n) -> first new slot, or -1
+FALLBACK = "__irld_ffi_fallback"      # () -> 1 with --ffi-fallback=host, else 0
+HOST_CALL = "__irld_ffi_host_call"    # (fn, types, values, key): the host's dynamic call
 # The runtime functions the linker defines, with their wasm types.
 RUNTIME_FUNCS: tuple[tuple[str, FuncType], ...] = (
     (FFI_CALL, FuncType((I32, I32, I32, I32), None)),
     (FFI_CLOSURE_ALLOC, FuncType((I32, I32, I32), I32)),
     (FFI_CLOSURE_FREE, FuncType((I32,), None)),
+    (IRLD_CALL, FuncType((I32, I32, I32, I32), None)),
+    (IRLD_CLOSURE_ALLOC, FuncType((I32, I32, I32), I32)),
+    (IRLD_CLOSURE_FREE, FuncType((I32,), None)),
+    (SIGTAB, FuncType((), I32)),
+    (NSIGS, FuncType((), I32)),
+    (TABLE_COPY, FuncType((I32, I32), None)),
+    (TABLE_GROW, FuncType((I32,), I32)),
+    (FALLBACK, FuncType((), I32)),
+    (HOST_CALL, FuncType((I32, I32, I32, I32), None)),
 )
 
 DEFAULT_CLOSURE_POOL = 16
@@ -64,6 +86,8 @@ class FfiOptions:
     exhaustive: int | None = None
     closure_pool: int = DEFAULT_CLOSURE_POOL
     closure_growth: bool = False
+    signature_files: tuple[str, ...] = ()   # --ffi-signatures FILE (linker.ffi.sigtext)
+    fallback_host: bool = False             # --ffi-fallback=host
 
 
 @attrs.frozen(slots=True)
@@ -92,10 +116,12 @@ class FfiPlan:
     import_adapters: tuple[tuple[str, CSig], ...]   # foreign import symbol, signature
     export_adapters: tuple[tuple[str, str, CSig], ...]   # export name, symbol, signature
     exhaustive: int | None = None
+    linker_funcs: frozenset[str] = frozenset()   # live RUNTIME_FUNCS the linker defines
+    fallback_host: bool = False             # --ffi-fallback=host
 
     @property
     def runtime_live(self) -> bool:
-        return self.call or self.alloc or self.free
+        return bool(self.linker_funcs)
 
     @property
     def empty(self) -> bool:
@@ -131,9 +157,10 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
         for _name, (key, pool) in obj.csigs.items():
             if pool is not None and key in users:
                 pools[key] = max(pools.get(key, 0), pool)
-    call = _runtime_live(live, FFI_CALL)
-    alloc = _runtime_live(live, FFI_CLOSURE_ALLOC)
-    free = _runtime_live(live, FFI_CLOSURE_FREE)
+    funcs = frozenset(n for n, _t in RUNTIME_FUNCS if _runtime_live(live, n))
+    call = bool(funcs & {FFI_CALL, IRLD_CALL})
+    alloc = bool(funcs & {FFI_CLOSURE_ALLOC, IRLD_CLOSURE_ALLOC})
+    free = bool(funcs & {FFI_CLOSURE_FREE, IRLD_CLOSURE_FREE})
     sigs: list[SigPlan] = []
     for i, key in enumerate(live.sigs):
         sig = parse_key(key)
@@ -145,8 +172,13 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
                 notes=[f">>> used by {', '.join(users[key])}"]))
         sigs.append(SigPlan(i + 1, key, sig, pools.get(key, options.closure_pool),
                             tuple(users[key])))
+    known = set(live.sigs)
+    if SIGTAB in funcs or NSIGS in funcs:
+        for key, sig, user in declared_sigs(live, options.signature_files, errors):
+            if key not in known:
+                known.add(key)
+                sigs.append(SigPlan(len(sigs) + 1, key, sig, options.closure_pool, (user,)))
     if options.exhaustive is not None and (call or alloc):
-        known = set(live.sigs)
         for sig in exhaustive_sigs(options.exhaustive):
             key = sig.key()
             if key not in known:
@@ -172,11 +204,43 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
             if _needs_extension(sig):
                 export_adapters.append((name, sym, sig))
     exhaustive = options.exhaustive is not None
-    plan = FfiPlan(tuple(sigs), call, alloc, free, growth=alloc and not exhaustive and options.closure_growth,
+    plan = FfiPlan(tuple(sigs), call, alloc, free,
+                   growth=alloc and not exhaustive and options.closure_growth,
                    self_contained_pools=exhaustive,
                    import_adapters=tuple(import_adapters),
-                   export_adapters=tuple(export_adapters), exhaustive=options.exhaustive)
+                   export_adapters=tuple(export_adapters), exhaustive=options.exhaustive,
+                   linker_funcs=funcs, fallback_host=options.fallback_host)
     return plan, errors
+
+
+def declared_sigs(live: LiveSet, files: tuple[str, ...],
+                  errors: list[Diagnostic]) -> Iterator[tuple[str, CSig, str]]:
+    """Signatures declared for libffi's C API: by IRLD_FFI_SIGNATURE in every
+    loaded C object (its "irld.ffi_signatures" section), then by each
+    `--ffi-signatures` file, in order; (key, signature, where declared)."""
+    sources: list[tuple[str, str]] = [(obj.name, obj.ffi_signatures) for obj in live.objects
+                                      if obj.ffi_signatures]
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as f:
+                sources.append((path, f.read()))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            errors.append(Diagnostic.error(f"cannot read --ffi-signatures file: {reason}",
+                                           file=path))
+    for where, text in sources:
+        for no, line, parsed in parse_lines(text):
+            if isinstance(parsed, str):
+                errors.append(Diagnostic.error(f"bad C signature '{line}': {parsed}",
+                                               file=f"{where}:{no}"))
+                continue
+            bad = empty_by_value(parsed)
+            if bad:
+                errors.append(Diagnostic.error(
+                    f"C signature {parsed} passes an empty struct ({bad[0]}) by value",
+                    file=f"{where}:{no}"))
+                continue
+            yield parsed.key(), parsed, where
 
 
 def _needs_extension(sig: CSig) -> bool:

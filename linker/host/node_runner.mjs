@@ -63,8 +63,55 @@ const hostImports = {
   },
   irld: {
     closure_table_grow: (_templateIndex, _closureCtx) => 0,
+    ffi_call_dynamic: (fn, types, values, key) => ffiCallDynamic(fn, types, values, key),
   },
 };
+
+// --ffi-fallback=host (linker/host/ffi_fallback.py has the protocol): irld's
+// libffi lowered the call to wasm values; call table entry `fn` with them.
+const fallbackCounts = new Map();
+
+function cString(memory, address) {
+  const bytes = new Uint8Array(memory.buffer);
+  let end = address >>> 0;
+  while (bytes[end] !== 0) end++;
+  return new TextDecoder().decode(bytes.subarray(address >>> 0, end));
+}
+
+function ffiCallDynamic(fn, types, values, key) {
+  const { memory, __indirect_function_table: table } = instance.exports;
+  const letters = cString(memory, types);
+  const name = cString(memory, key);
+  fallbackCounts.set(name, (fallbackCounts.get(name) ?? 0) + 1);
+  const view = new DataView(memory.buffer);
+  const base = values >>> 0;
+  const args = [...letters.slice(1)].map((t, k) => {
+    const at = base + 8 + 8 * k;
+    switch (t) {
+      case 'i': return view.getInt32(at, true);
+      case 'j': return view.getBigInt64(at, true);
+      case 'f': return view.getFloat32(at, true);
+      default: return view.getFloat64(at, true);
+    }
+  });
+  const result = table.get(fn >>> 0)(...args);
+  const out = new DataView(memory.buffer);   // the call may have grown memory
+  switch (letters[0]) {
+    case 'i': out.setInt32(base, result, true); break;
+    case 'j': out.setBigInt64(base, BigInt.asIntN(64, result), true); break;
+    case 'f': out.setFloat32(base, result, true); break;
+    case 'd': out.setFloat64(base, result, true); break;
+  }
+}
+
+function fallbackSummary() {
+  if (fallbackCounts.size === 0) return;
+  const parts = [...fallbackCounts.keys()].sort().map((k) => {
+    const n = fallbackCounts.get(k);
+    return `${k} (${n} call${n === 1 ? '' : 's'})`;
+  });
+  stderr(`irld: ffi host fallback: ${parts.join(', ')}\n`);
+}
 
 // V8 stack lines for wasm frames look like
 //   at boom (wasm://wasm/f64d1c82:wasm-function[0]:0x2a)
@@ -72,6 +119,7 @@ const hostImports = {
 const WASM_FRAME = /^\s*at (?:(.+?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x[0-9a-f]+\)?$/;
 
 function trap(error) {
+  fallbackSummary();
   const lines = [`error: wasm trap: ${error.message}`];
   for (const line of String(error.stack ?? '').split('\n')) {
     const m = WASM_FRAME.exec(line);
@@ -132,4 +180,5 @@ try {
   if (isTrap(error)) trap(error);
   fail(1, `${path}: error: ${error.message}`);
 }
+fallbackSummary();
 process.exit(status ?? 0);

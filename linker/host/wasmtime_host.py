@@ -42,6 +42,8 @@ from typing import Any
 import attrs
 import wasmtime
 
+from linker.host import ffi_fallback
+
 from linker.host.common import (
     EXIT_TRAP,
     HostImportError,
@@ -89,6 +91,7 @@ class _Output:
         self.stdout_path = os.path.join(directory, "stdout") if directory is not None else ""
         self.stderr_path = os.path.join(directory, "stderr") if directory is not None else ""
         self._inserts: list[tuple[int, bytes]] = []
+        self.state: dict[str, Any] = {}     # per-run state of host functions
 
     def configure(self, wasi: wasmtime.WasiConfig) -> None:
         if self.directory is None:
@@ -140,6 +143,7 @@ class HostContext:
         self.store = store
         self.caller = caller
         self._output = output
+        self.state = output.state
 
     def export(self, name: str) -> Any:
         """The calling instance's export `name` (a Func, Memory, Table or Global), or None."""
@@ -356,6 +360,9 @@ _DEFAULT_FUNCTIONS = (
                  "a monotonic clock in milliseconds; only differences are meaningful"),
     HostFunction("irld", "closure_table_grow", FuncType((_I32, _I32), _I32), _closure_table_grow,
                  "FFI: grow the function table by a host closure slot; 0 if impossible"),
+    HostFunction(ffi_fallback.MODULE, ffi_fallback.FIELD, FuncType((_I32, _I32, _I32, _I32)),
+                 ffi_fallback.ffi_call_dynamic,
+                 "FFI: call a table function of any signature (--ffi-fallback=host)"),
 )
 
 
@@ -622,6 +629,9 @@ def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Li
     finally:
         if timer is not None:
             timer.cancel()
+    fallback = ffi_fallback.summary(output.state)
+    if fallback:
+        output.write_stderr(fallback.encode())
     if message is not None:
         exit_code = EXIT_TRAP
         output.write_stderr(render_trap(message, frames).encode())

@@ -420,7 +420,7 @@ class _Builder:
             pulled = store.pulled_by.get(id(o))
             out.append({"name": input_name(o), "module": o.module,
                         "command_line": i < store.command_line_objects, "pulled_by": pulled,
-                        "entities": len(o.records)})
+                        "entities": len(o.records), "ir": o.has_ir})
         return out
 
     def memory_json(self) -> dict[str, Any]:

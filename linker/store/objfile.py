@@ -156,6 +156,7 @@ class ObjectFile:
     link_names: list[str] | None = attrs.field(default=None, repr=False)  # C: by symbol
     undefined: list[str] = attrs.Factory(list)   # C: strong undefined symbols (they pull)
     weak_undefined: frozenset[str] = frozenset()  # C: symbols only weakly referenced here
+    ffi_signatures: str = ""        # C: text of the "irld.ffi_signatures" section (linker.ffi)
 
     @property
     def has_ir(self) -> bool:

@@ -52,6 +52,7 @@ _EDGE_OF: dict[int, int] = {
         _R.MEMORY_ADDR_LOCREL_I32)},
 }
 _PULLING = frozenset({SymKind.FUNCTION, SymKind.DATA, SymKind.GLOBAL})
+FFI_SIGNATURES_SECTION = "irld.ffi_signatures"
 ENTRY_NAMES = frozenset({"_start", "_initialize"})
 _IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
 
@@ -99,6 +100,9 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
     obj.undefined = [names[i] for i, s in enumerate(w.symbols)
                      if s.undefined and not s.weak and s.kind in _PULLING
                      and (s.import_module or "env") == "env"]
+    sigs = w.custom_section(FFI_SIGNATURES_SECTION)     # IRLD_FFI_SIGNATURE (irld_ffi.h)
+    if sigs is not None:
+        obj.ffi_signatures = bytes(sigs).decode("utf-8", "replace")
     # crt1's `_start` is an entry, which the linker's own `_start` calls (after
     # the ctors), not an export of its own.
     obj.exports = [(names[i], names[i]) for i, s in enumerate(w.symbols)

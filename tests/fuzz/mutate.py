@@ -167,7 +167,7 @@ def run_case(argv: Sequence[str], outputs: Sequence[Path] = (), timeout: float =
             left = [str(o) for o in outputs if o.exists()]
             if left:
                 problem = f"output left behind after a failure: {left}"
-        tmp_left = [o for out in outputs for o in out.parent.glob(out.name + ".tmp*")]
+        tmp_left = [o for out in outputs for o in out.parent.glob(f".{out.name}.*.tmp")]
         if problem is None and tmp_left:
             problem = f"temporary files left behind: {tmp_left}"
     return CaseResult(status, stderr, problem)
