@@ -209,3 +209,30 @@ fail:
   return r
 }
 """
+
+# The --ffi-fallback=host protocol called directly: mul(-3, 10**12) through the host.
+DYNAMIC = """
+module dynamic
+import func "irld" "ffi_call_dynamic" dyn(i32, i32, i32, i32)
+extern func print_i64(i64)
+extern func newline()
+private readonly data types = { bytes "jij\\00" }
+private readonly data key = { bytes "l(i,l)\\00" }
+private data slots align 8 = { zero 24 }
+
+func mul(a: i32, b: i64) -> i64 {
+entry:
+  return i64.mul(i64.extend_i32_s(a), b)
+}
+
+func main() -> i32 {
+entry:
+  i32.store(@slots, -3, offset=8)
+  i64.store(@slots, 1000000000000, offset=16)
+  call dyn(@mul, @types, @slots, @key)
+  call print_i64(i64.load(@slots))
+  call newline()
+  call dyn(@mul, @types, @slots, @key)
+  return 0
+}
+"""

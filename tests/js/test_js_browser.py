@@ -98,6 +98,11 @@ def test_exit_status_stdin_and_files(page: Page) -> None:
     assert r["files"]["out.txt"] == "written by wasm"
 
 
+def test_ffi_fallback_host_calls_through_the_table(page: Page) -> None:
+    r = page.run("dynamic")
+    assert (r["status"], r["stdout"], r["stderr"]) == (0, "-3000000000000\n", "")
+
+
 def test_output_goes_to_the_console_by_default(page: Page, site: Site) -> None:
     status = page.page.evaluate(
         "async () => (await (await import('./hello.mjs')).instantiate()).run()")

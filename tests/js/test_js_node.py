@@ -176,3 +176,13 @@ def test_irld_serve_missing_program(tmp_path: Path) -> None:
                           text=True, timeout=30)
     assert proc.returncode == 1
     assert proc.stderr == f"irld serve: error: {tmp_path / 'nope.wasm'}: no such file\n"
+
+
+def test_ffi_fallback_host_matches_irld_run(site: Site, node: str) -> None:
+    mine = node_cmd(node, site, "dynamic")
+    want = (0, b"-3000000000000\n", b"irld: ffi host fallback: l(i,l) (2 calls)\n")
+    assert (mine.returncode, mine.stdout, mine.stderr) == want
+    for engine in ("wasmtime", "node"):
+        theirs = subprocess.run([IRLD, "run", "--engine", engine, "dynamic.wasm"],
+                                cwd=site.dir, capture_output=True, timeout=120)
+        assert (theirs.returncode, theirs.stdout, theirs.stderr) == want

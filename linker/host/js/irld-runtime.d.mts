@@ -49,6 +49,8 @@ export interface Program {
   readonly memory: WebAssembly.Memory;
   /** Every export; foreign exports by C name with C types converted. Traps and panics throw. */
   exports: Record<string, any>;
+  /** Calls per C signature key that took `--ffi-fallback=host`'s dynamic path. */
+  ffiFallback: Record<string, number>;
   /** The in-memory file system after the run (paths without a leading slash). */
   files: Map<string, Uint8Array>;
   /**

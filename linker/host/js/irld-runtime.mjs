@@ -354,6 +354,7 @@ export async function instantiate(source, options = {}) {
   const program = {
     module,
     files,
+    ffiFallback: {},
     get instance() { return instance; },
     get memory() { return memory; },
     // read/write a C value: a scalar type name, or an array of field types (a struct)
@@ -409,7 +410,19 @@ export async function instantiate(source, options = {}) {
       irld_trace_f64: (v) => stderr(enc.encode(`trace f64: ${v}\n`)),
       irld_clock_ms: () => performance.now(),
     },
-    irld: { closure_table_grow: (t, c) => closureTableGrow(instance.exports, t, c) },
+    irld: {
+      closure_table_grow: (t, c) => closureTableGrow(instance.exports, t, c),
+      // --ffi-fallback=host (linker/host/ffi_fallback.py): a call lowered to wasm values
+      // in 8-byte slots, slot 0 the result; counted per signature key
+      ffi_call_dynamic(fn, types, values, key) {
+        const sig = program.readCString(types), k = program.readCString(key);
+        const T = { i: 'sint32', j: 'sint64', f: 'float', d: 'double' };
+        program.ffiFallback[k] = (program.ffiFallback[k] ?? 0) + 1;
+        const r = instance.exports.__indirect_function_table.get(fn >>> 0)(
+          ...[...sig.slice(1)].map((t, i) => program.read((values >>> 0) + 8 + 8 * i, T[t])));
+        if (sig[0] != 'v') program.write(values >>> 0, T[sig[0]], sig[0] == 'j' ? BigInt.asIntN(64, r) : r);
+      },
+    },
   };
   const imports = {};
   const missing = [];
@@ -493,11 +506,19 @@ export async function runMain(stubUrl, wasmUrl, meta) {
     process.exitCode = 1;
     return;
   }
+  // as irld run: the signatures that took --ffi-fallback=host's slow path, at exit
+  const summary = () => {
+    const keys = Object.keys(prog.ffiFallback).sort();
+    const n = (k) => prog.ffiFallback[k];
+    if (keys.length) fs.writeSync(2, `irld: ffi host fallback: ${keys.map((k) => `${k} (${n(k)} call${n(k) == 1 ? '' : 's'})`).join(', ')}\n`);
+  };
   try {
     process.exitCode = prog.run();
+    summary();
   } catch (e) {
     // stack exhaustion is a RangeError in V8
     if (!(e instanceof WebAssembly.RuntimeError || e instanceof RangeError || e instanceof PanicError)) throw e;
+    summary();
     fs.writeSync(2, describeTrap(e));
     process.exitCode = 134;
   }
