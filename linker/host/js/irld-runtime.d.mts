@@ -88,5 +88,9 @@ export declare class ExitError extends Error {
 /** `error: wasm trap: <reason>` and `  at <function>` lines, as `irld run` prints them. */
 export declare function describeTrap(error: Error): string;
 
+/** `irld.closure_table_grow` on an instance's exports: the new slot's index, or 0. */
+export declare function closureTableGrow(
+  exports: WebAssembly.Exports, template: number, ctx: number): number;
+
 /** Runs the program as a command when `node stub.mjs` started it; otherwise does nothing. */
 export declare function runMain(stubUrl: string, wasmUrl: URL, meta: Meta): Promise<void>;

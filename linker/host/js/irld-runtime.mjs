@@ -135,9 +135,9 @@ function growModule(sig) {
 const growModules = {};
 
 // irld.closure_table_grow(template, ctx): a new table slot calling the dispatcher of
-// the template's type with ctx, or 0. Only instantiation knows the template's type:
+// the template's type with ctx, or 0 (also node_runner.mjs's). Only instantiation knows the template's type:
 // it fails (LinkError) for every candidate type but the right one.
-function closureTableGrow(exports, template, ctx) {
+export function closureTableGrow(exports, template, ctx) {
   const table = exports.__indirect_function_table;
   let t;
   try { t = table?.get(template >>> 0); } catch { return 0; }
