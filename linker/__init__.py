@@ -46,7 +46,7 @@ _LAZY = {
 # LinkOptions fields that hold sequences; the API accepts any iterable of strings.
 _TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries",
                  "whole_archives", "allowed_undefined", "ffi_signatures")
-_PATH_FIELDS = ("emit_wat", "report_html")
+_PATH_FIELDS = ("emit_wat", "report_html", "emit_js")
 
 
 def __getattr__(name: str) -> Any:
@@ -120,6 +120,7 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `export_dynamic=False`       `--export-dynamic`
     `strip_all=False`            `--strip-all`
     `closure_growth=False`       `--closure-growth=host` (pools grow via host)
+    `emit_js=None`               `--emit-js FILE.mjs` (the JS loader)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

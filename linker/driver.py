@@ -58,6 +58,7 @@ from linker.codegen import TailCallMode
 from linker.ffi.gen import FfiReport
 from linker.ffi.library import NAME as BUNDLED_LIBFFI, library_path as bundled_libffi
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
+from linker.jsloader import loader_outputs, output_paths
 from linker.layout import LayoutError
 from linker.linker_symbols import linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
@@ -110,6 +111,8 @@ class LinkOptions:
     # --closure-growth=host: exhausted closure pools grow through the host import
     # irld.closure_table_grow (on by itself with emit_js); off, the output is plain WASI.
     closure_growth: bool = False
+    # --emit-js FILE.mjs (or -o FILE.mjs): the JS loader beside the wasm (linker.jsloader)
+    emit_js: str | None = None
     # Benchmark/test hook (hidden `--eager-decode`): the open-store phase decodes
     # every body of every input object and archive member up front and keeps
     # them, as an eager linker does, so the cost of not being lazy can be
@@ -307,8 +310,9 @@ def ffi(ctx: LinkContext) -> None:
 
 
 def closure_growth(opts: LinkOptions) -> bool:
-    """Whether exhausted closure pools grow through the host (`--closure-growth=host`)."""
-    return opts.closure_growth
+    """Whether exhausted closure pools grow through the host: `--closure-growth=host`,
+    or a JS loader is written (its runtime implements the growth import)."""
+    return opts.closure_growth or output_paths(opts.output, opts.emit_js)[1] is not None
 
 
 def decode(ctx: LinkContext) -> None:
@@ -342,8 +346,14 @@ def write_output(ctx: LinkContext) -> None:
     opts = ctx.options
     assert ctx.wasm is not None and ctx.emitted is not None
     files: list[tuple[str, str, bytes]] = []
-    if opts.output is not None:
-        files.append(("-o", opts.output, ctx.wasm))
+    wasm_path, js_path = output_paths(opts.output, opts.emit_js)
+    js_flag = "--emit-js" if opts.emit_js is not None else "-o"
+    if wasm_path is not None:
+        files.append(("-o" if wasm_path == opts.output else js_flag, wasm_path, ctx.wasm))
+    if js_path is not None and wasm_path is not None:
+        exported = {e.name for e in ctx.emitted.module.exports}
+        files += [(js_flag, path, data) for path, data in
+                  loader_outputs(js_path, wasm_path, ctx.require_live(), exported)]
     if opts.emit_wat is not None:
         files.append(("--emit-wat", opts.emit_wat, to_wat(ctx.emitted.module).encode()))
     if opts.report_html is not None:

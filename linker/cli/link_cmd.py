@@ -7,7 +7,7 @@
               [--initial-memory BYTES] [--max-memory BYTES] [--emit-wat FILE]
               [--report FILE [--reproducible]] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
-              [--closure-growth none|host]
+              [--closure-growth none|host] [--emit-js FILE.mjs]
               [--ffi-signatures FILE]... [--ffi-fallback none|host]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
@@ -80,6 +80,10 @@ def register(sub: Any) -> None:
     p.add_argument("--ffi-closure-pool", type=_pool, default=16, metavar="N",
                    help="closure trampolines per live C signature (default 16; a "
                         "signature's `pool N` overrides it)")
+    p.add_argument("--emit-js", metavar="FILE.mjs",
+                   help="also write the JS loader: FILE.mjs (an ES module for Node and "
+                        "browsers) and irld-runtime.mjs beside it; -o FILE.mjs does the same "
+                        "with the wasm as FILE.wasm (docs/js.md); implies --closure-growth=host")
     p.add_argument("--closure-growth", choices=("none", "host"), default="none",
                    help="none (default): the output imports only WASI and its own foreign "
                         "imports, and an exhausted closure pool gives NULL; host: it grows "
@@ -185,7 +189,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
         ffi_exhaustive=args.ffi, ffi_closure_pool=args.ffi_closure_pool,
-        closure_growth=args.closure_growth == "host",
+        closure_growth=args.closure_growth == "host", emit_js=args.emit_js,
         ffi_signatures=tuple(args.ffi_signatures), ffi_fallback_host=args.ffi_fallback == "host",
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
@@ -201,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
     with OutputSet(inputs=[*args.inputs, *args.whole_archives, *args.allow_undefined_file],
                    outputs=[("-o", args.output), ("--emit-wat", args.emit_wat),
                             ("--report", args.report), ("--map", args.map),
-                            ("--report-html", args.report_html)]):
+                            ("--report-html", args.report_html), ("--emit-js", args.emit_js)]):
         opts = options_from_args(args)
         result = link(opts)
         if args.report is not None or args.map is not None:

@@ -20,7 +20,7 @@ from linker.store.errors import InputFileError
 
 # Subcommand modules under linker.cli, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = ("compile", "dump", "ar", "link", "run", "why", "top", "garbage",
-                             "dominators", "diff", "graph", "report", "config")
+                             "dominators", "diff", "graph", "report", "config", "serve")
 
 
 class InputError(Exception):

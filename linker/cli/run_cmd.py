@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="trap after this much wall-clock time")
     parser.add_argument("--stdin", metavar="FILE", help="feed FILE to the program's stdin")
     parser.add_argument("--engine", choices=ENGINES, default="wasmtime",
-                        help="wasmtime (default; host functions, closure growth) or node (node:wasi)")
+                        help="wasmtime (default) or node (node:wasi); both provide the host functions and closure growth")
     parser.add_argument("--interp", action="store_true",
                         help="link the given objects and archives in memory and run the IR on "
                              "the reference interpreter: irld run --interp main.o lib.a "

@@ -64,7 +64,7 @@ def run_node(wasm: Wasm, argv: Sequence[str],
     `argv` is the full argument vector as for `run`.  Raises
     `NodeNotFoundError` if there is no node.  A run that exceeds `timeout`
     seconds is killed and reported as a trap (status 134).  ``irld.closure_table_grow``
-    always returns 0 under Node: plain WASI cannot add host functions to a table.
+    grows the table as the JS loader's runtime does (docs/js.md).
     """
     exe = find_node(node)
     temps: list[str] = []

@@ -5,14 +5,16 @@
 // The Node counterpart of linker/host/wasmtime_host.py's `run`, with the same contract
 // (docs/runtime.md): WASI preview 1 with an empty environment and no preopened
 // directories, argv = [NAME or prog.wasm, args...], the same `env` host
-// functions, and `irld.closure_table_grow` returning 0 (plain WASI cannot add
-// host functions to a table, so the FFI pool fails cleanly).  Exit status: the
+// functions, and `irld.closure_table_grow` as the JS loader's runtime does it
+// (js/irld-runtime.mjs builds a small wasm module per closure type that calls the
+// program's dispatcher, and adds its function to the table).  Exit status: the
 // program's WASI exit code; 134 after a trap, with `error: wasm trap: <reason>`
 // and `  at <function>` lines on stderr; 1 for a file that cannot be run;
 // 2 for a usage error.
 
 import { readFileSync, writeSync } from 'node:fs';
 import process from 'node:process';
+import { closureTableGrow } from './js/irld-runtime.mjs';
 
 const EXIT_TRAP = 134;
 
@@ -62,7 +64,7 @@ const hostImports = {
     irld_clock_ms: () => performance.now(),
   },
   irld: {
-    closure_table_grow: (_templateIndex, _closureCtx) => 0,
+    closure_table_grow: (template, ctx) => closureTableGrow(instance.exports, template, ctx),
     ffi_call_dynamic: (fn, types, values, key) => ffiCallDynamic(fn, types, values, key),
   },
 };

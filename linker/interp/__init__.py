@@ -46,7 +46,7 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
     `host`: a `HostFunctions` registry as `linker.host.run` takes (its
     functions other than the defaults are called with an `InterpContext`).
     `closure_growth`: the host grows the table for closures as `irld run`
-    (wasmtime) does; False models Node's runner, whose
+    (wasmtime) does; False models a host that cannot grow, whose
     `irld.closure_table_grow` returns 0.
     `stats`, if given, receives ``closure_slots_grown``: the table slots the
     host added for closures (0: the run does not depend on the host model).

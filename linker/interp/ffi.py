@@ -27,8 +27,8 @@ the interpreter reproduces what that code does, observable byte for byte:
 * pool growth, the wasmtime host model (`linker.host`'s
   `irld.closure_table_grow`): the table grows by one slot that calls the
   closure dispatcher of the template's wasm type with the grown record; the
-  grown index is the table's size before.  `growth=False` is Node's model
-  (the host returns 0, so `ffi_closure_alloc` returns 0 once a pool is
+  grown index is the table's size before.  `growth=False` models a host that
+  cannot grow (the host returns 0, so `ffi_closure_alloc` returns 0 once a pool is
   exhausted and no freed grown slot fits).
 
 Static FFI: a `foreign import ccall` whose result is an 8/16-bit integer is
@@ -500,7 +500,7 @@ class FfiRuntime:
         return self._fn(name, ft, 1, [step0, step1])
 
     def table_grow(self, template: int, ctx: int) -> int:
-        """`irld.closure_table_grow` as `linker.host` does it on wasmtime (0 under Node's model)."""
+        """`irld.closure_table_grow` as `linker.host` does it on wasmtime (0 when growth is off)."""
         if not self.growth:
             return 0
         table = self.m.table

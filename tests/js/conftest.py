@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from js_util import Example, build_examples   # noqa: E402
+from js_util import Example, Site, build_examples, build_site   # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +26,10 @@ def node() -> str:
         return linker.host.find_node()
     except linker.host.NodeNotFoundError as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def site(examples: dict[str, Example], tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """One directory holding every example and test program linked with --emit-js, and the
+    test driver harness.mjs: what the Node and browser tests load."""
+    return build_site(examples, tmp_path_factory.mktemp("site"))

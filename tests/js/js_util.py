@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -65,6 +68,40 @@ def build_examples(out: Path) -> dict[str, Example]:
         found[d.name] = Example(d.name, d, tuple(objs), wasm, tuple(args),
                                 (d / "expected.out").read_bytes(), status)
     return found
+
+
+PROGRAMS = ("grow", "foreign", "panic", "echo", "files", "dynamic")
+
+
+@attrs.frozen
+class Site:
+    dir: Path
+    examples: dict[str, Example]
+
+
+def build_site(examples: dict[str, Example], out: Path) -> Site:
+    import js_programs
+    stdlib = examples["hello"].objects[-1]
+    for ex in examples.values():
+        linker.link(ex.objects, emit_js=out / f"{ex.name}.mjs")
+    for name in PROGRAMS:
+        obj = out / f"{name}.o"
+        obj.write_bytes(linker.compile_text(getattr(js_programs, name.upper()), f"{name}.ir"))
+        linker.link([obj, stdlib], out / f"{name}.mjs")
+    shutil.copy(Path(__file__).with_name("harness.mjs"), out / "harness.mjs")
+    return Site(out, examples)
+
+
+def node_api(node: str, site: Site, program: str, **options: object) -> dict[str, Any]:
+    """runProgram (harness.mjs) in Node: the program's stub used as a library."""
+    script = (f"import {{ runProgram }} from './harness.mjs';\n"
+              f"const r = await runProgram('./{program}.mjs', {json.dumps(options)});\n"
+              "console.log(JSON.stringify(r));\n")
+    proc = subprocess.run([node, "--input-type=module", "-e", script], cwd=site.dir,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
 
 
 def run_plain_node_wasi(node: str, wasm: Path, args: tuple[str, ...],
