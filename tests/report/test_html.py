@@ -270,3 +270,59 @@ def test_diff_lists_the_changed_entities(pages: Path, open_page: Any, capsys: Ca
         rect = page.locator(f".e[data-name='{name}']")
         if rect.count():
             assert (change == "disappeared") == ("gone" in (rect.get_attribute("class") or ""))
+
+
+# ---------------------------------------------------------------- FFI
+
+FFI_PROGRAM = """
+module ffiuse
+extern func ffi_call(i32, i32, i32, i32)
+extern func ffi_closure_alloc(i32, i32, i32) -> i32
+csig cmp = sint32(pointer, pointer)
+csig mix = double(sint32, double, float)
+data av align 4 = { zero 16 }
+data rv align 8 = { zero 16 }
+
+func handler(sg: i32, ret: i32, args: i32, ud: i32) {
+entry:
+  return
+}
+
+func sorter() {
+entry:
+  call ffi_call(sig cmp, 0, @rv, @av)
+  return
+}
+
+func main() -> i32 {
+  local c: i32
+entry:
+  call sorter()
+  call ffi_call(sig mix, 0, @rv, @av)
+  c = call ffi_closure_alloc(sig cmp, @handler, 0)
+  return 0
+}
+"""
+
+
+def test_ffi_panel_lists_live_signatures_and_the_saving(tmp_path: Path, open_page: Any) -> None:
+    (tmp_path / "ffiuse.ir").write_text(FFI_PROGRAM)
+    with cwd(tmp_path):
+        assert main(["compile", "ffiuse.ir", "-o", "ffiuse.o"]) == 0
+        assert main(["link", "ffiuse.o", "-o", "f.wasm", "--report", "f.json"]) == 0
+        assert main(["link", "ffiuse.o", "-o", "x.wasm", "--report", "x.json",
+                     "--ffi=exhaustive:4"]) == 0
+        assert main(["report", "--html", "f.json", "--ffi-baseline", "x.json",
+                     "-o", "f.html"]) == 0
+    report, base = Report.load(str(tmp_path / "f.json")), Report.load(str(tmp_path / "x.json"))
+    page = open_page(tmp_path / "f.html")
+    page.click(".tabs button[data-tab=FFI]")
+    rows = page.eval_on_selector_all(
+        "tr[data-sig]", "rs => rs.map(r => [r.dataset.sig, [...r.querySelectorAll('a.sym')]"
+        ".map(a => a.textContent)])")
+    assert [r[0] for r in rows] == [str(f["signature"]) for f in report.ffi]
+    assert [sorted(r[1]) for r in rows] == [sorted(f["users"]) for f in report.ffi]
+    assert {u for r in rows for u in r[1]} == {"sorter", "main"}
+    saving = int(base.ffi_totals["total_bytes"]) - int(report.ffi_totals["total_bytes"])
+    assert saving > 0
+    assert f"{saving:,} FFI bytes" in page.text_content("#ffi-saving")
