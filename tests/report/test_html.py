@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -326,3 +327,50 @@ def test_ffi_panel_lists_live_signatures_and_the_saving(tmp_path: Path, open_pag
     saving = int(base.ffi_totals["total_bytes"]) - int(report.ffi_totals["total_bytes"])
     assert saving > 0
     assert f"{saving:,} FFI bytes" in page.text_content("#ffi-saving")
+
+
+# ---------------------------------------------------------------- C and wasi-libc
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+static int cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+int main(void) {
+  int xs[] = {5, 3, 9, 1};
+  qsort(xs, 4, sizeof xs[0], cmp);
+  printf("%d %d\n", xs[0], xs[3]);
+  return 0;
+}
+"""
+SYSROOT = Path("/usr/lib/wasm32-wasi")
+
+
+def test_c_program_with_libc_members(tmp_path: Path, open_page: Any) -> None:
+    clang = shutil.which("clang")
+    if clang is None or not (SYSROOT / "libc.a").exists():
+        pytest.skip("clang and wasi-libc are needed")
+    (tmp_path / "h.c").write_text(C_PROGRAM)
+    subprocess.run([clang, "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-c", "h.c"],
+                   cwd=tmp_path, check=True)
+    with cwd(tmp_path):
+        assert main(["link", str(SYSROOT / "crt1-command.o"), "h.o", str(SYSROOT / "libc.a"),
+                     "--entry", "_start", "-o", "h.wasm", "--report", "h.json",
+                     "--report-html", "h.html"]) == 0
+    report = Report.load(str(tmp_path / "h.json"))
+    printf = report.live_entity("printf")
+    assert printf is not None and printf.input == f"{SYSROOT}/libc.a(printf.o)"
+    page = open_page(tmp_path / "h.html")
+    # libc.a groups its members; each member groups its entities; C is coloured as C.
+    member = page.locator(f".g[data-key='a{SYSROOT}/libc.a'] .g[data-key='i{printf.input}'] "
+                          ".e[data-name=printf]")
+    assert member.count() == 1
+    classes = page.evaluate("""() => { const d = JSON.parse(
+        document.getElementById('irld-data').textContent);
+        return d.live.n.map((n, v) => [n, d.classes[d.live.c[v]]]); }""")
+    for (name, cls), e in zip(classes, report.live):
+        assert name == e.name
+        if e.input.startswith(str(SYSROOT)) and e.bytes > 0:
+            assert cls in ("C code", "C data"), (name, cls)
+    member.click()
+    assert page.text_content("#sel-name") == "printf"
+    assert "C code" in page.text_content("#panel")
