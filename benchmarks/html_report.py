@@ -14,14 +14,16 @@ each in a fresh page, and prints (median, min, max):
   measured from the navigation's start: reading the file, parsing the HTML
   and the embedded JSON, building the tree, the layout and the first paint's
   DOM);
+* the first painted frame with the treemap (`irld.paintedAt`: a task the
+  next animation frame queues, which runs once that frame is painted);
 * the time of a search for a symbol plus selecting it (why panel), and of
   switching the treemap to retained sizes (the dominator tree), in the page;
 * the page's size and how long `irld report --html` took to write it.
 
 With `--screenshots`, also links the program with `--tail-calls trampoline`
 and writes docs/report-treemap.png (the benchmark's page, an entity selected)
-and docs/report-diff.png (native -> trampoline).  Any console error fails
-the run.
+docs/report-diff.png (native -> trampoline) and docs/report-libc.png (a
+small C program linked with wasi-libc).  Any console error fails the run.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from tests.browser import CHROMIUM_FLAGS, chromium_path  # noqa: E402
 
 IRLD = str(ROOT / ".venv" / "bin" / "irld")
 OUT = ROOT / "build" / "bench" / "html"
-VIEWPORT = {"width": 1360, "height": 820}
+VIEWPORT = {"width": 1280, "height": 760}
 
 
 def sh(*argv: str) -> float:
@@ -93,10 +95,13 @@ def deepest_live(page: Any) -> str:
 
 
 def measure(browser: Any, html: Path, repeat: int, errors: Errors) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"ready": [], "select": [], "retained": [], "drawn": []}
+    out: dict[str, list[float]] = {"ready": [], "painted": [], "select": [], "retained": [],
+                                   "drawn": []}
     for _ in range(repeat):
         page = open_page(browser, html, errors)
+        page.wait_for_function("irld.paintedAt !== undefined")
         out["ready"].append(page.evaluate("irld.readyAt"))
+        out["painted"].append(page.evaluate("irld.paintedAt"))
         out["drawn"].append(page.evaluate("irld.drawn"))
         symbol = deepest_live(page)
         t = page.evaluate("""async (s) => { const t0 = performance.now();
@@ -111,6 +116,34 @@ def measure(browser: Any, html: Path, repeat: int, errors: Errors) -> dict[str, 
     return out
 
 
+C_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static int cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+int main(void) {
+  int xs[] = {5, 3, 9, 1};
+  qsort(xs, 4, sizeof xs[0], cmp);
+  char *p = malloc(16);
+  strcpy(p, "a,b");
+  printf("%d %d %s\n", xs[0], xs[3], strchr(p, ','));
+  return 0;
+}
+"""
+
+
+def libc_page() -> Path:
+    """A small C program linked with wasi-libc (`crt1-command.o h.o libc.a`)."""
+    sysroot = "/usr/lib/wasm32-wasi"
+    (OUT / "h.c").write_text(C_PROGRAM)
+    subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-c", "h.c"],
+                   cwd=OUT, check=True)
+    subprocess.run([IRLD, "link", f"{sysroot}/crt1-command.o", "h.o", f"{sysroot}/libc.a",
+                    "--entry", "_start", "-o", "h.wasm", "--report-html", "h.html"],
+                   cwd=OUT, check=True)
+    return OUT / "h.html"
+
+
 def screenshots(browser: Any, html: Path, diff: Path, errors: Errors) -> None:
     page = open_page(browser, html, errors)
     symbol = "m250_f1" if "m250_f1" in page.content() else deepest_live(page)
@@ -120,6 +153,10 @@ def screenshots(browser: Any, html: Path, diff: Path, errors: Errors) -> None:
     page = open_page(browser, diff, errors)
     page.click(".tabs button[data-change=grew]")
     page.screenshot(path=str(ROOT / "docs" / "report-diff.png"))
+    page.close()
+    page = open_page(browser, libc_page(), errors)
+    page.evaluate("irld.select('printf')")
+    page.screenshot(path=str(ROOT / "docs" / "report-libc.png"))
     page.close()
 
 
@@ -153,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"page: {html.stat().st_size:,} bytes (report JSON {report.stat().st_size:,} bytes); "
           f"irld report --html: {write_s:.2f} s")
     print(f"entity rectangles drawn: {int(res['drawn'][0])}")
-    for key, label in (("ready", "time to interactive"), ("select", "search + select + why"),
+    for key, label in (("ready", "time to interactive (script done)"),
+                       ("painted", "first frame painted"), ("select", "search + select + why"),
                        ("retained", "switch to retained (dominator tree)")):
         v = res[key]
         print(f"{label}: median {statistics.median(v):.0f} ms "

@@ -533,9 +533,10 @@
     for (const e of map.querySelectorAll(".e.sel")) e.classList.remove("sel");
     let r = rectOf.get(v);
     if (!r && !isDiff) {
-      // Not drawn in this view: zoom to its input so it can be seen.
-      const g = state.area === "own" ? groupOfInput.get(inputOf(v)) : null;
-      if (g && ownSize(v) >= g.size / AGGREGATE) { zoomTo(g); r = rectOf.get(v); }
+      // Not drawn in this view: zoom to its input (or its dominator's group) so it can be seen.
+      const g = state.area === "own" ? groupOfInput.get(inputOf(v))
+        : (L.dist[v] >= 0 ? (L.d[v] >= 0 ? pathTo(L.d[v]) : currentRoot()) : null);
+      if (g && L.b[v] > 0 && L.b[v] >= g.size / AGGREGATE) { zoomTo(g); r = rectOf.get(v); }
     }
     if (r) r.classList.add("sel");
     tab = "Entity"; renderSide();
@@ -759,4 +760,6 @@
   api.ready = true;
   api.readyAt = performance.now();
   document.body.dataset.ready = "1";
+  // The first frame with the treemap: a task queued from the frame's callback runs after it is painted.
+  requestAnimationFrame(() => setTimeout(() => { api.paintedAt = performance.now(); }, 0));
 })();
