@@ -284,7 +284,10 @@
   function entityRect(n, r) {
     const v = n.ent;
     const e = el("div", { class: "e", "data-e": v, "data-name": n.name });
-    if (isDiff && change(v) === 3) e.classList.add("gone");
+    if (isDiff) {
+      e.dataset.change = CHANGE[change(v)];
+      if (change(v) === 3) e.classList.add("gone");
+    }
     e.style.background = colour(v);
     place(e, r);
     if (r[2] > 46 && r[3] > 15) {
@@ -630,7 +633,7 @@
     body.append(card("What changed", kv([["output", num(o) + " \u2192 " + num(w) + " bytes (" + signed(w - o) + ", " + (o ? (100 * (w - o) / o).toFixed(2) : "0") + "%)"],
       ["entities", signed(delta)]]),
       el("div", { class: "tabs" }, ...[-1, 0, 1, 2, 3].map((c) => el("button", { class: changeFilter === c ? "on" : "", "data-change": c < 0 ? "all" : CHANGE[c],
-        text: (c < 0 ? "all " + num(rows.length) : CHANGE[c] + " " + num(counts[c])), onclick: () => { changeFilter = c; renderSide(); } })))));
+        text: (c < 0 ? "all " + num(rows.length) : CHANGE[c] + " " + num(counts[c])), onclick: () => { changeFilter = c; map.dataset.only = c < 0 ? "" : CHANGE[c]; renderSide(); } })))));
     const shown = rows.filter((v) => changeFilter < 0 || change(v) === changeFilter);
     const LIMIT = 500;
     body.append(card(null, table(["change", "entity", "old", "new", "delta"], shown.slice(0, LIMIT).map((v) => ({

@@ -374,3 +374,15 @@ def test_c_program_with_libc_members(tmp_path: Path, open_page: Any) -> None:
     member.click()
     assert page.text_content("#sel-name") == "printf"
     assert "C code" in page.text_content("#panel")
+
+
+def test_diff_filters_by_change(pages: Path, open_page: Any, capsys: Capsys) -> None:
+    with cwd(pages):
+        _code, out, _err = run(["diff", "prog.json", "more.json", "--format", "json"], capsys)
+    appeared = [r["name"] for r in json.loads(out)["rows"] if r["change"] == "added"]
+    page = open_page(pages / "diff.html")
+    page.click(".tabs button[data-change=appeared]")
+    listed = page.eval_on_selector_all("tr.chg", "rs => rs.map(r => r.dataset.name)")
+    assert listed == appeared
+    page.click(".tabs button[data-change=shrank]")
+    assert page.locator("tr.chg").count() == 0
