@@ -151,16 +151,22 @@ def test_retained_treemap_is_the_dominator_tree(pages: Path, open_page: Any) -> 
     report = Report.load(str(pages / "prog.json"))
     g = live_graph(report)
     tree = dominator_tree(g)
-    page = open_page(pages / "prog.html", "#aggregate=12")
-    page.click("#modes button[data-area=retained]")
     total = tree.retained[tree.meta]
-    assert page.evaluate("irld.threshold") == pytest.approx(total / 12)
-    # The top-level groups are the meta-root's children large enough to be drawn.
-    tops = {g.names[v] for v, d in enumerate(tree.idom[:-1])
-            if d == tree.meta and tree.retained[v] >= total / 12}
+    kids = tree.children()
+    page = open_page(pages / "prog.html")
+    page.click("#modes button[data-area=retained]")
+    assert page.evaluate("irld.threshold") == pytest.approx(total / 8000)
+    # Every entity with bytes is drawn once, inside the group of its immediate dominator.
+    assert set(drawn(page)) == {n for n, b in zip(g.names, g.sizes) if b > 0}
+    for v, d in enumerate(tree.idom[:-1]):
+        if d == tree.meta or g.sizes[v] == 0:
+            continue
+        inside = page.locator(f".g[data-key='d{d}'] .e[data-name='{g.names[v]}']")
+        assert inside.count() == 1, (g.names[v], g.names[d])
+    # The top-level groups are the meta-root's children that dominate something.
     heads = set(page.eval_on_selector_all("#map > .g > .h", "hs => hs.map(h => h.title)"))
-    leaves = set(drawn(page))
-    assert tops == (heads | leaves) & tops and tops <= heads | leaves
+    assert heads == {g.names[v] for v in kids[tree.meta]
+                     if any(tree.retained[c] > 0 for c in kids[v])}
 
 
 def test_click_zooms_and_breadcrumb_zooms_out(pages: Path, open_page: Any) -> None:
