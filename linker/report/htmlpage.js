@@ -258,7 +258,7 @@
       const kr = rects[i];
       if (k.rest) return parentEl.append(restRect(k, kr));
       if (!k.kids && !k.lazy) return parentEl.append(entityRect(k, kr));
-      const g = el("div", { class: "g", "data-key": k.key });
+      const g = el("div", { class: "g", "data-key": k.key, "data-size": k.size });
       place(g, kr);
       parentEl.append(g);
       const head = kr[3] > 32 && kr[2] > 40;
@@ -283,7 +283,7 @@
 
   function entityRect(n, r) {
     const v = n.ent;
-    const e = el("div", { class: "e", "data-e": v, "data-name": n.name });
+    const e = el("div", { class: "e", "data-e": v, "data-name": n.name, "data-size": n.size });
     if (isDiff) {
       e.dataset.change = CHANGE[change(v)];
       if (change(v) === 3) e.classList.add("gone");
@@ -300,7 +300,7 @@
   }
 
   function restRect(k, r) {
-    const e = el("div", { class: "x" });
+    const e = el("div", { class: "x", "data-size": k.size });
     if (k.cls >= 0) e.style.backgroundColor = isDiff ? CHANGE_COLOUR[k.cls] : PALETTE[k.cls];
     place(e, r);
     if (r[2] > 60 && r[3] > 15) e.textContent = num(k.count) + " smaller";

@@ -392,3 +392,27 @@ def test_diff_filters_by_change(pages: Path, open_page: Any, capsys: Capsys) -> 
     assert listed == appeared
     page.click(".tabs button[data-change=shrank]")
     assert page.locator("tr.chg").count() == 0
+
+
+def test_layout_tiles_the_view_in_proportion(pages: Path, open_page: Any) -> None:
+    """The top level of the treemap covers the view exactly, without overlaps, each
+    rectangle's area in proportion to its bytes (the squarified layout)."""
+    page = open_page(pages / "prog.html", "#aggregate=12")
+    for area in ("own", "retained"):
+        page.evaluate(f"irld.setArea('{area}')")
+        w, h = page.evaluate("(m => [m.clientWidth, m.clientHeight])(document.getElementById('map'))")
+        rects = page.eval_on_selector_all(
+            "#map > .g, #map > .e, #map > .x",
+            "es => es.map(e => [e.offsetLeft, e.offsetTop, e.offsetWidth, e.offsetHeight,"
+            " +e.dataset.size])")
+        total = sum(r[4] for r in rects)
+        assert len(rects) >= 2
+        assert sum(r[2] * r[3] for r in rects) == pytest.approx(w * h, rel=0.02)
+        for x, y, rw, rh, size in rects:
+            assert rw * rh == pytest.approx(w * h * size / total, rel=0.05, abs=40)
+            assert 0 <= x and x + rw <= w + 1 and 0 <= y and y + rh <= h + 1
+        for i, a in enumerate(rects):
+            for b in rects[i + 1:]:
+                overlap_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+                overlap_y = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+                assert overlap_x <= 1 or overlap_y <= 1
