@@ -651,6 +651,16 @@
     body.append(card(null, el("h2", { class: "sym", id: "sel-name", text: E.n[v] }), el("span", { class: "tag " + CHANGE[c], text: CHANGE[c] }),
       kv([["input", inputOf(v)], ["kind", D.classes[E.c[v]]], ["old", E.o[v] < 0 ? "not in the old output" : num(E.o[v]) + " bytes"],
         ["new", E.w[v] < 0 ? "not in the new output" : num(E.w[v]) + " bytes"], ["delta", signedNum(Math.max(E.w[v], 0) - Math.max(E.o[v], 0)) + " bytes"]])));
+    const flat = D.chains[String(v)];
+    if (!flat) return;
+    const ol = el("ol", { class: "chain", id: "why-chain" });
+    for (let i = 0; i < flat.length; i += 2) {
+      const u = flat[i], k = flat[i + 1];
+      ol.append(el("li", { "data-sym": E.n[u] }, k >= 0 ? el("span", { class: "edge", text: VERB[D.kinds[k]] || (D.kinds[k] + " from") }) : null,
+        symLink(u), el("span", { class: "note", title: inputOf(u), text: " (" + short(inputOf(u)) + ")" })));
+    }
+    ol.append(el("li", { class: "note", text: "root: " + E.n[flat[flat.length - 2]] }));
+    body.append(card((c === 3 ? "Why it was in the old output" : "Why it is in the new output") + " (" + (flat.length / 2 - 1) + " steps from a root)", ol));
   }
 
   // ------------------------------------------------------------ search

@@ -36,7 +36,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from linker.report.graph import bfs, dominator_tree, live_graph
+from linker.report.graph import Graph, bfs, dominator_tree, live_graph, shortest_chain
 from linker.report.model import LINKER_INPUT, UNDEFINED_INPUT, Entity, Report
 
 PAGE_VERSION = 1
@@ -47,6 +47,9 @@ CLASSES = ("IR code", "C code", "IR data", "C data", "FFI", "linker code", "link
 _FFI_PREFIXES = ("__irld_ffi", "__irld_closure")
 # Dead referrers listed per dead entity; the count says how many there are in all.
 MAX_DEAD_REFERRERS = 20
+# Changed entities of a diff page that carry their why-chain (the largest changes).
+MAX_DIFF_CHAINS = 2000
+Search = tuple[list[int], list[tuple[int, str] | None]]
 
 
 class _Table:
@@ -217,13 +220,47 @@ def diff_data(old: Report, new: Report) -> dict[str, Any]:
         cols["c"].append(entity_class(e, cin))
         cols["o"].append(ea.bytes if ea is not None else -1)
         cols["w"].append(eb.bytes if eb is not None else -1)
+    chains, kinds = _diff_chains(old, new, names, cols)
     return {
         "v": PAGE_VERSION, "mode": "diff",
         "title": f"{old.output.get('path') or 'old'} \u2192 {new.output.get('path') or 'new'}",
         "irld": new.irld, "classes": list(CLASSES),
         "outs": [old.output_bytes, new.output_bytes],
         "ents": {"n": names, **cols}, "inputs": inputs.items,
+        "chains": chains, "kinds": kinds,
     }
+
+
+def _diff_chains(old: Report, new: Report, names: list[str],
+                 cols: dict[str, list[int]]) -> tuple[dict[str, list[int]], list[str]]:
+    """Why each changed entity is live: its shortest chain from a root in the new link
+    (in the old one for an entity that disappeared), for the MAX_DIFF_CHAINS largest
+    changes (ordered as `irld diff` lists them).  A chain is flat: entity number, then
+    the kind number of the edge to the previous step (-1 for the first), and so on."""
+    index = {n: i for i, n in enumerate(names)}
+    kinds = _Table()
+
+    def delta(v: int) -> int:
+        return max(cols["w"][v], 0) - max(cols["o"][v], 0)
+
+    changed = sorted((v for v in range(len(names)) if cols["o"][v] != cols["w"][v]),
+                     key=lambda v: (-abs(delta(v)), names[v]))
+    searches: dict[bool, tuple[Graph, Search]] = {}
+    out: dict[str, list[int]] = {}
+    for v in changed[:MAX_DIFF_CHAINS]:
+        in_new = cols["w"][v] >= 0
+        if in_new not in searches:
+            g = live_graph(new if in_new else old)
+            searches[in_new] = (g, bfs(g))
+        g, search = searches[in_new]
+        chain = shortest_chain(g, g.index[names[v]], search)
+        if chain is None:
+            continue
+        flat: list[int] = []
+        for node, kind in chain:
+            flat += [index[g.names[node]], -1 if kind is None else kinds(kind)]
+        out[str(v)] = flat
+    return out, kinds.items
 
 
 # ---------------------------------------------------------------- the page

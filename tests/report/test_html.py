@@ -416,3 +416,17 @@ def test_layout_tiles_the_view_in_proportion(pages: Path, open_page: Any) -> Non
                 overlap_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
                 overlap_y = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
                 assert overlap_x <= 1 or overlap_y <= 1
+
+
+def test_diff_shows_why_a_change_is_live(pages: Path, open_page: Any, capsys: Capsys) -> None:
+    with cwd(pages):
+        _code, out, _err = run(["diff", "prog.json", "more.json", "--format", "json"], capsys)
+        row = json.loads(out)["rows"][0]
+        report = "more.json" if row["change"] != "removed" else "prog.json"
+        _code, out, _err = run(["why", row["name"], report, "--format", "json"], capsys)
+    chain = [r["symbol"] for r in json.loads(out)["rows"]]
+    page = open_page(pages / "diff.html")
+    page.click(f"tr.chg[data-name='{row['name']}'] a.sym")
+    assert page.text_content("#sel-name") == row["name"]
+    shown = page.eval_on_selector_all("#why-chain li[data-sym]", "ls => ls.map(l => l.dataset.sym)")
+    assert shown == chain
