@@ -430,3 +430,10 @@ def test_diff_shows_why_a_change_is_live(pages: Path, open_page: Any, capsys: Ca
     assert page.text_content("#sel-name") == row["name"]
     shown = page.eval_on_selector_all("#why-chain li[data-sym]", "ls => ls.map(l => l.dataset.sym)")
     assert shown == chain
+
+
+def test_unwritable_page_fails_the_link_and_leaves_nothing(prog: Path, capsys: Capsys) -> None:
+    code, _out, err = run(["link", *INPUTS, "-o", "gone.wasm", "--report-html",
+                           "no/such/dir/p.html"], capsys)
+    assert code == 1 and "no/such/dir/p.html" in err and "Traceback" not in err
+    assert not (prog / "gone.wasm").exists()
