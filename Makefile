@@ -46,5 +46,9 @@ typecheck: $(STAMP)
 bench: $(STAMP) $(STDLIB_ARCHIVE)
 	$(PY) benchmarks/run.py
 
+# The HTML report of the 100,000-function program in Chromium; --screenshots refreshes docs/*.png.
+bench-html: $(STAMP)
+	$(PY) benchmarks/html_report.py --screenshots
+
 clean:
 	rm -rf build out .pytest_cache .mypy_cache

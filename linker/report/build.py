@@ -507,7 +507,7 @@ def ffi_entries(generated: Any) -> list[tuple[str, dict[str, Any]]]:
             continue
         fields: dict[str, Any] = {}
         for name in getattr(type(item), "__slots__", ()):
-            if name.startswith("_") or name in ("key", "id", "users"):
+            if name.startswith("_") or name in ("key", "id"):
                 continue
             value = getattr(item, name, None)
             if isinstance(value, (int, str, float, tuple)):
