@@ -174,6 +174,11 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
             if key not in known:
                 known.add(key)
                 sigs.append(SigPlan(len(sigs) + 1, key, sig, options.closure_pool, (user,)))
+                continue
+            # Declared for C and used by IR too: one handler, both users.
+            i = next(i for i, s in enumerate(sigs) if s.key == key)
+            if user not in sigs[i].users:
+                sigs[i] = attrs.evolve(sigs[i], users=(*sigs[i].users, user))
     if options.exhaustive is not None and (call or alloc):
         for sig in exhaustive_sigs(options.exhaustive):
             key = sig.key()

@@ -280,3 +280,23 @@ def test_irld_config_prints_flags_and_lffi_needs_no_L(tmp_path: Path) -> None:
                           "-o", str(tmp_path / "cli.wasm")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "cli.wasm").is_file()
+
+
+def test_c_closures_called_from_ir_and_ir_ffi_call_share_handlers(tmp_path: Path) -> None:
+    ir_obj = Path(linker.compile_files([C_DIR / "mixed_closures.ir"], tmp_path)[0])
+    c_obj = compile_c(tmp_path, "mixc", (C_DIR / "mixed_closures.c").read_text())
+    result = link_c(tmp_path, [c_obj, ir_obj])
+    for out in run_both(tmp_path / "prog.wasm"):
+        assert out.exit_code == 0, out.stderr
+        # int8 closure: (-100 - 60000) as int8; long double closure: 1.5L * 4 = 6.0L
+        # (binary128's high half); struct closure {1,2,3} -> {3,4,1}; IR's own
+        # ffi_call (a constant sig) of C's c_small(-7, 300) as int8.
+        assert out.stdout.decode() == (f"1: {(-100 - 60000 + 128) % 256 - 128}\n"
+                                       f"2: {0x4001800000000000}\n3: 341\n"
+                                       f"4: {(-7 + 300 + 128) % 256 - 128}\n")
+    assert result.ffi is not None
+    by_key = {s.key: s for s in result.ffi.sigs}
+    assert set(by_key) == {"b(b,H)", "D(D,i)", "{i,i,i}({i,i,i})"}
+    # The signature IR names with `sig s8` and C declares is one signature: one
+    # handler, one pool, both users.
+    assert by_key["b(b,H)"].users[0] == "c_main" and by_key["b(b,H)"].users[1].endswith("mixc.o")
