@@ -52,9 +52,13 @@ class Context(Protocol):
 def _c_string(ctx: Context, address: int, limit: int = 4096) -> str:
     out = bytearray()
     while len(out) < limit:
-        chunk = ctx.read(address + len(out), 1)
-        if chunk == b"\0":
-            break
+        try:
+            chunk = ctx.read(address + len(out), 64)
+        except HostTrap:                       # near the end of memory: byte by byte
+            chunk = ctx.read(address + len(out), 1)
+        end = chunk.find(0)
+        if end >= 0:
+            return (out + chunk[:end]).decode("ascii", "replace")
         out += chunk
     return out.decode("ascii", "replace")
 

@@ -265,6 +265,13 @@ def test_closures_take_slots_from_the_signature_pool(tmp_path: Path) -> None:
         # libffi does when out of memory; a freed closure's slot is reused.
         assert out.stdout.decode() == ("made 4: 0 101 202 303\nagain 0 301 same slot 1\n"
                                        "undeclared prep 1 closure 1 1\n")
+    # `pool N` in an --ffi-signatures line sets that signature's pool.
+    sigs = tmp_path / "sigs.txt"
+    sigs.write_text("int(int) pool 2\n")
+    result = link_c(tmp_path, [obj], ffi_signatures=(str(sigs),))
+    assert result.ffi is not None and [s.pool_slots for s in result.ffi.sigs] == [2]
+    for out in run_both(tmp_path / "prog.wasm", host):
+        assert out.stdout.decode().startswith("made 2: 0 101\n")
 
 
 def test_irld_config_prints_flags_and_lffi_needs_no_L(tmp_path: Path) -> None:
