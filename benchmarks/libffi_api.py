@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
   const char *mode = argv[1]; long n = atol(argv[2]);
   ffi_cif cif; ffi_type *at[] = {&ffi_type_sint32, &ffi_type_sint32};
   if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 2, &ffi_type_sint32, at) != FFI_OK) return 2;
-  int a = 0, b = 1; void *av[] = {&a, &b}; ffi_arg r = 0; long sum = 0;
+  int a = 0, b = 1; void *av[] = {&a, &b}; ffi_arg r = 0; long long sum = 0;
   double t0 = now();
   if (!strcmp(mode, "direct")) {
     for (long i = 0; i < n; i++) { sum += fp((int)i, 1); }
@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
 #endif
   }
   double t1 = now();
-  long want = n * (n - 1) / 2 + n;
+  long long want = (long long)n * (n - 1) / 2 + n;
   printf("%.2f %d\n", (t1 - t0) / n, sum == want);
   return 0;
 }

@@ -288,7 +288,8 @@ class FfiEmitter:
         for s in self.closure_sigs:
             ft = s.lowered
             self.tclass.setdefault(ft, len(self.tclass) + 1)
-            if not plan.self_contained_pools:
+            # A pool of 0 that cannot grow never runs the implementation.
+            if not plan.self_contained_pools and (s.pool > 0 or plan.growth):
                 impl_t = FuncType((I32, *ft.params), ft.result)
                 self.impl_of[s.id] = mod.add_function(impl_t, name=f"__irld_closure:{s.key}")
             self.tramps[s.id] = [mod.add_function(ft, name=f"__irld_closure:{s.id}.{k}")
