@@ -1038,6 +1038,10 @@ class FfiEmitter:
         mode = "exhaustive" if self.plan.exhaustive is not None else "specialized"
         if self.plan.exhaustive is not None:
             mode = f"exhaustive:{self.plan.exhaustive}"
+        if self.host_import >= 0:
+            mode += "+fallback:host"
+            imports += 1 + len(uleb(len(HOST_CALL_MODULE))) + len(HOST_CALL_MODULE) + 1 + \
+                len(HOST_CALL_FIELD) + 1 + _name_entry(mod, self.host_import)
         return FfiReport(mode, tuple(sigs), runtime, adapters, data, imports,
                          runtime + adapters + handlers + pools + data + imports,
                          self.area_size if self.memory_areas() else 0,

@@ -194,6 +194,7 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
             if key not in known:
                 known.add(key)
                 sigs.append(SigPlan(len(sigs) + 1, key, sig, LIBFFI_WASM_POOL, ()))
+    errors.extend(_ir_calls_to_libffi(live))
     import_adapters: list[tuple[str, CSig]] = []
     for rec, _reason in live.live.values():
         if rec.kind is not EntityKind.FOREIGN_IMPORT:
@@ -252,6 +253,28 @@ def declared_sigs(live: LiveSet, files: tuple[str, ...],
                     file=f"{where}:{no}"))
                 continue
             yield sig.key(), sig, pool, where
+
+
+def _ir_calls_to_libffi(live: LiveSet) -> list[Diagnostic]:
+    """IR code that passes signature ids to `ffi_call`/`ffi_closure_*` while those
+    names are a C library's (libffi's, whose first argument is a cif or a size):
+    it would call them with the wrong arguments, so it is an error."""
+    out: list[Diagnostic] = []
+    for name, irld_name in ((FFI_CALL, IRLD_CALL), (FFI_CLOSURE_ALLOC, IRLD_CLOSURE_ALLOC)):
+        hit = live.live.get(name)
+        if hit is None or is_linker_object(hit[0].obj.name) or hit[0].obj.has_ir:
+            continue
+        for rec, _reason in live.live.values():
+            if not (rec.obj.has_ir and rec.sigs and rec.kind is EntityKind.FUNC):
+                continue
+            if any(sym == name for sym, _edge in rec.refs):
+                out.append(Diagnostic.error(
+                    f"'{rec.name}' calls {name} with a signature id, but {name} is defined "
+                    f"by C in {hit[0].obj.name} (libffi's, which takes a cif)",
+                    file=rec.obj.name,
+                    notes=[f">>> call {irld_name} instead: the linker's {name} under the "
+                           "name that libffi does not take"]))
+    return out
 
 
 def _needs_extension(sig: CSig) -> bool:

@@ -177,7 +177,8 @@ def test_undeclared_signature_panics_naming_key_and_remedy(tmp_path: Path) -> No
 
 def test_host_fallback_calls_any_signature_and_lists_them(tmp_path: Path) -> None:
     obj = compile_c(tmp_path, "undeclared", UNDECLARED)
-    link_c(tmp_path, [obj], ffi_fallback_host=True)
+    result = link_c(tmp_path, [obj], ffi_fallback_host=True)
+    assert result.ffi is not None and result.ffi.mode == "specialized+fallback:host"
     for out in run_both(tmp_path / "prog.wasm"):
         assert out.exit_code == 0, out.stderr
         assert out.stdout.decode() == "prep 0\n" + UNDECLARED_OUT.replace(
@@ -307,3 +308,16 @@ def test_c_closures_called_from_ir_and_ir_ffi_call_share_handlers(tmp_path: Path
     # The signature IR names with `sig s8` and C declares is one signature: one
     # handler, one pool, both users.
     assert by_key["b(b,H)"].users[0] == "c_main" and by_key["b(b,H)"].users[1].endswith("mixc.o")
+
+
+def test_ir_passing_a_sig_id_to_libffis_ffi_call_is_an_error(tmp_path: Path) -> None:
+    text = (C_DIR / "mixed_closures.ir").read_text().replace("__irld_ffi_call", "ffi_call")
+    (tmp_path / "bad.ir").write_text(text)
+    ir_obj = Path(linker.compile_files([tmp_path / "bad.ir"], tmp_path)[0])
+    c_obj = compile_c(tmp_path, "mixc", (C_DIR / "mixed_closures.c").read_text())
+    with pytest.raises(DiagnosticError) as info:
+        link_c(tmp_path, [c_obj, ir_obj])
+    text = info.value.render()
+    assert "error: 'c_main' calls ffi_call with a signature id, but ffi_call is defined by C " \
+           "in " in text and "(ffi.o) (libffi's, which takes a cif)" in text
+    assert ">>> call __irld_ffi_call instead" in text
