@@ -378,7 +378,7 @@ class _Builder:
 
     def dead_entity(self, rec: EntityRecord) -> Entity:
         size = rec.body_length if rec.kind is EntityKind.FUNC else 0
-        if rec.kind is EntityKind.FUNC and not rec.obj.has_ir:
+        if rec.kind is EntityKind.FUNC and not rec.obj.has_ir and rec.alias is None:
             size = rec.obj.wasm().functions[rec.chunk].size   # C: its compiled code
         if rec.kind is EntityKind.DATA:
             size = int(rec.info[0])

@@ -100,7 +100,8 @@ class EntityRecord:
     obj: "ObjectFile"
     texts: tuple[str, ...] = ()     # panic-pool texts the compiled code names
     chunk: int = -1                 # FUNC: its defined-function number; DATA: its segment
-    alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset)
+    alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset);
+                                           # FUNC: another symbol of the function: (it, 0)
     weak: bool = False              # a weak definition: a strong one replaces it
     hidden: bool = False            # C: hidden visibility (not for --export-dynamic)
     relocs: tuple[int, int] | None = None   # FUNC of an irld object: reloc.CODE range
@@ -156,6 +157,7 @@ class ObjectFile:
     link_names: list[str] | None = attrs.field(default=None, repr=False)  # C: by symbol
     undefined: list[str] = attrs.Factory(list)   # C: strong undefined symbols (they pull)
     weak_undefined: frozenset[str] = frozenset()  # C: symbols only weakly referenced here
+    kept: list[str] = attrs.Factory(list)        # C: `used` (NO_STRIP) symbols: live, not exported
 
     @property
     def has_ir(self) -> bool:

@@ -464,3 +464,41 @@ int probe(int which) {
     assert got[:2] == [1024, 1024] and got[2] == mem.data_end and got[3] == mem.heap_base
     assert got[5] - got[4] >= 65536 and got[4] >= got[2] and got[3] >= got[5]
     assert 1024 <= got[6] < got[2]
+
+
+ALIAS_C = """
+int target(int x) { return x * 7 + 1; }
+int other_name(int x) __attribute__((alias("target")));
+__attribute__((used)) static int kept_but_private(void) { return 99; }
+"""
+
+ALIAS_USE_C = """
+int target(int);
+int other_name(int);
+int same_pointer(void) { return (void *)target == (void *)other_name; }
+int via_alias(int x) { int (*volatile f)(int) = other_name; return f(x) + target(x); }
+"""
+
+
+def test_function_aliases_are_one_function(tmp_path: Path) -> None:
+    """Two symbols of one function (clang's `alias`, or `__main_void` and
+    `__original_main`) give one body and one table slot, as in wasm-ld; a
+    `used` function is kept but not exported."""
+    objs = (compile_c(tmp_path, "alias", ALIAS_C), compile_c(tmp_path, "use", ALIAS_USE_C))
+    exports = ("same_pointer", "via_alias")
+    ref = wasm_ld(tmp_path, "ref.wasm", *objs, exports=exports)
+    out = irld(tmp_path, "out.wasm", *objs, exports=exports)
+    for name, args in (("same_pointer", ()), ("via_alias", (3,))):
+        assert run_export(out, name, *args) == run_export(ref, name, *args)
+    module = wasmtime.Module.from_file(wasmtime.Engine(), str(out))
+    names = {e.name for e in module.exports}
+    assert "kept_but_private" not in names and "other_name" not in names
+    dump = subprocess.run(["wasm-objdump", "-x", str(out)], capture_output=True, text=True,
+                          check=True).stdout if shutil.which("wasm-objdump") else ""
+    if dump:
+        bodies = [line for line in dump.splitlines() if " size=" in line and "func[" in line]
+        assert sum("target" in line or "other_name" in line for line in bodies) == 1
+        assert any("kept_but_private" in line for line in bodies)
+        # one table slot: clang decides `target == other_name` itself (false),
+        # but the table holds the function once
+        assert dump.count("elem[") == 1
