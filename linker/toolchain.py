@@ -19,6 +19,7 @@ Two sources, tried in order:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -47,9 +48,7 @@ def _debian() -> LibcToolchain | None:
 
 
 def _zig(cache: Path) -> LibcToolchain | None:
-    try:
-        import ziglang  # noqa: F401  (only asks whether the wheel is installed)
-    except ImportError:
+    if importlib.util.find_spec("ziglang") is None:
         return None
     cc = (sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi")
     env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": str(cache / "global"),
