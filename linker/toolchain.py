@@ -38,7 +38,7 @@ class LibcToolchain:
     libs: tuple[str, ...]       # archives to link after the program's own: libc, builtins
 
 
-def _debian() -> LibcToolchain | None:
+def debian_libc() -> LibcToolchain | None:
     clang = shutil.which("clang")
     builtins = sorted(Path("/").glob(BUILTINS_GLOB.lstrip("/")))
     if clang is None or not (WASI_LIB / "libc.a").exists() or not builtins:
@@ -47,7 +47,7 @@ def _debian() -> LibcToolchain | None:
                          (str(WASI_LIB / "libc.a"), str(builtins[-1])))
 
 
-def _zig(cache: Path) -> LibcToolchain | None:
+def zig_libc(cache: Path) -> LibcToolchain | None:
     if importlib.util.find_spec("ziglang") is None:
         return None
     cc = (sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi")
@@ -77,7 +77,7 @@ def _zig_archives(cache: Path) -> list[str]:
 
 
 def find_libc_toolchain(zig_cache: Path) -> LibcToolchain | None:
-    return _debian() or _zig(zig_cache)
+    return debian_libc() or zig_libc(zig_cache)
 
 
 def missing_message() -> str:
