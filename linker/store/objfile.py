@@ -158,6 +158,9 @@ class ObjectFile:
     undefined: list[str] = attrs.Factory(list)   # C: strong undefined symbols (they pull)
     weak_undefined: frozenset[str] = frozenset()  # C: symbols only weakly referenced here
     kept: list[str] = attrs.Factory(list)        # C: `used` (NO_STRIP) symbols: live, not exported
+    # C: COMDAT groups, each with the names of the records it holds
+    comdats: list[tuple[str, frozenset[str]]] = attrs.Factory(list)
+    discarded: frozenset[str] = frozenset()      # C: records of groups another object won
 
     @property
     def has_ir(self) -> bool:

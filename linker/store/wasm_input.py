@@ -19,6 +19,8 @@ index holds, so discovery, the reports and emission treat C and IR alike.
   name, and their declared types feed the signature check.
 * A function named by several symbols is one FUNC record; the other
   symbols are alias records that resolve to its index and table slot.
+* COMDAT groups are listed with the records they hold; the store keeps the
+  first group of each name and drops the others whole (`Store.add_object`).
 * Local (`static`) symbols are renamed `<name>@<object>` so two objects may
   each have one; init functions become ctors with their priority; symbols
   marked exported are exports and roots; `used` (NO_STRIP) ones are roots only.
@@ -96,6 +98,7 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
     _data(w, obj, names)
     _globals_and_undefined(w, obj, names)
     obj.ctors = [(names[sym], prio) for prio, sym in w.init_funcs]
+    obj.comdats = _comdat_members(w, obj)
     obj.weak_undefined = frozenset(names[i] for i, s in enumerate(w.symbols)
                                    if s.undefined and s.weak)
     obj.undefined = [names[i] for i, s in enumerate(w.symbols)
@@ -241,6 +244,28 @@ def _globals_and_undefined(w: WasmObject, obj: ObjectFile, names: list[str]) -> 
                         (module, s.import_name or s.name, ft), [])
             else:
                 obj.extern_funcs[names[i]] = ft
+
+
+def _comdat_members(w: WasmObject, obj: ObjectFile) -> list[tuple[str, frozenset[str]]]:
+    """Each COMDAT group of the object with the names of the records it holds:
+    its functions and data segments, with every alias of them."""
+    if not w.comdats:
+        return []
+    base = w.num_imported_funcs
+    key_of: dict[str, tuple[int, int]] = {}
+    for rec in obj.records:
+        if rec.alias is None and rec.kind is EntityKind.FUNC:
+            key_of[rec.name] = (1, rec.chunk + base)
+        elif rec.alias is None and rec.kind is EntityKind.DATA:
+            key_of[rec.name] = (0, rec.chunk)
+    for rec in obj.records:
+        if rec.alias is not None and rec.alias[0] in key_of:
+            key_of[rec.name] = key_of[rec.alias[0]]
+    out = []
+    for name, entries in w.comdats:
+        keys = set(entries)
+        out.append((name, frozenset(n for n, k in key_of.items() if k in keys)))
+    return out
 
 
 def _import_global(w: WasmObject, index: int) -> ValType:

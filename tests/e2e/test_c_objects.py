@@ -502,3 +502,59 @@ def test_function_aliases_are_one_function(tmp_path: Path) -> None:
         # one table slot: clang decides `target == other_name` itself (false),
         # but the table holds the function once
         assert dump.count("elem[") == 1
+
+
+# Two objects with a COMDAT group of one name (LLVM IR, so the group can hold
+# strong symbols and differ between the objects, which C cannot ask for).
+COMDAT_A = """
+target triple = "wasm32-unknown-wasi"
+$G = comdat any
+@table = global i32 100, comdat($G)
+define i32 @f() comdat($G) {
+  ret i32 1
+}
+define weak i32 @g() comdat($G) {
+  ret i32 10
+}
+define i32 @from_a() {
+  %x = call i32 @f()
+  ret i32 %x
+}
+"""
+
+COMDAT_B = """
+target triple = "wasm32-unknown-wasi"
+$G = comdat any
+@table = global i32 200, comdat($G)
+define i32 @f() comdat($G) {
+  ret i32 2
+}
+define i32 @g() comdat($G) {
+  ret i32 20
+}
+define i32 @from_b() {
+  %x = call i32 @g()
+  %t = load i32, i32* @table
+  %y = add i32 %x, %t
+  ret i32 %y
+}
+"""
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_comdat_groups_are_kept_or_dropped_whole(tmp_path: Path, order: str) -> None:
+    """The first object's group wins with all its members (even its weak `g`
+    over the other's strong one); the other group is dropped, no duplicate."""
+    objs = {}
+    for name, text in (("a", COMDAT_A), ("b", COMDAT_B)):
+        (tmp_path / f"{name}.ll").write_text(text)
+        subprocess.run([str(CLANG), "--target=wasm32-wasi", "-c", f"{name}.ll", "-o",
+                        f"{name}.o"], cwd=tmp_path, check=True)
+        objs[name] = tmp_path / f"{name}.o"
+    inputs = [objs[c] for c in order]
+    exports = ("from_a", "from_b")
+    ref = wasm_ld(tmp_path, "ref.wasm", *inputs, exports=exports)
+    out = irld(tmp_path, "out.wasm", *inputs, exports=exports)
+    got = (run_export(out, "from_a"), run_export(out, "from_b"))
+    assert got == (run_export(ref, "from_a"), run_export(ref, "from_b"))
+    assert got == ((1, 110) if order == "ab" else (2, 220))
