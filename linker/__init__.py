@@ -119,6 +119,7 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `export_all=False`           `--export-all`
     `export_dynamic=False`       `--export-dynamic`
     `strip_all=False`            `--strip-all`
+    `strip_debug=False`          `--strip-debug` (no DWARF of C objects)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

@@ -46,11 +46,12 @@ SIGNS = {
 def link_both(b: Built, out: Path) -> tuple[Path, Path]:
     assert WASM_LD is not None
     ref, mine = out / f"{b.name}.wasm-ld.wasm", out / f"{b.name}.irld.wasm"
-    # irld copies no DWARF (wasi-libc's members carry it): compare without it.
+    # wasi-libc's members carry DWARF: compare both without it.
     # wasm-ld's --compress-relocations is what irld does by default: compare like with like.
     subprocess.run([WASM_LD, *b.link_inputs(), "--strip-debug", "--compress-relocations",
                     "-o", str(ref)], check=True)
-    done = subprocess.run([IRLD, "link", *b.link_inputs(), "--entry", "_start", "-o", str(mine)],
+    done = subprocess.run([IRLD, "link", *b.link_inputs(), "--entry", "_start", "--strip-debug",
+                           "-o", str(mine)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""          # no warnings on a correct C program

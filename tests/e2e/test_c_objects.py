@@ -261,7 +261,7 @@ def test_c_program_with_wasi_libc_runs_like_wasm_ld(tmp_path: Path) -> None:
               str(WASI_LIB / "libc.a"), str(BUILTINS[-1])]
     subprocess.run([str(WASM_LD), *inputs, "--strip-debug", "-o", "ref.wasm"], cwd=tmp_path,
                    check=True)
-    result = linker.link(inputs, str(tmp_path / "out.wasm"), entry="_start")
+    result = linker.link(inputs, str(tmp_path / "out.wasm"), entry="_start", strip_debug=True)
     outs = [run_wasi(str(tmp_path / name), [name], capture=True, timeout=60)
             for name in ("out.wasm", "ref.wasm")]
     if shutil.which("node") is not None:
