@@ -13,8 +13,9 @@ wasi-libc's libc.a + compiler-rt with
 one warm-up each, then `--runs` rounds, each round running the three in
 turn (so drift of the shared machine hits all alike), every run a fresh
 process timed with `os.wait4` (`benchmarks/c_link.py`'s `measure`; irld's
-time includes starting Python).  Prints per program the median wall time and
-the output size of each, and irld's ratios; then checks that all outputs of
+time includes starting Python; `-v` gives the time of its link phases
+alone).  Prints per program the median wall time and the output size of
+each, irld's phase time, and irld's ratios; then checks that all outputs of
 a program print the same and exit the same under wasmtime.
 Exit status 1 if a link fails or the outputs disagree.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -38,6 +40,7 @@ from c_link import _irld, measure  # noqa: E402
 from corpus import PROGRAMS, build, missing_tools  # noqa: E402
 
 LINKERS = ("wasm-ld", "wasm-ld -c", "irld")
+PHASE = re.compile(r"^irld: phase [^:]+: ([0-9.]+) ms$", re.M)
 
 
 def commands(inputs: list[str], out: Path, wasm_ld: str) -> dict[str, list[str]]:
@@ -45,7 +48,7 @@ def commands(inputs: list[str], out: Path, wasm_ld: str) -> dict[str, list[str]]
         "wasm-ld": [wasm_ld, *inputs, "--strip-debug", "-o", str(out / "wasm-ld.wasm")],
         "wasm-ld -c": [wasm_ld, *inputs, "--strip-debug", "--compress-relocations",
                        "-o", str(out / "wasm-ld-c.wasm")],
-        "irld": [_irld(), "link", *inputs, "--entry", "_start", "--strip-debug",
+        "irld": [_irld(), "link", *inputs, "--entry", "_start", "--strip-debug", "-v",
                  "-o", str(out / "irld.wasm")],
     }
 
@@ -57,15 +60,22 @@ def output_of(cmd: list[str]) -> Path:
 def bench_program(name: str, runs: int, wasm_ld: str, out: Path) -> dict[str, Any]:
     cmds = commands(build(name).link_inputs(), out, wasm_ld)
     times: dict[str, list[float]] = {k: [] for k in cmds}
+    phases: list[float] = []                    # irld's own phases (-v), without start-up
     for k, cmd in cmds.items():                   # warm-up, and the outputs we check
         m = measure(cmd, out / f"{k}.log")
         if m["rc"] != 0:
             raise SystemExit(f"{name}: {k} failed ({m['rc']}):\n{m['log']}")
     for _ in range(runs):
         for k, cmd in cmds.items():
-            times[k].append(measure(cmd, out / f"{k}.log")["wall_s"])
-    return {k: {"median_s": statistics.median(v), "runs_s": v,
-                "bytes": output_of(cmds[k]).stat().st_size} for k, v in times.items()}
+            m = measure(cmd, out / f"{k}.log")
+            times[k].append(m["wall_s"])
+            if k == "irld":
+                phases.append(sum(float(x) for x in PHASE.findall(m["log"])) / 1000)
+    res: dict[str, Any] = {k: {"median_s": statistics.median(v), "runs_s": v,
+                               "bytes": output_of(cmds[k]).stat().st_size}
+                           for k, v in times.items()}
+    res["irld"]["phases_median_s"] = statistics.median(phases)
+    return res
 
 
 def same_behaviour(name: str, out: Path) -> bool:
@@ -90,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     ok = True
     print(f"{'program':<9} " + "".join(f"{k + ' ms':>13}{k + ' B':>13}" for k in LINKERS)
-          + f"{'time ratio':>12}{'size ratio':>12}{'size ratio -c':>15}")
+          + f"{'irld phases ms':>16}{'time ratio':>12}{'size ratio':>12}{'size ratio -c':>15}")
     for name in args.programs.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             res = bench_program(name, args.runs, wasm_ld, Path(tmp))
@@ -100,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         row = "".join(f"{res[k]['median_s'] * 1000:>13.0f}{res[k]['bytes']:>13,}"
                       for k in LINKERS)
         irld, ref, refc = res["irld"], res["wasm-ld"], res["wasm-ld -c"]
-        print(f"{name:<9} {row}{irld['median_s'] / ref['median_s']:>12.2f}"
+        print(f"{name:<9} {row}{irld['phases_median_s'] * 1000:>16.0f}"
+              f"{irld['median_s'] / ref['median_s']:>12.2f}"
               f"{irld['bytes'] / ref['bytes']:>12.3f}{irld['bytes'] / refc['bytes']:>15.3f}"
               + ("" if same else "   OUTPUTS DIFFER"))
     if args.json:
