@@ -420,6 +420,7 @@ class _Builder:
             pulled = store.pulled_by.get(id(o))
             out.append({"name": input_name(o), "module": o.module,
                         "command_line": i < store.command_line_objects, "pulled_by": pulled,
+                        "pulled_for": store.pulled_for.get(id(o)),
                         "entities": len(o.records)})
         return out
 

@@ -87,6 +87,10 @@ class Store:
         self._extracted = 0
         # Objects pulled from archives, and the symbol that pulled each.
         self.pulled_by: dict[int, str] = {}          # id(ObjectFile) -> symbol
+        # The first object naming each strong undefined symbol (C objects), and for
+        # each member extraction pulled, that object: why a libc member came in.
+        self.wanted_by: dict[str, str] = {}
+        self.pulled_for: dict[int, str] = {}         # id(ObjectFile) -> object name
         # COMDAT group name -> the object whose group was kept (the first loaded).
         self.comdats: dict[str, ObjectFile] = {}
 
@@ -134,6 +138,8 @@ class Store:
         if obj.comdats:
             self._select_comdats(obj)
         self.pending_undefined.extend(obj.undefined)
+        for symbol in obj.undefined:
+            self.wanted_by.setdefault(symbol, obj.name)
         defined = self.defined
         for rec in obj.records:
             old = defined.get(rec.name)
@@ -202,8 +208,8 @@ class Store:
         while self._extracted < len(pending):
             symbol = pending[self._extracted]
             self._extracted += 1
-            if symbol not in self.defined:
-                self._pull(symbol, self.archives)
+            if symbol not in self.defined and self._pull(symbol, self.archives):
+                self.pulled_for[id(self.objects[-1])] = self.wanted_by[symbol]
 
     def is_lazy(self, symbol: str) -> bool:
         """True if an archive member not yet loaded offers `symbol`."""

@@ -558,3 +558,29 @@ def test_comdat_groups_are_kept_or_dropped_whole(tmp_path: Path, order: str) -> 
     got = (run_export(out, "from_a"), run_export(out, "from_b"))
     assert got == (run_export(ref, "from_a"), run_export(ref, "from_b"))
     assert got == ((1, 110) if order == "ab" else (2, 220))
+
+
+@pytest.mark.skipif(not (WASI_LIB / "libc.a").exists() or not BUILTINS,
+                    reason="wasi-libc and compiler-rt for wasm32 are needed")
+def test_why_names_the_reason_a_libc_member_was_loaded(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`irld why 'libc.a(member.o)'`: the symbol that pulled the member, the
+    object that named it, and the chain when that symbol is live."""
+    from linker.cli.main import main as irld_main
+    (tmp_path / "hello.c").write_text(LIBC_HELLO)
+    subprocess.run([str(CLANG), "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-c",
+                    "hello.c", "-o", "hello.o"], cwd=tmp_path, check=True)
+    inputs = [str(WASI_LIB / "crt1-command.o"), str(tmp_path / "hello.o"),
+              str(WASI_LIB / "libc.a"), str(BUILTINS[-1])]
+    # musl's real __stdio_exit comes in through a function of __towrite.o nothing calls.
+    assert irld_main(["why", "libc.a(__stdio_exit.o)", *inputs, "--entry", "_start"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{WASI_LIB}/libc.a(__stdio_exit.o): archive member, loaded for " \
+                     "__stdio_exit_needed"
+    assert out[1].startswith(f"  __stdio_exit_needed is undefined in {WASI_LIB}/libc.a"
+                             "(__towrite.o)")
+    assert irld_main(["why", "libc.a(printf.o)", *inputs, "--entry", "_start"]) == 0
+    text = capsys.readouterr().out
+    assert "loaded for printf" in text and "printf is live:" in text
+    assert f"called by __original_main ({tmp_path}/hello.o)" in text
+    assert irld_main(["why", "libc.a(nosuch.o)", *inputs, "--entry", "_start"]) == 1
