@@ -25,12 +25,13 @@ $(STDLIB_ARCHIVE): $(STAMP) $(STDLIB_SRC)
 	$(IRLD) compile -j 2 $(STDLIB_SRC) --out-dir build/stdlib
 	$(IRLD) ar $(STDLIB_ARCHIVE) build/stdlib/*.o
 
-# The mixed IR + C example needs a C compiler for wasm32: clang when installed,
-# else the `ziglang` wheel from PyPI (zig cc), installed into the venv here.
+# The mixed IR + C examples need a C compiler for wasm32 and wasi-libc: clang and
+# Debian's wasi-libc when installed, else the `ziglang` wheel from PyPI (zig cc),
+# installed into the venv here.
 CC_STAMP := $(VENV)/.c-toolchain
 
 $(CC_STAMP): $(STAMP)
-	command -v clang >/dev/null 2>&1 || $(PY) -c "import ziglang" 2>/dev/null || $(PY) -m pip install -q ziglang
+	{ command -v clang >/dev/null 2>&1 && test -f /usr/lib/wasm32-wasi/libc.a; } || $(PY) -c "import ziglang" 2>/dev/null || $(PY) -m pip install -q ziglang
 	touch $(CC_STAMP)
 
 demo: $(STAMP) $(STDLIB_ARCHIVE) $(CC_STAMP)

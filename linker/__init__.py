@@ -121,6 +121,7 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `strip_all=False`            `--strip-all`
     `closure_growth=False`       `--closure-growth=host` (pools grow via host)
     `emit_js=None`               `--emit-js FILE.mjs` (the JS loader)
+    `strip_debug=False`          `--strip-debug` (no DWARF of C objects)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

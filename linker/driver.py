@@ -127,6 +127,7 @@ class LinkOptions:
     stack_first: bool = False              # --stack-first
     strip_all: bool = False                # --strip-all: no name section
     report_html: str | None = None         # --report-html FILE: the interactive report page
+    strip_debug: bool = False              # --strip-debug: no .debug_* sections
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
@@ -328,7 +329,8 @@ def emit(ctx: LinkContext) -> None:
         ctx.emitted = emit_program(ctx.program, EmitOptions(
             tail_calls=opts.tail_calls, data_base=opts.data_base,
             initial_memory=opts.initial_memory, max_memory=opts.max_memory,
-            compress_relocations=opts.compress_relocations, stack_size=opts.stack_size,
+            compress_relocations=opts.compress_relocations and not keeps_debug(ctx),
+            stack_size=opts.stack_size,
             stack_first=opts.stack_first, names=not opts.strip_all,
             import_memory=opts.import_memory))
     except (LinkError, LayoutError) as exc:
@@ -338,6 +340,29 @@ def emit(ctx: LinkContext) -> None:
 def encode(ctx: LinkContext) -> None:
     assert ctx.emitted is not None, "phase order: nothing emitted"
     ctx.wasm = encode_module(ctx.emitted.module)
+
+
+def keeps_debug(ctx: LinkContext) -> bool:
+    """The output gets the C objects' DWARF (`linker/debuginfo.py`); then code
+    offsets must not move, so relocation sites stay 5 bytes wide, as in wasm-ld."""
+    opts = ctx.options
+    if opts.strip_debug or opts.strip_all:
+        return False
+    from linker.debuginfo import debug_objects
+    return bool(debug_objects(ctx.require_store()))
+
+
+def debug_info(ctx: LinkContext) -> None:
+    if not keeps_debug(ctx):
+        return
+    from linker.debuginfo import DebugInfoError, custom_section_bytes, debug_sections
+    assert ctx.wasm is not None and ctx.emitted is not None
+    try:
+        sections = debug_sections(ctx.require_store(), ctx.require_live(), ctx.emitted,
+                                  ctx.wasm)
+    except DebugInfoError as exc:
+        raise DiagnosticError([Diagnostic.error(exc.reason, file=exc.file)]) from None
+    ctx.wasm += custom_section_bytes(sections)
 
 
 def write_output(ctx: LinkContext) -> None:
@@ -423,6 +448,7 @@ PHASES: tuple[Phase, ...] = (
     ("decode", decode),
     ("emit", emit),
     ("encode", encode),
+    ("debug info", debug_info),
     ("write", write_output),
 )
 

@@ -141,6 +141,7 @@ class LiveProgram:
     # C calls declared with another type than the callee's: (caller input, callee, type)
     mismatches: list[tuple[str, str, FuncType]] = attrs.Factory(list)
     ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
+    func_aliases: dict[str, str] = attrs.Factory(dict)   # another symbol of a function -> it
 
 
 @attrs.define(slots=True)
@@ -378,6 +379,8 @@ class _Emitter:
         self.add_imports(need_panic)
         for lf in prog.funcs:
             r.funcs[lf.symbol] = self.mod.add_function(lf.type, name=lf.symbol)
+        for alias, primary in prog.func_aliases.items():
+            r.funcs[alias], r.func_types[alias] = r.funcs[primary], r.func_types[primary]
         if need_panic:
             r.panic_index = self.add_synthetic(PANIC_TYPE, SyntheticFunc(
                 PANIC_SYMBOL, SyntheticKind.PANIC, (FD_WRITE_SYMBOL,)))
@@ -488,6 +491,8 @@ class _Emitter:
         self.table = layout_table(self.prog.address_taken,
                                   0 if self.ffi is None else self.ffi.table_slots)
         r.table.update(self.table.slots)
+        r.table.update((a, r.table[p]) for a, p in self.prog.func_aliases.items()
+                       if p in r.table)
         for sym, _ft in self.prog.weak_funcs:
             r.table[sym] = 0                 # &undefined_weak_function == NULL
 

@@ -69,7 +69,8 @@ def register(sub: Any) -> None:
     p.add_argument("--export-dynamic", action="store_true",
                    help="export (and keep) every such symbol of default visibility")
     p.add_argument("--strip-debug", action="store_true",
-                   help="accepted: irld copies no debug sections into its output")
+                   help="leave out the C objects' .debug_* sections (kept and relocated "
+                        "by default; then relocation sites are not compressed)")
     p.add_argument("--allow-undefined-file", metavar="FILE", action="append", default=[],
                    help="the symbols in FILE (one per line, # comments) may stay "
                         "undefined, as host imports from \"env\"")
@@ -193,7 +194,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         ffi_signatures=tuple(args.ffi_signatures), ffi_fallback_host=args.ffi_fallback == "host",
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
-        strip_all=args.strip_all, export_all=args.export_all,
+        strip_all=args.strip_all, strip_debug=args.strip_debug, export_all=args.export_all,
         import_memory=args.import_memory, report_html=args.report_html,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})

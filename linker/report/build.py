@@ -378,7 +378,7 @@ class _Builder:
 
     def dead_entity(self, rec: EntityRecord) -> Entity:
         size = rec.body_length if rec.kind is EntityKind.FUNC else 0
-        if rec.kind is EntityKind.FUNC and not rec.obj.has_ir:
+        if rec.kind is EntityKind.FUNC and not rec.obj.has_ir and rec.alias is None:
             size = rec.obj.wasm().functions[rec.chunk].size   # C: its compiled code
         if rec.kind is EntityKind.DATA:
             size = int(rec.info[0])
@@ -420,6 +420,7 @@ class _Builder:
             pulled = store.pulled_by.get(id(o))
             out.append({"name": input_name(o), "module": o.module,
                         "command_line": i < store.command_line_objects, "pulled_by": pulled,
+                        "pulled_for": store.pulled_for.get(id(o)),
                         "entities": len(o.records), "ir": o.has_ir})
         return out
 

@@ -100,7 +100,8 @@ class EntityRecord:
     obj: "ObjectFile"
     texts: tuple[str, ...] = ()     # panic-pool texts the compiled code names
     chunk: int = -1                 # FUNC: its defined-function number; DATA: its segment
-    alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset)
+    alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset);
+                                           # FUNC: another symbol of the function: (it, 0)
     weak: bool = False              # a weak definition: a strong one replaces it
     hidden: bool = False            # C: hidden visibility (not for --export-dynamic)
     relocs: tuple[int, int] | None = None   # FUNC of an irld object: reloc.CODE range
@@ -157,6 +158,10 @@ class ObjectFile:
     undefined: list[str] = attrs.Factory(list)   # C: strong undefined symbols (they pull)
     weak_undefined: frozenset[str] = frozenset()  # C: symbols only weakly referenced here
     ffi_signatures: str = ""        # C: text of the "irld.ffi_signatures" section (linker.ffi)
+    kept: list[str] = attrs.Factory(list)        # C: `used` (NO_STRIP) symbols: live, not exported
+    # C: COMDAT groups, each with the names of the records it holds
+    comdats: list[tuple[str, frozenset[str]]] = attrs.Factory(list)
+    discarded: frozenset[str] = frozenset()      # C: records of groups another object won
 
     @property
     def has_ir(self) -> bool:
