@@ -119,6 +119,7 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `export_all=False`           `--export-all`
     `export_dynamic=False`       `--export-dynamic`
     `strip_all=False`            `--strip-all`
+    `source_map=None`            `--source-map FILE`
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

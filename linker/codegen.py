@@ -42,6 +42,7 @@ from relooper import CFG, structure, structure_naive, uses_dispatch
 from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, End, Exit,
                            IfStart, LoopStart, Node, SetDispatch, instructions)
 
+from linker.diagnostics import Span
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.wasm.instr import InstrBuilder
@@ -126,6 +127,9 @@ class FuncContext:
     mode: TailCallMode = TailCallMode.NATIVE
     trampoline: Trampoline | None = None
     sites: Sites | None = None                  # object mode: relocations, not indices
+    # Source locations: (offset in the code, IR span) of each statement, exit
+    # and branch condition, in code order; None: not recorded.
+    lines: list[tuple[int, Span]] | None = None
 
 
 def compile_function(f: ir.Func, ctx: FuncContext) -> tuple[list[ValType], bytes]:
@@ -148,6 +152,26 @@ class _FuncGen:
             self.local_index[p.name] = len(f.params) + len(self.locals)
             self.locals.append(p.type)
         self.temp: dict[ValType, int] = {}
+        self.lines = ctx.lines
+        # Branch conditions are emitted apart from their terminator: their
+        # location is the terminator's.
+        self.cond_spans: dict[int, Span] = {}
+        if self.lines is not None:
+            for blk in f.blocks:
+                t = blk.term
+                if isinstance(t, (ir.Branch, ir.Switch)) and t.span is not None:
+                    self.cond_spans[id(t.cond if isinstance(t, ir.Branch) else t.index)] = t.span
+
+    def mark(self, span: Span | None) -> None:
+        """Record that the code from here on comes from `span`."""
+        lines = self.lines
+        if lines is None or span is None:
+            return
+        pos = len(self.b.buf)
+        if lines and lines[-1][0] == pos:
+            lines[-1] = (pos, span)      # nothing was emitted for the previous one
+        else:
+            lines.append((pos, span))
 
     def temp_local(self, t: ValType) -> int:
         idx = self.temp.get(t)
@@ -160,6 +184,7 @@ class _FuncGen:
     def run(self) -> tuple[list[ValType], bytes]:
         f = self.f
         if f.deferred_error is not None:
+            self.mark(f.span)
             self.emit_panic(f.deferred_error)
             return self.locals, self.b.finish()
         tree: list[Node]
@@ -197,6 +222,7 @@ class _FuncGen:
                 case LoopStart():
                     b.loop()
                 case IfStart(cond=c):
+                    self.mark(self.cond_spans.get(id(c)))
                     self.emit_expr(cast(ir.Expr, c))
                     b.if_()
                 case Else():
@@ -206,12 +232,14 @@ class _FuncGen:
                 case Br(depth=d):
                     b.br(d)
                 case BrIf(cond=c, depth=d):
+                    self.mark(self.cond_spans.get(id(c)))
                     self.emit_expr(cast(ir.Expr, c))
                     b.br_if(d)
                 case BrTable(index=x, depths=ds, default=dflt):
                     if x is DISPATCH:
                         b.local_get(dispatch)
                     else:
+                        self.mark(self.cond_spans.get(id(x)))
                         self.emit_expr(cast(ir.Expr, x))
                     b.br_table(ds, dflt)
                 case SetDispatch(value=v):
@@ -222,6 +250,8 @@ class _FuncGen:
 
     def emit_exit(self, t: ir.Terminator) -> None:
         b = self.b
+        if self.lines is not None:
+            self.mark(t.span)
         match t:
             case ir.Return(value=v):
                 if v is not None:
@@ -416,6 +446,8 @@ class _FuncGen:
 
     def emit_stmt(self, s: ir.Stmt) -> None:
         b = self.b
+        if self.lines is not None:
+            self.mark(s.span)
         # Fast paths for the two commonest statements (no `match` dispatch).
         if isinstance(s, ir.Assign):
             self.emit_expr(s.value)

@@ -121,6 +121,7 @@ class LinkOptions:
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
+    source_map: str | None = None          # --source-map FILE: a v3 map to IR locations
 
 
 def _check_data_base(value: int) -> None:
@@ -155,6 +156,7 @@ class LinkContext:
     emitted: EmitResult | None = None
     wasm: bytes | None = None
     eager_bodies: list[object] = attrs.field(factory=list)   # LinkOptions.eager_decode
+    source_map: bytes | None = None        # LinkOptions.source_map: the map's JSON
 
     def require_store(self) -> Store:
         assert self.store is not None, "phase order: store not opened"
@@ -308,7 +310,7 @@ def emit(ctx: LinkContext) -> None:
             initial_memory=opts.initial_memory, max_memory=opts.max_memory,
             compress_relocations=opts.compress_relocations, stack_size=opts.stack_size,
             stack_first=opts.stack_first, names=not opts.strip_all,
-            import_memory=opts.import_memory))
+            import_memory=opts.import_memory, lines=opts.source_map is not None))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 
@@ -318,12 +320,29 @@ def encode(ctx: LinkContext) -> None:
     ctx.wasm = encode_module(ctx.emitted.module)
 
 
+def source_map(ctx: LinkContext) -> None:
+    """`--source-map FILE`: the map (`linker.sourcemap`), and the module's
+    `sourceMappingURL` section naming it relative to the output."""
+    path = ctx.options.source_map
+    if path is None:
+        return
+    assert ctx.wasm is not None and ctx.emitted is not None
+    from linker import sourcemap
+    map_dir = os.path.dirname(path)
+    ctx.source_map = sourcemap.dumps(sourcemap.build(ctx.wasm, ctx.emitted.lines, map_dir))
+    out_dir = os.path.dirname(ctx.options.output or path)
+    url = os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir or "."))
+    ctx.wasm = sourcemap.with_url_section(ctx.wasm, url.replace(os.sep, "/"))
+
+
 def write_output(ctx: LinkContext) -> None:
     opts = ctx.options
     assert ctx.wasm is not None and ctx.emitted is not None
     outputs: list[tuple[str, bytes]] = []
     if opts.output is not None:
         outputs.append((opts.output, ctx.wasm))
+    if opts.source_map is not None and ctx.source_map is not None:
+        outputs.append((opts.source_map, ctx.source_map))
     if opts.emit_wat is not None:
         outputs.append((opts.emit_wat, to_wat(ctx.emitted.module).encode()))
     written: list[str] = []
@@ -384,6 +403,7 @@ PHASES: tuple[Phase, ...] = (
     ("decode", decode),
     ("emit", emit),
     ("encode", encode),
+    ("source map", source_map),
     ("write", write_output),
 )
 

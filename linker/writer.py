@@ -39,7 +39,9 @@ from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, STACK_POINTER
-from linker.relocate import LinkResolver, relocate_function, relocate_segment
+from linker.diagnostics import Span
+from linker.relocate import LinkResolver, relocate_function, relocate_segment, relocated_lines
+from linker.store.lines import LineTable, table_from_spans
 from linker.store.objfile import EntityRecord
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
 from linker.wasm.instr import InstrBuilder
@@ -154,6 +156,7 @@ class EmitOptions:
     stack_first: bool = False        # the stack below the data (--stack-first)
     names: bool = True               # the name section (--strip-all: none)
     import_memory: bool = False      # import env.memory instead of defining it
+    lines: bool = False              # line tables of the code (for --source-map)
 
 
 class SyntheticKind(enum.Enum):
@@ -198,6 +201,8 @@ class EmitResult:
     data_segments: list[tuple[int, int]]
     ffi: FfiReport | None = None      # bytes of the generated FFI (None: no FFI)
     synthetic: dict[str, SyntheticFunc] = attrs.Factory(dict)   # name -> record, in index order
+    # EmitOptions.lines: function index -> (offset in its code, IR location) rows
+    lines: dict[int, LineTable] = attrs.Factory(dict)
 
 
 # Undefined data under --allow-undefined: any access traps (out of bounds).
@@ -355,6 +360,7 @@ class _Emitter:
         self.synthetic: dict[str, SyntheticFunc] = {}
         self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper
         self.redirects: dict[str, dict[str, int]] = {}   # C input -> callee -> mismatch stub
+        self.lines: dict[int, LineTable] = {}
 
     def add_synthetic(self, ft: FuncType, f: SyntheticFunc, locals_: Sequence[ValType] = (),
                       body: bytes = b"") -> int:
@@ -403,7 +409,7 @@ class _Emitter:
         self.add_exports(tramp)
         return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs,
                           None if self.ffi is None else self.ffi.report(),
-                          dict(self.synthetic))
+                          dict(self.synthetic), self.lines)
 
     # ------------------------------------------------------------ imports, globals
 
@@ -575,9 +581,12 @@ class _Emitter:
         sizes: dict[str, int] = {}
         mode = self.opts.tail_calls
         for lf in self.prog.funcs:
+            rows: list[tuple[int, Span]] | None = [] if self.opts.lines else None
+            moves: list[tuple[int, int]] | None = [] if self.opts.lines else None
             if self.from_ir and lf.rec.obj.has_ir:
-                ctx = FuncContext(self.r, lf.sig_ids, mode, tramp)
+                ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows)
                 locals_, body = compile_function(lf.func, ctx)
+                moves = None        # generated here: the rows are the table
             else:
                 # Compiled code, copied: IR in the objects' own (native) mode, or C.
                 redirects = self.redirects.get(lf.rec.obj.name, {})
@@ -585,7 +594,9 @@ class _Emitter:
                 if tramp is not None or redirects:
                     r = _CallsFromC(self.r, tramp, self.wrapper, redirects)
                 locals_, body = relocate_function(lf.rec, r, self.prog.sig_ids,
-                                                  self.opts.compress_relocations)
+                                                  self.opts.compress_relocations, moves)
+            if self.opts.lines:
+                self.add_lines(lf, rows, moves)
             fn = self.mod.function(self.r.funcs[lf.symbol])
             fn.locals = locals_
             fn.body = body
@@ -593,6 +604,19 @@ class _Emitter:
         if tramp is not None:
             self.gen_drivers()
         return sizes
+
+    def add_lines(self, lf: LiveFunc, rows: list[tuple[int, Span]] | None,
+                  moves: list[tuple[int, int]] | None) -> None:
+        """Record `lf`'s line table: codegen's rows, or the object's, moved with
+        the relocation sites."""
+        if moves is None:
+            table = table_from_spans(rows or [])
+        elif lf.rec.obj.has_ir:
+            table = relocated_lines(lf.rec, moves)
+        else:
+            return
+        if table:
+            self.lines[self.r.funcs[lf.symbol]] = table
 
     def gen_panic(self) -> None:
         """`panic in <f>: <msg>\n` to fd 2, one iovec per fd_write call (a host may

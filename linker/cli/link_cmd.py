@@ -86,6 +86,9 @@ def register(sub: Any) -> None:
     p.add_argument("--stack-first", action="store_true",
                    help="put the C stack below the data, so an overflow traps")
     p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--source-map", metavar="FILE",
+                   help="write a source map (v3) from code offsets to IR file:line:col, "
+                        "and name it in the output's sourceMappingURL section")
     p.set_defaults(func=run)
 
 
@@ -168,7 +171,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
-        import_memory=args.import_memory,
+        import_memory=args.import_memory, source_map=args.source_map,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 
