@@ -95,6 +95,7 @@ class Trampoline:
 PANIC_SYMBOL = "__irld_panic"
 SIG_SYMBOL_PREFIX = "__irld_ffi_sig:"          # + a signature key: its link-time id
 PADDED_ZERO = b"\x80\x80\x80\x80\x00"       # a relocation site: 0 as a 5-byte LEB
+ENTRY = -1          # a line-table offset: the function's entry, before any code
 
 
 @attrs.frozen(slots=True)
@@ -183,6 +184,9 @@ class _FuncGen:
 
     def run(self) -> tuple[list[ValType], bytes]:
         f = self.f
+        if self.lines is not None and f.span is not None:
+            # Offset -1: the function's entry (where a stack-overflow trap is).
+            self.lines.append((ENTRY, f.span))
         if f.deferred_error is not None:
             self.mark(f.span)
             self.emit_panic(f.deferred_error)

@@ -3,7 +3,8 @@
 A line table of one function is a list of (code offset, location) rows in
 increasing offset order: the code from that offset up to the next row was
 generated from the IR statement, terminator or branch condition at
-`file:line:col`.  Offsets count from the start of the function's body (the
+`file:line:col`; offset -1 (`ENTRY`) is the function's entry (its
+declaration), where an engine reports a stack overflow.  Offsets count from the start of the function's body (the
 locals vector included), as relocation offsets do, so the linker can move
 them exactly as it moves the bytes when it shrinks relocation sites
 (`shifted`).  This is DWARF's line-number program reduced to what a source
@@ -26,6 +27,7 @@ import msgpack
 from linker.diagnostics import Span
 
 LINES_SECTION = "irld.lines"
+ENTRY = -1
 
 Location = tuple[str, int, int]          # file, line, column (1-based)
 LineTable = list[tuple[int, Location]]   # (code offset, location), offsets increasing
@@ -37,7 +39,7 @@ class LinesError(ValueError):
 
 def table_from_spans(rows: Sequence[tuple[int, Span]], base: int = 0) -> LineTable:
     """Codegen's (offset, span) rows as a line table, offsets moved by `base`."""
-    return [(off + base, (s.file, s.line, s.col)) for off, s in rows]
+    return [(off if off == ENTRY else off + base, (s.file, s.line, s.col)) for off, s in rows]
 
 
 def encode_lines(tables: Sequence[tuple[int, LineTable]]) -> bytes:
@@ -74,6 +76,9 @@ def shifted(table: LineTable, moves: Sequence[tuple[int, int]], base: int) -> Li
     out: LineTable = []
     k, removed = 0, 0
     for off, loc in table:
+        if off == ENTRY:
+            out.append((off, loc))
+            continue
         while k < len(moves) and moves[k][0] < off:
             removed += moves[k][1]
             k += 1
