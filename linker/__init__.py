@@ -120,6 +120,7 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `export_dynamic=False`       `--export-dynamic`
     `strip_all=False`            `--strip-all`
     `source_map=None`            `--source-map FILE`
+    `checked=False`              `--checked`
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

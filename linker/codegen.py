@@ -42,6 +42,7 @@ from relooper import CFG, structure, structure_naive, uses_dispatch
 from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, End, Exit,
                            IfStart, LoopStart, Node, SetDispatch, instructions)
 
+from linker.checked import Checks
 from linker.diagnostics import Span
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
@@ -131,6 +132,7 @@ class FuncContext:
     # Source locations: (offset in the code, IR span) of each statement, exit
     # and branch condition, in code order; None: not recorded.
     lines: list[tuple[int, Span]] | None = None
+    checks: Checks | None = None                # --checked: instrument memory and calls
 
 
 def compile_function(f: ir.Func, ctx: FuncContext) -> tuple[list[ValType], bytes]:
@@ -154,10 +156,13 @@ class _FuncGen:
             self.locals.append(p.type)
         self.temp: dict[ValType, int] = {}
         self.lines = ctx.lines
+        self.checks = ctx.checks
+        self.tracking = self.lines is not None or self.checks is not None
+        self.cur_span: Span | None = f.span     # the location code is now generated for
         # Branch conditions are emitted apart from their terminator: their
         # location is the terminator's.
         self.cond_spans: dict[int, Span] = {}
-        if self.lines is not None:
+        if self.tracking:
             for blk in f.blocks:
                 t = blk.term
                 if isinstance(t, (ir.Branch, ir.Switch)) and t.span is not None:
@@ -165,8 +170,11 @@ class _FuncGen:
 
     def mark(self, span: Span | None) -> None:
         """Record that the code from here on comes from `span`."""
+        if span is None:
+            return
+        self.cur_span = span
         lines = self.lines
-        if lines is None or span is None:
+        if lines is None:
             return
         pos = len(self.b.buf)
         if lines and lines[-1][0] == pos:
@@ -254,7 +262,7 @@ class _FuncGen:
 
     def emit_exit(self, t: ir.Terminator) -> None:
         b = self.b
-        if self.lines is not None:
+        if self.tracking:
             self.mark(t.span)
         match t:
             case ir.Return(value=v):
@@ -369,6 +377,8 @@ class _FuncGen:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.emit_expr(target)
+            if self.checks is not None:
+                self.checks.emit_call(self.b, self.f.name, self.cur_span)
             self.call_indirect_op(0x13, ty)
             return
         tr = self.ctx.trampoline
@@ -380,6 +390,8 @@ class _FuncGen:
         # with the same out-of-bounds table access a native call would.
         tmp = self.temp_local(ValType.I32)
         self.emit_expr(target)
+        if self.checks is not None:
+            self.checks.emit_call(self.b, self.f.name, self.cur_span)
         self.b.local_tee(tmp)
         self.b.i32_const(tr.table_base_size)
         self.b.op("i32.ge_u")
@@ -450,7 +462,7 @@ class _FuncGen:
 
     def emit_stmt(self, s: ir.Stmt) -> None:
         b = self.b
-        if self.lines is not None:
+        if self.tracking:
             self.mark(s.span)
         # Fast paths for the two commonest statements (no `match` dispatch).
         if isinstance(s, ir.Assign):
@@ -459,6 +471,8 @@ class _FuncGen:
             return
         if isinstance(s, ir.Store):
             self.emit_expr(s.addr)
+            if self.checks is not None:
+                self.checks.emit_access(b, self.f.name, self.cur_span, s.op, s.offset)
             self.emit_expr(s.value)
             b.op(s.op, s.offset)
             return
@@ -473,6 +487,8 @@ class _FuncGen:
                 for a in args:
                     self.emit_expr(a)
                 self.emit_expr(tg)
+                if self.checks is not None:
+                    self.checks.emit_call(b, self.f.name, self.cur_span)
                 self.call_indirect_op(0x11, ty)
                 tr = self.ctx.trampoline
                 self.finish_call(d, ty.result, tr is not None and tr.any_tail)
@@ -523,6 +539,8 @@ class _FuncGen:
                 push((node.op, node.offset))
                 push(node.addr)
             elif cls is tuple:
+                if self.checks is not None:
+                    self.checks.emit_access(b, self.f.name, self.cur_span, node[0], node[1])
                 b.op(*node)
             elif cls is ir.SymRef:
                 self.symref(node.symbol, node.offset)

@@ -122,6 +122,7 @@ class LinkOptions:
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
     source_map: str | None = None          # --source-map FILE: a v3 map to IR locations
+    checked: bool = False                  # --checked: IR code checks memory and calls
 
 
 def _check_data_base(value: int) -> None:
@@ -310,7 +311,8 @@ def emit(ctx: LinkContext) -> None:
             initial_memory=opts.initial_memory, max_memory=opts.max_memory,
             compress_relocations=opts.compress_relocations, stack_size=opts.stack_size,
             stack_first=opts.stack_first, names=not opts.strip_all,
-            import_memory=opts.import_memory, lines=opts.source_map is not None))
+            import_memory=opts.import_memory, lines=opts.source_map is not None,
+            checked=opts.checked))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 

@@ -39,6 +39,7 @@ from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, STACK_POINTER
+from linker.checked import CHECKERS, SCRATCH as CHECK_SCRATCH, SCRATCH_SIZE, CheckBodies, Checks, pool_texts
 from linker.diagnostics import Span
 from linker.relocate import LinkResolver, relocate_function, relocate_segment, relocated_lines
 from linker.store.lines import LineTable, table_from_spans
@@ -157,6 +158,7 @@ class EmitOptions:
     names: bool = True               # the name section (--strip-all: none)
     import_memory: bool = False      # import env.memory instead of defining it
     lines: bool = False              # line tables of the code (for --source-map)
+    checked: bool = False            # --checked: IR code checks memory and indirect calls
 
 
 class SyntheticKind(enum.Enum):
@@ -171,6 +173,7 @@ class SyntheticKind(enum.Enum):
     UNDEFINED_WEAK = "undefined weak"   # stands for a weak function nothing defines: traps
     CALL_CTORS = "call ctors"        # __wasm_call_ctors: the ctors, for crt1's _start
     SIGNATURE_MISMATCH = "signature mismatch"   # a C call of the wrong type: traps
+    CHECK = "check"                  # --checked: a memory or function-pointer check
 
 
 @attrs.frozen(slots=True)
@@ -356,7 +359,8 @@ class _Emitter:
         self.trampoline = opts.tail_calls is TailCallMode.TRAMPOLINE
         # Objects hold code compiled for native tail calls; any other mode
         # generates code again from the IR.
-        self.from_ir = self.trampoline
+        self.from_ir = self.trampoline or opts.checked
+        self.checks: Checks | None = None
         self.synthetic: dict[str, SyntheticFunc] = {}
         self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper
         self.redirects: dict[str, dict[str, int]] = {}   # C input -> callee -> mismatch stub
@@ -380,7 +384,7 @@ class _Emitter:
             r.func_types.update(self.ffi.func_types())
         scan = _scan(prog.funcs, lambda c: r.func_types[c].params, self.from_ir)
         self.scan = scan
-        need_panic = bool(scan.messages)
+        need_panic = bool(scan.messages) or self.opts.checked
         self.add_imports(need_panic)
         for lf in prog.funcs:
             r.funcs[lf.symbol] = self.mod.add_function(lf.type, name=lf.symbol)
@@ -396,6 +400,8 @@ class _Emitter:
             self.ffi.declare()
         self.add_globals()
         self.layout(scan)
+        if self.opts.checked:
+            self.add_checkers()
         tramp = self.setup_trampoline(scan) if self.trampoline else None
         sizes = self.gen_bodies(tramp)
         if self.ffi is not None:
@@ -470,8 +476,13 @@ class _Emitter:
     # ------------------------------------------------------------ layout
 
     def layout(self, scan: _Scan) -> None:
-        pool = [_PREFIX, _SEP, _NL] + scan.messages if scan.messages else []
-        extra = [(PANIC_SCRATCH, 44, 4)] if scan.messages else []
+        need_panic = bool(scan.messages) or self.opts.checked
+        pool = [_PREFIX, _SEP, _NL] + scan.messages if need_panic else []
+        extra = [(PANIC_SCRATCH, 44, 4)] if need_panic else []
+        if self.opts.checked:
+            pool += pool_texts([lf.func for lf in self.prog.funcs if lf.rec.obj.has_ir],
+                               self.null_end())
+            extra.append((CHECK_SCRATCH, SCRATCH_SIZE, 4))
         if self.ffi is not None:
             extra += self.ffi.memory_areas()
         self.memory = layout_memory(self.prog.datas, pool, data_base=self.opts.data_base,
@@ -584,7 +595,8 @@ class _Emitter:
             rows: list[tuple[int, Span]] | None = [] if self.opts.lines else None
             moves: list[tuple[int, int]] | None = [] if self.opts.lines else None
             if self.from_ir and lf.rec.obj.has_ir:
-                ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows)
+                ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows,
+                                  checks=self.checks)
                 locals_, body = compile_function(lf.func, ctx)
                 moves = None        # generated here: the rows are the table
             else:
@@ -604,6 +616,23 @@ class _Emitter:
         if tramp is not None:
             self.gen_drivers()
         return sizes
+
+    def null_end(self) -> int:
+        """Checked mode's null region [0, end): below the data, unless the
+        stack starts at 0 (--stack-first)."""
+        return 0 if self.opts.stack_first and self.prog.stack else self.opts.data_base
+
+    def add_checkers(self) -> None:
+        """Checked mode's functions (`linker.checked`), after the layout."""
+        mem = self.memory
+        funcs = {name: self.add_synthetic(ft, SyntheticFunc(name, SyntheticKind.CHECK))
+                 for name, ft in CHECKERS}
+        self.checks = Checks(mem.pool, funcs)
+        gen = CheckBodies(self.checks, self.null_end(), (mem.data_base, mem.readonly_end),
+                          mem.addresses[CHECK_SCRATCH], self.r.funcs[FD_WRITE_SYMBOL])
+        for name, (locals_, body) in gen.bodies().items():
+            fn = self.mod.function(funcs[name])
+            fn.locals, fn.body = locals_, body
 
     def add_lines(self, lf: LiveFunc, rows: list[tuple[int, Span]] | None,
                   moves: list[tuple[int, int]] | None) -> None:

@@ -89,6 +89,10 @@ def register(sub: Any) -> None:
     p.add_argument("--source-map", metavar="FILE",
                    help="write a source map (v3) from code offsets to IR file:line:col, "
                         "and name it in the output's sourceMappingURL section")
+    p.add_argument("--checked", action="store_true",
+                   help="check every load, store and indirect call of IR code (null region, "
+                        "end of memory, read-only data, null or out-of-table function "
+                        "pointers); a violation panics with the IR location (docs/debugging.md)")
     p.set_defaults(func=run)
 
 
@@ -171,7 +175,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
-        import_memory=args.import_memory, source_map=args.source_map,
+        import_memory=args.import_memory, source_map=args.source_map, checked=args.checked,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 

@@ -12,8 +12,8 @@ A frame's module offset (wasmtime's `FrameInfo.module_offset`, V8's
 module's `sourceMappingURL` section: the frame then shows the IR
 `file:line:col` of the statement it was executing.
 
-A panic (the linker's `__irld_panic` on top of the stack) is reported as
-`panic`: the program has already printed ``panic in <f>: <message>``, and
+A panic (the linker's `__irld_panic`, or a failed check of `--checked`, on
+top of the stack) is reported as `panic`: the program has already printed ``panic in <f>: <message>``, and
 the backtrace starts at the function that panicked.
 """
 
@@ -27,6 +27,7 @@ from linker.host.common import TrapFrame
 from linker.sourcemap import SourceMap
 
 PANIC_FUNCTION = "__irld_panic"
+CHECK_PREFIX = "__irld_check"        # checked mode's functions (`linker.checked`)
 PANIC = "panic"
 
 # wasmtime.TrapCode member name -> words
@@ -66,15 +67,23 @@ def trap_words(engine_kind: str | None, fallback: str) -> str:
     return WASMTIME_WORDS.get(engine_kind) or V8_WORDS.get(engine_kind) or fallback
 
 
+def _runtime(frame: TrapFrame) -> bool:
+    return frame.name == PANIC_FUNCTION or frame.name.startswith(CHECK_PREFIX)
+
+
 def is_panic(frames: Sequence[TrapFrame]) -> bool:
-    return bool(frames) and frames[0].name == PANIC_FUNCTION
+    """Did the program stop in the panic runtime (a panic, or a failed check)?"""
+    return bool(frames) and _runtime(frames[0])
 
 
 def in_ir_terms(frames: Sequence[TrapFrame], smap: SourceMap | None) -> tuple[TrapFrame, ...]:
     """The frames without the panic runtime's, each with its IR location when
     the source map has one; a frame without an offset is taken to be at its
     function's entry (`SourceMap.entries`)."""
-    out = list(frames[1:] if is_panic(frames) else frames)
+    k = 0
+    while k < len(frames) and _runtime(frames[k]):
+        k += 1
+    out = list(frames[k:])
     if smap is None:
         return tuple(out)
     located = []

@@ -127,11 +127,15 @@ function trap(error) {
     const m = WASM_FRAME.exec(line);
     if (m) frames.push({ name: m[1] ?? `<wasm function ${m[2]}>`, offset: parseInt(m[3], 16) });
   }
-  const panic = frames.length > 0 && frames[0].name === PANIC_FUNCTION;
+  // The panic runtime's frames (a panic, or a failed check of --checked).
+  const runtime = (f) => f.name === PANIC_FUNCTION || f.name.startsWith('__irld_check');
+  let k = 0;
+  while (k < frames.length && runtime(frames[k])) k++;
+  const panic = k > 0;
   const words = TRAP_WORDS[error.message] ?? error.message;
   const lines = [panic ? 'error: panic' : `error: wasm trap: ${words}`];
   const map = sourceMap();
-  for (const f of panic ? frames.slice(1) : frames) lines.push(`  at ${f.name}${locate(map, f.offset)}`);
+  for (const f of frames.slice(k)) lines.push(`  at ${f.name}${locate(map, f.offset)}`);
   fail(EXIT_TRAP, lines.join('\n'));
 }
 
