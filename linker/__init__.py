@@ -121,6 +121,7 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `strip_all=False`            `--strip-all`
     `source_map=None`            `--source-map FILE`
     `checked=False`              `--checked`
+    `instrument=False`           `--instrument` (trace hooks)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

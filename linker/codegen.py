@@ -43,6 +43,7 @@ from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, 
                            IfStart, LoopStart, Node, SetDispatch, instructions)
 
 from linker.checked import Checks
+from linker.tracehooks import TraceHooks
 from linker.diagnostics import Span
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
@@ -133,6 +134,7 @@ class FuncContext:
     # and branch condition, in code order; None: not recorded.
     lines: list[tuple[int, Span]] | None = None
     checks: Checks | None = None                # --checked: instrument memory and calls
+    trace: TraceHooks | None = None             # --instrument: report entry, exit, tail calls
 
 
 def compile_function(f: ir.Func, ctx: FuncContext) -> tuple[list[ValType], bytes]:
@@ -199,6 +201,10 @@ class _FuncGen:
             self.mark(f.span)
             self.emit_panic(f.deferred_error)
             return self.locals, self.b.finish()
+        trace = self.ctx.trace
+        if trace is not None:
+            self.fid = self.r.func_index(f.name)
+            trace.entry(self.b, self.fid, [(i, p.type) for i, p in enumerate(f.params)])
         tree: list[Node]
         if (len(f.blocks) == 1 and not isinstance(f.blocks[0].term, _BRANCHING)
                 and _STRUCTURE is structure):
@@ -268,6 +274,10 @@ class _FuncGen:
             case ir.Return(value=v):
                 if v is not None:
                     self.emit_expr(v)
+                trace = self.ctx.trace
+                if trace is not None:
+                    res = self.f.result
+                    trace.exit(b, self.fid, res, -1 if res is None else self.temp_local(res))
                 b.return_()
             case ir.Unreachable():
                 b.unreachable()
@@ -359,6 +369,8 @@ class _FuncGen:
     # ------------------------------------------------------------ tail calls
 
     def emit_tail_call(self, callee: str, args: Sequence[ir.Expr]) -> None:
+        if self.ctx.trace is not None:
+            self.ctx.trace.tail(self.b)
         for a in args:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
@@ -373,6 +385,8 @@ class _FuncGen:
 
     def emit_tail_call_indirect(self, ty: FuncType, target: ir.Expr,
                                 args: Sequence[ir.Expr]) -> None:
+        if self.ctx.trace is not None:
+            self.ctx.trace.tail(self.b)
         for a in args:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:

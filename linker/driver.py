@@ -123,6 +123,7 @@ class LinkOptions:
     import_memory: bool = False            # --import-memory: env.memory, not defined
     source_map: str | None = None          # --source-map FILE: a v3 map to IR locations
     checked: bool = False                  # --checked: IR code checks memory and calls
+    instrument: bool = False               # --instrument: IR code reports calls to the host
 
 
 def _check_data_base(value: int) -> None:
@@ -312,7 +313,7 @@ def emit(ctx: LinkContext) -> None:
             compress_relocations=opts.compress_relocations, stack_size=opts.stack_size,
             stack_first=opts.stack_first, names=not opts.strip_all,
             import_memory=opts.import_memory, lines=opts.source_map is not None,
-            checked=opts.checked))
+            checked=opts.checked, instrument=opts.instrument))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 

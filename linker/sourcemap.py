@@ -153,6 +153,27 @@ def custom_section(wasm: bytes, name: str) -> bytes | None:
     return None
 
 
+def function_names(wasm: bytes) -> dict[int, str]:
+    """Function index -> name from the `name` section's function names (spec 7.4.1)."""
+    payload = custom_section(wasm, "name")
+    out: dict[int, str] = {}
+    if payload is None:
+        return out
+    pos = 0
+    while pos < len(payload):
+        sub = payload[pos]
+        size, p = read_uleb(payload, pos + 1)
+        if sub == 1:
+            count, q = read_uleb(payload, p)
+            for _ in range(count):
+                index, q = read_uleb(payload, q)
+                n, q = read_uleb(payload, q)
+                out[index] = payload[q:q + n].decode(errors="replace")
+                q += n
+        pos = p + size
+    return out
+
+
 def with_url_section(wasm: bytes, url: str) -> bytes:
     """`wasm` with a `sourceMappingURL` custom section appended (code offsets
     do not move: custom sections may follow every other section)."""

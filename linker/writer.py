@@ -41,6 +41,7 @@ from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, STACK_POINTER
 from linker.checked import CHECKERS, SCRATCH as CHECK_SCRATCH, SCRATCH_SIZE, CheckBodies, Checks, pool_texts
 from linker.diagnostics import Span
+from linker.tracehooks import TraceHooks, hook_imports
 from linker.relocate import LinkResolver, relocate_function, relocate_segment, relocated_lines
 from linker.store.lines import LineTable, table_from_spans
 from linker.store.objfile import EntityRecord
@@ -159,6 +160,7 @@ class EmitOptions:
     import_memory: bool = False      # import env.memory instead of defining it
     lines: bool = False              # line tables of the code (for --source-map)
     checked: bool = False            # --checked: IR code checks memory and indirect calls
+    instrument: bool = False         # --instrument: IR code reports calls (linker.tracehooks)
 
 
 class SyntheticKind(enum.Enum):
@@ -359,7 +361,7 @@ class _Emitter:
         self.trampoline = opts.tail_calls is TailCallMode.TRAMPOLINE
         # Objects hold code compiled for native tail calls; any other mode
         # generates code again from the IR.
-        self.from_ir = self.trampoline or opts.checked
+        self.from_ir = self.trampoline or opts.checked or opts.instrument
         self.checks: Checks | None = None
         self.synthetic: dict[str, SyntheticFunc] = {}
         self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper
@@ -429,6 +431,8 @@ class _Emitter:
             wanted.append((FD_WRITE_SYMBOL, WASI, "fd_write", FD_WRITE))
         if self.prog.entry is not None:
             wanted.append((PROC_EXIT_SYMBOL, WASI, "proc_exit", PROC_EXIT))
+        if self.opts.instrument:
+            wanted += hook_imports()
         for sym, module, field, ft in wanted:
             key = (module, field, ft)
             if key not in by_key:
@@ -596,7 +600,7 @@ class _Emitter:
             moves: list[tuple[int, int]] | None = [] if self.opts.lines else None
             if self.from_ir and lf.rec.obj.has_ir:
                 ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows,
-                                  checks=self.checks)
+                                  checks=self.checks, trace=self.trace_hooks())
                 locals_, body = compile_function(lf.func, ctx)
                 moves = None        # generated here: the rows are the table
             else:
@@ -616,6 +620,9 @@ class _Emitter:
         if tramp is not None:
             self.gen_drivers()
         return sizes
+
+    def trace_hooks(self) -> TraceHooks | None:
+        return TraceHooks.from_symbols(self.r.funcs) if self.opts.instrument else None
 
     def null_end(self) -> int:
         """Checked mode's null region [0, end): below the data, unless the

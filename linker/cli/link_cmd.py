@@ -93,6 +93,9 @@ def register(sub: Any) -> None:
                    help="check every load, store and indirect call of IR code (null region, "
                         "end of memory, read-only data, null or out-of-table function "
                         "pointers); a violation panics with the IR location (docs/debugging.md)")
+    p.add_argument("--instrument", action="store_true",
+                   help="IR functions report entry, exit and tail calls to host imports "
+                        "irld_trace.*, for irld run --trace / --profile (docs/debugging.md)")
     p.set_defaults(func=run)
 
 
@@ -176,6 +179,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
         import_memory=args.import_memory, source_map=args.source_map, checked=args.checked,
+        instrument=args.instrument,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 

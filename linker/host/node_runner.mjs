@@ -67,6 +67,11 @@ const hostImports = {
   irld: {
     closure_table_grow: (_templateIndex, _closureCtx) => 0,
   },
+  // The hooks of `irld link --instrument`: tracing is wasmtime's (irld run
+  // --trace); here they do nothing, so instrumented programs run.
+  irld_trace: Object.fromEntries(
+    ['enter', 'called', 'tail', 'exit', 'arg_i32', 'arg_i64', 'arg_f32', 'arg_f64',
+      'exit_i32', 'exit_i64', 'exit_f32', 'exit_f64'].map((name) => [name, () => {}])),
 };
 
 // V8 stack lines for wasm frames look like
