@@ -19,7 +19,8 @@ need no recompiling; C code is copied unchanged.  Each access becomes
 
 where F and L are the function's name and the location's text in the
 read-only message pool (laid out before code generation, from a scan of the
-IR).  A checker compares in i64 (an address plus offset may pass 2**32, as
+IR).  The test itself is inlined before that call (`Checks.emit_access`), so
+the call happens only on a violation.  A checker compares in i64 (an address plus offset may pass 2**32, as
 wasm's effective address does) and, on a violation, calls
 `__irld_check_fail`, which writes the message to stderr with WASI `fd_write`
 (one iovec per call, as the panic runtime does) and traps.
@@ -102,18 +103,57 @@ class Checks:
 
     pool: dict[str, int]                 # text -> address in the message pool
     funcs: dict[str, int]                # checker name -> function index
+    null_end: int = 0
+    ro: tuple[int, int] = (0, 0)         # the read-only data [start, end)
 
     def text(self, s: str) -> tuple[int, int]:
         return self.pool[s], len(s.encode())
 
     def emit_access(self, b: InstrBuilder, fname: str, span: Span | None, op: str,
-                    offset: int) -> None:
-        """With the address on the stack: check it for a load or store `op`."""
+                    offset: int, addr: int, ea: int) -> None:
+        """With the address on the stack: check it for a load or store `op`.
+
+        The test is inline (an out-of-line call per access cost up to 8x on
+        wasmtime, which does not inline it); only a violation calls the
+        checker, which tests again and reports.  `addr` (i32) and `ea` (i64)
+        are locals the caller reserves for this.  With E the effective address
+        and M the memory's size in bytes, both in 64 bits:
+        violation = (E - null_end) >u (M - (W + null_end))
+                    [store: or (E - lo) <u (ro_end - lo), lo = ro_start - W + 1]."""
         info = OPS_BY_NAME[op]
         write = info.kind is OpKind.STORE
+        width = info.mem_bytes
+        b.local_tee(addr)
+        b.op("i64.extend_i32_u")
+        if offset:
+            b.i64_const(offset)
+            b.op("i64.add")
+        b.local_tee(ea)
+        b.i64_const(self.null_end)
+        b.op("i64.sub")
+        b.op("memory.size")
+        b.op("i64.extend_i32_u")
+        b.i64_const(16)
+        b.op("i64.shl")
+        b.i64_const(width + self.null_end)
+        b.op("i64.sub")
+        b.op("i64.gt_u")
+        if write and self.ro[1] > self.ro[0]:
+            lo = self.ro[0] - width + 1
+            b.local_get(ea)
+            b.i64_const(lo)
+            b.op("i64.sub")
+            b.i64_const(self.ro[1] - lo)
+            b.op("i64.lt_u")
+            b.op("i32.or")
+        b.if_()
+        b.local_get(addr)
         b.i32_const(offset)
         self._site(b, fname, span)
-        b.call(self.funcs[checker_name(write, info.mem_bytes)])
+        b.call(self.funcs[checker_name(write, width)])
+        b.drop()
+        b.end()
+        b.local_get(addr)
 
     def emit_call(self, b: InstrBuilder, fname: str, span: Span | None) -> None:
         """With a function pointer on the stack: check it for an indirect call."""

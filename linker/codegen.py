@@ -157,6 +157,7 @@ class _FuncGen:
             self.local_index[p.name] = len(f.params) + len(self.locals)
             self.locals.append(p.type)
         self.temp: dict[ValType, int] = {}
+        self.own: dict[str, int] = {}
         self.lines = ctx.lines
         self.checks = ctx.checks
         self.tracking = self.lines is not None or self.checks is not None
@@ -183,6 +184,22 @@ class _FuncGen:
             lines[-1] = (pos, span)      # nothing was emitted for the previous one
         else:
             lines.append((pos, span))
+
+    def own_local(self, key: str, t: ValType) -> int:
+        """A local reserved for one purpose (`temp_local`'s are shared)."""
+        idx = self.own.get(key)
+        if idx is None:
+            idx = len(self.f.params) + len(self.locals)
+            self.locals.append(t)
+            self.own[key] = idx
+        return idx
+
+    def check_access(self, op: str, offset: int) -> None:
+        checks = self.checks
+        assert checks is not None
+        checks.emit_access(self.b, self.f.name, self.cur_span, op, offset,
+                           self.own_local("check_addr", ValType.I32),
+                           self.own_local("check_ea", ValType.I64))
 
     def temp_local(self, t: ValType) -> int:
         idx = self.temp.get(t)
@@ -486,7 +503,7 @@ class _FuncGen:
         if isinstance(s, ir.Store):
             self.emit_expr(s.addr)
             if self.checks is not None:
-                self.checks.emit_access(b, self.f.name, self.cur_span, s.op, s.offset)
+                self.check_access(s.op, s.offset)
             self.emit_expr(s.value)
             b.op(s.op, s.offset)
             return
@@ -554,7 +571,7 @@ class _FuncGen:
                 push(node.addr)
             elif cls is tuple:
                 if self.checks is not None:
-                    self.checks.emit_access(b, self.f.name, self.cur_span, node[0], node[1])
+                    self.check_access(node[0], node[1])
                 b.op(*node)
             elif cls is ir.SymRef:
                 self.symref(node.symbol, node.offset)

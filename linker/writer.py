@@ -634,7 +634,7 @@ class _Emitter:
         mem = self.memory
         funcs = {name: self.add_synthetic(ft, SyntheticFunc(name, SyntheticKind.CHECK))
                  for name, ft in CHECKERS}
-        self.checks = Checks(mem.pool, funcs)
+        self.checks = Checks(mem.pool, funcs, self.null_end(), (mem.data_base, mem.readonly_end))
         gen = CheckBodies(self.checks, self.null_end(), (mem.data_base, mem.readonly_end),
                           mem.addresses[CHECK_SCRATCH], self.r.funcs[FD_WRITE_SYMBOL])
         for name, (locals_, body) in gen.bodies().items():
