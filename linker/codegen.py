@@ -97,6 +97,7 @@ class Trampoline:
 PANIC_SYMBOL = "__irld_panic"
 SIG_SYMBOL_PREFIX = "__irld_ffi_sig:"          # + a signature key: its link-time id
 PADDED_ZERO = b"\x80\x80\x80\x80\x00"       # a relocation site: 0 as a 5-byte LEB
+FFI_CALL = "ffi_call"                        # the dynamic FFI's call (linker.ffi.plan)
 ENTRY = -1          # a line-table offset: the function's entry, before any code
 
 
@@ -509,9 +510,15 @@ class _FuncGen:
             return
         match s:
             case ir.Call(dest=d, callee=c, args=args):
+                trace = self.ctx.trace
+                ffi = trace is not None and c == FFI_CALL and len(args) == 4
+                if ffi:
+                    self.trace_ffi("ffi_call", args)
                 for a in args:
                     self.emit_expr(a)
                 self.call_op(0x10, c)
+                if ffi:
+                    self.trace_ffi("ffi_return", (args[0], args[2]))
                 tr = self.ctx.trampoline
                 self.finish_call(d, self.callee_result(c, d), tr is not None and tr.may_tail(c))
             case ir.CallIndirect(dest=d, type=ty, target=tg, args=args):
@@ -526,6 +533,13 @@ class _FuncGen:
             case ir.GlobalSet(name=n, value=v):
                 self.emit_expr(v)
                 self.global_op(0x24, n)
+
+    def trace_ffi(self, which: str, args: Sequence[ir.Expr]) -> None:
+        trace = self.ctx.trace
+        assert trace is not None
+        for a in args:
+            self.emit_expr(a)
+        trace.ffi(self.b, which)
 
     def callee_result(self, callee: str, dest: str | None) -> ValType | None:
         return self.callee_types[callee].result if callee in self.callee_types else None

@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from linker.store.lines import ENTRY, LineTable, Location
-from linker.wasm.leb128 import read_uleb, uleb
+from linker.wasm.leb128 import read_sleb, read_uleb, uleb
 
 SECTION = "sourceMappingURL"
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -171,6 +171,25 @@ def function_names(wasm: bytes) -> dict[int, str]:
                 out[index] = payload[q:q + n].decode(errors="replace")
                 q += n
         pos = p + size
+    return out
+
+
+def table_functions(wasm: bytes) -> dict[int, int]:
+    """Table slot -> function index, from the active element segments of the
+    form irld writes (flags 0, `i32.const N end`, function indices)."""
+    out: dict[int, int] = {}
+    for sid, start, _end in _sections(wasm):
+        if sid != 9:
+            continue
+        count, pos = read_uleb(wasm, start)
+        for _ in range(count):
+            if wasm[pos] != 0 or wasm[pos + 1] != 0x41:
+                return out
+            base, pos = read_sleb(wasm, pos + 2)
+            pos += 1                          # end
+            n, pos = read_uleb(wasm, pos)
+            for k in range(n):
+                out[base + k], pos = read_uleb(wasm, pos)
     return out
 
 

@@ -8,7 +8,12 @@ Each live IR function, code-generated again from its IR at link time (as
   is in the name section);
 * before each `return`: ``exit_<t>(f, v)`` with the result, or ``exit(f)``;
 * before each tail call: ``tail()``; the callee's own entry then reports
-  itself, and replaces the caller's frame.
+  itself, and replaces the caller's frame;
+* around each `call ffi_call(sig, fn, rvalue, avalue)`: ``ffi_call(sig, fn,
+  rvalue, avalue)`` before and ``ffi_return(sig, rvalue)`` after (the
+  arguments are evaluated again: IR expressions have no side effects); the
+  custom section `irld.ffi_sigs` lists each signature id's key
+  (``id key`` lines), so the host can decode the values.
 
 `irld run --trace=PATTERN` and `--profile=FILE` (wasmtime) implement these
 imports (`linker.host.trace`); without those flags, and under Node, they do
@@ -31,6 +36,8 @@ def hook_imports() -> list[tuple[str, str, str, FuncType]]:
     """(symbol, module, field, type) of every hook, for the writer's imports."""
     out = [("enter", FuncType((ValType.I32,), None)), ("called", FuncType()),
            ("tail", FuncType()), ("exit", FuncType((ValType.I32,), None))]
+    out += [("ffi_call", FuncType((ValType.I32,) * 4, None)),
+            ("ffi_return", FuncType((ValType.I32,) * 2, None))]
     out += [(f"arg_{t.value}", FuncType((t,), None)) for t in _T]
     out += [(f"exit_{t.value}", FuncType((ValType.I32, t), None)) for t in _T]
     return [(f"__irld_trace_{name}", MODULE, name, ft) for name, ft in out]
@@ -68,3 +75,16 @@ class TraceHooks:
 
     def tail(self, b: InstrBuilder) -> None:
         b.call(self.funcs["tail"])
+
+    def ffi(self, b: InstrBuilder, which: str) -> None:
+        """`ffi_call` or `ffi_return`, its arguments on the stack."""
+        b.call(self.funcs[which])
+
+
+SIGS_SECTION = "irld.ffi_sigs"
+
+
+def sigs_section(sig_ids: dict[str, int]) -> bytes:
+    """The `irld.ffi_sigs` payload: one ``id key`` line per signature."""
+    return "".join(f"{i} {k}\n" for k, i in sorted(sig_ids.items(), key=lambda kv: kv[1])
+                   ).encode()

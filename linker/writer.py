@@ -41,13 +41,13 @@ from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, STACK_POINTER
 from linker.checked import CHECKERS, SCRATCH as CHECK_SCRATCH, SCRATCH_SIZE, CheckBodies, Checks, pool_texts
 from linker.diagnostics import Span
-from linker.tracehooks import TraceHooks, hook_imports
+from linker.tracehooks import SIGS_SECTION, TraceHooks, hook_imports, sigs_section
 from linker.relocate import LinkResolver, relocate_function, relocate_segment, relocated_lines
 from linker.store.lines import LineTable, table_from_spans
 from linker.store.objfile import EntityRecord
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
 from linker.wasm.instr import InstrBuilder
-from linker.wasm.module import ElementSegment, Export, ExternKind, WasmModule
+from linker.wasm.module import CustomSection, ElementSegment, Export, ExternKind, WasmModule
 
 WASI = "wasi_snapshot_preview1"
 FD_WRITE = FuncType((ValType.I32,) * 4, ValType.I32)
@@ -415,6 +415,9 @@ class _Emitter:
         self.add_start(tramp)
         segs = self.write_data()
         self.add_exports(tramp)
+        if self.opts.instrument and self.prog.sig_ids:
+            self.mod.custom_sections.append(
+                CustomSection(SIGS_SECTION, sigs_section(self.prog.sig_ids)))
         return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs,
                           None if self.ffi is None else self.ffi.report(),
                           dict(self.synthetic), self.lines)

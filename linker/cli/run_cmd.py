@@ -62,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="log calls, tail calls and returns of the functions whose name "
                              "matches PATTERN (fnmatch) with their values; the program must be "
                              "linked with --instrument (wasmtime only)")
+    parser.add_argument("--trace-ffi", action="store_true",
+                        help="log every ffi_call with its target, C signature and decoded "
+                             "argument and result values (needs --instrument; wasmtime only)")
     parser.add_argument("--trace-file", metavar="FILE",
                         help="write the --trace log to FILE instead of stderr")
     parser.add_argument("--profile", metavar="FILE",
@@ -97,8 +100,8 @@ def run_command(args: argparse.Namespace) -> int:
             return _error(f"{args.stdin}: cannot read the --stdin file")
     sys.stdout.flush()
     if args.engine == "node":
-        if args.trace is not None or args.profile is not None:
-            print("irld run: error: --trace and --profile need --engine wasmtime",
+        if args.trace is not None or args.profile is not None or args.trace_ffi:
+            print("irld run: error: --trace, --trace-ffi and --profile need --engine wasmtime",
                   file=sys.stderr)
             return 2
         return _run_on_node(args, argv, stdin)
@@ -132,16 +135,19 @@ def run_command(args: argparse.Namespace) -> int:
 def _tracer(args: argparse.Namespace, out: Any) -> Any:
     """The host side of `irld link --instrument`'s hooks (inactive without
     --trace and --profile, so instrumented programs run either way)."""
-    from linker.host.trace import Tracer
+    from linker.host.trace import FfiInfo, Tracer
     from linker.sourcemap import SourceMapError, function_names
     names: dict[int, str] = {}
-    if args.trace is not None or args.profile is not None:
+    ffi: FfiInfo | None = None
+    if args.trace is not None or args.profile is not None or args.trace_ffi:
         try:
-            names = function_names(Path(args.wasm).read_bytes())
+            data = Path(args.wasm).read_bytes()
+            names = function_names(data)
+            ffi = FfiInfo.of(data) if args.trace_ffi else None
         except (OSError, SourceMapError, IndexError, ValueError):
             names = {}      # `run` reports an unreadable or invalid file
     return Tracer(names, args.trace, out if out is not None else sys.stderr,
-                  args.profile is not None)
+                  args.profile is not None, ffi)
 
 
 def _run_on_node(args: argparse.Namespace, argv: list[str], stdin: Path | None) -> int:

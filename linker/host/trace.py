@@ -15,20 +15,69 @@ wasmtime (`hooks`).  It keeps the stack of instrumented frames:
   speedscope and the Firefox Profiler's importer open.  Frames left open by
   a trap or `proc_exit` are closed at the end.  The times include the hooks'
   own cost (a host call each), so they show where time goes relative to
-  other functions, not absolute speed.
+  other functions, not absolute speed;
+* `--trace-ffi`: each `ffi_call` with its target, its C signature and the
+  argument values read through `avalue` and decoded by C type, then the
+  value it returned (`FfiInfo`, from the module's `irld.ffi_sigs` section
+  and element segments).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import struct
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+import attrs
+
 from linker.host.wasmtime_host import HostContext, HostFunctions, format_f64
+from linker.ir.ctypes import VOID, CKind, CSig, CStruct, CType, parse_key
 from linker.ir.types import ValType
-from linker.tracehooks import MODULE, hook_imports
+from linker.tracehooks import MODULE, SIGS_SECTION, hook_imports
+
+
+@attrs.frozen(slots=True)
+class FfiInfo:
+    """What `--trace-ffi` needs from the module: signature id -> C signature
+    (the `irld.ffi_sigs` section) and table slot -> function index."""
+
+    sigs: dict[int, CSig]
+    table: dict[int, int]
+
+    @staticmethod
+    def of(wasm: bytes) -> "FfiInfo":
+        from linker.sourcemap import custom_section, table_functions
+        raw = custom_section(wasm, SIGS_SECTION) or b""
+        sigs = {}
+        for line in raw.decode(errors="replace").splitlines():
+            num, _sp, key = line.partition(" ")
+            sigs[int(num)] = parse_key(key)
+        return FfiInfo(sigs, table_functions(wasm))
+
+    def target(self, slot: int, names: dict[int, str]) -> str:
+        fid = self.table.get(slot)
+        return f"<function pointer {slot}>" if fid is None else names.get(fid, f"<wasm function {fid}>")
+
+
+_C_FORMATS = {CKind.SINT8: "<b", CKind.UINT8: "<B", CKind.SINT16: "<h", CKind.UINT16: "<H",
+              CKind.SINT32: "<i", CKind.UINT32: "<I", CKind.SINT64: "<q", CKind.UINT64: "<Q",
+              CKind.FLOAT: "<f", CKind.DOUBLE: "<d"}
+
+
+def _c_value(ctx: HostContext, t: CType, addr: int) -> str:
+    """The C value of type `t` stored at `addr`, as text."""
+    if isinstance(t, CStruct):
+        return "{" + ", ".join(_c_value(ctx, f, addr + off)
+                               for f, off in zip(t.fields, t.offsets())) + "}"
+    if t.kind is CKind.POINTER:
+        return f"{int.from_bytes(ctx.read(addr, 4), 'little'):#010x}"
+    if t.kind is CKind.LONGDOUBLE:
+        return f"longdouble {ctx.read(addr, 16).hex()}"
+    (v,) = struct.unpack(_C_FORMATS[t.kind], ctx.read(addr, t.size))
+    return format_f64(v) if t.kind in (CKind.FLOAT, CKind.DOUBLE) else str(v)
 
 
 def _show(t: ValType, v: Any) -> str:
@@ -39,8 +88,9 @@ def _show(t: ValType, v: Any) -> str:
 
 class Tracer:
     def __init__(self, names: dict[int, str], pattern: str | None, out: TextIO | None,
-                 profile: bool) -> None:
+                 profile: bool, ffi: FfiInfo | None = None) -> None:
         self.names = names
+        self.ffi = ffi
         self.pattern = pattern
         self.out = out
         self.profile = profile
@@ -116,11 +166,34 @@ class Tracer:
             self.leave(fid, _show(t, v))
         return impl
 
+    def ffi_call(self, ctx: HostContext, sig: int, fn: int, rvalue: int, avalue: int) -> None:
+        if self.ffi is None or self.out is None:
+            return
+        csig = self.ffi.sigs.get(sig)
+        if csig is None:
+            return
+        args = [_c_value(ctx, t, int.from_bytes(ctx.read(avalue + 4 * k, 4), "little"))
+                for k, t in enumerate(csig.params)]
+        self.out.write(f"trace-ffi: ffi_call {self.ffi.target(fn, self.names)}: {csig}"
+                       f"({', '.join(args)})\n")
+        self.out.flush()
+
+    def ffi_return(self, ctx: HostContext, sig: int, rvalue: int) -> None:
+        if self.ffi is None or self.out is None:
+            return
+        csig = self.ffi.sigs.get(sig)
+        if csig is None:
+            return
+        shown = "void" if csig.ret == VOID else _c_value(ctx, csig.ret, rvalue)
+        self.out.write(f"trace-ffi: ffi_call returned {shown}\n")
+        self.out.flush()
+
     def hooks(self, base: HostFunctions) -> HostFunctions:
         """`base` with the ``irld_trace`` imports added."""
         host = base.copy()
         impls: dict[str, Any] = {"enter": self.enter, "called": self.called,
-                                 "tail": self.tail, "exit": self.exit_void}
+                                 "tail": self.tail, "exit": self.exit_void,
+                                 "ffi_call": self.ffi_call, "ffi_return": self.ffi_return}
         for t in ValType:
             impls[f"arg_{t.value}"] = self.arg(t)
             impls[f"exit_{t.value}"] = self.exit_value(t)

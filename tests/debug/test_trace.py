@@ -133,4 +133,48 @@ def test_instrumented_program_runs_without_tracing(build: Build, node: str,
 def test_trace_needs_wasmtime(build: Build, capfd: pytest.CaptureFixture[str]) -> None:
     wasm = build({"fib.ir": PROG}, "--instrument")
     assert main(["run", "--engine", "node", "--trace", "*", str(wasm)]) == 2
-    assert "--trace and --profile need --engine wasmtime" in capfd.readouterr().err
+    assert "--trace, --trace-ffi and --profile need --engine wasmtime" in capfd.readouterr().err
+
+
+FFI = """module t.ffi
+
+extern func ffi_call(i32, i32, i32, i32)
+csig s_add = sint32(sint32, double)
+csig s_pt = void(struct { sint16, float }, pointer)
+
+data a1 align 4 = { i32 40 }
+data a2 align 8 = { f64 2.5 }
+data av align 4 = { addr a1, addr a2 }
+data pt align 4 = { i16 -3, zero 2, f32 0.5 }
+data bv align 4 = { addr pt, addr av }
+data rv align 8 = { zero 8 }
+
+func add(x: i32, y: f64) -> i32 {
+entry:
+  return i32.add(x, i32.trunc_f64_s(y))
+}
+
+func point(p: i32, q: i32) {
+entry:
+  return
+}
+
+func main() -> i32 {
+entry:
+  call ffi_call(sig s_add, @add, @rv, @av)
+  call ffi_call(sig s_pt, @point, 0, @bv)
+  return i32.load(@rv)
+}
+"""
+
+
+def test_trace_ffi_decodes_c_values(build: Build, capfd: pytest.CaptureFixture[str]) -> None:
+    wasm = build({"ffi.ir": FFI}, "--instrument")
+    capfd.readouterr()
+    assert main(["run", "--trace-ffi", str(wasm)]) == 42
+    err = capfd.readouterr().err.splitlines()
+    assert err[0] == "trace-ffi: ffi_call add: sint32(sint32, double)(40, 2.5)"
+    assert err[1] == "trace-ffi: ffi_call returned 42"
+    assert err[2].startswith("trace-ffi: ffi_call point: void(struct { sint16, float }, pointer)"
+                             "({-3, 0.5}, 0x")
+    assert err[3:] == ["trace-ffi: ffi_call returned void"]
