@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,7 +47,3 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Build:
 def line_of(text: str, needle: str) -> int:
     """The 1-based line of the first line of `text` containing `needle`."""
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
-
-
-def lines(objdump: Sequence[str]) -> list[str]:
-    return list(objdump)
