@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 
 stdlib: $(STDLIB_ARCHIVE)
 
-$(STDLIB_ARCHIVE): $(STAMP) $(STDLIB_SRC)
+# The object format version lives in objfile.py: a new one rebuilds the archive.
+$(STDLIB_ARCHIVE): $(STAMP) $(STDLIB_SRC) linker/store/objfile.py
 	@mkdir -p build/stdlib
 	@rm -f build/stdlib/*.o $(STDLIB_ARCHIVE)
 	$(IRLD) compile -j 2 $(STDLIB_SRC) --out-dir build/stdlib

@@ -122,6 +122,9 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `closure_growth=False`       `--closure-growth=host` (pools grow via host)
     `emit_js=None`               `--emit-js FILE.mjs` (the JS loader)
     `strip_debug=False`          `--strip-debug` (no DWARF of C objects)
+    `source_map=None`            `--source-map FILE`
+    `checked=False`              `--checked`
+    `instrument=False`           `--instrument` (trace hooks)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

@@ -22,6 +22,8 @@ from linker.ir.verify import verify_module
 from linker.store.codec import encode_data, encode_func, encode_functype
 from linker.object_assembly import MAX_STORED_ZERO_FILL, ObjectAssembly, stored_zero_fill
 from linker.output import write_file_atomic as write_file_atomic  # its old home
+from linker.object_assembly import ObjectAssembly
+from linker.store.lines import encode_lines
 from linker.store.objfile import EntityEntry, EntityKind, append_irld_sections, encode_index
 
 
@@ -267,4 +269,5 @@ def _object_bytes(m: ir.Module, mp: Mapping[str, str]) -> bytes:
         foreign_exports=[(x.name, mp.get(x.symbol, x.symbol), x.sig.key())
                          for x in m.foreign_exports],
         strings=code.strings)
-    return append_irld_sections(standard, index, bodies)
+    return append_irld_sections(standard, index, bodies,
+                                encode_lines(code.lines) if code.lines else None)

@@ -133,6 +133,9 @@ class LinkOptions:
     import_memory: bool = False            # --import-memory: env.memory, not defined
     ffi_signatures: tuple[str, ...] = ()   # --ffi-signatures FILE: C signatures for libffi
     ffi_fallback_host: bool = False        # --ffi-fallback=host: the host calls the rest
+    source_map: str | None = None          # --source-map FILE: a v3 map to IR locations
+    checked: bool = False                  # --checked: IR code checks memory and calls
+    instrument: bool = False               # --instrument: IR code reports calls to the host
 
 
 def _check_data_base(value: int) -> None:
@@ -167,6 +170,7 @@ class LinkContext:
     emitted: EmitResult | None = None
     wasm: bytes | None = None
     eager_bodies: list[object] = attrs.field(factory=list)   # LinkOptions.eager_decode
+    source_map: bytes | None = None        # LinkOptions.source_map: the map's JSON
 
     def require_store(self) -> Store:
         assert self.store is not None, "phase order: store not opened"
@@ -332,7 +336,8 @@ def emit(ctx: LinkContext) -> None:
             compress_relocations=opts.compress_relocations and not keeps_debug(ctx),
             stack_size=opts.stack_size,
             stack_first=opts.stack_first, names=not opts.strip_all,
-            import_memory=opts.import_memory))
+            import_memory=opts.import_memory, lines=opts.source_map is not None,
+            checked=opts.checked, instrument=opts.instrument))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 
@@ -365,6 +370,21 @@ def debug_info(ctx: LinkContext) -> None:
     ctx.wasm += custom_section_bytes(sections)
 
 
+def source_map(ctx: LinkContext) -> None:
+    """`--source-map FILE`: the map (`linker.sourcemap`), and the module's
+    `sourceMappingURL` section naming it relative to the output."""
+    path = ctx.options.source_map
+    if path is None:
+        return
+    assert ctx.wasm is not None and ctx.emitted is not None
+    from linker import sourcemap
+    map_dir = os.path.dirname(path)
+    ctx.source_map = sourcemap.dumps(sourcemap.build(ctx.wasm, ctx.emitted.lines, map_dir))
+    out_dir = os.path.dirname(ctx.options.output or path)
+    url = os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir or "."))
+    ctx.wasm = sourcemap.with_url_section(ctx.wasm, url.replace(os.sep, "/"))
+
+
 def write_output(ctx: LinkContext) -> None:
     """Stage the wasm (and --emit-wat) in the command's output set, or write them
     together now when no command runs one (`linker.output`)."""
@@ -379,6 +399,8 @@ def write_output(ctx: LinkContext) -> None:
         exported = {e.name for e in ctx.emitted.module.exports}
         files += [(js_flag, path, data) for path, data in
                   loader_outputs(js_path, wasm_path, ctx.require_live(), exported)]
+    if opts.source_map is not None and ctx.source_map is not None:
+        files.append(("--source-map", opts.source_map, ctx.source_map))
     if opts.emit_wat is not None:
         files.append(("--emit-wat", opts.emit_wat, to_wat(ctx.emitted.module).encode()))
     if opts.report_html is not None:
@@ -449,6 +471,7 @@ PHASES: tuple[Phase, ...] = (
     ("emit", emit),
     ("encode", encode),
     ("debug info", debug_info),
+    ("source map", source_map),
     ("write", write_output),
 )
 

@@ -16,7 +16,8 @@ without a declaration, `__irld_panic` and the FFI signature ids
 
 irld's own custom sections follow the standard ones (see `linker.store.objfile`):
 `irld.index` (the entity index discovery reads) and `irld.ir` (each
-entity's IR, for `--lto` and for a tail-call mode other than native).
+entity's IR, for `--lto` and for a tail-call mode other than native)
+and `irld.lines` (each function's line table, `linker.store.lines`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import attrs
 
 from linker.codegen import (PANIC_SYMBOL, FuncContext, RelocSite, Sites, compile_function,
                             write_data_items)
+from linker.diagnostics import Span
 from linker.ir import model as ir
 from linker.ir.ctypes import lower
 from linker.ir.types import FuncType, ValType
+from linker.store.lines import LineTable, table_from_spans
 from linker.store.wasmobj import (WASM_SYM_BINDING_LOCAL, WASM_SYM_EXPLICIT_NAME,
                                   WASM_SYM_EXPORTED, WASM_SYM_UNDEFINED,
                                   WASM_SYM_VISIBILITY_HIDDEN, ObjectWriter, Reloc, Symbol,
@@ -50,6 +53,7 @@ class CodeResult:
 
     texts: dict[str, list[str]]        # function -> panic-pool texts its code names
     strings: list[tuple[str, str]]     # (data symbol, text) of the panic pool
+    lines: list[tuple[int, LineTable]] = attrs.Factory(list)   # defined function -> rows
 
 
 class _TypesOnly:
@@ -190,18 +194,24 @@ class ObjectAssembly:
         texts: dict[str, list[str]] = {}
         bodies: list[tuple[FuncType, bytes, list[RelocSite]]] = []
         resolver = _TypesOnly(self.func_types, self.global_types)
-        for f in funcs:
+        tables: list[tuple[int, LineTable]] = []
+        for k, f in enumerate(funcs):
             sites.sites = []
+            rows: list[tuple[int, Span]] = []
             # Panics name the function by its link-time (renamed) name.
             named = attrs.evolve(f, name=self.name(f.name)) if f.name in self.mp else f
-            locals_, code = compile_function(named, FuncContext(resolver, {}, sites=sites))
-            bodies.append((f.type, _body(locals_, code), list(sites.sites)))
+            locals_, code = compile_function(named, FuncContext(resolver, {}, sites=sites,
+                                                                lines=rows))
+            body = _body(locals_, code)
+            bodies.append((f.type, body, list(sites.sites)))
             texts[named.name] = _texts_of(named)
+            if rows:
+                tables.append((k, table_from_spans(rows, len(body) - len(code) - 1)))
         for g in globals_:
             self.w.add_global(g.type, True, global_init_expr(g.type, g.init))
         self.pending_funcs = bodies
         self.datas = [i for i in self.m.items if isinstance(i, ir.Data)]
-        return CodeResult(texts, [(s, t) for t, s in self.strings.items()])
+        return CodeResult(texts, [(s, t) for t, s in self.strings.items()], tables)
 
     def finish(self) -> bytes:
         """The standard sections (`ObjectWriter.function_reloc_ranges` is then known)."""

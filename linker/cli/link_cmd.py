@@ -111,6 +111,16 @@ def register(sub: Any) -> None:
     p.add_argument("--stack-first", action="store_true",
                    help="put the C stack below the data, so an overflow traps")
     p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--source-map", metavar="FILE",
+                   help="write a source map (v3) from code offsets to IR file:line:col, "
+                        "and name it in the output's sourceMappingURL section")
+    p.add_argument("--checked", action="store_true",
+                   help="check every load, store and indirect call of IR code (null region, "
+                        "end of memory, read-only data, null or out-of-table function "
+                        "pointers); a violation panics with the IR location (docs/debugging.md)")
+    p.add_argument("--instrument", action="store_true",
+                   help="IR functions report entry, exit and tail calls to host imports "
+                        "irld_trace.*, for irld run --trace / --profile (docs/debugging.md)")
     p.set_defaults(func=run)
 
 
@@ -196,6 +206,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, strip_debug=args.strip_debug, export_all=args.export_all,
         import_memory=args.import_memory, report_html=args.report_html,
+        source_map=args.source_map, checked=args.checked, instrument=args.instrument,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 
@@ -206,7 +217,8 @@ def run(args: argparse.Namespace) -> int:
     with OutputSet(inputs=[*args.inputs, *args.whole_archives, *args.allow_undefined_file],
                    outputs=[("-o", args.output), ("--emit-wat", args.emit_wat),
                             ("--report", args.report), ("--map", args.map),
-                            ("--report-html", args.report_html), ("--emit-js", args.emit_js)]):
+                            ("--report-html", args.report_html), ("--emit-js", args.emit_js),
+                            ("--source-map", args.source_map)]):
         opts = options_from_args(args)
         result = link(opts)
         if args.report is not None or args.map is not None:

@@ -43,6 +43,8 @@ import attrs
 import wasmtime
 
 from linker.host import ffi_fallback
+from linker.host.backtrace import PANIC, in_ir_terms, is_panic, trap_words
+from linker.sourcemap import SourceMap, load_for
 
 from linker.host.common import (
     EXIT_TRAP,
@@ -486,7 +488,10 @@ def _frames(trap: wasmtime.Trap) -> tuple[TrapFrame, ...]:
         name = frame.func_name
         if name is None:
             name = f"<wasm function {frame.func_index}>"
-        frames.append(TrapFrame(name, frame.func_index, frame.module_offset))
+        # wasmtime reports an unknown offset (a stack overflow at a function's
+        # entry) as 2**64 - 1.
+        offset = frame.module_offset if frame.module_offset < 1 << 63 else -1
+        frames.append(TrapFrame(name, frame.func_index, offset))
     return tuple(frames)
 
 
@@ -496,7 +501,8 @@ def _trap_message(trap: wasmtime.Trap, fuel: int | None, timeout: float | None) 
         return f"out of fuel (limit {fuel})"
     if code == wasmtime.TrapCode.INTERRUPT and timeout is not None:
         return f"timed out after {timeout:g}s"
-    return f"wasm trap: {_cause(trap.message).removeprefix('wasm trap: ')}"
+    engine = _cause(trap.message).removeprefix('wasm trap: ')
+    return f"wasm trap: {trap_words(None if code is None else code.name, engine)}"
 
 
 def _stdin_file(stdin: bytes | os.PathLike[str], directory: str) -> str:
@@ -573,6 +579,9 @@ def run(wasm: Wasm, argv: Sequence[str], *,
     interruptible = interruptible and threading.current_thread() is threading.main_thread()
     engine = wasmtime.Engine(_config(fuel, timeout is not None or interruptible))
     module = _compile(engine, data, label)
+    # A module on disk may name its source map (`irld link --source-map`).
+    path = None if isinstance(wasm, (bytes, bytearray, memoryview)) else os.fspath(wasm)
+    smap = load_for(path, data) if path is not None else None
     with tempfile.TemporaryDirectory(prefix="irld-run-") as directory:
         output = _Output(directory if capture else None)
         store = wasmtime.Store(engine)
@@ -582,9 +591,9 @@ def run(wasm: Wasm, argv: Sequence[str], *,
             if interruptible:
                 with _interrupt_on_sigint(engine):
                     return _run_in_store(engine, store, module, label, argv, stdin, directory,
-                                         fuel, timeout, host, output)
+                                         fuel, timeout, host, output, smap)
             return _run_in_store(engine, store, module, label, argv, stdin, directory, fuel,
-                                 timeout, host, output)
+                                 timeout, host, output, smap)
         finally:
             # Release wasmtime's handles on the files before the directory goes.
             store.close()
@@ -593,7 +602,8 @@ def run(wasm: Wasm, argv: Sequence[str], *,
 def _run_in_store(engine: wasmtime.Engine, store: wasmtime.Store, module: wasmtime.Module,
                   label: str, argv: Sequence[str], stdin: bytes | os.PathLike[str] | None,
                   directory: str, fuel: int | None, timeout: float | None,
-                  host: HostFunctions | None, output: _Output) -> RunResult:
+                  host: HostFunctions | None, output: _Output,
+                  smap: SourceMap | None = None) -> RunResult:
     if fuel is not None:
         store.set_fuel(fuel)
     wasi = wasmtime.WasiConfig()
@@ -615,12 +625,12 @@ def _run_in_store(engine: wasmtime.Engine, store: wasmtime.Store, module: wasmti
     start_type = next((e.type for e in module.exports if e.name == "_start"), None)
     if not isinstance(start_type, wasmtime.FuncType) or start_type.params or start_type.results:
         raise RunError(label, "not a WASI command: no exported function _start: () -> ()")
-    return _execute(engine, store, linker, module, fuel, timeout, output)
+    return _execute(engine, store, linker, module, fuel, timeout, output, smap)
 
 
 def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Linker,
              module: wasmtime.Module, fuel: int | None, timeout: float | None,
-             output: _Output) -> RunResult:
+             output: _Output, smap: SourceMap | None = None) -> RunResult:
     timer: threading.Timer | None = None
     if timeout is not None:
         timer = threading.Timer(timeout, engine.increment_epoch)
@@ -642,6 +652,9 @@ def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Li
             message = f"exit with invalid exit status outside of [0..126): {exc.code}"
     except wasmtime.Trap as exc:
         message, frames = _trap_message(exc, fuel, timeout), _frames(exc)
+        if is_panic(frames):
+            message = PANIC
+        frames = in_ir_terms(frames, smap)
     except HostTrap as exc:
         message = f"host trap: {exc}"
     except wasmtime.WasmtimeError as exc:

@@ -280,6 +280,8 @@ class _Builder:
             case SyntheticKind.UNDEFINED_WEAK:
                 self.set_reason(e, None, RUNTIME, f"a weak function nothing defines "
                                                   f"({f.subject}): it traps")
+            case SyntheticKind.CHECK:
+                self.set_reason(e, None, RUNTIME, "a check of checked mode (--checked)")
 
     def explain_panic(self, e: Entity, f: SyntheticFunc, panickers: list[str]) -> None:
         """Called by every live function that can panic; the first is its reason."""
