@@ -45,7 +45,7 @@ _LAZY = {
 
 # LinkOptions fields that hold sequences; the API accepts any iterable of strings.
 _TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries",
-                 "whole_archives", "allowed_undefined")
+                 "whole_archives", "allowed_undefined", "lto_passes")
 _PATH_FIELDS = ("emit_wat",)
 
 
@@ -119,6 +119,8 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `export_all=False`           `--export-all`
     `export_dynamic=False`       `--export-dynamic`
     `strip_all=False`            `--strip-all`
+    `lto=False`                  `--lto` (also `-O1`/`-O2`/`-Os`)
+    `lto_passes=None`            `--lto-passes a,b,...` (needs `lto=True`)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

@@ -154,6 +154,7 @@ class EmitOptions:
     stack_first: bool = False        # the stack below the data (--stack-first)
     names: bool = True               # the name section (--strip-all: none)
     import_memory: bool = False      # import env.memory instead of defining it
+    from_ir: bool = False            # IR functions generated from their (LTO'd) IR
 
 
 class SyntheticKind(enum.Enum):
@@ -351,7 +352,7 @@ class _Emitter:
         self.trampoline = opts.tail_calls is TailCallMode.TRAMPOLINE
         # Objects hold code compiled for native tail calls; any other mode
         # generates code again from the IR.
-        self.from_ir = self.trampoline
+        self.from_ir = self.trampoline or opts.from_ir
         self.synthetic: dict[str, SyntheticFunc] = {}
         self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper
         self.redirects: dict[str, dict[str, int]] = {}   # C input -> callee -> mismatch stub

@@ -7,6 +7,7 @@
               [--initial-memory BYTES] [--max-memory BYTES] [--emit-wat FILE]
               [--report FILE] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
+              [--lto | -O0|-O1|-O2|-Os] [--lto-passes A,B,...]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
@@ -86,7 +87,30 @@ def register(sub: Any) -> None:
     p.add_argument("--stack-first", action="store_true",
                    help="put the C stack below the data, so an overflow traps")
     p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--lto", action="store_true",
+                   help="link-time optimization: whole-program passes on the live IR")
+    p.add_argument("-O", dest="opt_level", choices=["0", "1", "2", "3", "s", "z"], default=None,
+                   help="-O0: no LTO; -O1, -O2, -O3, -Os, -Oz: --lto (one pipeline)")
+    p.add_argument("--lto-passes", type=_pass_list, default=None, metavar="A,B,...",
+                   help="run these LTO passes, in order (implies --lto; binaryen's names)")
     p.set_defaults(func=run)
+
+
+def _pass_list(text: str) -> tuple[str, ...]:
+    from linker.lto import PASSES
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if n not in PASSES]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown pass {', '.join(bad)} (known: {', '.join(sorted(PASSES))})")
+    return names
+
+
+def _lto_on(args: argparse.Namespace) -> bool:
+    """--lto, or an -O level above 0, or --lto-passes; -O0 turns it off."""
+    if args.opt_level == "0":
+        return False
+    return bool(args.lto or args.opt_level is not None or args.lto_passes is not None)
 
 
 def _size(text: str) -> int:
@@ -170,6 +194,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         strip_all=args.strip_all, export_all=args.export_all,
         import_memory=args.import_memory,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
+        lto=_lto_on(args), lto_passes=args.lto_passes,
         **{"stack_size": size for _key, size in args.z_options})
 
 
@@ -204,4 +229,17 @@ def verbose_report(result: LinkResult) -> str:
                      f"{result.ffi.total_bytes} bytes")
     if result.wasm is not None:
         lines.append(f"irld: output: {len(result.wasm)} bytes")
+    lines += lto_lines(result)
     return "\n".join(lines)
+
+
+def lto_lines(result: LinkResult) -> list[str]:
+    """-v with --lto: each pass's time and estimated code bytes saved."""
+    lto = result.lto
+    if lto is None:
+        return []
+    lines = [f"irld: lto pass {p.name}: {p.seconds * 1000:.1f} ms"
+             + ("" if p.bytes_saved is None else f", {p.bytes_saved} bytes saved")
+             for p in lto.passes]
+    lines.append(f"irld: lto: {lto.funcs_before} IR functions before, {lto.funcs_after} after")
+    return lines
