@@ -61,7 +61,7 @@ from linker.compile import write_file_atomic
 from linker.ffi.gen import FfiReport
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.layout import LayoutError
-from linker.lto import DEFAULT_PIPELINE, PASSES, LtoReport, run_lto, unknown_passes
+from linker.lto import PASSES, LtoReport, default_pipeline, run_lto, unknown_passes
 from linker.linker_symbols import linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
@@ -312,7 +312,8 @@ def lto(ctx: LinkContext) -> None:
     if not opts.lto:
         return
     assert ctx.program is not None, "phase order: program not decoded"
-    passes = DEFAULT_PIPELINE if opts.lto_passes is None else opts.lto_passes
+    passes = (default_pipeline(opts.tail_calls is TailCallMode.TRAMPOLINE)
+              if opts.lto_passes is None else opts.lto_passes)
     bad = unknown_passes(passes)
     if bad:
         raise DiagnosticError([Diagnostic.error(

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import attrs
 
-from linker.lto.manager import DEFAULT_PIPELINE, PASSES, PassStat, run_passes, unknown_passes
+from linker.lto.manager import (DEFAULT_PIPELINE, PASSES, PassStat, default_pipeline,
+                                run_passes, unknown_passes)
 from linker.lto.whole import Effect, Whole
 from linker.writer import LiveProgram
 
@@ -42,4 +43,4 @@ def run_lto(prog: LiveProgram, passes: tuple[str, ...] = DEFAULT_PIPELINE,
     return whole.finish(prog), LtoReport(tuple(stats), whole.effects, before, len(whole.funcs))
 
 
-__all__ = ["DEFAULT_PIPELINE", "PASSES", "Effect", "LtoReport", "run_lto", "unknown_passes"]
+__all__ = ["DEFAULT_PIPELINE", "PASSES", "default_pipeline", "Effect", "LtoReport", "run_lto", "unknown_passes"]

@@ -2,7 +2,8 @@
 
 A global that no live IR function sets and that nothing outside the IR
 refers to (C code, an export) keeps its initial value for the whole run,
-so every read becomes that constant (binaryen's `simplify-globals`).  A
+so every read becomes that constant (binaryen's `simplify-globals`) when the
+constant's instruction is no bigger than the `global.get` (2 bytes).  A
 global that no live IR function reads, and nothing outside refers to, is
 write-only: its sets with pure values are dropped (a value that may trap
 is kept).  Either way the global may end up unreferenced, and then the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import attrs
 
 from linker.ir import model as ir
+from linker.lto.precompute import const_bytes
 from linker.lto.walk import func_exprs, is_pure, map_block
 from linker.lto.whole import Whole
 
@@ -27,6 +29,8 @@ def run(whole: Whole) -> None:
         read.update(e.name for e in func_exprs(f) if isinstance(e, ir.GlobalGet))
     free = {g for g in whole.globals if g not in whole.pinned}
     consts = {g: ir.Const(*whole.globals[g]) for g in free - written}
+    # A `global.get` is 2 bytes: only constants as small as that replace it.
+    consts = {g: c for g, c in consts.items() if const_bytes(c) <= 2}
     unread = free - read
     for g in consts:
         whole.effect(g).constant = True

@@ -36,7 +36,7 @@ from linker.lto.cfg import maybe_uninit
 from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure
 from linker.lto.whole import Whole
 
-ALWAYS = 12
+ALWAYS = 6
 ONE_USE = 200
 MAX_CALLER = 4000
 

@@ -59,6 +59,16 @@ DEFAULT_PIPELINE: tuple[str, ...] = (
 )
 
 
+def default_pipeline(trampoline: bool) -> tuple[str, ...]:
+    """The pipeline `--lto` runs.  In native mode a self tail call is one
+    `return_call`, already a jump in constant stack, and the loop costs a
+    `local.set` per argument: `tail-call-loop` runs only in trampoline mode,
+    where it saves a thunk and a round trip through the driver per iteration."""
+    if trampoline:
+        return DEFAULT_PIPELINE
+    return tuple(n for n in DEFAULT_PIPELINE if n != "tail-call-loop")
+
+
 def unknown_passes(names: tuple[str, ...]) -> list[str]:
     return [n for n in names if n not in PASSES]
 
@@ -124,5 +134,5 @@ def run_passes(whole: Whole, names: tuple[str, ...], measure: bool,
     return stats
 
 
-__all__ = ["DEFAULT_PIPELINE", "PASSES", "Pass", "PassStat", "run_passes", "unknown_passes",
+__all__ = ["DEFAULT_PIPELINE", "default_pipeline", "PASSES", "Pass", "PassStat", "run_passes", "unknown_passes",
            "ir"]

@@ -33,7 +33,7 @@ from linker.ir import model as ir
 from linker.ir.ops import OPS_BY_NAME
 from linker.ir.types import ValType
 from linker.lto.cfg import idoms, dominates, stmt_reads, term_reads
-from linker.lto.walk import map_block, map_expr
+from linker.lto.walk import func_exprs, map_block, map_expr
 from linker.lto.whole import Whole
 from linker.writer import LiveData
 
@@ -149,11 +149,11 @@ class Folder:
         if not all(known[pos:pos + width]):
             return e
         v = struct.unpack_from(fmt, raw, pos)[0]
-        if ty.is_int:
-            return ir.Const(ty, v & _MASK[ty])
-        if math.isnan(v):
+        if not ty.is_int and math.isnan(v):
             return e          # NaN payloads stay in memory, not in constants
-        return ir.Const(ty, v)
+        c = ir.Const(ty, v & _MASK[ty] if ty.is_int else v)
+        # A load from a constant address is about 6 bytes; a wider constant is not smaller.
+        return c if const_bytes(c) <= 6 else e
 
     def _image(self, d: LiveData) -> tuple[bytearray, bytearray, dict[int, ir.AddrItem]]:
         img = self.images.get(d.name)
@@ -216,6 +216,9 @@ def propagate(f: ir.Func, folder: Folder) -> ir.Func:
                 sites.setdefault(s.dest, []).append((b.label, i, ir.LocalGet(s.dest)))
     consts = {n: v[0] for n, v in sites.items()
               if n not in params and len(v) == 1 and isinstance(v[0][2], (ir.Const, ir.SymRef))}
+    if consts:
+        counts = _read_counts(f)
+        consts = {n: s for n, s in consts.items() if _worth(s[2], counts.get(n, 0))}
     if not consts or not f.blocks:
         return f
     dom = idoms(f)
@@ -226,6 +229,42 @@ def propagate(f: ir.Func, folder: Folder) -> ir.Func:
             continue
         blocks.append(_propagate_block(b, consts, dom, folder))
     return attrs.evolve(f, blocks=tuple(blocks))
+
+
+def _read_counts(f: ir.Func) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in func_exprs(f):
+        if isinstance(e, ir.LocalGet):
+            out[e.name] = out.get(e.name, 0) + 1
+    return out
+
+
+def const_bytes(e: ir.Expr) -> int:
+    """Bytes of the instruction a constant becomes (a SymRef: a typical address)."""
+    match e:
+        case ir.Const(type=t, value=v) if t.is_int:
+            n = int(v)
+            bits = 32 if t is ValType.I32 else 64
+            if n >= 1 << (bits - 1):
+                n -= 1 << bits
+            size = 1
+            while not -64 <= n < 64:
+                n >>= 7
+                size += 1
+            return 1 + size
+        case ir.Const(type=t):
+            return 5 if t is ValType.F32 else 9
+    return 3
+
+
+def _worth(value: ir.Expr, reads: int) -> bool:
+    """Whether replacing every read (2-byte `local.get`s) by the constant does not grow
+    the code, counting the assignment that then goes (a `local.set` and the constant).
+    Addresses and table slots always are: they feed devirtualization and folding."""
+    if isinstance(value, ir.SymRef):
+        return True
+    c = const_bytes(value)
+    return reads * (c - 2) <= c + 2
 
 
 def _propagate_block(b: ir.BasicBlock, consts: dict[str, tuple[str, int, ir.Expr]],
