@@ -75,7 +75,7 @@ def link_options(inputs: Iterable[str | os.PathLike[str]],
         inputs = [inputs]
     kw: dict[str, Any] = dict(options)
     for name in _TUPLE_FIELDS:
-        if name in kw:
+        if kw.get(name) is not None:
             value = kw[name]
             kw[name] = (value,) if isinstance(value, str) else tuple(os.fspath(v) for v in value)
     for name in _PATH_FIELDS:

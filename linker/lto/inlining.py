@@ -4,10 +4,11 @@ Whom to inline (binaryen's `inlining` heuristics, by size and call count):
 a callee is a live IR function, not the caller itself, without a panic or a
 deferred error (a panic prints its function's name, which inlining would
 change) and with no FFI signature reference left (`Whole.build` resolves
-them); it is inlined when its size (expression nodes, statements and
-blocks, `size`) is at most `ALWAYS`, or when it has exactly one call site,
-nothing outside the IR refers to it and its size is at most `ONE_USE`.
-A caller stops growing at `MAX_CALLER`.
+them), of at most `ONE_USE` nodes; it is inlined when inlining all its
+calls leaves the code no bigger by the byte estimate of
+`linker.lto.estimate` (`Inliner._worth`: tiny callees everywhere, a callee
+called once when nothing outside the IR keeps it).  A caller stops
+growing at `MAX_CALLER` nodes.
 
 How, on the CFG (no recursion on the IR's structure):
 
@@ -33,10 +34,10 @@ import attrs
 from linker.ir import model as ir
 from linker.ir.types import ValType
 from linker.lto.cfg import maybe_uninit
+from linker.lto.estimate import func_bytes
 from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure
 from linker.lto.whole import Whole
 
-ALWAYS = 6
 ONE_USE = 200
 MAX_CALLER = 4000
 
@@ -100,15 +101,31 @@ class Inliner:
         self.uses = uses
         self.sizes = {n: size(f) for n, f in whole.funcs.items()}
         self.ok = {n: inlinable(f) for n, f in whole.funcs.items()}
+        self.worth: dict[str, bool] = {}
 
     def wanted(self, caller: str, callee: str) -> bool:
         if callee == caller or not self.ok.get(callee, False):
             return False
-        s = self.sizes[callee]
-        if s <= ALWAYS:
+        w = self.worth.get(callee)
+        if w is None:
+            w = self.worth[callee] = self._worth(callee)
+        return w
+
+    def _worth(self, callee: str) -> bool:
+        """Whether inlining every call of `callee` leaves the code no bigger: a copy
+        costs the body, a `local.set` per parameter and a `br` out, minus the call;
+        when every call is inlined and nothing else refers to it, the function's
+        own body and header (about 4 bytes) go."""
+        if self.sizes[callee] > ONE_USE:
+            return False
+        g = self.whole.funcs[callee]
+        body = func_bytes(g)
+        growth = body + 2 * len(g.params) + 2 - 4
+        if growth <= 0:
             return True
-        return (self.uses.get(callee) == 1 and callee not in self.whole.pinned
-                and s <= ONE_USE)
+        n = self.uses.get(callee, 0)
+        saved = 0 if callee in self.whole.pinned else body + 4
+        return n * growth <= saved
 
     def run(self) -> None:
         for name in list(self.whole.funcs):
