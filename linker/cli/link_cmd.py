@@ -87,8 +87,6 @@ def register(sub: Any) -> None:
     p.add_argument("--stack-first", action="store_true",
                    help="put the C stack below the data, so an overflow traps")
     p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--lto", action="store_true",
-                   help="link-time optimization: whole-program passes on the live IR")
     p.add_argument("-O", dest="opt_level", choices=["0", "1", "2", "3", "s", "z"], default=None,
                    help="-O0: no LTO; -O1, -O2, -O3, -Os, -Oz: --lto (one pipeline)")
     p.add_argument("--lto-passes", type=_pass_list, default=None, metavar="A,B,...",
@@ -184,7 +182,8 @@ def _pages(text: str) -> int:
 
 def options_from_args(args: argparse.Namespace) -> LinkOptions:
     return LinkOptions(
-        inputs=tuple(args.inputs), output=args.output, **liveness_options(args),
+        inputs=tuple(args.inputs), output=args.output,
+        **{**liveness_options(args), "lto": _lto_on(args)},
         print_gc_sections=args.print_gc_sections, verbose=args.verbose,
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
@@ -194,7 +193,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         strip_all=args.strip_all, export_all=args.export_all,
         import_memory=args.import_memory,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
-        lto=_lto_on(args), lto_passes=args.lto_passes,
+        lto_passes=args.lto_passes,
         **{"stack_size": size for _key, size in args.z_options})
 
 

@@ -38,8 +38,10 @@ def run_lto(prog: LiveProgram, passes: tuple[str, ...] = DEFAULT_PIPELINE,
             measure: bool = False) -> tuple[LiveProgram, LtoReport]:
     whole = Whole.build(prog)
     before = len(whole.funcs)
+    bodies = dict(whole.funcs)
     gtypes = {sym: vt for sym, vt, _init in prog.globals}
     stats = run_passes(whole, passes, measure, gtypes)
+    whole.estimate(bodies)
     return whole.finish(prog), LtoReport(tuple(stats), whole.effects, before, len(whole.funcs))
 
 

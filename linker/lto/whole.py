@@ -24,6 +24,7 @@ import attrs
 
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
+from linker.lto.estimate import func_bytes
 from linker.lto.walk import map_block, symbols_of
 from linker.writer import LiveData, LiveFunc, LiveProgram
 
@@ -38,6 +39,8 @@ class Effect:
     devirtualized: int = 0        # call_indirect sites in it made direct
     self_tail_loops: int = 0      # self tail calls in it made a loop
     constant: bool = False        # a global read as its constant initial value
+    est_before: int | None = None  # estimated code bytes before and after (linker.lto.estimate)
+    est_after: int | None = None
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -53,7 +56,33 @@ class Effect:
             out["self_tail_loops"] = self.self_tail_loops
         if self.constant:
             out["constant"] = True
+        if self.est_before is not None and self.est_after is not None:
+            out["est_bytes_before"] = self.est_before
+            out["est_bytes_after"] = self.est_after
+            out["est_bytes_saved"] = self.est_before - self.est_after
         return out
+
+    @property
+    def summary(self) -> str:
+        """One line for `irld top`: what became of the entity."""
+        parts = []
+        if self.inlined_into:
+            parts.append(f"inlined into {', '.join(sorted(set(self.inlined_into)))}")
+        if self.folded_into is not None:
+            parts.append(f"folded into {self.folded_into}")
+        if self.devirtualized:
+            parts.append(f"{self.devirtualized} calls devirtualized")
+        if self.self_tail_loops:
+            parts.append("self tail calls as a loop")
+        if self.constant:
+            parts.append("constant")
+        if self.removed:
+            parts.append("removed")
+        if self.est_before is not None and self.est_after is not None:
+            saved = self.est_before - self.est_after
+            if saved:
+                parts.append(f"~{saved} B saved" if saved > 0 else f"~{-saved} B larger")
+        return "; ".join(parts)
 
 
 @attrs.define(slots=True)
@@ -97,6 +126,18 @@ class Whole:
         pinned.update(s for s, _seg, _off in prog.aliases)
         globals_ = {sym: (vt, init) for sym, vt, init in prog.globals}
         return cls(funcs, types, pinned, set(prog.address_taken), readonly, globals_)
+
+    def estimate(self, before: dict[str, ir.Func]) -> None:
+        """Record the estimated code bytes of every function the passes changed."""
+        for name, f in before.items():
+            after = self.funcs.get(name)
+            if after is f:
+                continue
+            before_b, after_b = func_bytes(f), 0 if after is None else func_bytes(after)
+            if before_b == after_b and name not in self.effects:
+                continue
+            e = self.effect(name)
+            e.est_before, e.est_after = before_b, after_b
 
     def finish(self, prog: LiveProgram) -> LiveProgram:
         funcs: list[LiveFunc] = []
