@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 STDLIB_SRC := $(wildcard stdlib/*.ir)
 STDLIB_ARCHIVE := build/stdlib.a
 
-.PHONY: demo test stdlib bench typecheck clean
+.PHONY: demo test stdlib bench typecheck clean fuzz-lto
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,8 @@ bench-html: $(STAMP)
 
 clean:
 	rm -rf build out .pytest_cache .mypy_cache
+
+# Differential fuzzing with LTO on (docs/testing.md): 5,000 random programs, each linked
+# with and without --lto in both tail-call modes, on the interpreter, wasmtime and Node.
+fuzz-lto: $(STAMP) $(STDLIB_ARCHIVE)
+	$(PY) benchmarks/fuzz_programs.py --count 5000 --seed 1 --jobs 2

@@ -33,12 +33,14 @@ Current phases:
    (`linker.ffi.plan`, the one owner of signature ids);
 8. decode: the live program emission works on (`linker.program`): records
    of the live functions and data, decoding no IR unless a later phase asks;
-9. emit: layout, then each live function's compiled code copied and its
+9. lto: with `--lto`, the whole-program passes on the live IR, which emission
+   then generates code for (`linker.lto`); C code is untouched;
+10. emit: layout, then each live function's compiled code copied and its
    relocations patched (`linker.relocate`), or, in a tail-call mode other
    than the objects' (trampoline), code generated again from the IR; the
    linker's own functions (`linker.writer`);
-10. encode: the wasm binary (`linker.wasm`);
-11. write: the output (and `--emit-wat`), atomically; nothing is written
+11. encode: the wasm binary (`linker.wasm`);
+12. write: the output (and `--emit-wat`), atomically; nothing is written
     when any phase failed.
 """
 
@@ -60,6 +62,7 @@ from linker.ffi.library import NAME as BUNDLED_LIBFFI, library_path as bundled_l
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.jsloader import loader_outputs, output_paths
 from linker.layout import LayoutError
+from linker.lto import PASSES, LtoReport, default_pipeline, run_lto, unknown_passes
 from linker.linker_symbols import linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
@@ -136,6 +139,8 @@ class LinkOptions:
     source_map: str | None = None          # --source-map FILE: a v3 map to IR locations
     checked: bool = False                  # --checked: IR code checks memory and calls
     instrument: bool = False               # --instrument: IR code reports calls to the host
+    lto: bool = False                      # --lto (or -O1/-O2/-Os): passes on the live IR
+    lto_passes: tuple[str, ...] | None = None   # --lto-passes=a,b (None: the default pipeline)
 
 
 def _check_data_base(value: int) -> None:
@@ -171,6 +176,7 @@ class LinkContext:
     wasm: bytes | None = None
     eager_bodies: list[object] = attrs.field(factory=list)   # LinkOptions.eager_decode
     source_map: bytes | None = None        # LinkOptions.source_map: the map's JSON
+    lto: LtoReport | None = None
 
     def require_store(self) -> Store:
         assert self.store is not None, "phase order: store not opened"
@@ -191,6 +197,7 @@ class LinkResult:
     program: LiveProgram | None = None
     emitted: EmitResult | None = None
     wasm: bytes | None = None
+    lto: LtoReport | None = None
 
     @property
     def counts(self) -> StoreCounts:
@@ -326,6 +333,21 @@ def decode(ctx: LinkContext) -> None:
                                 ctx.options.entry, ctx.exports)
 
 
+def lto(ctx: LinkContext) -> None:
+    """--lto: the whole-program passes on the live IR (`linker.lto`)."""
+    opts = ctx.options
+    if not opts.lto:
+        return
+    assert ctx.program is not None, "phase order: program not decoded"
+    passes = (default_pipeline(opts.tail_calls is TailCallMode.TRAMPOLINE)
+              if opts.lto_passes is None else opts.lto_passes)
+    bad = unknown_passes(passes)
+    if bad:
+        raise DiagnosticError([Diagnostic.error(
+            f"unknown LTO pass: {name} (known: {', '.join(sorted(PASSES))})") for name in bad])
+    ctx.program, ctx.lto = run_lto(ctx.program, passes, measure=opts.verbose)
+
+
 def emit(ctx: LinkContext) -> None:
     opts = ctx.options
     assert ctx.program is not None, "phase order: program not decoded"
@@ -337,7 +359,7 @@ def emit(ctx: LinkContext) -> None:
             stack_size=opts.stack_size,
             stack_first=opts.stack_first, names=not opts.strip_all,
             import_memory=opts.import_memory, lines=opts.source_map is not None,
-            checked=opts.checked, instrument=opts.instrument))
+            checked=opts.checked, instrument=opts.instrument, from_ir=opts.lto))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 
@@ -468,6 +490,7 @@ PHASES: tuple[Phase, ...] = (
     ("check types", check_types),
     ("ffi", ffi),
     ("decode", decode),
+    ("lto", lto),
     ("emit", emit),
     ("encode", encode),
     ("debug info", debug_info),
@@ -487,4 +510,4 @@ def link(options: LinkOptions, phases: tuple[Phase, ...] = PHASES) -> LinkResult
             timings.append(PhaseTiming(name, time.perf_counter() - start, peak_rss_kb()))
     return LinkResult(ctx.require_store(), ctx.require_live(), tuple(timings),
                       tuple(ctx.warnings), tuple(ctx.gc_sections), ctx.program, ctx.emitted,
-                      ctx.wasm)
+                      ctx.wasm, ctx.lto)

@@ -162,6 +162,7 @@ class EmitOptions:
     lines: bool = False              # line tables of the code (for --source-map)
     checked: bool = False            # --checked: IR code checks memory and indirect calls
     instrument: bool = False         # --instrument: IR code reports calls (linker.tracehooks)
+    from_ir: bool = False            # IR functions generated from their (LTO'd) IR
 
 
 class SyntheticKind(enum.Enum):
@@ -362,7 +363,7 @@ class _Emitter:
         self.trampoline = opts.tail_calls is TailCallMode.TRAMPOLINE
         # Objects hold code compiled for native tail calls; any other mode
         # generates code again from the IR.
-        self.from_ir = self.trampoline or opts.checked or opts.instrument
+        self.from_ir = self.trampoline or opts.checked or opts.instrument or opts.from_ir
         self.checks: Checks | None = None
         self.synthetic: dict[str, SyntheticFunc] = {}
         self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper

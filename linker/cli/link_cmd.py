@@ -9,6 +9,7 @@
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
               [--closure-growth none|host] [--emit-js FILE.mjs]
               [--ffi-signatures FILE]... [--ffi-fallback none|host]
+              [--lto | -O0|-O1|-O2|-Os] [--lto-passes A,B,...]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
@@ -121,7 +122,28 @@ def register(sub: Any) -> None:
     p.add_argument("--instrument", action="store_true",
                    help="IR functions report entry, exit and tail calls to host imports "
                         "irld_trace.*, for irld run --trace / --profile (docs/debugging.md)")
+    p.add_argument("-O", dest="opt_level", choices=["0", "1", "2", "3", "s", "z"], default=None,
+                   help="-O0: no LTO; -O1, -O2, -O3, -Os, -Oz: --lto (one pipeline)")
+    p.add_argument("--lto-passes", type=_pass_list, default=None, metavar="A,B,...",
+                   help="run these LTO passes, in order (implies --lto; binaryen's names)")
     p.set_defaults(func=run)
+
+
+def _pass_list(text: str) -> tuple[str, ...]:
+    from linker.lto import PASSES
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if n not in PASSES]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown pass {', '.join(bad)} (known: {', '.join(sorted(PASSES))})")
+    return names
+
+
+def _lto_on(args: argparse.Namespace) -> bool:
+    """--lto, or an -O level above 0, or --lto-passes; -O0 turns it off."""
+    if args.opt_level == "0":
+        return False
+    return bool(args.lto or args.opt_level is not None or args.lto_passes is not None)
 
 
 def _size(text: str) -> int:
@@ -195,7 +217,8 @@ def _pages(text: str) -> int:
 
 def options_from_args(args: argparse.Namespace) -> LinkOptions:
     return LinkOptions(
-        inputs=tuple(args.inputs), output=args.output, **liveness_options(args),
+        inputs=tuple(args.inputs), output=args.output,
+        **{**liveness_options(args), "lto": _lto_on(args)},
         print_gc_sections=args.print_gc_sections, verbose=args.verbose,
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
@@ -208,6 +231,7 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         import_memory=args.import_memory, report_html=args.report_html,
         source_map=args.source_map, checked=args.checked, instrument=args.instrument,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
+        lto_passes=args.lto_passes,
         **{"stack_size": size for _key, size in args.z_options})
 
 
@@ -251,4 +275,17 @@ def verbose_report(result: LinkResult) -> str:
                      f"{result.ffi.total_bytes} bytes")
     if result.wasm is not None:
         lines.append(f"irld: output: {len(result.wasm)} bytes")
+    lines += lto_lines(result)
     return "\n".join(lines)
+
+
+def lto_lines(result: LinkResult) -> list[str]:
+    """-v with --lto: each pass's time and estimated code bytes saved."""
+    lto = result.lto
+    if lto is None:
+        return []
+    lines = [f"irld: lto pass {p.name}: {p.seconds * 1000:.1f} ms"
+             + ("" if p.bytes_saved is None else f", {p.bytes_saved} bytes saved")
+             for p in lto.passes]
+    lines.append(f"irld: lto: {lto.funcs_before} IR functions before, {lto.funcs_after} after")
+    return lines

@@ -177,6 +177,11 @@ def top(report: Report, fmt: str, n: int | None = 20, by_input: bool = False) ->
         rows.sort(key=lambda r: (-r["bytes"], r["name"], r["input"]))
         cols = [Column("bytes", "bytes", True), Column("percent", "% of output", True, pct),
                 _KIND, _NAME, _INPUT]
+        lto = {e.name: e.lto.get("summary", "") for e in report.live if e.lto}
+        if lto:      # --lto: what became of each entity
+            for r in rows:
+                r["lto"] = lto.get(r["name"], "")
+            cols.append(Column("lto", "lto"))
         shown = _limit(rows, n)
     in_entities = sum(e.bytes for e in report.live)
     footer = [

@@ -87,6 +87,7 @@ class _Builder:
         extra = self.linker_edges()
         self.user_entities(extra)
         self.undefined_entities()
+        self.lto_effects()
         if self.em is not None:
             self.linker_functions()
             self.linker_data()
@@ -174,6 +175,17 @@ class _Builder:
                     if is_linker_object(rec.obj.name):
                         e.address = em.memory.linker_symbols().get(sym)
             self.add(e)
+
+    def lto_effects(self) -> None:
+        """--lto: each entity's `lto` field (inlined into, folded into, removed, ...)."""
+        lto = self.result.lto
+        if lto is None:
+            return
+        for sym, effect in lto.effects.items():
+            e = self.by_name.get(sym)
+            if e is not None:
+                e.lto = effect.to_json()
+                e.lto["summary"] = effect.summary
 
     def undefined_entities(self) -> None:
         for sym, u in self.live.undefined_imports.items():
