@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdin", metavar="FILE", help="feed FILE to the program's stdin")
     parser.add_argument("--engine", choices=ENGINES, default="wasmtime",
                         help="wasmtime (default; host functions, closure growth) or node (node:wasi)")
+    parser.add_argument("--library-path", "-L", metavar="DIR", action="append", default=[],
+                        help="search DIR for shared libraries (after the program's directory); "
+                             "see docs/dynamic.md")
     parser.add_argument("--interp", action="store_true",
                         help="link the given objects and archives in memory and run the IR on "
                              "the reference interpreter: irld run --interp main.o lib.a "
@@ -90,7 +93,8 @@ def run_command(args: argparse.Namespace) -> int:
         return _run_on_node(args, argv, stdin)
     try:
         result = linker.host.run(args.wasm, argv, stdin=stdin, fuel=args.fuel,
-                                 timeout=args.timeout, interruptible=True)
+                                 timeout=args.timeout, interruptible=True,
+                                 library_path=args.library_path)
     except linker.host.RunError as exc:
         print(exc.render(), file=sys.stderr)
         return 1

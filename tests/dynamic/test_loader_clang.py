@@ -1,0 +1,89 @@
+"""irld run's dynamic loader with side modules and PIE mains built by clang -fPIC and wasm-ld.
+
+The same C sources are checked two ways: the main module names the library
+in its dylink.0 needed list (loaded at start-up), or opens it with dlopen.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from linker.host import run
+from linker.host.dylink import read_linked_module
+
+Build = Callable[..., Path]
+
+
+def irld(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "linker.cli.main", *map(str, args)],
+                          capture_output=True, text=True)
+
+EXPECTED = "side_add=129\nside_counter=105\nside_call=30\n"
+
+
+def test_needed_library_loads_at_startup(pic_build: Build) -> None:
+    side = pic_build("side.so.wasm", ["side.c"], shared=True)
+    main = pic_build("main.wasm", ["main_needed.c"], shared=False, libs=[side])
+    result = run(main, ["main"], capture=True)
+    # 1 + 2 + side_counter (5, +100 by the ctor) + square(2) + main_helper(1) + host_value
+    assert (result.exit_code, result.stdout.decode()) == (0, EXPECTED)
+
+
+def test_dlopen_dlsym_dlclose_dlerror(pic_build: Build) -> None:
+    pic_build("side.so.wasm", ["side.c"], shared=True)
+    main = pic_build("main.wasm", ["main_dlopen.c"], shared=False)
+    result = run(main, ["main"], capture=True)
+    lines = result.stdout.decode().splitlines()
+    assert result.exit_code == 0, result.stderr
+    assert lines[0].startswith("missing=0 nosuch.so.wasm: cannot open shared library")
+    assert "\n".join(lines[1:4]) + "\n" == EXPECTED
+    assert lines[4:] == [
+        "same_fn=1",
+        f"nosym=0 dlsym: {main.parent / 'side.so.wasm'}: undefined symbol: nope",
+        "noerror=0", "again=1", "close=00", "closed=0"]
+
+
+def test_library_path_option(pic_build: Build, tmp_path: Path) -> None:
+    side = pic_build("side.so.wasm", ["side.c"], shared=True)
+    main = pic_build("main.wasm", ["main_needed.c"], shared=False, libs=[side])
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    side.rename(libdir / side.name)
+    missing = irld("run", main)
+    assert missing.returncode == 1
+    assert missing.stderr == (f"irld run: error: {main}: cannot find needed library side.so.wasm "
+                              f"(searched {main.parent})\n")
+    found = irld("run", "-L", libdir, main)
+    assert (found.returncode, found.stdout) == (0, EXPECTED)
+
+
+def test_unresolved_symbols_are_all_named(pic_build: Build) -> None:
+    bad = pic_build("bad.so.wasm", ["bad_side.c"], shared=True)
+    main = pic_build("main.wasm", ["main_needed.c", "side.c"], shared=False, libs=[bad],
+                     extra=["--allow-undefined"])
+    result = irld("run", main)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"irld run: error: {bad}: undefined symbol: nowhere_func (import env.nowhere_func)",
+        f"irld run: error: {bad}: undefined symbol: nowhere_data (import GOT.mem.nowhere_data)",
+    ]
+
+
+def test_dylink_reader_agrees_with_wasm_objdump(pic_build: Build) -> None:
+    side = pic_build("side.so.wasm", ["side.c"], shared=True)
+    main = pic_build("main.wasm", ["main_needed.c"], shared=False, libs=[side])
+    for path in (side, main):
+        dump = subprocess.run(["wasm-objdump", "-x", str(path)], capture_output=True, text=True,
+                              check=True).stdout
+        info = read_linked_module(path.read_bytes()).dylink
+        assert info is not None
+        fields = dict(re.findall(r"^ - (mem_size|mem_p2align|table_size|table_p2align)\s*: (\d+)",
+                                 dump, re.M))
+        assert (info.memory_size, info.memory_align, info.table_size, info.table_align) == tuple(
+            int(fields[k]) for k in ("mem_size", "mem_p2align", "table_size", "table_p2align"))
+        needed = re.findall(r"^  - (\S+\.wasm)$", dump, re.M)
+        assert list(info.needed) == needed
