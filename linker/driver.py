@@ -121,6 +121,8 @@ class LinkOptions:
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
+    shared: bool = False                   # --shared: a side module (linker.shared)
+    needed: tuple[str, ...] = ()           # --needed: libraries in the side module's dylink.0
 
 
 def _check_data_base(value: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,7 +29,8 @@ def pic_build(tmp_path: Path) -> Build:
         pytest.skip("clang and wasm-ld are needed")
 
     def build(output: str, sources: Sequence[str], *, shared: bool,
-              libs: Sequence[Path] = (), extra: Sequence[str] = ()) -> Path:
+              libs: Sequence[Path] = (), extra: Sequence[str] = (),
+              linker: str = "wasm-ld") -> Path:
         objects = []
         for source in sources:
             obj = tmp_path / (Path(source).stem + ".o")
@@ -36,6 +38,11 @@ def pic_build(tmp_path: Path) -> Build:
                            check=True)
             objects.append(str(obj))
         out = tmp_path / output
+        if linker == "irld":
+            assert shared, "irld links side modules here; the mains come from wasm-ld"
+            subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "--shared",
+                            *extra, *objects, "-o", str(out)], check=True)
+            return out
         mode = ["-shared"] if shared else ["-pie", "--no-entry", "--export=_start",
                                            "--export-dynamic"]
         subprocess.run(["wasm-ld", *mode, "--experimental-pic", *extra, *objects,

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from linker.host import run
 from linker.host.dylink import read_linked_module
 
@@ -25,16 +27,18 @@ def irld(*args: str | Path) -> subprocess.CompletedProcess[str]:
 EXPECTED = "side_add=129\nside_counter=105\nside_call=30\n"
 
 
-def test_needed_library_loads_at_startup(pic_build: Build) -> None:
-    side = pic_build("side.so.wasm", ["side.c"], shared=True)
+@pytest.mark.parametrize("side_linker", ["wasm-ld", "irld"])
+def test_needed_library_loads_at_startup(pic_build: Build, side_linker: str) -> None:
+    side = pic_build("side.so.wasm", ["side.c"], shared=True, linker=side_linker)
     main = pic_build("main.wasm", ["main_needed.c"], shared=False, libs=[side])
     result = run(main, ["main"], capture=True)
     # 1 + 2 + side_counter (5, +100 by the ctor) + square(2) + main_helper(1) + host_value
     assert (result.exit_code, result.stdout.decode()) == (0, EXPECTED)
 
 
-def test_dlopen_dlsym_dlclose_dlerror(pic_build: Build) -> None:
-    pic_build("side.so.wasm", ["side.c"], shared=True)
+@pytest.mark.parametrize("side_linker", ["wasm-ld", "irld"])
+def test_dlopen_dlsym_dlclose_dlerror(pic_build: Build, side_linker: str) -> None:
+    pic_build("side.so.wasm", ["side.c"], shared=True, linker=side_linker)
     main = pic_build("main.wasm", ["main_dlopen.c"], shared=False)
     result = run(main, ["main"], capture=True)
     lines = result.stdout.decode().splitlines()
@@ -73,8 +77,9 @@ def test_unresolved_symbols_are_all_named(pic_build: Build) -> None:
     ]
 
 
-def test_dylink_reader_agrees_with_wasm_objdump(pic_build: Build) -> None:
-    side = pic_build("side.so.wasm", ["side.c"], shared=True)
+@pytest.mark.parametrize("side_linker", ["wasm-ld", "irld"])
+def test_dylink_reader_agrees_with_wasm_objdump(pic_build: Build, side_linker: str) -> None:
+    side = pic_build("side.so.wasm", ["side.c"], shared=True, linker=side_linker)
     main = pic_build("main.wasm", ["main_needed.c"], shared=False, libs=[side])
     for path in (side, main):
         dump = subprocess.run(["wasm-objdump", "-x", str(path)], capture_output=True, text=True,
@@ -87,3 +92,19 @@ def test_dylink_reader_agrees_with_wasm_objdump(pic_build: Build) -> None:
             int(fields[k]) for k in ("mem_size", "mem_p2align", "table_size", "table_p2align"))
         needed = re.findall(r"^  - (\S+\.wasm)$", dump, re.M)
         assert list(info.needed) == needed
+
+
+def test_irld_side_module_is_valid_and_declares_its_region(pic_build: Build) -> None:
+    ours = pic_build("ours.so.wasm", ["side.c"], shared=True, linker="irld")
+    theirs = pic_build("theirs.so.wasm", ["side.c"], shared=True)
+    subprocess.run(["wasm-validate", str(ours)], check=True)
+    a, b = (read_linked_module(p.read_bytes()) for p in (ours, theirs))
+    assert a.dylink is not None and b.dylink is not None
+    # The same data (four i32) and one table slot (square), as wasm-ld lays them out.
+    assert (a.dylink.memory_size, a.dylink.table_size) == (b.dylink.memory_size,
+                                                            b.dylink.table_size)
+    imports = {(i.module, i.name) for i in a.imports}
+    assert {("env", "memory"), ("env", "__indirect_function_table"), ("env", "__memory_base"),
+            ("env", "__table_base"), ("env", "main_helper"), ("GOT.mem", "host_value")} <= imports
+    assert {e.name for e in a.exports} >= {"side_add", "side_call", "side_counter",
+                                           "__wasm_call_ctors"}
