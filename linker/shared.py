@@ -47,6 +47,8 @@ code uses an FFI signature is refused with that reason.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Sequence
 
 import attrs
@@ -54,7 +56,9 @@ import attrs
 from linker.codegen import PANIC_SYMBOL, SIG_SYMBOL_PREFIX
 from linker.compile import write_file_atomic
 from linker.diagnostics import Diagnostic, DiagnosticError
-from linker.driver import PHASES, LinkContext, LinkOptions, Phase, link
+from linker.driver import PHASES, LinkContext, LinkOptions, LinkResult, Phase, link
+from linker.host.dylink import read_linked_module
+from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.layout import LayoutError, MemoryLayout, layout_memory
 from linker.linker_symbols import CALL_CTORS, STACK_POINTER
@@ -423,6 +427,9 @@ class _SharedEmitter:
 
     def add_exports(self) -> None:
         self.exports.append((CALL_CTORS, 0, self.funcs[CALL_CTORS]))
+        # The imported memory, exported again: WASI hosts (wasmtime) find the memory of a
+        # WASI call's caller by this export, so a side module can call WASI itself.
+        self.exports.append(("memory", 2, 0))
         for name, sym in self.prog.exports:
             if sym in self.defined_funcs:
                 self.exports.append((name, 0, self.funcs[sym]))
@@ -582,6 +589,8 @@ def write_phase(ctx: LinkContext) -> None:
 
 
 _RESULTS: dict[int, SharedResult] = {}
+_VERBS = {EdgeKind.CALL: "called", EdgeKind.TAIL_CALL: "tail-called",
+          EdgeKind.ADDRESS: "address taken", EdgeKind.DATA_REF: "referenced from data"}
 
 SHARED_PHASES: tuple[Phase, ...] = tuple(
     (name, {"emit": emit_phase, "write": write_phase}.get(name, phase))
@@ -590,5 +599,46 @@ SHARED_PHASES: tuple[Phase, ...] = tuple(
 
 def link_shared(opts: LinkOptions, report: str | None = None) -> int:
     """`irld link --shared`: link, write the side module and, when asked, its report."""
-    link(opts, SHARED_PHASES)
+    contexts: list[LinkContext] = []
+
+    def remember(ctx: LinkContext) -> None:
+        contexts.append(ctx)
+    result = link(opts, (("start", remember), *SHARED_PHASES))
+    shared = _RESULTS.pop(id(contexts[0]))
+    for w in result.warnings:
+        print(w.render(), file=sys.stderr)
+    if report is not None:
+        write_file_atomic(report, side_report(result, opts, shared).encode())
     return 0
+
+
+def import_reasons(result: LinkResult, shared: SharedResult) -> list[dict[str, str]]:
+    """What the side module imports from its host, and why (the referencing symbol, from discovery)."""
+    by_field = {(u.module, u.field): u for u in result.live.undefined_imports.values()}
+    rows = []
+    for module, name, why in shared.imports:
+        undefined = by_field.get((module, name))
+        if undefined is not None and undefined.reason.parent is not None:
+            verb = _VERBS.get(undefined.reason.kind, undefined.reason.kind.value)
+            why = f"{verb} by {undefined.reason.parent}, defined by no input"
+        rows.append({"module": module, "name": name, "why": why})
+    return rows
+
+
+def side_report(result: LinkResult, opts: LinkOptions, shared: SharedResult) -> str:
+    """The link report (schema irld-report/1, so `irld why/top` read it) plus a
+    ``side_module`` object: the dylink.0 numbers, imports with reasons, exports."""
+    from linker.report.build import build_report
+    # The report builder reads a static module's layout from its bytes; a side
+    # module's (relocatable data, imported table) is described by `side_module`.
+    data = json.loads(build_report(attrs.evolve(result, wasm=None), opts).dumps())
+    info = read_linked_module(shared.wasm)
+    assert info.dylink is not None
+    data["side_module"] = {
+        "memory_size": info.dylink.memory_size, "memory_align": info.dylink.memory_align,
+        "table_size": info.dylink.table_size, "needed": list(info.dylink.needed),
+        "imports": import_reasons(result, shared),
+        "exports": [{"name": e.name, "kind": e.kind} for e in info.exports],
+        "table_slots": shared.table_slots,
+    }
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
