@@ -108,3 +108,14 @@ def test_irld_side_module_is_valid_and_declares_its_region(pic_build: Build) -> 
             ("env", "__table_base"), ("env", "main_helper"), ("GOT.mem", "host_value")} <= imports
     assert {e.name for e in a.exports} >= {"side_add", "side_call", "side_counter",
                                            "__wasm_call_ctors"}
+
+
+def test_static_link_of_pic_object_is_a_diagnostic(pic_build: Build, tmp_path: Path) -> None:
+    pic_build("side.so.wasm", ["side.c"], shared=True)       # leaves side.o in tmp_path
+    result = irld("link", "--no-entry", "--export-dynamic", "--allow-undefined",
+                  tmp_path / "side.o", "-o", tmp_path / "static.wasm")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"{tmp_path / 'side.o'}: error: relocation GLOBAL_INDEX_LEB "
+                                    "against 'side_ptr' is a GOT access")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "static.wasm").exists()
