@@ -141,6 +141,8 @@ class LinkOptions:
     instrument: bool = False               # --instrument: IR code reports calls to the host
     lto: bool = False                      # --lto (or -O1/-O2/-Os): passes on the live IR
     lto_passes: tuple[str, ...] | None = None   # --lto-passes=a,b (None: the default pipeline)
+    shared: bool = False                   # --shared: a side module (linker.shared)
+    needed: tuple[str, ...] = ()           # --needed: libraries in the side module's dylink.0
 
 
 def _check_data_base(value: int) -> None:

@@ -24,7 +24,7 @@ from linker.codegen import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
 from linker.store.lines import LineTable, shifted
 from linker.store.objfile import EntityRecord, ObjectError, ObjectFile
-from linker.store.wasmobj import Reloc, WasmObject
+from linker.store.wasmobj import Reloc, SymKind, WasmObject
 from linker.wasm.leb128 import read_uleb, sleb, uleb
 from linker.wasm.reloc import RelocType
 
@@ -132,6 +132,11 @@ def _value(rel: Reloc, obj: ObjectFile, w: WasmObject, r: LinkResolver,
             return sig_ids[name[len(SIG_SYMBOL_PREFIX):]]
         return r.symref(name, rel.addend)
     if rtype == RelocType.GLOBAL_INDEX_LEB or rtype == RelocType.GLOBAL_INDEX_I32:
+        if w.symbols[rel.index].kind in (SymKind.DATA, SymKind.FUNCTION):
+            # clang -fPIC's GOT access: only a side module has a GOT (linker.shared).
+            raise ObjectError(where, f"relocation {RelocType(rtype).name} against '{name}' "
+                                     "is a GOT access of position-independent code: link it "
+                                     "with --shared, or compile without -fPIC")
         return r.global_index(name)
     raise ObjectError(where, f"unsupported relocation type {RelocType(rtype).name} "
                              f"against '{name}'")

@@ -26,6 +26,8 @@ import os
 import sys
 from typing import Any
 
+import attrs
+
 from linker.cli.link_flags import add_liveness_flags, liveness_options
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.driver import LinkOptions, LinkResult, link
@@ -67,6 +69,12 @@ def register(sub: Any) -> None:
                    help="import the memory from env.memory instead of defining it")
     p.add_argument("--export-all", action="store_true",
                    help="export (and keep) every non-local function and data symbol")
+    p.add_argument("--shared", action="store_true",
+                   help="write a side module for irld run's dynamic loader (dylink.0, "
+                        "position independent; no entry, undefined symbols imported, every "
+                        "non-hidden symbol exported; docs/dynamic.md)")
+    p.add_argument("--needed", metavar="LIB", action="append", default=[],
+                   help="with --shared: a library the side module needs (dylink.0)")
     p.add_argument("--export-dynamic", action="store_true",
                    help="export (and keep) every such symbol of default visibility")
     p.add_argument("--strip-debug", action="store_true",
@@ -216,6 +224,10 @@ def _pages(text: str) -> int:
 
 
 def options_from_args(args: argparse.Namespace) -> LinkOptions:
+    return attrs.evolve(_static_options(args), **_shared_options(args))
+
+
+def _static_options(args: argparse.Namespace) -> LinkOptions:
     return LinkOptions(
         inputs=tuple(args.inputs), output=args.output,
         **{**liveness_options(args), "lto": _lto_on(args)},
@@ -235,6 +247,14 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         **{"stack_size": size for _key, size in args.z_options})
 
 
+def _shared_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--shared implies --no-entry, --allow-undefined and --export-dynamic (wasm-ld's -shared)."""
+    if not args.shared:
+        return {}
+    return {"shared": True, "needed": tuple(args.needed), "entry": None,
+            "allow_undefined": True, "export_dynamic": True}
+
+
 def run(args: argparse.Namespace) -> int:
     # Every output is declared, and checked against the inputs, before any work;
     # all of them are committed together when the block ends (linker.output).
@@ -244,6 +264,9 @@ def run(args: argparse.Namespace) -> int:
                             ("--report-html", args.report_html), ("--emit-js", args.emit_js),
                             ("--source-map", args.source_map)]):
         opts = options_from_args(args)
+        if opts.shared:
+            from linker.shared import link_shared
+            return link_shared(opts, args.report)
         result = link(opts)
         if args.report is not None or args.map is not None:
             from linker.report.files import write_report_files

@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdin", metavar="FILE", help="feed FILE to the program's stdin")
     parser.add_argument("--engine", choices=ENGINES, default="wasmtime",
                         help="wasmtime (default) or node (node:wasi); both provide the host functions and closure growth")
+    parser.add_argument("--library-path", "-L", metavar="DIR", action="append", default=[],
+                        help="search DIR for shared libraries (after the program's directory); "
+                             "see docs/dynamic.md")
     parser.add_argument("--interp", action="store_true",
                         help="link the given objects and archives in memory and run the IR on "
                              "the reference interpreter: irld run --interp main.o lib.a "
@@ -114,7 +117,8 @@ def run_command(args: argparse.Namespace) -> int:
         tracer = _tracer(args, trace_out)
         result = linker.host.run(args.wasm, argv, stdin=stdin, fuel=args.fuel,
                                  timeout=args.timeout, interruptible=True,
-                                 host=tracer.hooks(linker.host.HostFunctions.default()))
+                                 host=tracer.hooks(linker.host.HostFunctions.default()),
+                                 library_path=args.library_path)
     except linker.host.RunError as exc:
         print(exc.render(), file=sys.stderr)
         return 1

@@ -57,6 +57,7 @@ from linker.host.common import (
     Wasm,
     render_trap,
 )
+from linker.host.loader import DynamicLoader, define_dl_functions, is_dynamic_main
 from linker.ir.types import FuncType, ValType
 
 __all__ = [
@@ -560,7 +561,8 @@ def run(wasm: Wasm, argv: Sequence[str], *,
         stdin: bytes | os.PathLike[str] | None = None, fuel: int | None = None,
         timeout: float | None = None, host: HostFunctions | None = None,
         capture: bool = False, name: str | None = None,
-        interruptible: bool = False) -> RunResult:
+        interruptible: bool = False,
+        library_path: Sequence[str | os.PathLike[str]] = ()) -> RunResult:
     """Run a WASI command with wasmtime and report how it ended.
 
     `argv` is the program's full argument vector, `argv[0]` its name (the file
@@ -571,6 +573,8 @@ def run(wasm: Wasm, argv: Sequence[str], *,
     `name` labels diagnostics when `wasm` is bytes.  With `interruptible`
     (the CLI sets it), SIGINT stops the wasm code too, so Ctrl-C raises
     KeyboardInterrupt even in an infinite loop (main thread only).
+    `library_path` lists directories searched for shared libraries after the
+    program's own directory (`linker.host.loader`, docs/dynamic.md).
 
     Raises `RunError` (`InvalidModuleError`, `HostImportError`) when the
     program cannot start; everything after that is reported in the result.
@@ -591,9 +595,11 @@ def run(wasm: Wasm, argv: Sequence[str], *,
             if interruptible:
                 with _interrupt_on_sigint(engine):
                     return _run_in_store(engine, store, module, label, argv, stdin, directory,
-                                         fuel, timeout, host, output, smap)
+                                         fuel, timeout, host, output, smap,
+                                         _Dynamic(data, _search_path(wasm, library_path)))
             return _run_in_store(engine, store, module, label, argv, stdin, directory, fuel,
-                                 timeout, host, output, smap)
+                                 timeout, host, output, smap,
+                                 _Dynamic(data, _search_path(wasm, library_path)))
         finally:
             # Release wasmtime's handles on the files before the directory goes.
             store.close()
@@ -603,7 +609,8 @@ def _run_in_store(engine: wasmtime.Engine, store: wasmtime.Store, module: wasmti
                   label: str, argv: Sequence[str], stdin: bytes | os.PathLike[str] | None,
                   directory: str, fuel: int | None, timeout: float | None,
                   host: HostFunctions | None, output: _Output,
-                  smap: SourceMap | None = None) -> RunResult:
+                  smap: SourceMap | None = None,
+                  dynamic: _Dynamic | None = None) -> RunResult:
     if fuel is not None:
         store.set_fuel(fuel)
     wasi = wasmtime.WasiConfig()
@@ -620,17 +627,56 @@ def _run_in_store(engine: wasmtime.Engine, store: wasmtime.Store, module: wasmti
     linker.allow_shadowing = True
     linker.define_wasi()
     _define_proc_exit(linker)
+    loaders: list[DynamicLoader] = []
+    define_dl_functions(linker, lambda: loaders[0] if loaders else None)
     _define_host(linker, store, host if host is not None else HostFunctions.default(), output)
-    _check_imports(linker, store, module, label)
+    dynamic_main = dynamic is not None and is_dynamic_main(dynamic.data)
+    if not dynamic_main:
+        _check_imports(linker, store, module, label)
     start_type = next((e.type for e in module.exports if e.name == "_start"), None)
     if not isinstance(start_type, wasmtime.FuncType) or start_type.params or start_type.results:
         raise RunError(label, "not a WASI command: no exported function _start: () -> ()")
-    return _execute(engine, store, linker, module, fuel, timeout, output, smap)
+    instantiate: Callable[[], wasmtime.Instance] | None = None
+    if dynamic is not None:
+        loader = DynamicLoader(store, engine, linker, dynamic.search_path)
+        loaders.append(loader)
+        instantiate = _dynamic_instantiate(loader, linker, module, dynamic, label, dynamic_main)
+    return _execute(engine, store, linker, module, fuel, timeout, output, smap, instantiate)
+
+
+@attrs.frozen(slots=True)
+class _Dynamic:
+    """What the dynamic loader needs of a run: the main module's bytes, the library search path."""
+
+    data: bytes
+    search_path: tuple[Path, ...]
+
+
+def _search_path(wasm: Wasm, library_path: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
+    """The program's own directory (the working directory for bytes), then `library_path`."""
+    own = Path(".") if isinstance(wasm, (bytes, bytearray, memoryview)) else Path(wasm).parent
+    return (own, *(Path(p) for p in library_path))
+
+
+def _dynamic_instantiate(loader: DynamicLoader, linker: wasmtime.Linker, module: wasmtime.Module,
+                         dynamic: _Dynamic, label: str,
+                         dynamic_main: bool) -> Callable[[], wasmtime.Instance]:
+    """Instantiation through the loader: all needed libraries for a PIC main, else dlopen only."""
+    def instantiate() -> wasmtime.Instance:
+        if dynamic_main:
+            instance = loader.load_main(dynamic.data, label)
+        else:
+            instance = linker.instantiate(loader.store, module)
+            loader.attach_static_main(instance, dynamic.data, label)
+        loader.running = True
+        return instance
+    return instantiate
 
 
 def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Linker,
              module: wasmtime.Module, fuel: int | None, timeout: float | None,
-             output: _Output, smap: SourceMap | None = None) -> RunResult:
+             output: _Output, smap: SourceMap | None = None,
+             instantiate: Callable[[], wasmtime.Instance] | None = None) -> RunResult:
     timer: threading.Timer | None = None
     if timeout is not None:
         timer = threading.Timer(timeout, engine.increment_epoch)
@@ -640,7 +686,7 @@ def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Li
     frames: tuple[TrapFrame, ...] = ()
     exit_code = 0
     try:
-        instance = linker.instantiate(store, module)
+        instance = instantiate() if instantiate is not None else linker.instantiate(store, module)
         start = instance.exports(store)["_start"]
         assert isinstance(start, wasmtime.Func)
         start(store)
