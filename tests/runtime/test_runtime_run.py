@@ -235,6 +235,7 @@ def test_default_registry_contents() -> None:
         ("env", "irld_trace_i32", "(i32)"),
         ("env", "irld_trace_i64", "(i64)"),
         ("irld", "closure_table_grow", "(i32, i32) -> i32"),
+        ("irld", "ffi_call_dynamic", "(i32, i32, i32, i32)"),
     ]
     assert all(f.doc for f in host)
 
