@@ -321,3 +321,20 @@ def test_ir_passing_a_sig_id_to_libffis_ffi_call_is_an_error(tmp_path: Path) -> 
     assert "error: 'c_main' calls ffi_call with a signature id, but ffi_call is defined by C " \
            "in " in text and "(ffi.o) (libffi's, which takes a cif)" in text
     assert ">>> call __irld_ffi_call instead" in text
+
+
+def test_lffi_is_built_once_into_the_cache_and_a_failed_build_is_a_diagnostic(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linker.ffi.library import library_path
+    monkeypatch.setenv("IRLD_CACHE_DIR", str(tmp_path / "cache"))
+    first = library_path()
+    assert Path(first).parent == tmp_path / "cache" and Path(first).is_file()
+    stamp = Path(first).stat().st_mtime_ns
+    assert library_path() == first and Path(first).stat().st_mtime_ns == stamp   # cached
+    monkeypatch.setenv("IRLD_CACHE_DIR", str(tmp_path / "other"))
+    monkeypatch.setenv("IRLD_CC", "false")
+    obj = compile_c(tmp_path, "undeclared", UNDECLARED)
+    with pytest.raises(DiagnosticError) as info:
+        link_c(tmp_path, [obj])
+    assert "error: unable to build -lffi: false " in info.value.render()
+    assert not (tmp_path / "other").exists() and not (tmp_path / "prog.wasm").exists()

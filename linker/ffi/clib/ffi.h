@@ -19,6 +19,14 @@ extern "C" {
 #define LIBFFI_TARGET_H 1
 #define FFI_WASM32_IRLD 1
 
+/* libffi's declaration decorations, for code that spells them out. */
+#ifndef FFI_API
+#define FFI_API
+#endif
+#ifndef FFI_EXTERN
+#define FFI_EXTERN extern FFI_API
+#endif
+
 /* ---- target (libffi's wasm32 ffitarget.h) ---- */
 typedef unsigned long ffi_arg;
 typedef signed long ffi_sarg;
