@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
 
-from mutate import Corpus, build_corpus, seed_texts  # noqa: E402
+from mutate import CaseResult, Corpus, build_corpus, seed_texts  # noqa: E402
 from structure import build_reports, structure_case  # noqa: E402
 
 _state: dict[str, object] = {}
@@ -46,7 +46,10 @@ def _one(seed: int) -> tuple[int, str, int | None, str | None]:
     assert isinstance(reports, list)
     case = work / "case"
     case.mkdir(exist_ok=True)
-    desc, res = structure_case(corpus, reports, random.Random(seed), case)
+    try:
+        desc, res = structure_case(corpus, reports, random.Random(seed), case)
+    except Exception as exc:  # noqa: BLE001 - a generator bug must not end the campaign
+        desc, res = "harness", CaseResult(None, "", f"harness error: {exc!r}")
     if res.problem is not None:
         keep = save / f"case-{seed}"
         keep.mkdir(parents=True, exist_ok=True)

@@ -326,7 +326,11 @@ def mutate_report(text: str, rng: random.Random) -> str:
                  ("size", "bytes", "address", "func_index", "table_index", "offset",
                   "data_base", "data_end", "live", "dead", "entities", "index")]
         for p in rng.sample(paths, min(len(paths), rng.randint(1, 4))):
-            _get(tree, p[:-1])[p[-1]] = rng.choice(
+            try:
+                parent = _get(tree, p[:-1])     # an earlier change may have replaced it
+            except (KeyError, IndexError, TypeError):
+                continue
+            parent[p[-1]] = rng.choice(
                 [float("inf"), float("-inf"), float("nan"), 2**64, -1, 1e300, "12", None,
                  [], {}])
     else:
