@@ -282,3 +282,16 @@ def test_judge_counts_an_internal_error_as_a_failure(tmp_path: Path,
     res = run_case(["compile", str(src), "-o", str(tmp_path / "x.o")])
     assert res.status == 1 and "internal error in the IR parser" in res.stderr
     assert res.problem is not None and res.problem.startswith("internal error")
+
+
+def _rename_helper(index: Any) -> None:
+    record(index, "helper")[0] = "helper2"
+    refs = record(index, "main")[4]
+    refs[refs.index("helper")] = "helper2"
+
+
+def test_relocations_that_disagree_with_the_index(tmp_path: Path) -> None:
+    """The index says main calls helper2; the code's relocation names helper (found
+    by the 13,000-case campaign as a KeyError in emission)."""
+    assert_refused(judge(tmp_path, rebuilt(edit_index=_rename_helper), ("link",)),
+                   "a relocation in 'main' refers to 'helper', which its index does not list")
