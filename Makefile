@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 STDLIB_SRC := $(wildcard stdlib/*.ir)
 STDLIB_ARCHIVE := build/stdlib.a
 
-.PHONY: demo test stdlib bench typecheck clean fuzz-lto
+.PHONY: demo test stdlib bench typecheck clean fuzz-lto fuzz-structure bench-html
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench: $(STAMP) $(STDLIB_ARCHIVE)
 # The HTML report of the 100,000-function program in Chromium; --screenshots refreshes docs/*.png.
 bench-html: $(STAMP)
 	$(PY) benchmarks/html_report.py --screenshots
+
+# The long structure-aware fuzzing campaign (docs/testing.md): objects, archives and
+# reports mutated in their decoded shapes, re-encoded with valid checksums.
+fuzz-structure: $(STAMP) $(STDLIB_ARCHIVE)
+	$(PY) benchmarks/fuzz_structure.py --count 13000 --seed 1 --jobs 2
 
 clean:
 	rm -rf build out .pytest_cache .mypy_cache

@@ -32,9 +32,11 @@ _work: Path | None = None
 _save = Path("/tmp/irld-bad-inputs")
 
 
-def _init(save: str) -> None:
+def _init(work: str, save: str) -> None:
     global _corpus, _work, _save
-    _work = Path(tempfile.mkdtemp(prefix="irld-inputs-"))
+    # Inside the parent's temporary directory, which the parent removes at the end
+    # (pool workers exit without running finalizers).
+    _work = Path(tempfile.mkdtemp(prefix="worker-", dir=work))
     (_work / "corpus").mkdir()
     _corpus = build_corpus(_work / "corpus", seed_texts(ROOT))
     _save = Path(save)
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     by_kind: collections.Counter[tuple[str, int | None]] = collections.Counter()
     failed = 0
-    with multiprocessing.Pool(args.jobs, _init, (args.save,)) as pool:
+    with tempfile.TemporaryDirectory(prefix="irld-inputs-") as work, \
+            multiprocessing.Pool(args.jobs, _init, (work, args.save)) as pool:
         for seed, desc, status, problem in pool.imap_unordered(
                 _one, range(args.seed, args.seed + args.count), chunksize=16):
             by_kind[(desc.split(" of ")[0].split(" with ")[0], status)] += 1

@@ -19,6 +19,7 @@ import argparse
 import collections
 import multiprocessing
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,11 @@ _checker: Checker | None = None
 _options: dict[str, Any] = {}
 
 
-def _init(options: dict[str, Any]) -> None:
+def _init(options: dict[str, Any], work: str) -> None:
     global _checker
+    # Every temporary of this worker goes inside the parent's directory, which the
+    # parent removes at the end (pool workers exit without running finalizers).
+    tempfile.tempdir = work
     _checker = Checker()
     _options.update(options)
 
@@ -79,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     counts: collections.Counter[str] = collections.Counter()
     outcomes: collections.Counter[str] = collections.Counter()
     seeds = range(args.seed, args.seed + args.count)
-    with multiprocessing.Pool(args.jobs, _init, (options,)) as pool:
+    with tempfile.TemporaryDirectory(prefix="irld-programs-") as work, \
+            multiprocessing.Pool(args.jobs, _init, (options, work)) as pool:
         for i, (seed, status, category, detail) in enumerate(
                 pool.imap_unordered(_one, seeds, chunksize=4), 1):
             counts[status] += 1
@@ -92,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     print(f"programs: {args.count} (seeds {args.seed}..{args.seed + args.count - 1}, "
           f"size {args.size}), jobs {args.jobs}")
-    print("runs per program: interpreter + wasmtime and Node in native and trampoline mode, "
-          "each without and with --lto (the LTO links also on the interpreter)")
+    probe = Checker()          # the engines this machine has, as the workers see them
+    print(f"runs per program: {probe.engines}")
+    probe.close()
     print(f"disagreements: {counts['fail']}, generator errors: {counts['generator']}")
     print("outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
     print(f"time: {elapsed:.1f} s ({elapsed / max(args.count, 1) * 1000:.0f} ms per program)")

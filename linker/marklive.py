@@ -30,10 +30,11 @@ an `UndefinedImport`:
 
 * a function (the referencing module declares it with `extern func`) becomes
   a host import `"env" "<symbol>"` with the declared type;
-* anything else (data, a global, a function without a declaration) has no
-  type to import: emission gives it the address of a stub that panics with
+* anything else (data, a function without a declaration) has no type to
+  import: emission gives it the address of a stub that panics with
   `undefined symbol: <symbol>` when called (as a function or through the
-  table), and loads through it read the null page.
+  table), and loads through it read the null page;
+* a symbol accessed as a global stays an error: no address can stand in for it.
 
 Undefined roots (entry, `--export`, `--root`, runtime symbols, object
 exports) are errors even with `allow_undefined`: a root must exist.
@@ -197,6 +198,7 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
     pulled = store.pulled_by
     CTOR, EXPORT = EdgeKind.CTOR, EdgeKind.EXPORT
     call_code, tail_code = EDGE_INDEX[EdgeKind.CALL], EDGE_INDEX[EdgeKind.TAIL_CALL]
+    global_code = EDGE_INDEX[EdgeKind.GLOBAL]
     codes = EDGE_CODES
     defined = store.defined
 
@@ -277,6 +279,7 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
                 u = unresolved[symbol]
                 _note_decl(u, obj, symbol)
                 u.strong = u.strong or symbol not in obj.weak_undefined
+                u.global_access = u.global_access or code == global_code
         for key in rec.sigs:
             if key not in sigs:
                 sigs[key] = name
@@ -287,7 +290,8 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
     for symbol, p in unresolved.items():
         if not p.strong and p.reason.parent is not None:
             weak[symbol] = p.decl          # only weak references: null, as in lld
-        elif (allow_undefined or symbol in allowed_undefined) and p.reason.parent is not None:
+        elif (allow_undefined or symbol in allowed_undefined) and p.reason.parent is not None \
+                and not p.global_access:   # a global has no stub: it stays an error
             undefined_imports[symbol] = UndefinedImport(symbol, "env", symbol, p.decl, p.reason)
         else:
             errors.append(Unresolved(symbol, p.reason, p.count, p.origin))
@@ -311,6 +315,7 @@ class _Pending:
     origin: str | None
     decl: FuncType | None = None
     strong: bool = False          # some reference is not weak
+    global_access: bool = False   # read or written as a global (no stub can stand in)
 
 
 def _note_decl(u: _Pending, obj: ObjectFile, symbol: str) -> None:

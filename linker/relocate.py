@@ -66,12 +66,16 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     body = bytearray(w.buf[fn.start:fn.end])
     relocs = (w.function_relocs(rec.chunk) if rec.relocs is None
               else w.code_relocs_at(*rec.relocs))
-    if compress:
-        body = _compressed(body, [(rel.offset - fn.code_offset, rel.type,
-                                   _value(rel, obj, w, r, sig_ids)) for rel in relocs], moves)
-    else:
-        for rel in relocs:
-            _patch(body, rel.offset - fn.code_offset, rel.type, _value(rel, obj, w, r, sig_ids))
+    try:
+        if compress:
+            body = _compressed(body, [(rel.offset - fn.code_offset, rel.type,
+                                       _value(rel, obj, w, r, sig_ids)) for rel in relocs], moves)
+        else:
+            for rel in relocs:
+                _patch(body, rel.offset - fn.code_offset, rel.type,
+                       _value(rel, obj, w, r, sig_ids))
+    except KeyError as exc:
+        raise _disagree(obj, rec.name, exc) from None
     locals_, pos = _locals(body, obj.name)
     return locals_, bytes(body[pos:-1])
 
@@ -105,10 +109,20 @@ def relocate_segment(rec: EntityRecord, r: LinkResolver) -> bytes:
     w = obj.wasm()
     seg = w.segments[rec.chunk]
     data = bytearray(w.buf[seg.start:seg.end])
-    for rel in w.segment_relocs(rec.chunk):
-        _patch(data, rel.offset - seg.data_offset_in_section, rel.type,
-               _value(rel, obj, w, r, {}))
+    try:
+        for rel in w.segment_relocs(rec.chunk):
+            _patch(data, rel.offset - seg.data_offset_in_section, rel.type,
+                   _value(rel, obj, w, r, {}))
+    except KeyError as exc:
+        raise _disagree(obj, rec.name, exc) from None
     return bytes(data)
+
+
+def _disagree(obj: ObjectFile, name: str, exc: KeyError) -> ObjectError:
+    """A relocation naming a symbol discovery never met: the object's relocations
+    (or symbol table) and its irld index, which discovery read, disagree."""
+    return ObjectError(obj.name, f"a relocation in '{name}' refers to {exc}, which its "
+                                 "index does not list (the object is inconsistent)")
 
 
 def _value(rel: Reloc, obj: ObjectFile, w: WasmObject, r: LinkResolver,

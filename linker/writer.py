@@ -348,6 +348,19 @@ def _count_args(s: _Scan, params: Sequence[ValType]) -> None:
         s.max_args[t] = max(s.max_args.get(t, 0), n)
 
 
+def _compile_from_object(lf: LiveFunc, ctx: FuncContext) -> tuple[list[ValType], bytes]:
+    """Code generated again from an object's IR.  The body decoded with checked
+    types (`linker.store.codec`), but its references were verified only when
+    it was compiled, by whoever wrote the object: an inconsistent body (an
+    undefined local, a label that is not there) is an error naming the object."""
+    try:
+        return compile_function(lf.func, ctx)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise LinkError(f"{lf.rec.obj.name}: the IR of '{lf.symbol}' does not compile "
+                        f"({type(exc).__name__}: {exc}); the object is inconsistent, "
+                        "recompile it") from None
+
+
 def emit_program(prog: LiveProgram, opts: EmitOptions) -> EmitResult:
     """Build the wasm module of a live program."""
     return _Emitter(prog, opts).run()
@@ -610,7 +623,7 @@ class _Emitter:
             if self.from_ir and lf.rec.obj.has_ir:
                 ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows,
                                   checks=self.checks, trace=self.trace_hooks())
-                locals_, body = compile_function(lf.func, ctx)
+                locals_, body = _compile_from_object(lf, ctx)
                 moves = None        # generated here: the rows are the table
             else:
                 # Compiled code, copied: IR in the objects' own (native) mode, or C.

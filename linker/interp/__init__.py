@@ -64,10 +64,17 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
     ctx: list[InterpContext] = []
     if host is not None:
         hosts.update(registry_hosts(host, lambda: ctx[0]))
-    machine = Machine(prog, memory, layout.max_pages if layout.max_pages is not None else 65536,
-                      data, emitted.table.slots, emitted.table.size, hosts, wasi.stderr,
-                      max_depth if max_depth is not None else DEFAULT_MAX_DEPTH,
-                      ffi_layout(link_result), closure_growth)
+    try:
+        machine = Machine(prog, memory,
+                          layout.max_pages if layout.max_pages is not None else 65536,
+                          data, emitted.table.slots, emitted.table.size, hosts, wasi.stderr,
+                          max_depth if max_depth is not None else DEFAULT_MAX_DEPTH,
+                          ffi_layout(link_result), closure_growth)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # The IR comes from objects whose references were verified only when
+        # whoever wrote them compiled them (see linker.writer._compile_from_object).
+        raise InterpError(f"the objects' IR does not compile ({type(exc).__name__}: {exc}); "
+                          "an object is inconsistent, recompile it") from None
     ctx.append(InterpContext(machine, wasi.stderr))
     fuel = None if max_steps is None else [max_steps]
     message: str | None = None

@@ -21,6 +21,8 @@ from typing import Any
 
 import attrs
 
+from linker.store.shapes import ShapeError, check_report
+
 SCHEMA = "irld-report/1"
 
 LINKER_INPUT = "<linker>"
@@ -235,6 +237,10 @@ class Report:
             raise ReportError(f"report schema {schema} is not supported (this irld reads "
                               f"{SCHEMA})")
         try:
+            check_report(d)         # types and ranges first: the tools trust what follows
+        except ShapeError as exc:
+            raise ReportError(f"corrupt report: {exc}") from None
+        try:
             return Report(
                 output=dict(d["output"]), options=dict(d.get("options", {})),
                 inputs=list(d.get("inputs", [])), objects=list(d.get("objects", [])),
@@ -256,12 +262,20 @@ class Report:
     def load(path: str) -> "Report":
         try:
             with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
+                data = json.load(fh, parse_constant=_no_constant)
         except OSError as exc:
             raise ReportError(f"{path}: cannot open: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise ReportError(f"{path}: not JSON: {exc}") from None
+        except RecursionError:
+            raise ReportError(f"{path}: not a report: JSON nested too deeply") from None
         try:
             return Report.from_json(data)
         except ReportError as exc:
             raise ReportError(f"{path}: {exc}") from None
+
+
+def _no_constant(name: str) -> Any:
+    """`NaN`, `Infinity`, `-Infinity`: Python's json accepts them, JSON does not."""
+    raise ValueError(f"{name} is not a JSON number")
+

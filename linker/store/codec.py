@@ -48,7 +48,57 @@ def encode_functype(t: FuncType) -> list[Any]:
 
 def decode_functype(raw: Any) -> FuncType:
     params, result = raw
-    return FuncType(tuple(_VT[p] for p in params), None if result is None else _VT[result])
+    return FuncType(tuple(_vt(p) for p in params), None if result is None else _vt(result))
+
+
+# Every leaf the decoder keeps is checked for its type and range here: a body
+# with a valid checksum may still come from a hostile or broken writer, and
+# later phases (printer, codegen, layout) trust the IR they are given.
+
+def _vt(v: Any) -> ValType:
+    if not isinstance(v, str) or v not in _VT:
+        raise CodecError(f"not a value type: {_short(v)}")
+    return _VT[v]
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise CodecError(f"expected a name or text, got {_short(v)}")
+    return v
+
+
+def _int(v: Any, lo: int, hi: int) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise CodecError(f"expected an integer in [{lo}, {hi}], got {_short(v)}")
+    return v
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_U32 = (1 << 32) - 1
+_RANGES = {ValType.I32: (-(1 << 31), _U32), ValType.I64: (-(1 << 63), (1 << 64) - 1)}
+
+
+def _const(t: ValType, v: Any) -> int | float:
+    if t in _RANGES:
+        return _int(v, *_RANGES[t])
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise CodecError(f"expected a {t.value} constant, got {_short(v)}")
+    return float(v)
+
+
+def _op(v: Any, kind: str | None = None) -> str:
+    """An op of the op table; a load or store where `kind` says so, else neither."""
+    from linker.ir.ops import OPS_BY_NAME
+    op = OPS_BY_NAME.get(v) if isinstance(v, str) else None
+    if op is None or (op.kind.value in ("load", "store")) != (kind is not None) or \
+            (kind is not None and op.kind.value != kind):
+        raise CodecError(f"not a{'n' if kind is None else ' ' + kind} operation here: "
+                         f"{_short(v)}")
+    return str(v)
 
 
 # ---------------------------------------------------------------- encoding
@@ -211,16 +261,18 @@ def decode_func(name: str, private: bool, raw: Any) -> Func:
     try:
         params, result, locals_, deferred, code = raw[:5]
         blocks = _decode_blocks(code)
+        if deferred is not None:
+            _str(deferred)
         span = None
         if len(raw) > 5:
             blocks, span = _attach_locations(blocks, raw[5])
-        return Func(name, tuple(Param(n, _VT[t]) for n, t in params),
-                    None if result is None else _VT[result],
-                    tuple(Param(n, _VT[t]) for n, t in locals_), tuple(blocks), private, deferred,
-                    span=span)
+        return Func(name, tuple(Param(_str(n), _vt(t)) for n, t in params),
+                    None if result is None else _vt(result),
+                    tuple(Param(_str(n), _vt(t)) for n, t in locals_), tuple(blocks), private,
+                    deferred, span=span)
     except CodecError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise CodecError(f"malformed function body for '{name}': {exc}") from None
 
 
@@ -248,6 +300,8 @@ def _decode_blocks(code: list[Any]) -> list[BasicBlock]:
     i, n = 0, len(code)
     while i < n:
         tag = code[i]
+        if not isinstance(tag, int) or isinstance(tag, bool):
+            raise CodecError(f"not a tag: {_short(tag)}")
         if tag < ASSIGN:
             i = _decode_expr(code, i, vals)
         elif tag < JUMP:
@@ -257,7 +311,7 @@ def _decode_blocks(code: list[Any]) -> list[BasicBlock]:
             blocks.append(BasicBlock(label, tuple(stmts), term))
             stmts = []
         elif tag == BLOCK:
-            label = code[i + 1]
+            label = _str(code[i + 1])
             i += 3
         else:
             raise CodecError(f"unknown tag {tag}")
@@ -279,26 +333,30 @@ def _pop(vals: list[Expr], n: int) -> tuple[Expr, ...]:
 def _decode_expr(code: list[Any], i: int, vals: list[Expr]) -> int:
     tag = code[i]
     if tag == CONST:
-        vals.append(Const(_VT[code[i + 1]], code[i + 2]))
+        t = _vt(code[i + 1])
+        vals.append(Const(t, _const(t, code[i + 2])))
         return i + 3
     if tag == LOCAL:
-        vals.append(LocalGet(code[i + 1]))
+        vals.append(LocalGet(_str(code[i + 1])))
         return i + 2
     if tag == GLOBAL:
-        vals.append(GlobalGet(code[i + 1]))
+        vals.append(GlobalGet(_str(code[i + 1])))
         return i + 2
     if tag == OP:
-        vals.append(OpExpr(code[i + 1], _pop(vals, code[i + 2])))
+        from linker.ir.ops import OPS_BY_NAME
+        op = _op(code[i + 1])
+        arity = len(OPS_BY_NAME[op].params)
+        vals.append(OpExpr(op, _pop(vals, _int(code[i + 2], arity, arity))))
         return i + 3
     if tag == LOAD:
         (addr,) = _pop(vals, 1)
-        vals.append(Load(code[i + 1], addr, code[i + 2]))
+        vals.append(Load(_op(code[i + 1], "load"), addr, _int(code[i + 2], 0, _U32)))
         return i + 3
     if tag == SYMREF:
-        vals.append(SymRef(code[i + 1], code[i + 2]))
+        vals.append(SymRef(_str(code[i + 1]), _int(code[i + 2], -(1 << 31), _U32)))
         return i + 3
     if tag == SIGREF:
-        vals.append(SigRef(code[i + 1]))
+        vals.append(SigRef(_str(code[i + 1])))
         return i + 2
     raise CodecError(f"unknown expression tag {tag}")
 
@@ -307,23 +365,29 @@ def _decode_stmt(code: list[Any], i: int, vals: list[Expr], out: list[Stmt]) -> 
     tag = code[i]
     if tag == ASSIGN:
         (v,) = _pop(vals, 1)
-        out.append(Assign(code[i + 1], v))
+        out.append(Assign(_str(code[i + 1]), v))
         return i + 2
     if tag == STORE:
         a, v = _pop(vals, 2)
-        out.append(Store(code[i + 1], a, v, code[i + 2]))
+        out.append(Store(_op(code[i + 1], "store"), a, v, _int(code[i + 2], 0, _U32)))
         return i + 3
     if tag == CALL:
-        out.append(Call(code[i + 1], code[i + 2], _pop(vals, code[i + 3])))
+        result = code[i + 1]
+        if result is not None:
+            _str(result)
+        out.append(Call(result, _str(code[i + 2]), _pop(vals, _int(code[i + 3], 0, 1 << 16))))
         return i + 4
     if tag == CALLIND:
-        args = _pop(vals, code[i + 3])
+        args = _pop(vals, _int(code[i + 3], 0, 1 << 16))
         (target,) = _pop(vals, 1)
-        out.append(CallIndirect(code[i + 1], decode_functype(code[i + 2]), target, args))
+        result = code[i + 1]
+        if result is not None:
+            _str(result)
+        out.append(CallIndirect(result, decode_functype(code[i + 2]), target, args))
         return i + 4
     if tag == GSET:
         (v,) = _pop(vals, 1)
-        out.append(GlobalSet(code[i + 1], v))
+        out.append(GlobalSet(_str(code[i + 1]), v))
         return i + 2
     raise CodecError(f"unknown statement tag {tag}")
 
@@ -331,26 +395,28 @@ def _decode_stmt(code: list[Any], i: int, vals: list[Expr], out: list[Stmt]) -> 
 def _decode_term(code: list[Any], i: int, vals: list[Expr]) -> tuple[Terminator, int]:
     tag = code[i]
     if tag == JUMP:
-        return Jump(code[i + 1]), i + 2
+        return Jump(_str(code[i + 1])), i + 2
     if tag == BRANCH:
         (c,) = _pop(vals, 1)
-        return Branch(c, code[i + 1], code[i + 2]), i + 3
+        return Branch(c, _str(code[i + 1]), _str(code[i + 2])), i + 3
     if tag == SWITCH:
         (x,) = _pop(vals, 1)
-        return Switch(x, tuple(code[i + 1]), code[i + 2]), i + 3
+        if not isinstance(code[i + 1], list):
+            raise CodecError("switch targets are not a list")
+        return Switch(x, tuple(_str(t) for t in code[i + 1]), _str(code[i + 2])), i + 3
     if tag == RETURN:
         value = _pop(vals, 1)[0] if code[i + 1] else None
         return Return(value), i + 2
     if tag == TAILCALL:
-        return TailCall(code[i + 1], _pop(vals, code[i + 2])), i + 3
+        return TailCall(_str(code[i + 1]), _pop(vals, _int(code[i + 2], 0, 1 << 16))), i + 3
     if tag == TAILCALLIND:
-        args = _pop(vals, code[i + 2])
+        args = _pop(vals, _int(code[i + 2], 0, 1 << 16))
         (target,) = _pop(vals, 1)
         return TailCallIndirect(decode_functype(code[i + 1]), target, args), i + 3
     if tag == UNREACHABLE:
         return Unreachable(), i + 1
     if tag == PANIC:
-        return Panic(code[i + 1]), i + 2
+        return Panic(_str(code[i + 1])), i + 2
     raise CodecError(f"unknown terminator tag {tag}")
 
 
@@ -362,19 +428,28 @@ def decode_data_items(raw: list[Any]) -> tuple[DataItem, ...]:
         while i < len(raw):
             tag = raw[i]
             if tag == "i":
-                items.append(IntItem(raw[i + 1], raw[i + 2]))
+                width = raw[i + 1]
+                if width not in (8, 16, 32, 64) or isinstance(width, bool):
+                    raise CodecError(f"integer item of width {_short(width)}")
+                items.append(IntItem(width, _int(raw[i + 2], -(1 << (width - 1)),
+                                                  (1 << width) - 1)))
                 i += 3
             elif tag == "f":
-                items.append(FloatItem(raw[i + 1], raw[i + 2]))
+                width = raw[i + 1]
+                if width not in (32, 64) or isinstance(width, bool):
+                    raise CodecError(f"float item of width {_short(width)}")
+                items.append(FloatItem(width, _const(ValType.F64, raw[i + 2])))
                 i += 3
             elif tag == "b":
-                items.append(BytesItem(bytes(raw[i + 1])))
+                if not isinstance(raw[i + 1], bytes):   # bytes(n) would allocate n bytes
+                    raise CodecError(f"bytes item holds {_short(raw[i + 1])}")
+                items.append(BytesItem(raw[i + 1]))
                 i += 2
             elif tag == "z":
-                items.append(ZeroItem(raw[i + 1]))
+                items.append(ZeroItem(_int(raw[i + 1], 0, _U32)))
                 i += 2
             elif tag == "a":
-                items.append(AddrItem(raw[i + 1], raw[i + 2]))
+                items.append(AddrItem(_str(raw[i + 1]), _int(raw[i + 2], -(1 << 31), _U32)))
                 i += 3
             else:
                 raise CodecError(f"unknown data item tag {tag!r}")

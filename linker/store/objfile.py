@@ -40,6 +40,7 @@ from linker.ir.ctypes import CSig, parse_key
 from linker.ir.model import Data, Func
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
+from linker.store.shapes import check_index
 from linker.store.codec import CodecError, decode_data_items, decode_func, decode_functype
 from linker.store.lines import LINES_SECTION, LineTable, LinesError, decode_lines
 from linker.store.wasmobj import WasmObject, WasmObjectError, read_object
@@ -246,10 +247,13 @@ class ObjectFile:
         bodies_start, bodies_end = custom.get(IR_SECTION, (iend, iend))
         try:
             index = msgpack.unpackb(raw_index, raw=False, strict_map_key=False)
+            # Shapes, types and sizes first: nothing below trusts the index unchecked.
+            check_index(index, len(_KIND_CODES), len(EDGE_CODES), bodies_end - bodies_start)
             obj = _build(index, buf, bodies_start, name, stats)
         except ObjectError:
             raise
-        except (ValueError, TypeError, KeyError, IndexError, msgpack.UnpackException) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError,
+                msgpack.UnpackException) as exc:
             raise ObjectError(name, f"corrupt object index: {exc}") from None
         obj.span = (start, end)
         obj.lines_span = custom.get(LINES_SECTION, (0, 0))

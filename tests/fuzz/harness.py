@@ -100,6 +100,13 @@ class NodeBatch:
         stderr = Path(prefix + ".stderr").read_bytes()
         return linker.host.RunResult(reply["exit"], stdout, stderr, reply["trap"])
 
+    @property
+    def engines(self) -> str:
+        """What each program runs on, for summaries: the skipped engines named as such."""
+        used = "interpreter + wasmtime" + (" and Node" if self.node is not None else "")
+        skipped = "".join(f"; {e} SKIPPED: {why}" for e, why in self.skipped.items())
+        return f"{used} in native and trampoline mode{skipped}"
+
     def close(self) -> None:
         if self.proc.stdin is not None:
             self.proc.stdin.close()
@@ -152,11 +159,15 @@ class Checker:
     def __init__(self, use_node: bool = True, lto: bool = True) -> None:
         self.lto = lto
         self.node: NodeBatch | None = None
-        if use_node:
+        # Engines that could not run: named in every summary, never silently dropped.
+        self.skipped: dict[str, str] = {}
+        if not use_node:
+            self.skipped["node"] = "not asked for"
+        else:
             try:
                 self.node = NodeBatch()
-            except linker.host.NodeNotFoundError:
-                self.node = None
+            except linker.host.NodeNotFoundError as exc:
+                self.skipped["node"] = f"not found ({exc})"
         self.tmp = tempfile.TemporaryDirectory(prefix="irld-fuzz-")
         self.dir = Path(self.tmp.name)
         self.count = 0

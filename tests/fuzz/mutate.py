@@ -133,14 +133,38 @@ def _alarm(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def run_case(argv: Sequence[str], outputs: Sequence[Path] = (), timeout: float = 10.0
-             ) -> CaseResult:
+def _brief(statuses: Sequence[int]) -> str:
+    return "0 or 1" if tuple(statuses) == (0, 1) else f"{min(statuses)}..{max(statuses)}"
+
+
+class _Capture(io.StringIO):
+    """A captured text stream with a `.buffer`, as sys.stdout has (commands that
+    write bytes, such as `irld run`, use it)."""
+
+    class _Bytes:
+        def __init__(self, text: io.StringIO) -> None:
+            self.text = text
+
+        def write(self, data: bytes) -> int:
+            self.text.write(data.decode("utf-8", "replace"))
+            return len(data)
+
+        def flush(self) -> None:
+            pass
+
+    @property
+    def buffer(self) -> "_Capture._Bytes":
+        return _Capture._Bytes(self)
+
+
+def run_case(argv: Sequence[str], outputs: Sequence[Path] = (), timeout: float = 10.0,
+             statuses: Sequence[int] = (0, 1)) -> CaseResult:
     """Run `irld argv` in-process and judge it (see the module docstring)."""
     for out in outputs:
         if out.exists():
             out.unlink()
-    err = io.StringIO()
-    sink = io.StringIO()
+    err = _Capture()
+    sink = _Capture()
     status: int | None = None
     problem: str | None = None
     try:
@@ -157,12 +181,15 @@ def run_case(argv: Sequence[str], outputs: Sequence[Path] = (), timeout: float =
         problem = "traceback: " + "".join(traceback.format_exception(exc))[-3000:]
     stderr = err.getvalue()
     if problem is None:
-        if status not in (0, 1):
-            problem = f"exit status {status} (expected 0 or 1)"
+        if status not in statuses:
+            problem = f"exit status {status} (expected one of {_brief(statuses)})"
         elif "Traceback (most recent call last)" in stderr:
             problem = "traceback on stderr"
         elif status == 1 and not stderr.strip():
             problem = "failed without a diagnostic"
+        elif "internal error" in stderr:
+            # A crash caught and reworded is still a crash (a parser bug, say).
+            problem = "internal error: " + stderr[-2000:]
         elif status == 1:
             left = [str(o) for o in outputs if o.exists()]
             if left:
@@ -190,6 +217,8 @@ def run_case_subprocess(argv: Sequence[str], outputs: Sequence[Path] = (),
         problem = "traceback on stderr:\n" + proc.stderr[-3000:]
     elif proc.returncode not in (0, 1):
         problem = f"exit status {proc.returncode}"
+    elif "internal error" in proc.stderr:
+        problem = "internal error: " + proc.stderr[-2000:]
     elif proc.returncode == 1 and any(o.exists() for o in outputs):
         problem = "output left behind after a failure"
     return CaseResult(proc.returncode, proc.stderr, problem)

@@ -42,3 +42,12 @@ def test_programs_cover_traps_and_exits(checker: Checker) -> None:
         categories.add(v.reference.category)
         panics += v.reference.panic is not None
     assert None in categories and len(categories) >= 2 and panics >= 1
+
+
+def test_every_engine_ran(checker: Checker) -> None:
+    """A missing engine is reported (skipped, with the reason), never silently dropped:
+    without Node the batches above compared the interpreter with wasmtime only."""
+    if checker.skipped:
+        pytest.skip("differential runs without " + checker.engines.split("; ", 1)[1])
+    assert checker.node is not None
+
