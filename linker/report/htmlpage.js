@@ -309,7 +309,7 @@
     return e;
   }
 
-  function zoomTo(n) { state.zoom = n; draw(); }
+  function zoomTo(n) { state.zoom = n; draw(); if (tab === "Overview") renderSide(); }
 
   function crumbs(n) {
     const path = [];
@@ -398,8 +398,25 @@
     const topE = [];
     for (let v = 0; v < nLive; v++) if (L.b[v] > 0) topE.push(v);
     topE.sort((a, b) => L.b[b] - L.b[a] || (L.n[a] < L.n[b] ? -1 : 1));
+    const root0 = currentRoot();
+    if (state.zoom && state.zoom !== root0) {
+      const inView = [];
+      const walk = (n) => { for (const k of kidsOf(n) || []) { if (k.kids || k.lazy) walk(k); else if (k.ent >= 0) inView.push(k.ent); } };
+      walk(state.zoom);
+      inView.sort((a, b) => L.b[b] - L.b[a] || (L.n[a] < L.n[b] ? -1 : 1));
+      body.prepend(card("In this view: " + state.zoom.name + " (" + size(state.zoom.size) + ")",
+        table(["entity", "bytes", "retained"], inView.slice(0, 15).map((v) => ({ cells: [symLink(v), num(L.b[v]), num(L.r[v])] })), [false, true, true]),
+        inView.length > 15 ? el("div", { class: "note", text: num(inView.length - 15) + " more" }) : null));
+    }
     body.append(card("Largest entities", table(["entity", "bytes", "retained"], topE.slice(0, 15).map((v) => ({
       cells: [symLink(v), num(L.b[v]), num(L.r[v])] })), [false, true, true])));
+    // What to cut first: the entities whose removal would free the most (retained size), roots aside.
+    const rootSet = new Set(D.roots.map((r) => r[0]));
+    const wins = [];
+    for (let v = 0; v < nLive; v++) if (L.r[v] > 0 && !rootSet.has(v) && L.dist[v] >= 0) wins.push(v);
+    wins.sort((a, b) => L.r[b] - L.r[a] || (L.n[a] < L.n[b] ? -1 : 1));
+    body.append(card("Biggest wins (retained size)", el("p", { class: "note", text: "Entities that are not roots, by the bytes that would leave the output with them: everything only they keep alive." }),
+      table(["entity", "retained", "own"], wins.slice(0, 15).map((v) => ({ cells: [symLink(v), num(L.r[v]), num(L.b[v])] })), [false, true, true])));
     const root = inputTree || (inputTree = buildInputTree());
     const groups = [];
     const walk = (n) => { for (const k of n.kids) if (k.kids) { if (k.kids.some((c) => !c.kids)) groups.push(k); walk(k); } };
