@@ -437,3 +437,18 @@ def test_unwritable_page_fails_the_link_and_leaves_nothing(prog: Path, capsys: C
                            "no/such/dir/p.html"], capsys)
     assert code == 1 and "no/such/dir/p.html" in err and "Traceback" not in err
     assert not (prog / "gone.wasm").exists()
+
+
+def test_overview_lists_the_biggest_wins_by_retained_size(pages: Path, open_page: Any) -> None:
+    report = Report.load(str(pages / "prog.json"))
+    g = live_graph(report)
+    tree = dominator_tree(g)
+    roots = set(g.roots)
+    wins = sorted((v for v in range(len(g.names)) if v not in roots and tree.retained[v] > 0),
+                  key=lambda v: (-tree.retained[v], g.names[v]))[:15]
+    page = open_page(pages / "prog.html")
+    card = page.locator(".card", has_text="Biggest wins")
+    rows = card.locator("tr").all_inner_texts()[1:]
+    assert [r.split("\t")[0] for r in rows] == [g.names[v] for v in wins]
+    assert [int(r.split("\t")[1].replace(",", "")) for r in rows] == \
+        [tree.retained[v] for v in wins]
