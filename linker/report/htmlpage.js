@@ -458,12 +458,10 @@
   }
 
   function edgeList(edges, limit) {
-    const ul = el("ol", { class: "chain plain" });
     const t = el("table", { class: "t" });
     for (const [u, k] of edges.slice(0, limit)) t.append(el("tr", null, el("td", null, symLink(u)), el("td", { class: "note", text: D.kinds[k] }), el("td", { class: "n", text: num(L.b[u]) })));
     const box = el("div", null, t);
-    if (edges.length > limit) box.append(el("a", { class: "lnk", text: "show all " + num(edges.length), onclick: (ev) => { box.replaceWith(edgeList(edges, Infinity)); } }));
-    void ul;
+    if (edges.length > limit) box.append(el("a", { class: "lnk", text: "show all " + num(edges.length), onclick: () => { box.replaceWith(edgeList(edges, Infinity)); } }));
     return box;
   }
 
@@ -476,8 +474,6 @@
   }
 
   function liveCard(body, v) {
-    const e = isDiff ? null : v;
-    void e;
     const tags = el("div", null, el("span", { class: "tag live", text: "live" }), el("span", { class: "tag", text: D.ekinds[L.k[v]] }),
       el("span", { class: "tag", text: D.classes[L.c[v]] }));
     const input = inputOf(v);
@@ -570,9 +566,8 @@
     const walk = (n) => { for (const k of kidsOf(n) || []) { if (k.kids || k.lazy) walk(k); else if (k.size < thr) ks.push(k); } };
     for (const k of kidsOf(node) || []) { if (k.size >= thr) continue; if (k.kids || k.lazy) walk(k); else ks.push(k); }
     ks.sort(bySize);
-    tab = isDiff ? "Entity" : "Entity";
+    tab = "Entity";
     state.sel = -1; state.selDead = -1; state.unloaded = null;
-    clear(side);
     renderSide();
     const body = $("panel");
     clear(body);
@@ -779,7 +774,6 @@
     }
   }
 
-  // Diff: a style element cannot use the palette; colours are set inline above.
   api.select = (name) => { const v = (isDiff ? E.n : L.n).indexOf(name); if (v >= 0) select(v); return v; };
   api.zoomOut = () => { state.zoom = null; draw(); };
   api.setArea = (a) => { state.area = a; state.zoom = null; modes(); draw(); };

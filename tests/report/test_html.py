@@ -145,6 +145,11 @@ def test_small_entities_are_aggregated(pages: Path, open_page: Any) -> None:
     rest = page.eval_on_selector_all(".x", "xs => xs.map(x => x.dataset.tip)")
     hidden = sum(1 for b in sizes.values() if b > 0) - len(expected)
     assert sum(int(t.split()[0]) for t in rest) == hidden
+    # Clicking a hatched rectangle lists the entities it stands for.
+    page.click(".x >> nth=0")
+    listed = page.eval_on_selector_all("#panel a.sym", "as => as.map(a => a.textContent)")
+    assert len(listed) == int(rest[0].split()[0])
+    assert all(0 < sizes[n] < sum(sizes.values()) / 12 for n in listed)
 
 
 def test_retained_treemap_is_the_dominator_tree(pages: Path, open_page: Any) -> None:
