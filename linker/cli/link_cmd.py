@@ -170,7 +170,8 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
         strip_all=args.strip_all, export_all=args.export_all,
-        import_memory=args.import_memory, report_html=args.report_html,
+        report_html=args.report_html,
+        import_memory=args.import_memory,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
         **{"stack_size": size for _key, size in args.z_options})
 
