@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 def _page(args: argparse.Namespace, paths: list[str]) -> str:
     from linker.cli.main import InputError
     from linker.report.htmlpage import diff_html, report_html
+    if len(paths) > 2 and all(is_report_path(x) for x in paths):
+        args._parser.error("give one report, two reports (for their diff), or link inputs")
     try:
         if len(paths) == 2 and all(is_report_path(x) for x in paths):
             if args.ffi_baseline is not None:

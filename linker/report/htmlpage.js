@@ -309,7 +309,7 @@
     return e;
   }
 
-  function zoomTo(n) { state.zoom = n; draw(); }
+  function zoomTo(n) { state.zoom = n; draw(); if (tab === "Overview") renderSide(); }
 
   function crumbs(n) {
     const path = [];
@@ -398,8 +398,25 @@
     const topE = [];
     for (let v = 0; v < nLive; v++) if (L.b[v] > 0) topE.push(v);
     topE.sort((a, b) => L.b[b] - L.b[a] || (L.n[a] < L.n[b] ? -1 : 1));
+    const root0 = currentRoot();
+    if (state.zoom && state.zoom !== root0) {
+      const inView = [];
+      const walk = (n) => { for (const k of kidsOf(n) || []) { if (k.kids || k.lazy) walk(k); else if (k.ent >= 0) inView.push(k.ent); } };
+      walk(state.zoom);
+      inView.sort((a, b) => L.b[b] - L.b[a] || (L.n[a] < L.n[b] ? -1 : 1));
+      body.prepend(card("In this view: " + state.zoom.name + " (" + size(state.zoom.size) + ")",
+        table(["entity", "bytes", "retained"], inView.slice(0, 15).map((v) => ({ cells: [symLink(v), num(L.b[v]), num(L.r[v])] })), [false, true, true]),
+        inView.length > 15 ? el("div", { class: "note", text: num(inView.length - 15) + " more" }) : null));
+    }
     body.append(card("Largest entities", table(["entity", "bytes", "retained"], topE.slice(0, 15).map((v) => ({
       cells: [symLink(v), num(L.b[v]), num(L.r[v])] })), [false, true, true])));
+    // What to cut first: the entities whose removal would free the most (retained size), roots aside.
+    const rootSet = new Set(D.roots.map((r) => r[0]));
+    const wins = [];
+    for (let v = 0; v < nLive; v++) if (L.r[v] > 0 && !rootSet.has(v) && L.dist[v] >= 0) wins.push(v);
+    wins.sort((a, b) => L.r[b] - L.r[a] || (L.n[a] < L.n[b] ? -1 : 1));
+    body.append(card("Biggest wins (retained size)", el("p", { class: "note", text: "Entities that are not roots, by the bytes that would leave the output with them: everything only they keep alive." }),
+      table(["entity", "retained", "own"], wins.slice(0, 15).map((v) => ({ cells: [symLink(v), num(L.r[v]), num(L.b[v])] })), [false, true, true])));
     const root = inputTree || (inputTree = buildInputTree());
     const groups = [];
     const walk = (n) => { for (const k of n.kids) if (k.kids) { if (k.kids.some((c) => !c.kids)) groups.push(k); walk(k); } };
@@ -441,12 +458,10 @@
   }
 
   function edgeList(edges, limit) {
-    const ul = el("ol", { class: "chain plain" });
     const t = el("table", { class: "t" });
     for (const [u, k] of edges.slice(0, limit)) t.append(el("tr", null, el("td", null, symLink(u)), el("td", { class: "note", text: D.kinds[k] }), el("td", { class: "n", text: num(L.b[u]) })));
     const box = el("div", null, t);
-    if (edges.length > limit) box.append(el("a", { class: "lnk", text: "show all " + num(edges.length), onclick: (ev) => { box.replaceWith(edgeList(edges, Infinity)); } }));
-    void ul;
+    if (edges.length > limit) box.append(el("a", { class: "lnk", text: "show all " + num(edges.length), onclick: () => { box.replaceWith(edgeList(edges, Infinity)); } }));
     return box;
   }
 
@@ -459,8 +474,6 @@
   }
 
   function liveCard(body, v) {
-    const e = isDiff ? null : v;
-    void e;
     const tags = el("div", null, el("span", { class: "tag live", text: "live" }), el("span", { class: "tag", text: D.ekinds[L.k[v]] }),
       el("span", { class: "tag", text: D.classes[L.c[v]] }));
     const input = inputOf(v);
@@ -553,9 +566,8 @@
     const walk = (n) => { for (const k of kidsOf(n) || []) { if (k.kids || k.lazy) walk(k); else if (k.size < thr) ks.push(k); } };
     for (const k of kidsOf(node) || []) { if (k.size >= thr) continue; if (k.kids || k.lazy) walk(k); else ks.push(k); }
     ks.sort(bySize);
-    tab = isDiff ? "Entity" : "Entity";
+    tab = "Entity";
     state.sel = -1; state.selDead = -1; state.unloaded = null;
-    clear(side);
     renderSide();
     const body = $("panel");
     clear(body);
@@ -762,7 +774,6 @@
     }
   }
 
-  // Diff: a style element cannot use the palette; colours are set inline above.
   api.select = (name) => { const v = (isDiff ? E.n : L.n).indexOf(name); if (v >= 0) select(v); return v; };
   api.zoomOut = () => { state.zoom = null; draw(); };
   api.setArea = (a) => { state.area = a; state.zoom = null; modes(); draw(); };

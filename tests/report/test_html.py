@@ -145,6 +145,11 @@ def test_small_entities_are_aggregated(pages: Path, open_page: Any) -> None:
     rest = page.eval_on_selector_all(".x", "xs => xs.map(x => x.dataset.tip)")
     hidden = sum(1 for b in sizes.values() if b > 0) - len(expected)
     assert sum(int(t.split()[0]) for t in rest) == hidden
+    # Clicking a hatched rectangle lists the entities it stands for.
+    page.click(".x >> nth=0")
+    listed = page.eval_on_selector_all("#panel a.sym", "as => as.map(a => a.textContent)")
+    assert len(listed) == int(rest[0].split()[0])
+    assert all(0 < sizes[n] < sum(sizes.values()) / 12 for n in listed)
 
 
 def test_retained_treemap_is_the_dominator_tree(pages: Path, open_page: Any) -> None:
@@ -437,3 +442,18 @@ def test_unwritable_page_fails_the_link_and_leaves_nothing(prog: Path, capsys: C
                            "no/such/dir/p.html"], capsys)
     assert code == 1 and "no/such/dir/p.html" in err and "Traceback" not in err
     assert not (prog / "gone.wasm").exists()
+
+
+def test_overview_lists_the_biggest_wins_by_retained_size(pages: Path, open_page: Any) -> None:
+    report = Report.load(str(pages / "prog.json"))
+    g = live_graph(report)
+    tree = dominator_tree(g)
+    roots = set(g.roots)
+    wins = sorted((v for v in range(len(g.names)) if v not in roots and tree.retained[v] > 0),
+                  key=lambda v: (-tree.retained[v], g.names[v]))[:15]
+    page = open_page(pages / "prog.html")
+    card = page.locator(".card", has_text="Biggest wins")
+    rows = card.locator("tr").all_inner_texts()[1:]
+    assert [r.split("\t")[0] for r in rows] == [g.names[v] for v in wins]
+    assert [int(r.split("\t")[1].replace(",", "")) for r in rows] == \
+        [tree.retained[v] for v in wins]
