@@ -4,7 +4,9 @@ clang's `-g` objects carry `.debug_info`, `.debug_line`, `.debug_str`, ...
 as custom sections with relocations (tool-conventions `Debugging.md`,
 `Linking.md`).  As lld does (`OutputSections.cpp`, `InputChunks.cpp`), each
 output `.debug_*` section is the concatenation, in load order, of that
-section of every loaded C object, and each relocation is patched:
+section of every loaded C object, and each relocation is patched
+(`.debug_str`, a string table, is merged instead: each string once, as lld
+merges it):
 
 * `R_WASM_FUNCTION_OFFSET_I32`: the function's offset in the output code
   section's contents (the body, after its size LEB) plus the addend, an
@@ -28,6 +30,7 @@ address.  IR objects carry no DWARF.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from linker.marklive import LiveSet
@@ -39,6 +42,7 @@ from linker.wasm.reloc import RelocType
 from linker.writer import EmitResult
 
 DEBUG_PREFIX = ".debug_"
+STR_SECTION = ".debug_str"
 _R = RelocType
 _FUNC_INDEX = frozenset({_R.FUNCTION_INDEX_I32, _R.FUNCTION_INDEX_LEB})
 _TABLE = frozenset({_R.TABLE_INDEX_I32, _R.TABLE_INDEX_SLEB})
@@ -124,40 +128,80 @@ def debug_sections(store: Store, live: LiveSet, emitted: EmitResult,
     out = _Output(store, live, emitted, wasm)
     sections: dict[str, bytearray] = {}
     bases: dict[int, dict[str, int]] = {}
+    strings = _Strings()
     for obj in objects:
         w = obj.wasm()
         mine = bases.setdefault(id(obj), {})
         for name in w.custom_sections:
-            if name.startswith(DEBUG_PREFIX):
+            if name == STR_SECTION:
+                strings.add(id(obj), w.custom_section(name) or b"")
+                mine[name] = 0
+            elif name.startswith(DEBUG_PREFIX):
                 mine[name] = len(sections.setdefault(name, bytearray()))
                 sections[name] += w.custom_section(name) or b""
     for obj in objects:
-        _relocate_object(obj, out, sections, bases)
-    return [(name, bytes(data)) for name, data in sections.items()]
+        _relocate_object(obj, out, sections, bases, strings)
+    merged = [(STR_SECTION, bytes(strings.data))] if strings.data else []
+    return [(name, bytes(data)) for name, data in sections.items()] + merged
+
+
+class _Strings:
+    """`.debug_str` merged as lld merges it (`MergeInputChunk`): each distinct
+    NUL-terminated string once, in first-seen order; an offset into an
+    object's table maps to the same byte of its string in the merged one."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.at: dict[bytes, int] = {}
+        self.pieces: dict[int, tuple[list[int], list[int]]] = {}   # obj -> starts in, out
+
+    def add(self, key: int, table: bytes) -> None:
+        starts: list[int] = []
+        outs: list[int] = []
+        pos = 0
+        while pos < len(table):
+            end = table.find(b"\0", pos)
+            end = len(table) if end < 0 else end + 1
+            piece = table[pos:end]
+            where = self.at.get(piece)
+            if where is None:
+                where = self.at[piece] = len(self.data)
+                self.data += piece
+            starts.append(pos)
+            outs.append(where)
+            pos = end
+        self.pieces[key] = (starts, outs)
+
+    def offset(self, key: int, addend: int) -> int:
+        starts, outs = self.pieces[key]
+        i = bisect.bisect_right(starts, addend) - 1
+        return outs[i] + addend - starts[i] if i >= 0 else addend
 
 
 def _relocate_object(obj: ObjectFile, out: _Output, sections: dict[str, bytearray],
-                     bases: dict[int, dict[str, int]]) -> None:
+                     bases: dict[int, dict[str, int]], strings: _Strings) -> None:
     w = obj.wasm()
     relocs = w.custom_relocs
     mine = bases[id(obj)]
     for index, (_sid, name, _s, _e) in enumerate(w.sections):
-        if name not in mine or index not in relocs:
+        if name not in mine or name == STR_SECTION or index not in relocs:
             continue
         data, base = sections[name], mine[name]
         for rel in relocs[index]:
-            value = _value(obj, w, rel, out, mine, name)
+            value = _value(obj, w, rel, out, mine, name, strings)
             _patch(data, base + rel.offset, rel.type, value)
 
 
 def _value(obj: ObjectFile, w: WasmObject, rel: Reloc, out: _Output,
-           mine: dict[str, int], section: str) -> int:
+           mine: dict[str, int], section: str, strings: _Strings) -> int:
     rtype = rel.type
     sym = w.symbols[rel.index]
     if rtype == _R.SECTION_OFFSET_I32:
         if sym.kind is not SymKind.SECTION or sym.name not in mine:
             raise DebugInfoError(obj.name, f"{section}: section offset into '{sym.name}', "
                                            "which is not a debug section")
+        if sym.name == STR_SECTION:
+            return strings.offset(id(obj), rel.addend)
         return mine[sym.name] + rel.addend
     name = obj.symbol_name(rel.index)
     value: int | None

@@ -190,7 +190,13 @@ def top(report: Report, fmt: str, n: int | None = 20, by_input: bool = False) ->
         f"live entities: {in_entities} bytes ({pct(percent(in_entities, total))}); "
         f"the rest of the {total}-byte output is section headers, types, imports, "
         "exports, the table and names"]
-    summary = {"output_bytes": total, "entity_bytes": in_entities, "count": len(rows)}
+    debug = sum(int(sec.get("total", 0)) for sec in report.output.get("sections", [])
+                if str(sec.get("name", "")).startswith("custom .debug_"))
+    if debug:
+        footer[-1] += f", and {debug} bytes ({pct(percent(debug, total))}) of C objects' DWARF " \
+                      "(--strip-debug drops it)"
+    summary = {"output_bytes": total, "entity_bytes": in_entities, "count": len(rows),
+               **({"debug_bytes": debug} if debug else {})}
     return render(fmt, shown, cols, summary, footer)
 
 
