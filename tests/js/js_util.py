@@ -70,7 +70,7 @@ def build_examples(out: Path) -> dict[str, Example]:
     return found
 
 
-PROGRAMS = ("grow", "foreign", "panic", "echo", "files", "dynamic")
+PROGRAMS = ("grow", "foreign", "panic", "echo", "files", "dynamic", "trace")
 
 
 @attrs.frozen

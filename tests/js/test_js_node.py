@@ -186,3 +186,13 @@ def test_ffi_fallback_host_matches_irld_run(site: Site, node: str) -> None:
         theirs = subprocess.run([IRLD, "run", "--engine", engine, "dynamic.wasm"],
                                 cwd=site.dir, capture_output=True, timeout=120)
         assert (theirs.returncode, theirs.stdout, theirs.stderr) == want
+
+
+def test_env_host_functions_match_irld_run(site: Site, node: str) -> None:
+    mine = node_cmd(node, site, "trace")
+    want = b"trace i32: -5\ntrace i64: -5000000000\ntrace f64: 0.1\ntrace f64: 1e+21\n"
+    assert (mine.returncode, mine.stdout, mine.stderr) == (0, b"", want)
+    for engine in ("wasmtime", "node"):
+        theirs = subprocess.run([IRLD, "run", "--engine", engine, "trace.wasm"],
+                                cwd=site.dir, capture_output=True, timeout=120)
+        assert (theirs.returncode, theirs.stderr) == (0, want)

@@ -62,11 +62,7 @@ const up = (n, a) => Math.ceil(n / a) * a;
 
 // Size, alignment and field offsets of a C type: a scalar name or an array of fields (a struct).
 function layout(t) {
-  if (!Array.isArray(t)) {
-    const s = SCALARS[t]?.[0];
-    if (!s) throw new TypeError(`unknown C type ${t}`);
-    return { size: s, align: s };
-  }
+  if (!Array.isArray(t)) return { size: SCALARS[t][0], align: SCALARS[t][0] };
   let size = 0, align = 1;
   const offsets = t.map((f) => {
     const l = layout(f);
@@ -301,7 +297,6 @@ export async function instantiate(source, options = {}) {
       setU64(p, (f.pos = pos));
       return 0;
     },
-    fd_tell: (fd, p) => wasi.fd_seek(fd, 0n, 1, p),
     fd_close: (fd) => (fds.delete(fd) || fd < 3 ? 0 : EBADF),
     fd_fdstat_get(fd, p) {
       const f = fds.get(fd);
@@ -313,12 +308,7 @@ export async function instantiate(source, options = {}) {
       return 0;
     },
     fd_fdstat_set_flags: () => 0,
-    fd_prestat_get(fd, p) {
-      if (fd != 3 || !fds.has(3)) return EBADF;
-      setU32(p, 0);
-      setU32(p + 4, 1);
-      return 0;
-    },
+    fd_prestat_get: (fd, p) => fd != 3 || !fds.has(3) ? EBADF : (setU32(p, 0), setU32(p + 4, 1), 0),
     fd_prestat_dir_name: (fd, p) => fd != 3 || !fds.has(3) ? EBADF : (bytes(p, 1)[0] = 47, 0),
     fd_filestat_get(fd, p) {
       const f = fds.get(fd);
@@ -358,16 +348,8 @@ export async function instantiate(source, options = {}) {
     get instance() { return instance; },
     get memory() { return memory; },
     // read/write a C value: a scalar type name, or an array of field types (a struct)
-    read(p, type) {
-      if (!Array.isArray(type)) return dv()[`get${SCALARS[type][1]}`](p, true);
-      const { offsets } = layout(type);
-      return type.map((t, i) => program.read(p + offsets[i], t));
-    },
-    write(p, type, value) {
-      if (!Array.isArray(type)) return dv()[`set${SCALARS[type][1]}`](p, value, true);
-      const { offsets } = layout(type);
-      type.forEach((t, i) => program.write(p + offsets[i], t, value[i]));
-    },
+    read: (p, type) => access(p, type),
+    write(p, type, value) { access(p, type, value, true); },
     sizeof: (type) => layout(type).size,
     readString: (p, n) => text(p, n),
     readCString: (p) => text(p, new Uint8Array(memory.buffer, p).indexOf(0)),
@@ -390,6 +372,12 @@ export async function instantiate(source, options = {}) {
     },
   };
 
+  function access(p, type, value, set) {
+    if (!Array.isArray(type)) return dv()[`${set ? 'set' : 'get'}${SCALARS[type][1]}`](p, set ? value : true, true);
+    const { offsets } = layout(type);
+    return type.map((t, i) => access(p + offsets[i], t, value?.[i], set));
+  }
+
   // Call into wasm; a trap right after the panic line becomes a PanicError.
   function call(f, ...a) {
     lastFd = 0;
@@ -404,12 +392,7 @@ export async function instantiate(source, options = {}) {
   }
 
   const host = {
-    env: {
-      irld_trace_i32: (v) => stderr(enc.encode(`trace i32: ${v}\n`)),
-      irld_trace_i64: (v) => stderr(enc.encode(`trace i64: ${v}\n`)),
-      irld_trace_f64: (v) => stderr(enc.encode(`trace f64: ${v}\n`)),
-      irld_clock_ms: () => performance.now(),
-    },
+    env: { irld_clock_ms: () => performance.now() },
     irld: {
       closure_table_grow: (t, c) => closureTableGrow(instance.exports, t, c),
       // --ffi-fallback=host (linker/host/ffi_fallback.py): a call lowered to wasm values
@@ -424,6 +407,7 @@ export async function instantiate(source, options = {}) {
       },
     },
   };
+  for (const t of ['i32', 'i64', 'f64']) host.env[`irld_trace_${t}`] = (v) => stderr(enc.encode(`trace ${t}: ${v}\n`));
   const imports = {};
   const missing = [];
   for (const { module: m, name: n, kind } of WebAssembly.Module.imports(module)) {
