@@ -196,3 +196,20 @@ def test_env_host_functions_match_irld_run(site: Site, node: str) -> None:
         theirs = subprocess.run([IRLD, "run", "--engine", engine, "trace.wasm"],
                                 cwd=site.dir, capture_output=True, timeout=120)
         assert (theirs.returncode, theirs.stderr) == (0, want)
+
+
+def test_declarations_typecheck(site: Site, tmp_path: Path) -> None:
+    """With TypeScript's tsc ($IRLD_TSC or on PATH; not installed by CI), a module using
+    the stub and the runtime the documented way compiles under --strict."""
+    import os
+    import shutil
+    tsc = os.environ.get("IRLD_TSC") or shutil.which("tsc")
+    if tsc is None:
+        pytest.skip("tsc not installed (npm install typescript; IRLD_TSC=path/to/tsc)")
+    for name in ("foreign.mjs", "foreign.d.mts", "irld-runtime.mjs", "irld-runtime.d.mts"):
+        shutil.copy(site.dir / name, tmp_path / name)
+    shutil.copy(Path(__file__).with_name("uses_declarations.mts"), tmp_path / "use.mts")
+    proc = subprocess.run([tsc, "--noEmit", "--strict", "--target", "es2022", "--module",
+                           "nodenext", "--moduleResolution", "nodenext", "--lib", "es2022,dom",
+                           "use.mts"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
