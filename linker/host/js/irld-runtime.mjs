@@ -472,11 +472,15 @@ export async function runMain(stubUrl, wasmUrl, meta) {
   if (real(process.argv[1]) != real(fileURLToPath(stubUrl))) return;
   Error.stackTraceLimit = 40;
   const out = (fd) => (_text, bytes) => fs.writeSync(fd, bytes);
+  // a blocking read of fd 0; a non-blocking stdin (EAGAIN) is polled every 10 ms
   const stdin = (n) => {
     const buf = new Uint8Array(n);
-    try { return buf.subarray(0, fs.readSync(0, buf)); } catch (e) {
-      if (e.code == 'EOF') return buf.subarray(0, 0);
-      throw e;
+    for (;;) {
+      try { return buf.subarray(0, fs.readSync(0, buf)); } catch (e) {
+        if (e.code == 'EOF') return buf.subarray(0, 0);
+        if (e.code != 'EAGAIN') throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
     }
   };
   let prog;
