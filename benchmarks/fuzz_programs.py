@@ -4,7 +4,8 @@
         [--no-minimise] [--regressions DIR]
 
 Each program (tests/fuzz/progen.py, seed S, S+1, ...) is compiled, linked in
-both tail-call modes and run on all engines (tests/fuzz/harness.py).  A
+both tail-call modes, each without and with `--lto`, and run on all engines
+(tests/fuzz/harness.py).  `make fuzz-lto` runs 5,000.  A
 disagreement is minimised (delta debugging over functions, blocks and
 statements) and saved under tests/fuzz/regressions/seed-<N>/, where
 tests/fuzz/test_regressions.py replays it.  Prints the figures at the end
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     print(f"programs: {args.count} (seeds {args.seed}..{args.seed + args.count - 1}, "
           f"size {args.size}), jobs {args.jobs}")
-    print("runs per program: interpreter + wasmtime and Node in native and trampoline mode")
+    print("runs per program: interpreter + wasmtime and Node in native and trampoline mode, "
+          "each without and with --lto (the LTO links also on the interpreter)")
     print(f"disagreements: {counts['fail']}, generator errors: {counts['generator']}")
     print("outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
     print(f"time: {elapsed:.1f} s ({elapsed / max(args.count, 1) * 1000:.0f} ms per program)")

@@ -45,7 +45,7 @@ _LAZY = {
 
 # LinkOptions fields that hold sequences; the API accepts any iterable of strings.
 _TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries",
-                 "whole_archives", "allowed_undefined", "ffi_signatures")
+                 "whole_archives", "allowed_undefined", "ffi_signatures", "lto_passes")
 _PATH_FIELDS = ("emit_wat", "report_html", "emit_js")
 
 
@@ -75,7 +75,7 @@ def link_options(inputs: Iterable[str | os.PathLike[str]],
         inputs = [inputs]
     kw: dict[str, Any] = dict(options)
     for name in _TUPLE_FIELDS:
-        if name in kw:
+        if kw.get(name) is not None:
             value = kw[name]
             kw[name] = (value,) if isinstance(value, str) else tuple(os.fspath(v) for v in value)
     for name in _PATH_FIELDS:
@@ -121,6 +121,12 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `strip_all=False`            `--strip-all`
     `closure_growth=False`       `--closure-growth=host` (pools grow via host)
     `emit_js=None`               `--emit-js FILE.mjs` (the JS loader)
+    `strip_debug=False`          `--strip-debug` (no DWARF of C objects)
+    `source_map=None`            `--source-map FILE`
+    `checked=False`              `--checked`
+    `instrument=False`           `--instrument` (trace hooks)
+    `lto=False`                  `--lto` (also `-O1`/`-O2`/`-Os`)
+    `lto_passes=None`            `--lto-passes a,b,...` (needs `lto=True`)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

@@ -42,6 +42,9 @@ from relooper import CFG, structure, structure_naive, uses_dispatch
 from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, End, Exit,
                            IfStart, LoopStart, Node, SetDispatch, instructions)
 
+from linker.checked import Checks
+from linker.tracehooks import TraceHooks
+from linker.diagnostics import Span
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.wasm.instr import InstrBuilder
@@ -94,6 +97,8 @@ class Trampoline:
 PANIC_SYMBOL = "__irld_panic"
 SIG_SYMBOL_PREFIX = "__irld_ffi_sig:"          # + a signature key: its link-time id
 PADDED_ZERO = b"\x80\x80\x80\x80\x00"       # a relocation site: 0 as a 5-byte LEB
+FFI_CALL = "ffi_call"                        # the dynamic FFI's call (linker.ffi.plan)
+ENTRY = -1          # a line-table offset: the function's entry, before any code
 
 
 @attrs.frozen(slots=True)
@@ -126,6 +131,11 @@ class FuncContext:
     mode: TailCallMode = TailCallMode.NATIVE
     trampoline: Trampoline | None = None
     sites: Sites | None = None                  # object mode: relocations, not indices
+    # Source locations: (offset in the code, IR span) of each statement, exit
+    # and branch condition, in code order; None: not recorded.
+    lines: list[tuple[int, Span]] | None = None
+    checks: Checks | None = None                # --checked: instrument memory and calls
+    trace: TraceHooks | None = None             # --instrument: report entry, exit, tail calls
 
 
 def compile_function(f: ir.Func, ctx: FuncContext) -> tuple[list[ValType], bytes]:
@@ -148,6 +158,49 @@ class _FuncGen:
             self.local_index[p.name] = len(f.params) + len(self.locals)
             self.locals.append(p.type)
         self.temp: dict[ValType, int] = {}
+        self.own: dict[str, int] = {}
+        self.lines = ctx.lines
+        self.checks = ctx.checks
+        self.tracking = self.lines is not None or self.checks is not None
+        self.cur_span: Span | None = f.span     # the location code is now generated for
+        # Branch conditions are emitted apart from their terminator: their
+        # location is the terminator's.
+        self.cond_spans: dict[int, Span] = {}
+        if self.tracking:
+            for blk in f.blocks:
+                t = blk.term
+                if isinstance(t, (ir.Branch, ir.Switch)) and t.span is not None:
+                    self.cond_spans[id(t.cond if isinstance(t, ir.Branch) else t.index)] = t.span
+
+    def mark(self, span: Span | None) -> None:
+        """Record that the code from here on comes from `span`."""
+        if span is None:
+            return
+        self.cur_span = span
+        lines = self.lines
+        if lines is None:
+            return
+        pos = len(self.b.buf)
+        if lines and lines[-1][0] == pos:
+            lines[-1] = (pos, span)      # nothing was emitted for the previous one
+        else:
+            lines.append((pos, span))
+
+    def own_local(self, key: str, t: ValType) -> int:
+        """A local reserved for one purpose (`temp_local`'s are shared)."""
+        idx = self.own.get(key)
+        if idx is None:
+            idx = len(self.f.params) + len(self.locals)
+            self.locals.append(t)
+            self.own[key] = idx
+        return idx
+
+    def check_access(self, op: str, offset: int) -> None:
+        checks = self.checks
+        assert checks is not None
+        checks.emit_access(self.b, self.f.name, self.cur_span, op, offset,
+                           self.own_local("check_addr", ValType.I32),
+                           self.own_local("check_ea", ValType.I64))
 
     def temp_local(self, t: ValType) -> int:
         idx = self.temp.get(t)
@@ -159,9 +212,17 @@ class _FuncGen:
 
     def run(self) -> tuple[list[ValType], bytes]:
         f = self.f
+        if self.lines is not None and f.span is not None:
+            # Offset -1: the function's entry (where a stack-overflow trap is).
+            self.lines.append((ENTRY, f.span))
         if f.deferred_error is not None:
+            self.mark(f.span)
             self.emit_panic(f.deferred_error)
             return self.locals, self.b.finish()
+        trace = self.ctx.trace
+        if trace is not None:
+            self.fid = self.r.func_index(f.name)
+            trace.entry(self.b, self.fid, [(i, p.type) for i, p in enumerate(f.params)])
         tree: list[Node]
         if (len(f.blocks) == 1 and not isinstance(f.blocks[0].term, _BRANCHING)
                 and _STRUCTURE is structure):
@@ -197,6 +258,7 @@ class _FuncGen:
                 case LoopStart():
                     b.loop()
                 case IfStart(cond=c):
+                    self.mark(self.cond_spans.get(id(c)))
                     self.emit_expr(cast(ir.Expr, c))
                     b.if_()
                 case Else():
@@ -206,12 +268,14 @@ class _FuncGen:
                 case Br(depth=d):
                     b.br(d)
                 case BrIf(cond=c, depth=d):
+                    self.mark(self.cond_spans.get(id(c)))
                     self.emit_expr(cast(ir.Expr, c))
                     b.br_if(d)
                 case BrTable(index=x, depths=ds, default=dflt):
                     if x is DISPATCH:
                         b.local_get(dispatch)
                     else:
+                        self.mark(self.cond_spans.get(id(x)))
                         self.emit_expr(cast(ir.Expr, x))
                     b.br_table(ds, dflt)
                 case SetDispatch(value=v):
@@ -222,10 +286,16 @@ class _FuncGen:
 
     def emit_exit(self, t: ir.Terminator) -> None:
         b = self.b
+        if self.tracking:
+            self.mark(t.span)
         match t:
             case ir.Return(value=v):
                 if v is not None:
                     self.emit_expr(v)
+                trace = self.ctx.trace
+                if trace is not None:
+                    res = self.f.result
+                    trace.exit(b, self.fid, res, -1 if res is None else self.temp_local(res))
                 b.return_()
             case ir.Unreachable():
                 b.unreachable()
@@ -317,6 +387,8 @@ class _FuncGen:
     # ------------------------------------------------------------ tail calls
 
     def emit_tail_call(self, callee: str, args: Sequence[ir.Expr]) -> None:
+        if self.ctx.trace is not None:
+            self.ctx.trace.tail(self.b)
         for a in args:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
@@ -331,10 +403,14 @@ class _FuncGen:
 
     def emit_tail_call_indirect(self, ty: FuncType, target: ir.Expr,
                                 args: Sequence[ir.Expr]) -> None:
+        if self.ctx.trace is not None:
+            self.ctx.trace.tail(self.b)
         for a in args:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.emit_expr(target)
+            if self.checks is not None:
+                self.checks.emit_call(self.b, self.f.name, self.cur_span)
             self.call_indirect_op(0x13, ty)
             return
         tr = self.ctx.trampoline
@@ -346,6 +422,8 @@ class _FuncGen:
         # with the same out-of-bounds table access a native call would.
         tmp = self.temp_local(ValType.I32)
         self.emit_expr(target)
+        if self.checks is not None:
+            self.checks.emit_call(self.b, self.f.name, self.cur_span)
         self.b.local_tee(tmp)
         self.b.i32_const(tr.table_base_size)
         self.b.op("i32.ge_u")
@@ -416,6 +494,8 @@ class _FuncGen:
 
     def emit_stmt(self, s: ir.Stmt) -> None:
         b = self.b
+        if self.tracking:
+            self.mark(s.span)
         # Fast paths for the two commonest statements (no `match` dispatch).
         if isinstance(s, ir.Assign):
             self.emit_expr(s.value)
@@ -423,26 +503,43 @@ class _FuncGen:
             return
         if isinstance(s, ir.Store):
             self.emit_expr(s.addr)
+            if self.checks is not None:
+                self.check_access(s.op, s.offset)
             self.emit_expr(s.value)
             b.op(s.op, s.offset)
             return
         match s:
             case ir.Call(dest=d, callee=c, args=args):
+                trace = self.ctx.trace
+                ffi = trace is not None and c == FFI_CALL and len(args) == 4
+                if ffi:
+                    self.trace_ffi("ffi_call", args)
                 for a in args:
                     self.emit_expr(a)
                 self.call_op(0x10, c)
+                if ffi:
+                    self.trace_ffi("ffi_return", (args[0], args[2]))
                 tr = self.ctx.trampoline
                 self.finish_call(d, self.callee_result(c, d), tr is not None and tr.may_tail(c))
             case ir.CallIndirect(dest=d, type=ty, target=tg, args=args):
                 for a in args:
                     self.emit_expr(a)
                 self.emit_expr(tg)
+                if self.checks is not None:
+                    self.checks.emit_call(b, self.f.name, self.cur_span)
                 self.call_indirect_op(0x11, ty)
                 tr = self.ctx.trampoline
                 self.finish_call(d, ty.result, tr is not None and tr.any_tail)
             case ir.GlobalSet(name=n, value=v):
                 self.emit_expr(v)
                 self.global_op(0x24, n)
+
+    def trace_ffi(self, which: str, args: Sequence[ir.Expr]) -> None:
+        trace = self.ctx.trace
+        assert trace is not None
+        for a in args:
+            self.emit_expr(a)
+        trace.ffi(self.b, which)
 
     def callee_result(self, callee: str, dest: str | None) -> ValType | None:
         return self.callee_types[callee].result if callee in self.callee_types else None
@@ -487,6 +584,8 @@ class _FuncGen:
                 push((node.op, node.offset))
                 push(node.addr)
             elif cls is tuple:
+                if self.checks is not None:
+                    self.check_access(node[0], node[1])
                 b.op(*node)
             elif cls is ir.SymRef:
                 self.symref(node.symbol, node.offset)

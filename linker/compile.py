@@ -14,14 +14,16 @@ from typing import Any
 
 import attrs
 
-from linker.diagnostics import DiagnosticError, errors_only
+from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
 from linker.ir import model as ir
 from linker.ir.ctypes import lower
 from linker.ir.refs import EdgeKind, RefCollector, data_refs, func_refs
 from linker.ir.verify import verify_module
 from linker.store.codec import encode_data, encode_func, encode_functype
-from linker.object_assembly import ObjectAssembly
+from linker.object_assembly import MAX_STORED_ZERO_FILL, ObjectAssembly, stored_zero_fill
 from linker.output import write_file_atomic as write_file_atomic  # its old home
+from linker.object_assembly import ObjectAssembly
+from linker.store.lines import encode_lines
 from linker.store.objfile import EntityEntry, EntityKind, append_irld_sections, encode_index
 
 
@@ -32,10 +34,23 @@ def private_name(module: str, name: str) -> str:
 
 def compile_module(m: ir.Module) -> bytes:
     """Verify `m` and return its object file bytes; raises DiagnosticError."""
-    errors = errors_only(verify_module(m))
+    errors = errors_only(verify_module(m)) + _zero_fill_errors(m)
     if errors:
         raise DiagnosticError(errors)
     return _object_bytes(m, _private_names(m))
+
+
+def _zero_fill_errors(m: ir.Module) -> list[Diagnostic]:
+    """Zero fills an object would have to store byte by byte, beyond the limit."""
+    out = []
+    for d in m.items:
+        if isinstance(d, ir.Data) and stored_zero_fill(d) > MAX_STORED_ZERO_FILL:
+            out.append(Diagnostic.error(
+                f"data '{d.name}' stores {stored_zero_fill(d)} bytes of zero fill before "
+                f"its last item (at most {MAX_STORED_ZERO_FILL}): a zero fill is free only "
+                "at the end of a data item; move it there or into a data item of its own",
+                d.span))
+    return out
 
 
 # ---------------------------------------------------------------- private renaming
@@ -254,4 +269,5 @@ def _object_bytes(m: ir.Module, mp: Mapping[str, str]) -> bytes:
         foreign_exports=[(x.name, mp.get(x.symbol, x.symbol), x.sig.key())
                          for x in m.foreign_exports],
         strings=code.strings)
-    return append_irld_sections(standard, index, bodies)
+    return append_irld_sections(standard, index, bodies,
+                                encode_lines(code.lines) if code.lines else None)

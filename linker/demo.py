@@ -9,7 +9,12 @@ under wasmtime with the arguments in `args` (one per line) and compare its
 stdout and exit code with `expected.out` / `expected.exit`.  One summary line
 per example shows live and dead entities, output bytes and FFI bytes.  Then
 it asks the report why one symbol is in one binary and what costs the most.
-Exit status 0 only if every example printed exactly its expected output.
+An example with a `needs` file naming `wasi-libc` is compiled and linked
+with wasi-libc (`linker/toolchain.py`: Debian's packages, else the `ziglang`
+wheel); without either it is skipped with a line saying what to install.  The
+C files of an example's `lib/` directory become its own archive,
+`lib<example>.a`, linked after its objects.
+Exit status 0 only if every example that ran printed exactly its expected output.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from linker.driver import LinkOptions, link
 from linker.ir.parser import parse_module
 from linker.report.build import build_report
 from linker.host import run
+from linker.toolchain import LibcToolchain, find_libc_toolchain, missing_message
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -35,8 +41,9 @@ BUILD = ROOT / "build"
 STDLIB = BUILD / "stdlib.a"
 
 
-def build_example(ex: Path) -> tuple[list[str], Path]:
-    """Compile every module of one example; returns the object paths."""
+def build_example(ex: Path, libc: LibcToolchain | None = None) -> tuple[list[str], Path]:
+    """Compile every module of one example (and archive its `lib/`); returns
+    the link inputs before the stdlib."""
     out = BUILD / "examples" / ex.name
     out.mkdir(parents=True, exist_ok=True)
     objects = []
@@ -45,11 +52,29 @@ def build_example(ex: Path) -> tuple[list[str], Path]:
         obj = out / (src.stem + ".o")
         write_file_atomic(str(obj), compile_module(module))
         objects.append(str(obj.relative_to(ROOT)))
+    cc = list(libc.cc) if libc is not None else c_compiler()
     for src in sorted(ex.glob("*.c")):
         obj = out / (src.stem + ".o")
-        subprocess.run([*c_compiler(), "-O1", "-c", str(src), "-o", str(obj)], check=True)
+        subprocess.run([*cc, "-O1", "-c", str(src), "-o", str(obj)], check=True)
         objects.append(str(obj.relative_to(ROOT)))
+    lib_sources = sorted(ex.glob("lib/*.c"))
+    if lib_sources:
+        members = []
+        for src in lib_sources:
+            obj = out / "lib" / (src.stem + ".o")
+            obj.parent.mkdir(exist_ok=True)
+            subprocess.run([*cc, "-O1", "-c", str(src), "-o", str(obj)], check=True)
+            members.append(str(obj))
+        archive = out / f"lib{ex.name}.a"
+        archive.unlink(missing_ok=True)
+        irld(["ar", str(archive), *members])
+        objects.append(str(archive.relative_to(ROOT)))
     return objects, out
+
+
+def needs_libc(ex: Path) -> bool:
+    needs = ex / "needs"
+    return needs.exists() and "wasi-libc" in needs.read_text().split()
 
 
 def c_compiler() -> list[str]:
@@ -61,10 +86,17 @@ def c_compiler() -> list[str]:
 
 
 def demo_one(ex: Path) -> bool:
-    objects, out = build_example(ex)
+    libc: LibcToolchain | None = None
+    if needs_libc(ex):
+        libc = find_libc_toolchain(BUILD / "zig-cache")
+        if libc is None:
+            print(f"  {ex.name:<12} SKIP  {missing_message()}")
+            return True
+    objects, out = build_example(ex, libc)
     wasm = out / f"{ex.name}.wasm"
     start = time.perf_counter()
-    opts = LinkOptions(inputs=(*objects, str(STDLIB.relative_to(ROOT))), output=str(wasm))
+    libs = libc.libs if libc is not None else ()
+    opts = LinkOptions(inputs=(*objects, *libs, str(STDLIB.relative_to(ROOT))), output=str(wasm))
     result = link(opts)
     link_ms = (time.perf_counter() - start) * 1000
     report = build_report(result, opts)
@@ -108,6 +140,10 @@ def main() -> int:
         irld(["why", "malloc", fib])
         print(f"\n$ irld top -n 5 {fib}")
         irld(["top", "-n", "5", fib])
+    qsort = "build/examples/qsort/qsort.json"
+    if Path(qsort).exists():
+        print(f"\n$ irld why printf {qsort}     # a libc member, and why it was pulled in")
+        irld(["why", "printf", qsort])
     passed = sum(results)
     print(f"\n{passed} of {len(results)} examples printed their expected output.")
     return 0 if passed == len(results) else 1

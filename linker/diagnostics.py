@@ -87,7 +87,16 @@ def _caret_lines(span: Span, source: str) -> list[str]:
     else:
         width = 1
     width = max(1, min(width, max(len(text) - start, 1)))
+    if len(text) > _MAX_SHOWN:
+        # A window of a very long line around the caret (a generated line may be megabytes).
+        left = max(0, min(start - _MAX_SHOWN // 3, len(text) - _MAX_SHOWN))
+        text = text[left:left + _MAX_SHOWN]
+        start -= left
+        width = max(1, min(width, len(text) - start))
     return [f"  {text}", "  " + " " * start + "^" + "~" * (width - 1)]
+
+
+_MAX_SHOWN = 160    # characters of a source line shown under a diagnostic
 
 
 class DiagnosticError(Exception):
@@ -112,3 +121,19 @@ class DiagnosticError(Exception):
 
 def errors_only(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diags if d.severity is Severity.ERROR]
+
+
+def decode_source(data: bytes, filename: str) -> str:
+    """Source text from its bytes: UTF-8, a leading byte order mark dropped; invalid
+    UTF-8 is one error at its line and column (the column counts characters)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line = data.count(b"\n", 0, start) + 1
+        col = len(data[line_start:start].decode("utf-8", "replace")) + 1
+        bad = data[start:start + 1].hex()
+        raise DiagnosticError([Diagnostic.error(
+            f"invalid UTF-8 (byte 0x{bad}); IR text must be UTF-8",
+            Span(filename, line, col, line, col + 1))]) from None

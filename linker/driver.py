@@ -33,12 +33,14 @@ Current phases:
    (`linker.ffi.plan`, the one owner of signature ids);
 8. decode: the live program emission works on (`linker.program`): records
    of the live functions and data, decoding no IR unless a later phase asks;
-9. emit: layout, then each live function's compiled code copied and its
+9. lto: with `--lto`, the whole-program passes on the live IR, which emission
+   then generates code for (`linker.lto`); C code is untouched;
+10. emit: layout, then each live function's compiled code copied and its
    relocations patched (`linker.relocate`), or, in a tail-call mode other
    than the objects' (trampoline), code generated again from the IR; the
    linker's own functions (`linker.writer`);
-10. encode: the wasm binary (`linker.wasm`);
-11. write: the output (and `--emit-wat`), atomically; nothing is written
+11. encode: the wasm binary (`linker.wasm`);
+12. write: the output (and `--emit-wat`), atomically; nothing is written
     when any phase failed.
 """
 
@@ -60,6 +62,7 @@ from linker.ffi.library import NAME as BUNDLED_LIBFFI, library_path as bundled_l
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.jsloader import loader_outputs, output_paths
 from linker.layout import LayoutError
+from linker.lto import PASSES, LtoReport, default_pipeline, run_lto, unknown_passes
 from linker.linker_symbols import linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
@@ -127,11 +130,19 @@ class LinkOptions:
     stack_first: bool = False              # --stack-first
     strip_all: bool = False                # --strip-all: no name section
     report_html: str | None = None         # --report-html FILE: the interactive report page
+    strip_debug: bool = False              # --strip-debug: no .debug_* sections
     export_all: bool = False               # --export-all
     export_dynamic: bool = False           # --export-dynamic
     import_memory: bool = False            # --import-memory: env.memory, not defined
     ffi_signatures: tuple[str, ...] = ()   # --ffi-signatures FILE: C signatures for libffi
     ffi_fallback_host: bool = False        # --ffi-fallback=host: the host calls the rest
+    source_map: str | None = None          # --source-map FILE: a v3 map to IR locations
+    checked: bool = False                  # --checked: IR code checks memory and calls
+    instrument: bool = False               # --instrument: IR code reports calls to the host
+    lto: bool = False                      # --lto (or -O1/-O2/-Os): passes on the live IR
+    lto_passes: tuple[str, ...] | None = None   # --lto-passes=a,b (None: the default pipeline)
+    shared: bool = False                   # --shared: a side module (linker.shared)
+    needed: tuple[str, ...] = ()           # --needed: libraries in the side module's dylink.0
 
 
 def _check_data_base(value: int) -> None:
@@ -166,6 +177,8 @@ class LinkContext:
     emitted: EmitResult | None = None
     wasm: bytes | None = None
     eager_bodies: list[object] = attrs.field(factory=list)   # LinkOptions.eager_decode
+    source_map: bytes | None = None        # LinkOptions.source_map: the map's JSON
+    lto: LtoReport | None = None
 
     def require_store(self) -> Store:
         assert self.store is not None, "phase order: store not opened"
@@ -186,6 +199,7 @@ class LinkResult:
     program: LiveProgram | None = None
     emitted: EmitResult | None = None
     wasm: bytes | None = None
+    lto: LtoReport | None = None
 
     @property
     def counts(self) -> StoreCounts:
@@ -321,6 +335,21 @@ def decode(ctx: LinkContext) -> None:
                                 ctx.options.entry, ctx.exports)
 
 
+def lto(ctx: LinkContext) -> None:
+    """--lto: the whole-program passes on the live IR (`linker.lto`)."""
+    opts = ctx.options
+    if not opts.lto:
+        return
+    assert ctx.program is not None, "phase order: program not decoded"
+    passes = (default_pipeline(opts.tail_calls is TailCallMode.TRAMPOLINE)
+              if opts.lto_passes is None else opts.lto_passes)
+    bad = unknown_passes(passes)
+    if bad:
+        raise DiagnosticError([Diagnostic.error(
+            f"unknown LTO pass: {name} (known: {', '.join(sorted(PASSES))})") for name in bad])
+    ctx.program, ctx.lto = run_lto(ctx.program, passes, measure=opts.verbose)
+
+
 def emit(ctx: LinkContext) -> None:
     opts = ctx.options
     assert ctx.program is not None, "phase order: program not decoded"
@@ -328,9 +357,11 @@ def emit(ctx: LinkContext) -> None:
         ctx.emitted = emit_program(ctx.program, EmitOptions(
             tail_calls=opts.tail_calls, data_base=opts.data_base,
             initial_memory=opts.initial_memory, max_memory=opts.max_memory,
-            compress_relocations=opts.compress_relocations, stack_size=opts.stack_size,
+            compress_relocations=opts.compress_relocations and not keeps_debug(ctx),
+            stack_size=opts.stack_size,
             stack_first=opts.stack_first, names=not opts.strip_all,
-            import_memory=opts.import_memory))
+            import_memory=opts.import_memory, lines=opts.source_map is not None,
+            checked=opts.checked, instrument=opts.instrument, from_ir=opts.lto))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 
@@ -338,6 +369,44 @@ def emit(ctx: LinkContext) -> None:
 def encode(ctx: LinkContext) -> None:
     assert ctx.emitted is not None, "phase order: nothing emitted"
     ctx.wasm = encode_module(ctx.emitted.module)
+
+
+def keeps_debug(ctx: LinkContext) -> bool:
+    """The output gets the C objects' DWARF (`linker/debuginfo.py`); then code
+    offsets must not move, so relocation sites stay 5 bytes wide, as in wasm-ld."""
+    opts = ctx.options
+    if opts.strip_debug or opts.strip_all:
+        return False
+    from linker.debuginfo import debug_objects
+    return bool(debug_objects(ctx.require_store()))
+
+
+def debug_info(ctx: LinkContext) -> None:
+    if not keeps_debug(ctx):
+        return
+    from linker.debuginfo import DebugInfoError, custom_section_bytes, debug_sections
+    assert ctx.wasm is not None and ctx.emitted is not None
+    try:
+        sections = debug_sections(ctx.require_store(), ctx.require_live(), ctx.emitted,
+                                  ctx.wasm)
+    except DebugInfoError as exc:
+        raise DiagnosticError([Diagnostic.error(exc.reason, file=exc.file)]) from None
+    ctx.wasm += custom_section_bytes(sections)
+
+
+def source_map(ctx: LinkContext) -> None:
+    """`--source-map FILE`: the map (`linker.sourcemap`), and the module's
+    `sourceMappingURL` section naming it relative to the output."""
+    path = ctx.options.source_map
+    if path is None:
+        return
+    assert ctx.wasm is not None and ctx.emitted is not None
+    from linker import sourcemap
+    map_dir = os.path.dirname(path)
+    ctx.source_map = sourcemap.dumps(sourcemap.build(ctx.wasm, ctx.emitted.lines, map_dir))
+    out_dir = os.path.dirname(ctx.options.output or path)
+    url = os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir or "."))
+    ctx.wasm = sourcemap.with_url_section(ctx.wasm, url.replace(os.sep, "/"))
 
 
 def write_output(ctx: LinkContext) -> None:
@@ -354,6 +423,8 @@ def write_output(ctx: LinkContext) -> None:
         exported = {e.name for e in ctx.emitted.module.exports}
         files += [(js_flag, path, data) for path, data in
                   loader_outputs(js_path, wasm_path, ctx.require_live(), exported)]
+    if opts.source_map is not None and ctx.source_map is not None:
+        files.append(("--source-map", opts.source_map, ctx.source_map))
     if opts.emit_wat is not None:
         files.append(("--emit-wat", opts.emit_wat, to_wat(ctx.emitted.module).encode()))
     if opts.report_html is not None:
@@ -421,8 +492,11 @@ PHASES: tuple[Phase, ...] = (
     ("check types", check_types),
     ("ffi", ffi),
     ("decode", decode),
+    ("lto", lto),
     ("emit", emit),
     ("encode", encode),
+    ("debug info", debug_info),
+    ("source map", source_map),
     ("write", write_output),
 )
 
@@ -438,4 +512,4 @@ def link(options: LinkOptions, phases: tuple[Phase, ...] = PHASES) -> LinkResult
             timings.append(PhaseTiming(name, time.perf_counter() - start, peak_rss_kb()))
     return LinkResult(ctx.require_store(), ctx.require_live(), tuple(timings),
                       tuple(ctx.warnings), tuple(ctx.gc_sections), ctx.program, ctx.emitted,
-                      ctx.wasm)
+                      ctx.wasm, ctx.lto)

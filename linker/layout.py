@@ -18,6 +18,7 @@ function gets one slot, in link order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -26,6 +27,7 @@ import attrs
 PAGE = 65536
 MAX_PAGES = 65536      # wasm32: 4 GiB
 ZERO_GAP = 32          # a zero run this long is cheaper skipped than encoded
+_NONZERO = re.compile(rb"[^\x00]")
 HEAP_ALIGN = 16
 
 
@@ -151,22 +153,52 @@ def _by_alignment(ds: Sequence[Placeable]) -> list[Placeable]:
 def split_segments(base: int, image: bytes | bytearray) -> list[tuple[int, bytes]]:
     """Cut the memory image starting at `base` into (offset, bytes) segments,
     skipping zero runs of at least ZERO_GAP bytes and trailing zeros."""
+    return segments_of_chunks([(base, bytes(image))])
+
+
+def segments_of_chunks(chunks: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """The segments of a sparse memory image given as (address, bytes) chunks that
+    do not overlap (everything else is zero), as `split_segments` cuts a whole
+    image: the image is never materialised, so a 2 GiB zero fill costs nothing.
+
+    Chunks closer than ZERO_GAP are joined (their gap cannot be a cut), each
+    group is cut at its zero runs with `bytes.find`/`strip` (C loops, never a
+    Python loop per byte); a gap of ZERO_GAP or more is a cut anyway."""
     segments: list[tuple[int, bytes]] = []
+    group: list[tuple[int, bytes]] = []
+    end = 0
+    for addr, raw in sorted((c for c in chunks if c[1]), key=lambda c: c[0]):
+        if group and addr - end >= ZERO_GAP:
+            segments += _cut(group)
+            group = []
+        group.append((addr, raw))
+        end = addr + len(raw)
+    if group:
+        segments += _cut(group)
+    return segments
+
+
+def _cut(group: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """Cut one group of nearby chunks at its zero runs of ZERO_GAP bytes or more."""
+    start = group[0][0]
+    image = bytearray(group[-1][0] + len(group[-1][1]) - start)
+    for addr, raw in group:
+        image[addr - start:addr - start + len(raw)] = raw
+    out: list[tuple[int, bytes]] = []
+    zero_run = bytes(ZERO_GAP)
     n = len(image)
     i = 0
-    zero_run = bytes(ZERO_GAP)
     while i < n:
-        while i < n and image[i] == 0:   # skip leading zeros
-            i += 1
-        if i >= n:
+        found = _NONZERO.search(image, i)
+        if found is None:
             break
-        start = i
-        gap = image.find(zero_run, start)
-        end = n if gap < 0 else gap
-        end = len(image[start:end].rstrip(b"\0")) + start
-        segments.append((base + start, bytes(image[start:end])))
-        i = end
-    return segments
+        i = found.start()
+        gap = image.find(zero_run, i)
+        stop = n if gap < 0 else gap
+        stop = i + len(image[i:stop].rstrip(b"\0"))
+        out.append((start + i, bytes(image[i:stop])))
+        i = stop
+    return out
 
 
 @attrs.define(slots=True)

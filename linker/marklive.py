@@ -187,6 +187,8 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
             add_root(s, EdgeKind.EXPORT, f'export "{ext}" in {obj.name}')
         for ext, s, _ in obj.foreign_exports:
             add_root(s, EdgeKind.EXPORT, f'foreign export "{ext}" in {obj.name}')
+        for s in obj.kept:
+            add_root(s, EdgeKind.ROOT, f"used (no-strip) in {obj.name}")
 
     active: set[int] = set()           # id() of objects with a live entity
     live_objects: list[ObjectFile] = []
@@ -259,6 +261,8 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
                     edge(s, name, EXPORT)
                 for _ext, s, _k in obj.foreign_exports:
                     edge(s, name, EXPORT)
+                for s in obj.kept:
+                    edge(s, name, EdgeKind.ROOT)
         raw = rec.raw_refs
         for i in range(0, len(raw), 2):
             symbol = raw[i]

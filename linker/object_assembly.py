@@ -16,7 +16,8 @@ without a declaration, `__irld_panic` and the FFI signature ids
 
 irld's own custom sections follow the standard ones (see `linker.store.objfile`):
 `irld.index` (the entity index discovery reads) and `irld.ir` (each
-entity's IR, for `--lto` and for a tail-call mode other than native).
+entity's IR, for `--lto` and for a tail-call mode other than native)
+and `irld.lines` (each function's line table, `linker.store.lines`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import attrs
 
 from linker.codegen import (PANIC_SYMBOL, FuncContext, RelocSite, Sites, compile_function,
                             write_data_items)
+from linker.diagnostics import Span
 from linker.ir import model as ir
 from linker.ir.ctypes import lower
 from linker.ir.types import FuncType, ValType
+from linker.store.lines import LineTable, table_from_spans
 from linker.store.wasmobj import (WASM_SYM_BINDING_LOCAL, WASM_SYM_EXPLICIT_NAME,
                                   WASM_SYM_EXPORTED, WASM_SYM_UNDEFINED,
                                   WASM_SYM_VISIBILITY_HIDDEN, ObjectWriter, Reloc, Symbol,
@@ -50,6 +53,7 @@ class CodeResult:
 
     texts: dict[str, list[str]]        # function -> panic-pool texts its code names
     strings: list[tuple[str, str]]     # (data symbol, text) of the panic pool
+    lines: list[tuple[int, LineTable]] = attrs.Factory(list)   # defined function -> rows
 
 
 class _TypesOnly:
@@ -190,18 +194,24 @@ class ObjectAssembly:
         texts: dict[str, list[str]] = {}
         bodies: list[tuple[FuncType, bytes, list[RelocSite]]] = []
         resolver = _TypesOnly(self.func_types, self.global_types)
-        for f in funcs:
+        tables: list[tuple[int, LineTable]] = []
+        for k, f in enumerate(funcs):
             sites.sites = []
+            rows: list[tuple[int, Span]] = []
             # Panics name the function by its link-time (renamed) name.
             named = attrs.evolve(f, name=self.name(f.name)) if f.name in self.mp else f
-            locals_, code = compile_function(named, FuncContext(resolver, {}, sites=sites))
-            bodies.append((f.type, _body(locals_, code), list(sites.sites)))
+            locals_, code = compile_function(named, FuncContext(resolver, {}, sites=sites,
+                                                                lines=rows))
+            body = _body(locals_, code)
+            bodies.append((f.type, body, list(sites.sites)))
             texts[named.name] = _texts_of(named)
+            if rows:
+                tables.append((k, table_from_spans(rows, len(body) - len(code) - 1)))
         for g in globals_:
             self.w.add_global(g.type, True, global_init_expr(g.type, g.init))
         self.pending_funcs = bodies
         self.datas = [i for i in self.m.items if isinstance(i, ir.Data)]
-        return CodeResult(texts, [(s, t) for t, s in self.strings.items()])
+        return CodeResult(texts, [(s, t) for t, s in self.strings.items()], tables)
 
     def finish(self) -> bytes:
         """The standard sections (`ObjectWriter.function_reloc_ranges` is then known)."""
@@ -209,7 +219,7 @@ class ObjectAssembly:
         data_sites: list[list[tuple[int, str, int]]] = []
         segments: list[tuple[str, bytes, int]] = []
         for d in self.datas:
-            image = bytearray(d.size)
+            image = bytearray(stored_size(d))
             sites: list[tuple[int, str, int]] = []
 
             def address(sym: str, off: int, pos: int, sites: list[tuple[int, str, int]] = sites
@@ -302,3 +312,42 @@ def _uses_tail_calls(m: ir.Module) -> bool:
 
 def _log2(align: int) -> int:
     return max(align, 1).bit_length() - 1
+
+
+# A trailing zero fill at least this long is not stored: the segment ends before
+# it and the index and symbol keep the item's full size (memory starts zeroed,
+# and irld lays the item out by that size).  Shorter fills are stored, so such
+# objects stay ones wasm-ld links right: it sizes an item by its segment's bytes.
+TRIM_ZERO_FILL = 65536
+
+
+def stored_size(d: ir.Data) -> int:
+    """The bytes of `d` its object segment holds: all of them, but for a trailing
+    run of zero fills of at least TRIM_ZERO_FILL bytes."""
+    size = d.size
+    trailing = 0
+    for item in reversed(d.items):
+        if not isinstance(item, ir.ZeroItem):
+            break
+        trailing += item.size
+    return size - trailing if trailing >= TRIM_ZERO_FILL else size
+
+
+
+# Zero fill that must be stored (followed by other items) beyond this is refused:
+# an object segment has no holes, and a hostile `zero 2147483647` would cost
+# gigabytes of memory and of object file.
+MAX_STORED_ZERO_FILL = 1 << 24
+
+
+def stored_zero_fill(d: ir.Data) -> int:
+    """The zero-fill bytes `d`'s segment must hold (those before its last other item)."""
+    stored = stored_size(d)
+    pos = fill = 0
+    for item in d.items:
+        if pos >= stored:
+            break
+        if isinstance(item, ir.ZeroItem):
+            fill += min(item.size, stored - pos)
+        pos += ir.item_size(item)
+    return fill

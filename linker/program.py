@@ -40,6 +40,7 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
     imports: list[tuple[str, str, str, FuncType]] = []
     datas: list[LiveData] = []
     aliases: list[tuple[str, str, int]] = []
+    func_aliases: dict[str, str] = {}
     globals_: list[tuple[str, ValType, int | float]] = []
     exports: list[tuple[str, str]] = []
     ctors: list[tuple[int, int, str]] = []
@@ -53,6 +54,8 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
                 continue
             _collect_taken(rec, live, taken)
             match rec.kind:
+                case EntityKind.FUNC if rec.alias is not None:
+                    func_aliases[rec.name] = rec.alias[0]
                 case EntityKind.FUNC:
                     funcs.append(LiveFunc(rec.name, rec, local_ids, obj.name))
                 case EntityKind.IMPORT:
@@ -88,13 +91,16 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
     uses = {s for s in (STACK_POINTER, "__stack_low", "__stack_high")
             if s in live.live and is_linker_object(live.live[s][0].obj.name)}
     call_ctors = live.live.get(CALL_CTORS)
+    # An alias's table slot is its function's: one pointer value per function.
+    taken_funcs = list(dict.fromkeys(func_aliases.get(s, s) for s in taken))
     return LiveProgram(funcs, imports, datas, globals_, _dedupe(exports),
-                       [s for _p, _o, s in sorted(ctors)], entry, list(taken), undefined_data,
+                       [s for _p, _o, s in sorted(ctors)], entry, taken_funcs, undefined_data,
                        ids, aliases, bool(uses), STACK_POINTER in uses,
                        weak_funcs=weak_funcs, weak_data=weak_data, ffi=ffi,
                        mismatches=signature_mismatches(live),
                        call_ctors=call_ctors is not None
-                       and is_linker_object(call_ctors[0].obj.name))
+                       and is_linker_object(call_ctors[0].obj.name),
+                       func_aliases=func_aliases)
 
 
 def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:

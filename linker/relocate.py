@@ -17,13 +17,14 @@ resolution of the site's symbol:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from linker.codegen import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
+from linker.store.lines import LineTable, shifted
 from linker.store.objfile import EntityRecord, ObjectError, ObjectFile
-from linker.store.wasmobj import Reloc, WasmObject
+from linker.store.wasmobj import Reloc, SymKind, WasmObject
 from linker.wasm.leb128 import read_uleb, sleb, uleb
 from linker.wasm.reloc import RelocType
 
@@ -51,11 +52,14 @@ class LinkResolver(Protocol):
 
 
 def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, int],
-                      compress: bool = False) -> tuple[list[ValType], bytes]:
+                      compress: bool = False, moves: list[tuple[int, int]] | None = None
+                      ) -> tuple[list[ValType], bytes]:
     """The locals and the patched code (without the final `end`) of `rec`.
 
     With `compress`, each LEB site is written at its minimal width (wasm-ld's
-    `--compress-relocations`): the code shrinks, and offsets into it move."""
+    `--compress-relocations`): the code shrinks, and offsets into it move;
+    `moves`, if given, receives (site offset in the body, bytes removed) of
+    each site, so line tables can follow (`linker.store.lines.shifted`)."""
     obj = rec.obj
     w = obj.wasm()
     fn = w.functions[rec.chunk]
@@ -64,7 +68,7 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
               else w.code_relocs_at(*rec.relocs))
     if compress:
         body = _compressed(body, [(rel.offset - fn.code_offset, rel.type,
-                                   _value(rel, obj, w, r, sig_ids)) for rel in relocs])
+                                   _value(rel, obj, w, r, sig_ids)) for rel in relocs], moves)
     else:
         for rel in relocs:
             _patch(body, rel.offset - fn.code_offset, rel.type, _value(rel, obj, w, r, sig_ids))
@@ -72,7 +76,8 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     return locals_, bytes(body[pos:-1])
 
 
-def _compressed(body: bytearray, sites: list[tuple[int, int, int]]) -> bytearray:
+def _compressed(body: bytearray, sites: list[tuple[int, int, int]],
+                moves: list[tuple[int, int]] | None = None) -> bytearray:
     """`body` with each (offset, type, value) site rewritten, LEBs at minimal width."""
     out = bytearray()
     prev = 0
@@ -83,9 +88,12 @@ def _compressed(body: bytearray, sites: list[tuple[int, int, int]]) -> bytearray
             prev = pos + 4
             continue
         if rtype in _SLEB:
-            out += sleb(value - (1 << 32) if value >= 1 << 31 else value)
+            leb = sleb(value - (1 << 32) if value >= 1 << 31 else value)
         else:
-            out += uleb(value)
+            leb = uleb(value)
+        out += leb
+        if moves is not None:
+            moves.append((pos, 5 - len(leb)))
         prev = pos + 5
     out += body[prev:]
     return out
@@ -124,6 +132,11 @@ def _value(rel: Reloc, obj: ObjectFile, w: WasmObject, r: LinkResolver,
             return sig_ids[name[len(SIG_SYMBOL_PREFIX):]]
         return r.symref(name, rel.addend)
     if rtype == RelocType.GLOBAL_INDEX_LEB or rtype == RelocType.GLOBAL_INDEX_I32:
+        if w.symbols[rel.index].kind in (SymKind.DATA, SymKind.FUNCTION):
+            # clang -fPIC's GOT access: only a side module has a GOT (linker.shared).
+            raise ObjectError(where, f"relocation {RelocType(rtype).name} against '{name}' "
+                                     "is a GOT access of position-independent code: link it "
+                                     "with --shared, or compile without -fPIC")
         return r.global_index(name)
     raise ObjectError(where, f"unsupported relocation type {RelocType(rtype).name} "
                              f"against '{name}'")
@@ -153,3 +166,15 @@ def _locals(body: bytearray, where: str) -> tuple[list[ValType], int]:
         out += [vt] * count
         pos += 1
     return out, pos
+
+
+def relocated_lines(rec: EntityRecord, moves: Sequence[tuple[int, int]]) -> LineTable:
+    """`rec`'s line table (`linker.store.lines`) as offsets into the code
+    `relocate_function` returned, after the `moves` it reported."""
+    table = rec.obj.line_table(rec.chunk)
+    if not table:
+        return []
+    w = rec.obj.wasm()
+    fn = w.functions[rec.chunk]
+    _types, base = _locals(bytearray(w.buf[fn.start:fn.end]), rec.obj.name)
+    return shifted(table, moves, base)

@@ -39,11 +39,15 @@ from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, STACK_POINTER
-from linker.relocate import LinkResolver, relocate_function, relocate_segment
+from linker.checked import CHECKERS, SCRATCH as CHECK_SCRATCH, SCRATCH_SIZE, CheckBodies, Checks, pool_texts
+from linker.diagnostics import Span
+from linker.tracehooks import SIGS_SECTION, TraceHooks, hook_imports, sigs_section
+from linker.relocate import LinkResolver, relocate_function, relocate_segment, relocated_lines
+from linker.store.lines import LineTable, table_from_spans
 from linker.store.objfile import EntityRecord
-from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, split_segments
+from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, segments_of_chunks
 from linker.wasm.instr import InstrBuilder
-from linker.wasm.module import ElementSegment, Export, ExternKind, WasmModule
+from linker.wasm.module import CustomSection, ElementSegment, Export, ExternKind, WasmModule
 
 WASI = "wasi_snapshot_preview1"
 FD_WRITE = FuncType((ValType.I32,) * 4, ValType.I32)
@@ -141,6 +145,7 @@ class LiveProgram:
     # C calls declared with another type than the callee's: (caller input, callee, type)
     mismatches: list[tuple[str, str, FuncType]] = attrs.Factory(list)
     ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
+    func_aliases: dict[str, str] = attrs.Factory(dict)   # another symbol of a function -> it
 
 
 @attrs.define(slots=True)
@@ -154,6 +159,10 @@ class EmitOptions:
     stack_first: bool = False        # the stack below the data (--stack-first)
     names: bool = True               # the name section (--strip-all: none)
     import_memory: bool = False      # import env.memory instead of defining it
+    lines: bool = False              # line tables of the code (for --source-map)
+    checked: bool = False            # --checked: IR code checks memory and indirect calls
+    instrument: bool = False         # --instrument: IR code reports calls (linker.tracehooks)
+    from_ir: bool = False            # IR functions generated from their (LTO'd) IR
 
 
 class SyntheticKind(enum.Enum):
@@ -168,6 +177,7 @@ class SyntheticKind(enum.Enum):
     UNDEFINED_WEAK = "undefined weak"   # stands for a weak function nothing defines: traps
     CALL_CTORS = "call ctors"        # __wasm_call_ctors: the ctors, for crt1's _start
     SIGNATURE_MISMATCH = "signature mismatch"   # a C call of the wrong type: traps
+    CHECK = "check"                  # --checked: a memory or function-pointer check
 
 
 @attrs.frozen(slots=True)
@@ -198,6 +208,8 @@ class EmitResult:
     data_segments: list[tuple[int, int]]
     ffi: FfiReport | None = None      # bytes of the generated FFI (None: no FFI)
     synthetic: dict[str, SyntheticFunc] = attrs.Factory(dict)   # name -> record, in index order
+    # EmitOptions.lines: function index -> (offset in its code, IR location) rows
+    lines: dict[int, LineTable] = attrs.Factory(dict)
 
 
 # Undefined data under --allow-undefined: any access traps (out of bounds).
@@ -351,10 +363,12 @@ class _Emitter:
         self.trampoline = opts.tail_calls is TailCallMode.TRAMPOLINE
         # Objects hold code compiled for native tail calls; any other mode
         # generates code again from the IR.
-        self.from_ir = self.trampoline
+        self.from_ir = self.trampoline or opts.checked or opts.instrument or opts.from_ir
+        self.checks: Checks | None = None
         self.synthetic: dict[str, SyntheticFunc] = {}
         self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper
         self.redirects: dict[str, dict[str, int]] = {}   # C input -> callee -> mismatch stub
+        self.lines: dict[int, LineTable] = {}
 
     def add_synthetic(self, ft: FuncType, f: SyntheticFunc, locals_: Sequence[ValType] = (),
                       body: bytes = b"") -> int:
@@ -374,10 +388,12 @@ class _Emitter:
             r.func_types.update(self.ffi.func_types())
         scan = _scan(prog.funcs, lambda c: r.func_types[c].params, self.from_ir)
         self.scan = scan
-        need_panic = bool(scan.messages)
+        need_panic = bool(scan.messages) or self.opts.checked
         self.add_imports(need_panic)
         for lf in prog.funcs:
             r.funcs[lf.symbol] = self.mod.add_function(lf.type, name=lf.symbol)
+        for alias, primary in prog.func_aliases.items():
+            r.funcs[alias], r.func_types[alias] = r.funcs[primary], r.func_types[primary]
         if need_panic:
             r.panic_index = self.add_synthetic(PANIC_TYPE, SyntheticFunc(
                 PANIC_SYMBOL, SyntheticKind.PANIC, (FD_WRITE_SYMBOL,)))
@@ -390,6 +406,8 @@ class _Emitter:
             self.ffi.declare()
         self.add_globals()
         self.layout(scan)
+        if self.opts.checked:
+            self.add_checkers()
         tramp = self.setup_trampoline(scan) if self.trampoline else None
         sizes = self.gen_bodies(tramp)
         if self.ffi is not None:
@@ -401,9 +419,12 @@ class _Emitter:
         self.add_start(tramp)
         segs = self.write_data()
         self.add_exports(tramp)
+        if self.opts.instrument and self.prog.sig_ids:
+            self.mod.custom_sections.append(
+                CustomSection(SIGS_SECTION, sigs_section(self.prog.sig_ids)))
         return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs,
                           None if self.ffi is None else self.ffi.report(),
-                          dict(self.synthetic))
+                          dict(self.synthetic), self.lines)
 
     # ------------------------------------------------------------ imports, globals
 
@@ -417,6 +438,8 @@ class _Emitter:
             wanted.append((FD_WRITE_SYMBOL, WASI, "fd_write", FD_WRITE))
         if self.prog.entry is not None:
             wanted.append((PROC_EXIT_SYMBOL, WASI, "proc_exit", PROC_EXIT))
+        if self.opts.instrument:
+            wanted += hook_imports()
         for sym, module, field, ft in wanted:
             key = (module, field, ft)
             if key not in by_key:
@@ -464,8 +487,13 @@ class _Emitter:
     # ------------------------------------------------------------ layout
 
     def layout(self, scan: _Scan) -> None:
-        pool = [_PREFIX, _SEP, _NL] + scan.messages if scan.messages else []
-        extra = [(PANIC_SCRATCH, 44, 4)] if scan.messages else []
+        need_panic = bool(scan.messages) or self.opts.checked
+        pool = [_PREFIX, _SEP, _NL] + scan.messages if need_panic else []
+        extra = [(PANIC_SCRATCH, 44, 4)] if need_panic else []
+        if self.opts.checked:
+            pool += pool_texts([lf.func for lf in self.prog.funcs if lf.rec.obj.has_ir],
+                               self.null_end())
+            extra.append((CHECK_SCRATCH, SCRATCH_SIZE, 4))
         if self.ffi is not None:
             extra += self.ffi.memory_areas()
         self.memory = layout_memory(self.prog.datas, pool, data_base=self.opts.data_base,
@@ -488,6 +516,8 @@ class _Emitter:
         self.table = layout_table(self.prog.address_taken,
                                   0 if self.ffi is None else self.ffi.table_slots)
         r.table.update(self.table.slots)
+        r.table.update((a, r.table[p]) for a, p in self.prog.func_aliases.items()
+                       if p in r.table)
         for sym, _ft in self.prog.weak_funcs:
             r.table[sym] = 0                 # &undefined_weak_function == NULL
 
@@ -575,9 +605,13 @@ class _Emitter:
         sizes: dict[str, int] = {}
         mode = self.opts.tail_calls
         for lf in self.prog.funcs:
+            rows: list[tuple[int, Span]] | None = [] if self.opts.lines else None
+            moves: list[tuple[int, int]] | None = [] if self.opts.lines else None
             if self.from_ir and lf.rec.obj.has_ir:
-                ctx = FuncContext(self.r, lf.sig_ids, mode, tramp)
+                ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows,
+                                  checks=self.checks, trace=self.trace_hooks())
                 locals_, body = compile_function(lf.func, ctx)
+                moves = None        # generated here: the rows are the table
             else:
                 # Compiled code, copied: IR in the objects' own (native) mode, or C.
                 redirects = self.redirects.get(lf.rec.obj.name, {})
@@ -585,7 +619,9 @@ class _Emitter:
                 if tramp is not None or redirects:
                     r = _CallsFromC(self.r, tramp, self.wrapper, redirects)
                 locals_, body = relocate_function(lf.rec, r, self.prog.sig_ids,
-                                                  self.opts.compress_relocations)
+                                                  self.opts.compress_relocations, moves)
+            if self.opts.lines:
+                self.add_lines(lf, rows, moves)
             fn = self.mod.function(self.r.funcs[lf.symbol])
             fn.locals = locals_
             fn.body = body
@@ -593,6 +629,39 @@ class _Emitter:
         if tramp is not None:
             self.gen_drivers()
         return sizes
+
+    def trace_hooks(self) -> TraceHooks | None:
+        return TraceHooks.from_symbols(self.r.funcs) if self.opts.instrument else None
+
+    def null_end(self) -> int:
+        """Checked mode's null region [0, end): below the data, unless the
+        stack starts at 0 (--stack-first)."""
+        return 0 if self.opts.stack_first and self.prog.stack else self.opts.data_base
+
+    def add_checkers(self) -> None:
+        """Checked mode's functions (`linker.checked`), after the layout."""
+        mem = self.memory
+        funcs = {name: self.add_synthetic(ft, SyntheticFunc(name, SyntheticKind.CHECK))
+                 for name, ft in CHECKERS}
+        self.checks = Checks(mem.pool, funcs, self.null_end(), (mem.data_base, mem.readonly_end))
+        gen = CheckBodies(self.checks, self.null_end(), (mem.data_base, mem.readonly_end),
+                          mem.addresses[CHECK_SCRATCH], self.r.funcs[FD_WRITE_SYMBOL])
+        for name, (locals_, body) in gen.bodies().items():
+            fn = self.mod.function(funcs[name])
+            fn.locals, fn.body = locals_, body
+
+    def add_lines(self, lf: LiveFunc, rows: list[tuple[int, Span]] | None,
+                  moves: list[tuple[int, int]] | None) -> None:
+        """Record `lf`'s line table: codegen's rows, or the object's, moved with
+        the relocation sites."""
+        if moves is None:
+            table = table_from_spans(rows or [])
+        elif lf.rec.obj.has_ir:
+            table = relocated_lines(lf.rec, moves)
+        else:
+            return
+        if table:
+            self.lines[self.r.funcs[lf.symbol]] = table
 
     def gen_panic(self) -> None:
         """`panic in <f>: <msg>\n` to fd 2, one iovec per fd_write call (a host may
@@ -702,17 +771,14 @@ class _Emitter:
     def write_data(self) -> list[tuple[int, int]]:
         mem, r = self.memory, self.r
         base = mem.data_base
-        image = bytearray(mem.data_end - base)
-        for d in self.prog.datas:
-            raw = relocate_segment(d.rec, r)
-            pos = mem.addresses[d.name] - base
-            image[pos:pos + len(raw)] = raw
-        for s, addr in mem.pool.items():
-            raw = s.encode()
-            image[addr - base:addr - base + len(raw)] = raw
-        for addr, raw_ffi in self.ffi.data() if self.ffi is not None else []:
-            image[addr - base:addr - base + len(raw_ffi)] = raw_ffi
-        segs = split_segments(base, image)
+        # A sparse image: each item's stored bytes at its address, the rest zero
+        # (an object stores no trailing zero fill; layout.segments_of_chunks).
+        chunks = [(mem.addresses[d.name], relocate_segment(d.rec, r)[:d.size])
+                  for d in self.prog.datas]
+        chunks += [(addr, s.encode()) for s, addr in mem.pool.items()]
+        chunks += list(self.ffi.data()) if self.ffi is not None else []
+        assert all(addr >= base for addr, _ in chunks)
+        segs = segments_of_chunks(chunks)
         from linker.wasm.module import DataSegment
         for off, raw in segs:
             self.mod.data.append(DataSegment(off, raw, name=f".data@{off}"))

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from linker.compile import compile_module
-from linker.diagnostics import DiagnosticError
+from linker.diagnostics import DiagnosticError, decode_source
 from linker.output import OutputSet, write_file_atomic
 
 
@@ -155,12 +155,12 @@ def fewer_collections() -> Iterator[None]:
 def compile_job(job: Job) -> Outcome:
     """Compile one input; never raises for bad input (the outcome says what went wrong)."""
     try:
-        with open(job.source, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(job.source, "rb") as fh:
+            text = decode_source(fh.read(), job.source)
     except OSError as exc:
         return Outcome(False, f"irld: error: cannot read '{job.source}': {exc.strerror or exc}")
-    except UnicodeDecodeError as exc:
-        return Outcome(False, f"{job.source}: error: not UTF-8 text (byte {exc.start})")
+    except DiagnosticError as exc:
+        return Outcome(False, exc.render())
     sources = {job.source: text}
     try:
         with fewer_collections():

@@ -38,5 +38,9 @@ def run(args: argparse.Namespace) -> int:
         args._parser.error("--depth must not be negative")
     report = report_from_args(args, sources)
     text, found = graph(report, args.format, symbol, args.depth)
+    if not found and text.startswith("no such symbol: "):
+        # An unknown name is an error (stderr, `error:`), not an answer.
+        print(f"error: {text.rstrip()}", file=sys.stderr)
+        return 1
     sys.stdout.write(text)
     return 0 if found else 1

@@ -5,10 +5,11 @@
               [--print-gc-sections] [-L DIR]... [-l NAME]... [-v]
               [--tail-calls native|trampoline] [--data-base N]
               [--initial-memory BYTES] [--max-memory BYTES] [--emit-wat FILE]
-              [--report FILE] [--map FILE]
+              [--report FILE [--reproducible]] [--map FILE]
               [--ffi specialized|exhaustive:N] [--ffi-closure-pool N]
               [--closure-growth none|host] [--emit-js FILE.mjs]
               [--ffi-signatures FILE]... [--ffi-fallback none|host]
+              [--lto | -O0|-O1|-O2|-Os] [--lto-passes A,B,...]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
@@ -21,8 +22,11 @@ runs every phase and writes nothing: a check.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
+
+import attrs
 
 from linker.cli.link_flags import add_liveness_flags, liveness_options
 from linker.diagnostics import Diagnostic, DiagnosticError
@@ -57,15 +61,25 @@ def register(sub: Any) -> None:
                    help="write a wasm-ld style map of the output")
     p.add_argument("--report-html", metavar="FILE",
                    help="write the link report as an interactive HTML page (docs/report.md)")
+    p.add_argument("--reproducible", action="store_true",
+                   help="leave the timings (and peak memory) out of the report, so that "
+                        "it is byte-identical across runs (implied by SOURCE_DATE_EPOCH)")
     p.add_argument("--strip-all", action="store_true", help="write no name section")
     p.add_argument("--import-memory", action="store_true",
                    help="import the memory from env.memory instead of defining it")
     p.add_argument("--export-all", action="store_true",
                    help="export (and keep) every non-local function and data symbol")
+    p.add_argument("--shared", action="store_true",
+                   help="write a side module for irld run's dynamic loader (dylink.0, "
+                        "position independent; no entry, undefined symbols imported, every "
+                        "non-hidden symbol exported; docs/dynamic.md)")
+    p.add_argument("--needed", metavar="LIB", action="append", default=[],
+                   help="with --shared: a library the side module needs (dylink.0)")
     p.add_argument("--export-dynamic", action="store_true",
                    help="export (and keep) every such symbol of default visibility")
     p.add_argument("--strip-debug", action="store_true",
-                   help="accepted: irld copies no debug sections into its output")
+                   help="leave out the C objects' .debug_* sections (kept and relocated "
+                        "by default; then relocation sites are not compressed)")
     p.add_argument("--allow-undefined-file", metavar="FILE", action="append", default=[],
                    help="the symbols in FILE (one per line, # comments) may stay "
                         "undefined, as host imports from \"env\"")
@@ -106,7 +120,38 @@ def register(sub: Any) -> None:
     p.add_argument("--stack-first", action="store_true",
                    help="put the C stack below the data, so an overflow traps")
     p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--source-map", metavar="FILE",
+                   help="write a source map (v3) from code offsets to IR file:line:col, "
+                        "and name it in the output's sourceMappingURL section")
+    p.add_argument("--checked", action="store_true",
+                   help="check every load, store and indirect call of IR code (null region, "
+                        "end of memory, read-only data, null or out-of-table function "
+                        "pointers); a violation panics with the IR location (docs/debugging.md)")
+    p.add_argument("--instrument", action="store_true",
+                   help="IR functions report entry, exit and tail calls to host imports "
+                        "irld_trace.*, for irld run --trace / --profile (docs/debugging.md)")
+    p.add_argument("-O", dest="opt_level", choices=["0", "1", "2", "3", "s", "z"], default=None,
+                   help="-O0: no LTO; -O1, -O2, -O3, -Os, -Oz: --lto (one pipeline)")
+    p.add_argument("--lto-passes", type=_pass_list, default=None, metavar="A,B,...",
+                   help="run these LTO passes, in order (implies --lto; binaryen's names)")
     p.set_defaults(func=run)
+
+
+def _pass_list(text: str) -> tuple[str, ...]:
+    from linker.lto import PASSES
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if n not in PASSES]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown pass {', '.join(bad)} (known: {', '.join(sorted(PASSES))})")
+    return names
+
+
+def _lto_on(args: argparse.Namespace) -> bool:
+    """--lto, or an -O level above 0, or --lto-passes; -O0 turns it off."""
+    if args.opt_level == "0":
+        return False
+    return bool(args.lto or args.opt_level is not None or args.lto_passes is not None)
 
 
 def _size(text: str) -> int:
@@ -179,8 +224,13 @@ def _pages(text: str) -> int:
 
 
 def options_from_args(args: argparse.Namespace) -> LinkOptions:
+    return attrs.evolve(_static_options(args), **_shared_options(args))
+
+
+def _static_options(args: argparse.Namespace) -> LinkOptions:
     return LinkOptions(
-        inputs=tuple(args.inputs), output=args.output, **liveness_options(args),
+        inputs=tuple(args.inputs), output=args.output,
+        **{**liveness_options(args), "lto": _lto_on(args)},
         print_gc_sections=args.print_gc_sections, verbose=args.verbose,
         data_base=args.data_base, initial_memory=args.initial_memory,
         max_memory=args.max_memory, emit_wat=args.emit_wat,
@@ -189,10 +239,20 @@ def options_from_args(args: argparse.Namespace) -> LinkOptions:
         ffi_signatures=tuple(args.ffi_signatures), ffi_fallback_host=args.ffi_fallback == "host",
         eager_decode=args.eager_decode, compress_relocations=args.compress_relocations,
         whole_archives=tuple(args.whole_archives), stack_first=args.stack_first,
-        strip_all=args.strip_all, export_all=args.export_all,
+        strip_all=args.strip_all, strip_debug=args.strip_debug, export_all=args.export_all,
         import_memory=args.import_memory, report_html=args.report_html,
+        source_map=args.source_map, checked=args.checked, instrument=args.instrument,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
+        lto_passes=args.lto_passes,
         **{"stack_size": size for _key, size in args.z_options})
+
+
+def _shared_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--shared implies --no-entry, --allow-undefined and --export-dynamic (wasm-ld's -shared)."""
+    if not args.shared:
+        return {}
+    return {"shared": True, "needed": tuple(args.needed), "entry": None,
+            "allow_undefined": True, "export_dynamic": True}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -201,12 +261,18 @@ def run(args: argparse.Namespace) -> int:
     with OutputSet(inputs=[*args.inputs, *args.whole_archives, *args.allow_undefined_file],
                    outputs=[("-o", args.output), ("--emit-wat", args.emit_wat),
                             ("--report", args.report), ("--map", args.map),
-                            ("--report-html", args.report_html), ("--emit-js", args.emit_js)]):
+                            ("--report-html", args.report_html), ("--emit-js", args.emit_js),
+                            ("--source-map", args.source_map)]):
         opts = options_from_args(args)
+        if opts.shared:
+            from linker.shared import link_shared
+            return link_shared(opts, args.report)
         result = link(opts)
         if args.report is not None or args.map is not None:
             from linker.report.files import write_report_files
-            write_report_files(result, opts, args.report, args.map)
+            write_report_files(result, opts, args.report, args.map,
+                               reproducible=args.reproducible
+                               or "SOURCE_DATE_EPOCH" in os.environ)
     for w in result.warnings:
         print(w.render(), file=sys.stderr)
     for line in result.gc_sections:
@@ -232,4 +298,17 @@ def verbose_report(result: LinkResult) -> str:
                      f"{result.ffi.total_bytes} bytes")
     if result.wasm is not None:
         lines.append(f"irld: output: {len(result.wasm)} bytes")
+    lines += lto_lines(result)
     return "\n".join(lines)
+
+
+def lto_lines(result: LinkResult) -> list[str]:
+    """-v with --lto: each pass's time and estimated code bytes saved."""
+    lto = result.lto
+    if lto is None:
+        return []
+    lines = [f"irld: lto pass {p.name}: {p.seconds * 1000:.1f} ms"
+             + ("" if p.bytes_saved is None else f", {p.bytes_saved} bytes saved")
+             for p in lto.passes]
+    lines.append(f"irld: lto: {lto.funcs_before} IR functions before, {lto.funcs_after} after")
+    return lines

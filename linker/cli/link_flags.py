@@ -9,7 +9,7 @@ from linker.codegen import TailCallMode
 
 
 def add_liveness_flags(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """--entry/--no-entry, --export, --root, --allow-undefined, -L, -l, --tail-calls."""
+    """--entry/--no-entry, --export, --root, --allow-undefined, -L, -l, --tail-calls, --lto."""
     entry = p.add_mutually_exclusive_group()
     entry.add_argument("--entry", metavar="NAME", default="main",
                        help="entry symbol (default: main)")
@@ -27,6 +27,9 @@ def add_liveness_flags(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> 
     p.add_argument("--tail-calls", choices=[m.value for m in TailCallMode], default="native",
                    help="native: return_call (Wasm 3.0); trampoline: a driver loop "
                         "for engines without tail calls (default: native)")
+    p.add_argument("--lto", action="store_true",
+                   help="link-time optimization: whole-program passes on the live IR "
+                        "(the report shows what became of each entity)")
 
 
 def liveness_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -37,4 +40,5 @@ def liveness_options(args: argparse.Namespace) -> dict[str, Any]:
         "allow_undefined": args.allow_undefined,
         "library_paths": tuple(args.library_paths), "libraries": tuple(args.libraries),
         "tail_calls": TailCallMode(args.tail_calls),
+        "lto": args.lto,
     }

@@ -54,10 +54,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdin", metavar="FILE", help="feed FILE to the program's stdin")
     parser.add_argument("--engine", choices=ENGINES, default="wasmtime",
                         help="wasmtime (default) or node (node:wasi); both provide the host functions and closure growth")
+    parser.add_argument("--library-path", "-L", metavar="DIR", action="append", default=[],
+                        help="search DIR for shared libraries (after the program's directory); "
+                             "see docs/dynamic.md")
     parser.add_argument("--interp", action="store_true",
                         help="link the given objects and archives in memory and run the IR on "
                              "the reference interpreter: irld run --interp main.o lib.a "
                              "[-- args...] (docs/testing.md)")
+    parser.add_argument("--trace", metavar="PATTERN",
+                        help="log calls, tail calls and returns of the functions whose name "
+                             "matches PATTERN (fnmatch) with their values; the program must be "
+                             "linked with --instrument (wasmtime only)")
+    parser.add_argument("--trace-ffi", action="store_true",
+                        help="log every ffi_call with its target, C signature and decoded "
+                             "argument and result values (needs --instrument; wasmtime only)")
+    parser.add_argument("--trace-file", metavar="FILE",
+                        help="write the --trace log to FILE instead of stderr")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="write a profile of the instrumented functions (speedscope's "
+                             "evented JSON; speedscope and the Firefox Profiler open it); "
+                             "the program must be linked with --instrument (wasmtime only)")
     parser.add_argument("wasm", metavar="prog.wasm", help="a WASI command produced by irld link")
     parser.add_argument("args", nargs=argparse.REMAINDER, metavar="args",
                         help="arguments passed to the program")
@@ -87,17 +103,55 @@ def run_command(args: argparse.Namespace) -> int:
             return _error(f"{args.stdin}: cannot read the --stdin file")
     sys.stdout.flush()
     if args.engine == "node":
+        if args.trace is not None or args.profile is not None or args.trace_ffi:
+            print("irld run: error: --trace, --trace-ffi and --profile need --engine wasmtime",
+                  file=sys.stderr)
+            return 2
         return _run_on_node(args, argv, stdin)
+    trace_out = None
     try:
+        trace_out = open(args.trace_file, "w", encoding="utf-8") if args.trace_file else None
+    except OSError as exc:
+        return _error(f"{args.trace_file}: cannot write the --trace-file: {exc.strerror or exc}")
+    try:
+        tracer = _tracer(args, trace_out)
         result = linker.host.run(args.wasm, argv, stdin=stdin, fuel=args.fuel,
-                                 timeout=args.timeout, interruptible=True)
+                                 timeout=args.timeout, interruptible=True,
+                                 host=tracer.hooks(linker.host.HostFunctions.default()),
+                                 library_path=args.library_path)
     except linker.host.RunError as exc:
         print(exc.render(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("irld run: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if trace_out is not None:
+            trace_out.close()
+    if args.profile is not None:
+        try:
+            tracer.write_profile(args.profile, os.path.basename(args.wasm))
+        except OSError as exc:
+            return _error(f"{args.profile}: cannot write the profile: {exc.strerror or exc}")
     return result.exit_code
+
+
+def _tracer(args: argparse.Namespace, out: Any) -> Any:
+    """The host side of `irld link --instrument`'s hooks (inactive without
+    --trace and --profile, so instrumented programs run either way)."""
+    from linker.host.trace import FfiInfo, Tracer
+    from linker.sourcemap import SourceMapError, function_names
+    names: dict[int, str] = {}
+    ffi: FfiInfo | None = None
+    if args.trace is not None or args.profile is not None or args.trace_ffi:
+        try:
+            data = Path(args.wasm).read_bytes()
+            names = function_names(data)
+            ffi = FfiInfo.of(data) if args.trace_ffi else None
+        except (OSError, SourceMapError, IndexError, ValueError):
+            names = {}      # `run` reports an unreadable or invalid file
+    return Tracer(names, args.trace, out if out is not None else sys.stderr,
+                  args.profile is not None, ffi)
 
 
 def _run_on_node(args: argparse.Namespace, argv: list[str], stdin: Path | None) -> int:

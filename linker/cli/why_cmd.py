@@ -5,7 +5,7 @@ per step with the edge kind (lld's `--why-live`, twiggy's `paths`); `--all`
 prints up to `--max N` distinct chains, shortest first.  For a dead symbol:
 `not live; referenced only by dead X, Y` (or `not referenced by anything`);
 for a symbol only an archive member never loaded defines, that member; for
-an unknown symbol `no such symbol: X` and exit status 1.
+an unknown symbol `error: no such symbol: X` on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -39,5 +39,9 @@ def run(args: argparse.Namespace) -> int:
     report = report_from_args(args)
     text, found = why_output(report, args.symbol, args.format, all_chains=args.all,
                              limit=args.max)
+    if not found and text.startswith("no such symbol: "):
+        # An unknown name is an error (stderr, `error:`), not an answer.
+        print(f"error: {text.rstrip()}", file=sys.stderr)
+        return 1
     sys.stdout.write(text)
     return 0 if found else 1

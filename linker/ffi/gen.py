@@ -288,7 +288,8 @@ class FfiEmitter:
         for s in self.closure_sigs:
             ft = s.lowered
             self.tclass.setdefault(ft, len(self.tclass) + 1)
-            if not plan.self_contained_pools:
+            # A pool of 0 that cannot grow never runs the implementation.
+            if not plan.self_contained_pools and (s.pool > 0 or plan.growth):
                 impl_t = FuncType((I32, *ft.params), ft.result)
                 self.impl_of[s.id] = mod.add_function(impl_t, name=f"__irld_closure:{s.key}")
             self.tramps[s.id] = [mod.add_function(ft, name=f"__irld_closure:{s.id}.{k}")
@@ -1037,6 +1038,10 @@ class FfiEmitter:
         mode = "exhaustive" if self.plan.exhaustive is not None else "specialized"
         if self.plan.exhaustive is not None:
             mode = f"exhaustive:{self.plan.exhaustive}"
+        if self.host_import >= 0:
+            mode += "+fallback:host"
+            imports += 1 + len(uleb(len(HOST_CALL_MODULE))) + len(HOST_CALL_MODULE) + 1 + \
+                len(HOST_CALL_FIELD) + 1 + _name_entry(mod, self.host_import)
         return FfiReport(mode, tuple(sigs), runtime, adapters, data, imports,
                          runtime + adapters + handlers + pools + data + imports,
                          self.area_size if self.memory_areas() else 0,

@@ -41,7 +41,7 @@ from linker.store.archive import archive_bytes
 
 CLIB = Path(__file__).resolve().parent / "clib"
 SOURCES = ("ffi.c", "ffi.h", "irld_ffi.h")
-CFLAGS = ("-O2", "-ffreestanding", "-fno-builtin", "-Wall", "-Werror")
+CFLAGS = ("-O2", "-ffreestanding", "-fno-builtin", "-Wall")
 NAME = "ffi"           # -lffi
 
 

@@ -174,16 +174,31 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
                             tuple(users[key])))
     known = set(live.sigs)
     if SIGTAB in funcs or NSIGS in funcs:
-        for key, sig, user in declared_sigs(live, options.signature_files, errors):
+        declared = list(declared_sigs(live, options.signature_files, errors))
+        explicit: dict[str, int] = {}
+        for key, _sig, pool, _user in declared:
+            if pool is not None:
+                explicit[key] = max(pool, explicit.get(key, 0))
+        for key, sig, pool, user in declared:
             if key not in known:
                 known.add(key)
-                sigs.append(SigPlan(len(sigs) + 1, key, sig, options.closure_pool, (user,)))
+                sigs.append(SigPlan(len(sigs) + 1, key, sig,
+                                    explicit.get(key, options.closure_pool), (user,)))
+                continue
+            # Declared again, or for C and used by IR too: one handler, all users;
+            # an explicit `pool N` can only enlarge a pool IR asked for.
+            i = next(i for i, s in enumerate(sigs) if s.key == key)
+            who = sigs[i].users if user in sigs[i].users else (*sigs[i].users, user)
+            size = max(sigs[i].pool, pool) if pool is not None and i < len(live.sigs) \
+                else sigs[i].pool
+            sigs[i] = attrs.evolve(sigs[i], users=who, pool=size)
     if options.exhaustive is not None and (call or alloc):
         for sig in exhaustive_sigs(options.exhaustive):
             key = sig.key()
             if key not in known:
                 known.add(key)
                 sigs.append(SigPlan(len(sigs) + 1, key, sig, LIBFFI_WASM_POOL, ()))
+    errors.extend(_ir_calls_to_libffi(live))
     import_adapters: list[tuple[str, CSig]] = []
     for rec, _reason in live.live.values():
         if rec.kind is not EntityKind.FOREIGN_IMPORT:
@@ -214,10 +229,11 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
 
 
 def declared_sigs(live: LiveSet, files: tuple[str, ...],
-                  errors: list[Diagnostic]) -> Iterator[tuple[str, CSig, str]]:
+                  errors: list[Diagnostic]) -> Iterator[tuple[str, CSig, int | None, str]]:
     """Signatures declared for libffi's C API: by IRLD_FFI_SIGNATURE in every
     loaded C object (its "irld.ffi_signatures" section), then by each
-    `--ffi-signatures` file, in order; (key, signature, where declared)."""
+    `--ffi-signatures` file, in order; (key, signature, pool N or None, where
+    declared)."""
     sources: list[tuple[str, str]] = [(obj.name, obj.ffi_signatures) for obj in live.objects
                                       if obj.ffi_signatures]
     for path in files:
@@ -234,13 +250,36 @@ def declared_sigs(live: LiveSet, files: tuple[str, ...],
                 errors.append(Diagnostic.error(f"bad C signature '{line}': {parsed}",
                                                file=f"{where}:{no}"))
                 continue
-            bad = empty_by_value(parsed)
+            sig, pool = parsed
+            bad = empty_by_value(sig)
             if bad:
                 errors.append(Diagnostic.error(
-                    f"C signature {parsed} passes an empty struct ({bad[0]}) by value",
+                    f"C signature {sig} passes an empty struct ({bad[0]}) by value",
                     file=f"{where}:{no}"))
                 continue
-            yield parsed.key(), parsed, where
+            yield sig.key(), sig, pool, where
+
+
+def _ir_calls_to_libffi(live: LiveSet) -> list[Diagnostic]:
+    """IR code that passes signature ids to `ffi_call`/`ffi_closure_*` while those
+    names are a C library's (libffi's, whose first argument is a cif or a size):
+    it would call them with the wrong arguments, so it is an error."""
+    out: list[Diagnostic] = []
+    for name, irld_name in ((FFI_CALL, IRLD_CALL), (FFI_CLOSURE_ALLOC, IRLD_CLOSURE_ALLOC)):
+        hit = live.live.get(name)
+        if hit is None or is_linker_object(hit[0].obj.name) or hit[0].obj.has_ir:
+            continue
+        for rec, _reason in live.live.values():
+            if not (rec.obj.has_ir and rec.sigs and rec.kind is EntityKind.FUNC):
+                continue
+            if any(sym == name for sym, _edge in rec.refs):
+                out.append(Diagnostic.error(
+                    f"'{rec.name}' calls {name} with a signature id, but {name} is defined "
+                    f"by C in {hit[0].obj.name} (libffi's, which takes a cif)",
+                    file=rec.obj.name,
+                    notes=[f">>> call {irld_name} instead: the linker's {name} under the "
+                           "name that libffi does not take"]))
+    return out
 
 
 def _needs_extension(sig: CSig) -> bool:

@@ -17,7 +17,9 @@ where each type is one of
 * any type followed by `*` (a pointer: `char *`, `struct point *`);
 * `struct { T, T, ... }` (fields separated by `,` or `;`, nested freely).
 
-A parameter `...` makes the signature variadic: the types after it are
+A line may end with `pool N`: the closure pool of that signature (as the
+IR's `csig ... pool N`), e.g. `pool 0` for a signature only `ffi_call`
+uses.  A parameter `...` makes the signature variadic: the types after it are
 those of one call's variadic arguments (libffi's `ffi_prep_cif_var`), e.g.
 `int(const char *, ..., int, double)`.  The optional comma after the result
 is what `IRLD_FFI_SIGNATURE(double, (int, float))` stringifies to.
@@ -32,7 +34,7 @@ import re
 
 from linker.ir.ctypes import CKind, CScalar, CSig, CStruct, CType
 
-_TOKEN = re.compile(r"\s*(?:(\.\.\.)|([A-Za-z_][A-Za-z_0-9]*)|([*{}(),;]))")
+_TOKEN = re.compile(r"\s*(?:(\.\.\.)|([A-Za-z_][A-Za-z_0-9]*)|([*{}(),;])|([0-9]+))")
 _QUALIFIERS = frozenset({"const", "volatile", "restrict", "__restrict"})
 
 # (sign, base) -> kind; sign is "", "signed" or "unsigned".
@@ -151,9 +153,19 @@ class _Parser:
                 raise SignatureSyntaxError(
                     f"expected ',' or ')', found {'end of line' if got is None else repr(got)}")
         self.pos += 1
-        if self.peek() is not None:
-            raise SignatureSyntaxError(f"unexpected {self.peek()!r} after the parameters")
         return CSig(ret, tuple(params), nfixed)
+
+    def pool(self) -> int | None:
+        if self.peek() is None:
+            return None
+        if self.peek() != "pool" or not (self.toks[self.pos + 1:self.pos + 2] or ["x"])[0].isdigit():
+            raise SignatureSyntaxError(f"unexpected {self.peek()!r} after the parameters "
+                                       "(only 'pool N' may follow)")
+        n = int(self.toks[self.pos + 1])
+        self.pos += 2
+        if self.peek() is not None:
+            raise SignatureSyntaxError(f"unexpected {self.peek()!r} after 'pool {n}'")
+        return n
 
 
 def _scalar(words: list[str]) -> CKind:
@@ -176,20 +188,33 @@ def _scalar(words: list[str]) -> CKind:
     return kind
 
 
+def parse_declaration(text: str) -> tuple[CSig, int | None]:
+    """One line: the signature and its `pool N` (None when not given);
+    SignatureSyntaxError says what is wrong."""
+    p = _Parser(_tokens(text))
+    sig = p.signature()
+    return sig, p.pool()
+
+
 def parse_signature(text: str) -> CSig:
-    """One signature; SignatureSyntaxError says what is wrong."""
-    return _Parser(_tokens(text)).signature()
+    """One signature (no `pool N`)."""
+    p = _Parser(_tokens(text))
+    sig = p.signature()
+    if p.peek() is not None:
+        raise SignatureSyntaxError(f"unexpected {p.peek()!r} after the parameters")
+    return sig
 
 
-def parse_lines(text: str) -> list[tuple[int, str, CSig | str]]:
-    """Each non-blank, non-comment line: (line number, text, signature or error message)."""
-    out: list[tuple[int, str, CSig | str]] = []
+def parse_lines(text: str) -> list[tuple[int, str, tuple[CSig, int | None] | str]]:
+    """Each non-blank, non-comment line: (line number, text, (signature, pool) or
+    error message)."""
+    out: list[tuple[int, str, tuple[CSig, int | None] | str]] = []
     for no, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         try:
-            out.append((no, line, parse_signature(line)))
+            out.append((no, line, parse_declaration(line)))
         except SignatureSyntaxError as exc:
             out.append((no, line, str(exc)))
     return out

@@ -4,7 +4,9 @@ A run ends in one of the ways `linker.host.wasmtime_host` describes; both
 runners (`run` on wasmtime, `run_node` on Node) report it as a `RunResult`:
 the exit status, the captured output, and for a trap (status `EXIT_TRAP`,
 134) its message and a backtrace of `TrapFrame`s, innermost first, which
-`render_trap` prints as ``error: <message>`` and ``  at <name>`` lines.  The
+`render_trap` prints as ``error: <message>`` and ``  at <name>`` lines
+(``  at <name> (<file>:<line>:<col>)`` where the program's source map
+locates the frame, see `linker.host.backtrace`).  The
 reference interpreter (`linker.interp`) returns the same shape.
 
 A program that cannot be started raises `RunError` (`InvalidModuleError`,
@@ -90,7 +92,8 @@ class TrapFrame:
 
     name: str  # from the name section, or "<wasm function N>"
     func_index: int
-    module_offset: int  # -1 when unknown (Node)
+    module_offset: int  # -1 when unknown
+    location: str | None = None  # IR "file:line:col" from the program's source map
 
 
 @attrs.frozen(slots=True)
@@ -107,7 +110,8 @@ class RunResult:
 def render_trap(message: str, frames: Sequence[TrapFrame]) -> str:
     """``error: <message>`` and one ``  at <name>`` line per frame, long backtraces elided."""
     lines = [f"error: {message}"]
-    names = [f"  at {frame.name}" for frame in frames]
+    names = [f"  at {frame.name}" + ("" if frame.location is None else f" ({frame.location})")
+             for frame in frames]
     if len(names) > _BACKTRACE_HEAD + _BACKTRACE_TAIL:
         hidden = len(names) - _BACKTRACE_HEAD - _BACKTRACE_TAIL
         names = names[:_BACKTRACE_HEAD] + [f"  ... {hidden} more frames"] + names[-_BACKTRACE_TAIL:]

@@ -45,18 +45,38 @@ class Context(Protocol):
 
     def table(self) -> Any: ...
 
+    def memory(self) -> Any: ...
+
     @property
     def caller(self) -> Any: ...
 
 
-def _c_string(ctx: Context, address: int, limit: int = 4096) -> str:
-    out = bytearray()
-    while len(out) < limit:
-        chunk = ctx.read(address + len(out), 1)
-        if chunk == b"\0":
-            break
-        out += chunk
-    return out.decode("ascii", "replace")
+class _Memory:
+    """The instance's memory and table, looked up once per run (the lookups
+    through the caller cost more than the call itself)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.memory = ctx.memory()
+        self.table = ctx.table()
+        if self.table is None:
+            raise HostTrap("ffi host fallback: the module exports no function table")
+
+    def read(self, ctx: Context, address: int, size: int) -> bytes:
+        start = address & 0xFFFFFFFF
+        end = min(start + size, self.memory.data_len(ctx.caller))
+        if end <= start:
+            raise HostTrap(f"ffi host fallback: read at {start:#x} is out of bounds")
+        return bytes(self.memory.read(ctx.caller, start, end))
+
+    def c_string(self, ctx: Context, address: int, limit: int = 4096) -> str:
+        out = bytearray()
+        while len(out) < limit:
+            chunk = self.read(ctx, address + len(out), 64)
+            end = chunk.find(0)
+            if end >= 0:
+                return (out + chunk[:end]).decode("ascii", "replace")
+            out += chunk
+        return out.decode("ascii", "replace")
 
 
 def decode(letter: str, raw: bytes) -> int | float:
@@ -87,18 +107,20 @@ def encode(letter: str, value: Any) -> bytes:
 
 def ffi_call_dynamic(ctx: Context, fn: int, types: int, values: int, key: int) -> None:
     """The import's implementation (see the module docstring)."""
-    letters = _c_string(ctx, types)
-    name = _c_string(ctx, key)
+    mem = ctx.state.get("ffi_fallback_memory")
+    if not isinstance(mem, _Memory):
+        mem = ctx.state["ffi_fallback_memory"] = _Memory(ctx)
+    letters = mem.c_string(ctx, types)
+    name = mem.c_string(ctx, key)
     counts = ctx.state.setdefault(STATE_KEY, {})
     counts[name] = counts.get(name, 0) + 1
-    table = ctx.table()
-    if table is None:
-        raise HostTrap("ffi host fallback: the module exports no function table")
-    func = table.get(ctx.caller, fn & 0xFFFFFFFF)
+    func = mem.table.get(ctx.caller, fn & 0xFFFFFFFF)
     if func is None:
         raise HostTrap(f"ffi host fallback: table entry {fn} is null")
     params = letters[1:]
-    raw = ctx.read(values + 8, 8 * len(params))
+    raw = mem.read(ctx, values + 8, 8 * len(params)) if params else b""
+    if len(raw) != 8 * len(params):
+        raise HostTrap("ffi host fallback: the argument values are out of bounds")
     args = [decode(t, raw[8 * k:8 * k + 8]) for k, t in enumerate(params)]
     result = func(ctx.caller, *args)
     if letters[0] != "v":

@@ -11,6 +11,7 @@ so tests can check that both engines agree.  The runner provides the same
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,12 +49,21 @@ def _parse_node_stderr(stderr: bytes) -> tuple[str | None, tuple[TrapFrame, ...]
         if line.startswith("error: "):
             message, frames = line[len("error: "):], []
         elif message is not None and line.startswith("  at "):
-            name = line[len("  at "):]
+            name, location = _frame_text(line[len("  at "):])
             index = -1
             if name.startswith("<wasm function ") and name.endswith(">"):
                 index = int(name[len("<wasm function "):-1])
-            frames.append(TrapFrame(name, index, -1))
+            frames.append(TrapFrame(name, index, -1, location))
     return message, tuple(frames)
+
+
+_LOCATED = re.compile(r"^(.*) \(([^()]*:\d+:\d+)\)$")
+
+
+def _frame_text(text: str) -> tuple[str, str | None]:
+    """A frame line's function name and IR location (``name (file:line:col)``)."""
+    m = _LOCATED.match(text)
+    return (text, None) if m is None else (m.group(1), m.group(2))
 
 
 def run_node(wasm: Wasm, argv: Sequence[str],

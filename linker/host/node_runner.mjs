@@ -9,10 +9,13 @@
 // (js/irld-runtime.mjs builds a small wasm module per closure type that calls the
 // program's dispatcher, and adds its function to the table).  Exit status: the
 // program's WASI exit code; 134 after a trap, with `error: wasm trap: <reason>`
-// and `  at <function>` lines on stderr; 1 for a file that cannot be run;
+// (`error: panic` after a panic) and `  at <function>` lines on stderr, each
+// with its IR `(file:line:col)` when the module names a source map; 1 for a file that cannot be run;
 // 2 for a usage error.
 
 import { readFileSync, writeSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { dirname, isAbsolute, join } from 'node:path';
 import process from 'node:process';
 import { closureTableGrow } from './js/irld-runtime.mjs';
 
@@ -67,6 +70,10 @@ const hostImports = {
     closure_table_grow: (template, ctx) => closureTableGrow(instance.exports, template, ctx),
     ffi_call_dynamic: (fn, types, values, key) => ffiCallDynamic(fn, types, values, key),
   },
+  // The hooks of `irld link --instrument`: tracing is wasmtime's (irld run
+  // --trace); here they do nothing, so instrumented programs run.
+  // (Every name of the module is a no-op: linker/tracehooks.py lists them.)
+  irld_trace: new Proxy({}, { get: () => () => {} }),
 };
 
 // --ffi-fallback=host (linker/host/ffi_fallback.py has the protocol): irld's
@@ -118,15 +125,71 @@ function fallbackSummary() {
 // V8 stack lines for wasm frames look like
 //   at boom (wasm://wasm/f64d1c82:wasm-function[0]:0x2a)
 //   at wasm://wasm/f64d1c82:wasm-function[2]:0x36          (no name)
-const WASM_FRAME = /^\s*at (?:(.+?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x[0-9a-f]+\)?$/;
+// where 0x2a is the byte offset in the module file.
+const WASM_FRAME = /^\s*at (?:(.+?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)?$/;
+
+// V8's trap messages in the words wasmtime's trap codes get
+// (linker/host/backtrace.py holds the same table).
+const TRAP_WORDS = {
+  'Maximum call stack size exceeded': 'call stack exhausted',
+  'memory access out of bounds': 'out of bounds memory access',
+  'table index is out of bounds': 'indirect call past the end of the function table',
+  'null function or function signature mismatch':
+    'indirect call to a null function pointer or of the wrong type',
+  'divide result unrepresentable': 'integer overflow',
+  'divide by zero': 'integer divide by zero',
+  'remainder by zero': 'integer divide by zero',
+  'float unrepresentable in integer range': 'invalid conversion to integer',
+  'unreachable': 'unreachable instruction executed',
+};
+const PANIC_FUNCTION = '__irld_panic';
+
+// The source map the module names in its sourceMappingURL section (irld link
+// --source-map), decoded by Node's own SourceMap; null when there is none.
+function sourceMapOf(module, wasmPath) {
+  const sections = WebAssembly.Module.customSections(module, 'sourceMappingURL');
+  if (sections.length === 0) return null;
+  const bytes = new Uint8Array(sections[0]);
+  let len = 0, shift = 0, i = 0;
+  for (; i < bytes.length; i++) {
+    len |= (bytes[i] & 0x7f) << shift;
+    shift += 7;
+    if (!(bytes[i] & 0x80)) { i++; break; }
+  }
+  let url = new TextDecoder().decode(bytes.subarray(i, i + len));
+  if (url.startsWith('file://')) url = url.slice('file://'.length);
+  if (url.includes('://')) return null;
+  try {
+    const mapPath = isAbsolute(url) ? url : join(dirname(wasmPath), url);
+    return new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')));
+  } catch {
+    return null;
+  }
+}
+
+function locate(map, offset) {
+  if (map === null) return '';
+  const e = map.findEntry(0, offset);
+  if (!e || e.originalSource === undefined) return '';
+  return ` (${e.originalSource}:${e.originalLine + 1}:${e.originalColumn + 1})`;
+}
 
 function trap(error) {
   fallbackSummary();
-  const lines = [`error: wasm trap: ${error.message}`];
+  const frames = [];
   for (const line of String(error.stack ?? '').split('\n')) {
     const m = WASM_FRAME.exec(line);
-    if (m) lines.push(`  at ${m[1] ?? `<wasm function ${m[2]}>`}`);
+    if (m) frames.push({ name: m[1] ?? `<wasm function ${m[2]}>`, offset: parseInt(m[3], 16) });
   }
+  // The panic runtime's frames (a panic, or a failed check of --checked).
+  const runtime = (f) => f.name === PANIC_FUNCTION || f.name.startsWith('__irld_check');
+  let k = 0;
+  while (k < frames.length && runtime(frames[k])) k++;
+  const panic = k > 0;
+  const words = TRAP_WORDS[error.message] ?? error.message;
+  const lines = [panic ? 'error: panic' : `error: wasm trap: ${words}`];
+  const map = sourceMap();
+  for (const f of frames.slice(k)) lines.push(`  at ${f.name}${locate(map, f.offset)}`);
   fail(EXIT_TRAP, lines.join('\n'));
 }
 
@@ -154,6 +217,11 @@ try {
   module = await WebAssembly.compile(bytes);
 } catch (error) {
   fail(1, `${path}: error: not a valid wasm module: ${error.message}`);
+}
+let cachedMap;
+function sourceMap() {
+  if (cachedMap === undefined) cachedMap = sourceMapOf(module, path);
+  return cachedMap;
 }
 
 const wasi = new WASI({ version: 'preview1', args, env: {}, preopens: {}, returnOnExit: true });

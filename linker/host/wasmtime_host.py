@@ -43,6 +43,8 @@ import attrs
 import wasmtime
 
 from linker.host import ffi_fallback
+from linker.host.backtrace import PANIC, in_ir_terms, is_panic, trap_words
+from linker.sourcemap import SourceMap, load_for
 
 from linker.host.common import (
     EXIT_TRAP,
@@ -55,6 +57,7 @@ from linker.host.common import (
     Wasm,
     render_trap,
 )
+from linker.host.loader import DynamicLoader, define_dl_functions, is_dynamic_main
 from linker.ir.types import FuncType, ValType
 
 __all__ = [
@@ -445,6 +448,22 @@ def _define_host(linker: wasmtime.Linker, store: wasmtime.Store, host: HostFunct
                            call, access_caller=True)
 
 
+class _ProcExit(Exception):
+    """WASI `proc_exit(code)`, taken over from wasmtime's so that a status it refuses
+    (outside [0, 126)) is reported with its value."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _define_proc_exit(linker: wasmtime.Linker) -> None:
+    def proc_exit(code: int) -> None:
+        raise _ProcExit(code & 0xFFFFFFFF)
+    linker.define_func("wasi_snapshot_preview1", "proc_exit",
+                       wasmtime.FuncType([wasmtime.ValType.i32()], []), proc_exit)
+
+
 def _check_imports(linker: wasmtime.Linker, store: wasmtime.Store, module: wasmtime.Module,
                    label: str) -> None:
     problems = []
@@ -470,7 +489,10 @@ def _frames(trap: wasmtime.Trap) -> tuple[TrapFrame, ...]:
         name = frame.func_name
         if name is None:
             name = f"<wasm function {frame.func_index}>"
-        frames.append(TrapFrame(name, frame.func_index, frame.module_offset))
+        # wasmtime reports an unknown offset (a stack overflow at a function's
+        # entry) as 2**64 - 1.
+        offset = frame.module_offset if frame.module_offset < 1 << 63 else -1
+        frames.append(TrapFrame(name, frame.func_index, offset))
     return tuple(frames)
 
 
@@ -480,7 +502,8 @@ def _trap_message(trap: wasmtime.Trap, fuel: int | None, timeout: float | None) 
         return f"out of fuel (limit {fuel})"
     if code == wasmtime.TrapCode.INTERRUPT and timeout is not None:
         return f"timed out after {timeout:g}s"
-    return f"wasm trap: {_cause(trap.message).removeprefix('wasm trap: ')}"
+    engine = _cause(trap.message).removeprefix('wasm trap: ')
+    return f"wasm trap: {trap_words(None if code is None else code.name, engine)}"
 
 
 def _stdin_file(stdin: bytes | os.PathLike[str], directory: str) -> str:
@@ -538,7 +561,8 @@ def run(wasm: Wasm, argv: Sequence[str], *,
         stdin: bytes | os.PathLike[str] | None = None, fuel: int | None = None,
         timeout: float | None = None, host: HostFunctions | None = None,
         capture: bool = False, name: str | None = None,
-        interruptible: bool = False) -> RunResult:
+        interruptible: bool = False,
+        library_path: Sequence[str | os.PathLike[str]] = ()) -> RunResult:
     """Run a WASI command with wasmtime and report how it ended.
 
     `argv` is the program's full argument vector, `argv[0]` its name (the file
@@ -549,6 +573,8 @@ def run(wasm: Wasm, argv: Sequence[str], *,
     `name` labels diagnostics when `wasm` is bytes.  With `interruptible`
     (the CLI sets it), SIGINT stops the wasm code too, so Ctrl-C raises
     KeyboardInterrupt even in an infinite loop (main thread only).
+    `library_path` lists directories searched for shared libraries after the
+    program's own directory (`linker.host.loader`, docs/dynamic.md).
 
     Raises `RunError` (`InvalidModuleError`, `HostImportError`) when the
     program cannot start; everything after that is reported in the result.
@@ -557,6 +583,9 @@ def run(wasm: Wasm, argv: Sequence[str], *,
     interruptible = interruptible and threading.current_thread() is threading.main_thread()
     engine = wasmtime.Engine(_config(fuel, timeout is not None or interruptible))
     module = _compile(engine, data, label)
+    # A module on disk may name its source map (`irld link --source-map`).
+    path = None if isinstance(wasm, (bytes, bytearray, memoryview)) else os.fspath(wasm)
+    smap = load_for(path, data) if path is not None else None
     with tempfile.TemporaryDirectory(prefix="irld-run-") as directory:
         output = _Output(directory if capture else None)
         store = wasmtime.Store(engine)
@@ -566,9 +595,11 @@ def run(wasm: Wasm, argv: Sequence[str], *,
             if interruptible:
                 with _interrupt_on_sigint(engine):
                     return _run_in_store(engine, store, module, label, argv, stdin, directory,
-                                         fuel, timeout, host, output)
+                                         fuel, timeout, host, output, smap,
+                                         _Dynamic(data, _search_path(wasm, library_path)))
             return _run_in_store(engine, store, module, label, argv, stdin, directory, fuel,
-                                 timeout, host, output)
+                                 timeout, host, output, smap,
+                                 _Dynamic(data, _search_path(wasm, library_path)))
         finally:
             # Release wasmtime's handles on the files before the directory goes.
             store.close()
@@ -577,7 +608,9 @@ def run(wasm: Wasm, argv: Sequence[str], *,
 def _run_in_store(engine: wasmtime.Engine, store: wasmtime.Store, module: wasmtime.Module,
                   label: str, argv: Sequence[str], stdin: bytes | os.PathLike[str] | None,
                   directory: str, fuel: int | None, timeout: float | None,
-                  host: HostFunctions | None, output: _Output) -> RunResult:
+                  host: HostFunctions | None, output: _Output,
+                  smap: SourceMap | None = None,
+                  dynamic: _Dynamic | None = None) -> RunResult:
     if fuel is not None:
         store.set_fuel(fuel)
     wasi = wasmtime.WasiConfig()
@@ -593,17 +626,57 @@ def _run_in_store(engine: wasmtime.Engine, store: wasmtime.Store, module: wasmti
     linker = wasmtime.Linker(engine)
     linker.allow_shadowing = True
     linker.define_wasi()
+    _define_proc_exit(linker)
+    loaders: list[DynamicLoader] = []
+    define_dl_functions(linker, lambda: loaders[0] if loaders else None)
     _define_host(linker, store, host if host is not None else HostFunctions.default(), output)
-    _check_imports(linker, store, module, label)
+    dynamic_main = dynamic is not None and is_dynamic_main(dynamic.data)
+    if not dynamic_main:
+        _check_imports(linker, store, module, label)
     start_type = next((e.type for e in module.exports if e.name == "_start"), None)
     if not isinstance(start_type, wasmtime.FuncType) or start_type.params or start_type.results:
         raise RunError(label, "not a WASI command: no exported function _start: () -> ()")
-    return _execute(engine, store, linker, module, fuel, timeout, output)
+    instantiate: Callable[[], wasmtime.Instance] | None = None
+    if dynamic is not None:
+        loader = DynamicLoader(store, engine, linker, dynamic.search_path)
+        loaders.append(loader)
+        instantiate = _dynamic_instantiate(loader, linker, module, dynamic, label, dynamic_main)
+    return _execute(engine, store, linker, module, fuel, timeout, output, smap, instantiate)
+
+
+@attrs.frozen(slots=True)
+class _Dynamic:
+    """What the dynamic loader needs of a run: the main module's bytes, the library search path."""
+
+    data: bytes
+    search_path: tuple[Path, ...]
+
+
+def _search_path(wasm: Wasm, library_path: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
+    """The program's own directory (the working directory for bytes), then `library_path`."""
+    own = Path(".") if isinstance(wasm, (bytes, bytearray, memoryview)) else Path(wasm).parent
+    return (own, *(Path(p) for p in library_path))
+
+
+def _dynamic_instantiate(loader: DynamicLoader, linker: wasmtime.Linker, module: wasmtime.Module,
+                         dynamic: _Dynamic, label: str,
+                         dynamic_main: bool) -> Callable[[], wasmtime.Instance]:
+    """Instantiation through the loader: all needed libraries for a PIC main, else dlopen only."""
+    def instantiate() -> wasmtime.Instance:
+        if dynamic_main:
+            instance = loader.load_main(dynamic.data, label)
+        else:
+            instance = linker.instantiate(loader.store, module)
+            loader.attach_static_main(instance, dynamic.data, label)
+        loader.running = True
+        return instance
+    return instantiate
 
 
 def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Linker,
              module: wasmtime.Module, fuel: int | None, timeout: float | None,
-             output: _Output) -> RunResult:
+             output: _Output, smap: SourceMap | None = None,
+             instantiate: Callable[[], wasmtime.Instance] | None = None) -> RunResult:
     timer: threading.Timer | None = None
     if timeout is not None:
         timer = threading.Timer(timeout, engine.increment_epoch)
@@ -613,14 +686,21 @@ def _execute(engine: wasmtime.Engine, store: wasmtime.Store, linker: wasmtime.Li
     frames: tuple[TrapFrame, ...] = ()
     exit_code = 0
     try:
-        instance = linker.instantiate(store, module)
+        instance = instantiate() if instantiate is not None else linker.instantiate(store, module)
         start = instance.exports(store)["_start"]
         assert isinstance(start, wasmtime.Func)
         start(store)
     except wasmtime.ExitTrap as exc:
         exit_code = exc.code
+    except _ProcExit as exc:
+        exit_code = exc.code
+        if exc.code >= 126:
+            message = f"exit with invalid exit status outside of [0..126): {exc.code}"
     except wasmtime.Trap as exc:
         message, frames = _trap_message(exc, fuel, timeout), _frames(exc)
+        if is_panic(frames):
+            message = PANIC
+        frames = in_ir_terms(frames, smap)
     except HostTrap as exc:
         message = f"host trap: {exc}"
     except wasmtime.WasmtimeError as exc:

@@ -105,11 +105,12 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
 # a division overflow and an out-of-range float conversion, so those share a
 # category.
 _CATEGORIES = (
-    ("unreachable", ("unreachable",)),
+    ("unreachable", ("unreachable", "panic")),
     ("arithmetic", ("divide by zero", "remainder by zero", "integer overflow",
                     "invalid conversion", "unrepresentable")),
     ("memory", ("out of bounds memory", "memory access out of bounds")),
     ("indirect call", ("indirect call", "uninitialized element", "undefined element",
+                       "function table",
                        "signature mismatch", "table index is out of bounds", "null function")),
     ("stack", ("call stack exhausted", "stack overflow", "Maximum call stack")),
     ("fuel", ("out of fuel", "timed out")),

@@ -38,15 +38,16 @@ M64 = 0xFFFF_FFFF_FFFF_FFFF
 S32 = 0x8000_0000
 S64 = 0x8000_0000_0000_0000
 
-# Trap reasons (wasmtime's messages, which `trap_category` maps along with V8's).
-UNREACHABLE = "wasm `unreachable` instruction executed"
+# Trap reasons: the words `linker.host.backtrace` gives wasmtime's trap codes
+# (`trap_category` maps them along with V8's).
+UNREACHABLE = "unreachable instruction executed"
 DIV_ZERO = "integer divide by zero"
 INT_OVERFLOW = "integer overflow"
 BAD_CONVERSION = "invalid conversion to integer"
 OUT_OF_BOUNDS = "out of bounds memory access"
 BAD_SIGNATURE = "indirect call type mismatch"
-NULL_ELEMENT = "uninitialized element"
-TABLE_BOUNDS = "undefined element: out of bounds table access"
+NULL_ELEMENT = "indirect call to a null function pointer"
+TABLE_BOUNDS = "indirect call past the end of the function table"
 STACK_EXHAUSTED = "call stack exhausted"
 
 

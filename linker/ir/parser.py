@@ -607,6 +607,8 @@ def parse_module(text: str, filename: str) -> Module:
 
 def _parse(text: str, filename: str, *, stock_lark: bool) -> Module:
     """`parse_module`; `stock_lark` runs lark's own parse loop (for differential tests)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]         # a UTF-8 byte order mark, as editors on Windows write it
     # The passes allocate millions of small objects and free none of them
     # until the end: the cyclic GC would rescan them over and over.
     gc_was_enabled = gc.isenabled()
@@ -634,7 +636,7 @@ def _parse(text: str, filename: str, *, stock_lark: bool) -> Module:
         sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
         module = builder.build(module_tok, raw_items)
     except RecursionError:
-        builder.diags.append(Diagnostic.error("expression nested too deeply", file=filename))
+        builder.diags.append(_too_deep(text, filename))
     except Exception as exc:  # a bug in this parser: still no traceback for the user
         builder.diags.append(Diagnostic.error(
             f"internal error in the IR parser: {type(exc).__name__}: {exc}", file=filename))
@@ -646,6 +648,27 @@ def _parse(text: str, filename: str, *, stock_lark: bool) -> Module:
         diags_sorted = sorted(builder.diags, key=_diag_key)
         raise DiagnosticError(diags_sorted, sources={filename: text})
     return module
+
+
+_LEXEMES = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?(?:\*/|\Z)|[()]', re.S)
+
+
+def _too_deep(text: str, filename: str) -> Diagnostic:
+    """"nested too deeply", pointing at the first '(' of the deepest nesting
+    (strings and comments skipped as the lexer skips them)."""
+    depth = deepest = 0
+    where = 0
+    for m in _LEXEMES.finditer(text):
+        if m.group() == "(":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, m.start()
+        elif m.group() == ")":
+            depth = max(depth - 1, 0)
+    line = text.count("\n", 0, where) + 1
+    col = where - (text.rfind("\n", 0, where) + 1) + 1
+    return Diagnostic.error(f"expression nested too deeply ({deepest} levels of parentheses)",
+                            Span(filename, line, col, line, col + 1))
 
 
 def _diag_key(d: Diagnostic) -> tuple[int, int]:
@@ -937,7 +960,7 @@ class _Builder:
             return None
         v = _int(tok.value)
         if not lo <= v <= hi:
-            self.error(f"integer literal {tok.value} out of range for {what}", tok)
+            self.error(f"integer literal {_shown(tok.value)} out of range for {what}", tok)
             return None
         return v
 
@@ -945,7 +968,7 @@ class _Builder:
         what = "f32" if bits == 32 else "f64"
         v = _float(tok.value, bits)
         if v is None:
-            self.error(f"float literal {tok.value} out of range for {what}", tok)
+            self.error(f"float literal {_shown(tok.value)} out of range for {what}", tok)
         return v
 
     def const(self, tok: Any, want: ValType | None) -> Const:
@@ -955,7 +978,7 @@ class _Builder:
         if want is I32 or want is I64:
             if tok[0] == "INT":
                 text = tok[1]
-                v = int(text, 16) if "x" in text or "X" in text else int(text)
+                v = _int(text)
                 lo, hi = _INT_RANGE[want]
                 if lo <= v <= hi:
                     return Const(want, v, span=Span(self.file, line, tok[4], line, tok[5]))
@@ -1470,7 +1493,8 @@ class _Builder:
         text = tok.value
         v = _int(text[text.index("=") + 1:].strip())
         if not 0 <= v <= _U32_MAX:
-            self.error(f"memory offset {v} out of range (0 to {_U32_MAX})", tok)
+            self.error(f"memory offset {text[text.index('=') + 1:].strip()} out of range "
+                       f"(0 to {_U32_MAX})", tok)
             return 0
         return v
 
@@ -1711,10 +1735,30 @@ def _first_tok(raw: Raw) -> Any:
     return _name_tok(raw[1])
 
 
+# More significant digits than this is out of range for every type (10**310 and
+# 16**310 both exceed f64's maximum), so such a literal is not converted: CPython
+# refuses int() of more than 4,300 decimal digits, and the conversion is quadratic.
+_MAX_DIGITS = 310
+_TOO_LONG = 1 << 1300      # stands for the value of such a literal; fails every range check
+
+
 def _int(text: str) -> int:
-    if "x" in text or "X" in text:
-        return int(text, 16)
-    return int(text, 10)
+    body = text.lstrip("+-")
+    hexa = "x" in body or "X" in body
+    digits = body[2:] if hexa else body
+    significant = digits.lstrip("0")
+    negative = text.startswith("-")
+    if len(significant) > _MAX_DIGITS:
+        return -_TOO_LONG if negative else _TOO_LONG
+    value = int(significant or "0", 16 if hexa else 10)
+    return -value if negative else value
+
+
+def _shown(literal: str) -> str:
+    """A literal as a message quotes it: a long one shortened, with its length."""
+    if len(literal) <= 40:
+        return literal
+    return f"{literal[:12]}...{literal[-6:]} ({len(literal)} characters)"
 
 
 def _float(text: str, bits: int) -> float | None:
@@ -1736,7 +1780,10 @@ def _float(text: str, bits: int) -> float | None:
             if "p" in body or "P" in body:
                 v = float.fromhex(text)
             else:
-                v = float(_int(text))
+                whole = _int(text)
+                if abs(whole) >= _TOO_LONG:
+                    return None
+                v = float(whole)
         else:
             v = float(text)
     except (OverflowError, ValueError):

@@ -81,12 +81,48 @@ def why(report: Report, symbol: str, *, all_chains: bool = False, limit: int = 5
         else:
             line = f"{symbol} ({where}) is not live; not referenced by anything"
         return WhyAnswer(symbol, WhyStatus.DEAD, [], referrers, [], [line])
+    loaded = _loaded_member(report, symbol)
+    if loaded is not None:
+        return _why_member(report, g, loaded)
     members = [m.label for m in report.members_defining(symbol)]
     if members:
         line = (f"{symbol} is not live; defined in {', '.join(members)}, an archive member "
                 "nothing pulled in (never loaded)")
         return WhyAnswer(symbol, WhyStatus.UNLOADED, [], [], members, [line])
     return WhyAnswer(symbol, WhyStatus.UNKNOWN, [], [], [], [f"no such symbol: {symbol}"])
+
+
+def _loaded_member(report: Report, name: str) -> dict[str, Any] | None:
+    """The loaded archive member `name` names (`libc.a(printf.o)` matches
+    `/usr/lib/wasm32-wasi/libc.a(printf.o)`), or None."""
+    if not name.endswith(")") or "(" not in name:
+        return None
+    for o in report.objects:
+        path = str(o.get("name", ""))
+        if o.get("pulled_by") is not None and (path == name or path.endswith("/" + name)):
+            return o
+    return None
+
+
+def _why_member(report: Report, g: Graph, member: dict[str, Any]) -> WhyAnswer:
+    """Why an archive member was loaded: the symbol that pulled it, who named
+    that symbol, and the chain to the symbol when it is live."""
+    name, symbol, wanted = member["name"], member["pulled_by"], member.get("pulled_for")
+    text = [f"{name}: archive member, loaded for {symbol}"]
+    if wanted is not None:
+        text.append(f"  {symbol} is undefined in {wanted}: every strong undefined symbol "
+                    "of a loaded C object pulls its member, live or not (as in wasm-ld)")
+    live = [e for e in report.live if e.input == name]
+    node = g.index.get(symbol)
+    steps: list[list[dict[str, Any]]] = []
+    if node is not None:
+        steps = [[_step(report, g, v, kind) for v, kind in c] for c in chains(g, node, 1)]
+        text.append(f"  {symbol} is live:")
+        text += ["  " + line for line in _chain_lines(report, steps[0])]
+    text.append(f"  live entities: {len(live)} of {member.get('entities', 0)} "
+                f"({sum(e.bytes for e in live)} bytes)")
+    return WhyAnswer(name, WhyStatus.LIVE if live else WhyStatus.DEAD, steps,
+                     [wanted] if wanted is not None else [], [name], text)
 
 
 def _step(report: Report, g: Graph, v: int, kind: str | None) -> dict[str, Any]:
@@ -141,6 +177,11 @@ def top(report: Report, fmt: str, n: int | None = 20, by_input: bool = False) ->
         rows.sort(key=lambda r: (-r["bytes"], r["name"], r["input"]))
         cols = [Column("bytes", "bytes", True), Column("percent", "% of output", True, pct),
                 _KIND, _NAME, _INPUT]
+        lto = {e.name: e.lto.get("summary", "") for e in report.live if e.lto}
+        if lto:      # --lto: what became of each entity
+            for r in rows:
+                r["lto"] = lto.get(r["name"], "")
+            cols.append(Column("lto", "lto"))
         shown = _limit(rows, n)
     in_entities = sum(e.bytes for e in report.live)
     footer = [

@@ -87,6 +87,7 @@ class _Builder:
         extra = self.linker_edges()
         self.user_entities(extra)
         self.undefined_entities()
+        self.lto_effects()
         if self.em is not None:
             self.linker_functions()
             self.linker_data()
@@ -174,6 +175,17 @@ class _Builder:
                     if is_linker_object(rec.obj.name):
                         e.address = em.memory.linker_symbols().get(sym)
             self.add(e)
+
+    def lto_effects(self) -> None:
+        """--lto: each entity's `lto` field (inlined into, folded into, removed, ...)."""
+        lto = self.result.lto
+        if lto is None:
+            return
+        for sym, effect in lto.effects.items():
+            e = self.by_name.get(sym)
+            if e is not None:
+                e.lto = effect.to_json()
+                e.lto["summary"] = effect.summary
 
     def undefined_entities(self) -> None:
         for sym, u in self.live.undefined_imports.items():
@@ -280,6 +292,8 @@ class _Builder:
             case SyntheticKind.UNDEFINED_WEAK:
                 self.set_reason(e, None, RUNTIME, f"a weak function nothing defines "
                                                   f"({f.subject}): it traps")
+            case SyntheticKind.CHECK:
+                self.set_reason(e, None, RUNTIME, "a check of checked mode (--checked)")
 
     def explain_panic(self, e: Entity, f: SyntheticFunc, panickers: list[str]) -> None:
         """Called by every live function that can panic; the first is its reason."""
@@ -378,7 +392,7 @@ class _Builder:
 
     def dead_entity(self, rec: EntityRecord) -> Entity:
         size = rec.body_length if rec.kind is EntityKind.FUNC else 0
-        if rec.kind is EntityKind.FUNC and not rec.obj.has_ir:
+        if rec.kind is EntityKind.FUNC and not rec.obj.has_ir and rec.alias is None:
             size = rec.obj.wasm().functions[rec.chunk].size   # C: its compiled code
         if rec.kind is EntityKind.DATA:
             size = int(rec.info[0])
@@ -420,6 +434,7 @@ class _Builder:
             pulled = store.pulled_by.get(id(o))
             out.append({"name": input_name(o), "module": o.module,
                         "command_line": i < store.command_line_objects, "pulled_by": pulled,
+                        "pulled_for": store.pulled_for.get(id(o)),
                         "entities": len(o.records), "ir": o.has_ir})
         return out
 
@@ -507,7 +522,7 @@ def ffi_entries(generated: Any) -> list[tuple[str, dict[str, Any]]]:
             continue
         fields: dict[str, Any] = {}
         for name in getattr(type(item), "__slots__", ()):
-            if name.startswith("_") or name in ("key", "id", "users"):
+            if name.startswith("_") or name in ("key", "id"):
                 continue
             value = getattr(item, name, None)
             if isinstance(value, (int, str, float, tuple)):

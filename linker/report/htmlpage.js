@@ -52,6 +52,12 @@
   }
   const signed = (n) => (n > 0 ? "+" : n < 0 ? "\u2212" : "\u00b1") + size(Math.abs(n));
   const pct = (n, of) => of > 0 ? (100 * n / of).toFixed(n * 1000 < of ? 3 : 2) + "%" : "";
+  // An input as shown where space is short: the archive's or object's file name, and the member.
+  function short(input) {
+    const m = /^(.*)\(([^()]*)\)$/.exec(input);
+    const base = (p) => p.slice(p.lastIndexOf("/") + 1);
+    return m ? base(m[1]) + "(" + m[2] + ")" : base(input);
+  }
   const clear = (e) => { while (e.firstChild) e.removeChild(e.firstChild); return e; };
 
   // ------------------------------------------------------------ the model
@@ -61,6 +67,13 @@
   const DE = isDiff ? null : D.dead;
   const E = isDiff ? D.ents : null;
   const nLive = isDiff ? E.n.length : L.n.length;
+  // Offsets of the compressed rows: live references (out-degrees), dead referrers (capped counts).
+  function offsets(counts, cap) {
+    const o = new Int32Array(counts.length + 1);
+    for (let i = 0; i < counts.length; i++) o[i + 1] = o[i] + Math.min(counts[i], cap);
+    return o;
+  }
+  if (!isDiff) { L.eo = offsets(L.eg, Infinity); DE.ro = offsets(DE.rc, DE.rmax); }
   const inputOf = (v) => D.inputs[isDiff ? E.i[v] : L.i[v]];
   const nameOf = (v) => isDiff ? E.n[v] : L.n[v];
   const classOf = (v) => isDiff ? E.c[v] : L.c[v];
@@ -91,14 +104,14 @@
       const input = inputOf(v);
       let g = groupOfInput.get(input);
       if (!g) {
-        g = groupNode(input, "i" + input);
+        g = groupNode(short(input), "i" + input);
         groupOfInput.set(input, g);
         const m = /^(.*)\(([^()]*)\)$/.exec(input);
         let parent = root;
         if (m) {
           parent = archives.get(m[1]);
           if (!parent) {
-            parent = groupNode(m[1], "a" + m[1]);
+            parent = groupNode(short(m[1]), "a" + m[1]);
             parent.parent = root; root.kids.push(parent); archives.set(m[1], parent);
           }
           g.name = m[2];
@@ -245,7 +258,7 @@
       const kr = rects[i];
       if (k.rest) return parentEl.append(restRect(k, kr));
       if (!k.kids && !k.lazy) return parentEl.append(entityRect(k, kr));
-      const g = el("div", { class: "g", "data-key": k.key });
+      const g = el("div", { class: "g", "data-key": k.key, "data-size": k.size });
       place(g, kr);
       parentEl.append(g);
       const head = kr[3] > 32 && kr[2] > 40;
@@ -270,18 +283,24 @@
 
   function entityRect(n, r) {
     const v = n.ent;
-    const e = el("div", { class: "e", "data-e": v, "data-name": n.name });
-    if (isDiff && change(v) === 3) e.classList.add("gone");
+    const e = el("div", { class: "e", "data-e": v, "data-name": n.name, "data-size": n.size });
+    if (isDiff) {
+      e.dataset.change = CHANGE[change(v)];
+      if (change(v) === 3) e.classList.add("gone");
+    }
     e.style.background = colour(v);
     place(e, r);
-    if (r[2] > 46 && r[3] > 15) e.textContent = n.name;
+    if (r[2] > 46 && r[3] > 15) {
+      e.textContent = n.name;
+      if (r[3] > 30 && r[2] > 56) e.append(el("span", { class: "sz", text: size(n.size) }));
+    }
     e.addEventListener("click", (ev) => { ev.stopPropagation(); select(v); });
     rectOf.set(v, e);
     return e;
   }
 
   function restRect(k, r) {
-    const e = el("div", { class: "x" });
+    const e = el("div", { class: "x", "data-size": k.size });
     if (k.cls >= 0) e.style.backgroundColor = isDiff ? CHANGE_COLOUR[k.cls] : PALETTE[k.cls];
     place(e, r);
     if (r[2] > 60 && r[3] > 15) e.textContent = num(k.count) + " smaller";
@@ -321,7 +340,7 @@
   map.addEventListener("mouseleave", () => { tip.hidden = true; });
 
   function entityTip(v) {
-    const out = [el("div", { class: "sym", text: nameOf(v) }), el("div", { text: inputOf(v) })];
+    const out = [el("div", { class: "sym", text: nameOf(v) }), el("div", { text: short(inputOf(v)) })];
     if (isDiff) {
       const o = E.o[v], w = E.w[v];
       out.push(el("div", { text: CHANGE[change(v)] + ": " + (o < 0 ? "\u2014" : size(o)) + " \u2192 " + (w < 0 ? "\u2014" : size(w)) }));
@@ -454,12 +473,12 @@
     const ch = chainOf(v);
     const ol = el("ol", { class: "chain", id: "why-chain" });
     ch.forEach(([u, k], i) => {
-      ol.append(el("li", { "data-sym": L.n[u] }, i ? el("span", { class: "edge", text: VERB[k] || (k + " from") }) : null, symLink(u), el("span", { class: "note", text: " (" + inputOf(u) + ")" })));
+      ol.append(el("li", { "data-sym": L.n[u] }, i ? el("span", { class: "edge", text: VERB[k] || (k + " from") }) : null, symLink(u), el("span", { class: "note", title: inputOf(u), text: " (" + short(inputOf(u)) + ")" })));
     });
     const last = ch[ch.length - 1][0];
     const root = D.roots.find((r) => r[0] === last);
     ol.append(el("li", { class: "note" }, "root: " + (root ? root[1] + " " + L.n[last] + (root[2] ? " (" + root[2] + ")" : "") : L.n[last])));
-    body.append(card("Why is it here? (" + (ch.length - 1) + (ch.length === 2 ? " step" : " steps") + " from a root)", ol));
+    body.append(card(ch.length === 1 ? "Why is it here? (it is a root)" : "Why is it here? (" + (ch.length - 1) + (ch.length === 2 ? " step" : " steps") + " from a root)", ol));
     // If it went
     const kids = (domKids || (buildDomTree(), domKids))[v];
     let count = 0;
@@ -499,7 +518,7 @@
     if (!DE.rc[j]) why.append(el("p", null, "Not live: not referenced by anything."));
     else {
       why.append(el("p", null, "Not live: referenced only by dead code (" + num(DE.rc[j]) + (DE.rc[j] === 1 ? " entity" : " entities") + "):"));
-      why.append(table(["dead referrer", "input"], refs.map((r) => ({ cells: [deadLink(r), D.inputs[DE.i[r]]] })), [false, false]));
+      why.append(table(["dead referrer", "input"], refs.map((r) => ({ cells: [deadLink(r), short(D.inputs[DE.i[r]])] })), [false, false]));
       if (DE.rc[j] > refs.length) why.append(el("div", { class: "note", text: num(DE.rc[j] - refs.length) + " more" }));
     }
     body.append(card("Why is it not in the output?", why));
@@ -517,9 +536,10 @@
     for (const e of map.querySelectorAll(".e.sel")) e.classList.remove("sel");
     let r = rectOf.get(v);
     if (!r && !isDiff) {
-      // Not drawn in this view: zoom to its input so it can be seen.
-      const g = state.area === "own" ? groupOfInput.get(inputOf(v)) : null;
-      if (g && ownSize(v) >= g.size / AGGREGATE) { zoomTo(g); r = rectOf.get(v); }
+      // Not drawn in this view: zoom to its input (or its dominator's group) so it can be seen.
+      const g = state.area === "own" ? groupOfInput.get(inputOf(v))
+        : (L.dist[v] >= 0 ? (L.d[v] >= 0 ? pathTo(L.d[v]) : currentRoot()) : null);
+      if (g && L.b[v] > 0 && L.b[v] >= g.size / AGGREGATE) { zoomTo(g); r = rectOf.get(v); }
     }
     if (r) r.classList.add("sel");
     tab = "Entity"; renderSide();
@@ -613,7 +633,7 @@
     body.append(card("What changed", kv([["output", num(o) + " \u2192 " + num(w) + " bytes (" + signed(w - o) + ", " + (o ? (100 * (w - o) / o).toFixed(2) : "0") + "%)"],
       ["entities", signed(delta)]]),
       el("div", { class: "tabs" }, ...[-1, 0, 1, 2, 3].map((c) => el("button", { class: changeFilter === c ? "on" : "", "data-change": c < 0 ? "all" : CHANGE[c],
-        text: (c < 0 ? "all " + num(rows.length) : CHANGE[c] + " " + num(counts[c])), onclick: () => { changeFilter = c; renderSide(); } })))));
+        text: (c < 0 ? "all " + num(rows.length) : CHANGE[c] + " " + num(counts[c])), onclick: () => { changeFilter = c; map.dataset.only = c < 0 ? "" : CHANGE[c]; renderSide(); } })))));
     const shown = rows.filter((v) => changeFilter < 0 || change(v) === changeFilter);
     const LIMIT = 500;
     body.append(card(null, table(["change", "entity", "old", "new", "delta"], shown.slice(0, LIMIT).map((v) => ({
@@ -631,6 +651,16 @@
     body.append(card(null, el("h2", { class: "sym", id: "sel-name", text: E.n[v] }), el("span", { class: "tag " + CHANGE[c], text: CHANGE[c] }),
       kv([["input", inputOf(v)], ["kind", D.classes[E.c[v]]], ["old", E.o[v] < 0 ? "not in the old output" : num(E.o[v]) + " bytes"],
         ["new", E.w[v] < 0 ? "not in the new output" : num(E.w[v]) + " bytes"], ["delta", signedNum(Math.max(E.w[v], 0) - Math.max(E.o[v], 0)) + " bytes"]])));
+    const flat = D.chains[String(v)];
+    if (!flat) return;
+    const ol = el("ol", { class: "chain", id: "why-chain" });
+    for (let i = 0; i < flat.length; i += 2) {
+      const u = flat[i], k = flat[i + 1];
+      ol.append(el("li", { "data-sym": E.n[u] }, k >= 0 ? el("span", { class: "edge", text: VERB[D.kinds[k]] || (D.kinds[k] + " from") }) : null,
+        symLink(u), el("span", { class: "note", title: inputOf(u), text: " (" + short(inputOf(u)) + ")" })));
+    }
+    ol.append(el("li", { class: "note", text: "root: " + E.n[flat[flat.length - 2]] }));
+    body.append(card((c === 3 ? "Why it was in the old output" : "Why it is in the new output") + " (" + (flat.length / 2 - 1) + " steps from a root)", ol));
   }
 
   // ------------------------------------------------------------ search
@@ -664,7 +694,7 @@
     hits.slice(0, LIMIT).forEach((h, i) => {
       const st = ["live", "dead", "unloaded"][h.st];
       const sz = h.st === 0 ? (isDiff ? ownSize(h.v) : L.b[h.v]) : h.st === 1 ? DE.s[h.v] : D.unloaded[h.v][1];
-      const where = h.st === 2 ? D.unloaded[h.v][0] : h.st === 0 ? inputOf(h.v) : D.inputs[DE.i[h.v]];
+      const where = short(h.st === 2 ? D.unloaded[h.v][0] : h.st === 0 ? inputOf(h.v) : D.inputs[DE.i[h.v]]);
       results.append(el("div", { class: "r" + (i === 0 ? " on" : ""), "data-name": h.name, "data-status": st, onclick: () => pick(h) },
         el("span", { class: "tag " + st, text: st === "unloaded" ? "not loaded" : st }), el("span", { class: "nm", text: h.name }),
         el("span", { class: "note", text: size(sz) + " \u00b7 " + where })));
@@ -714,7 +744,8 @@
     const lg = clear($("legend"));
     if (isDiff) CHANGE.forEach((c, i) => lg.append(el("span", null, el("i", { style: "background:" + CHANGE_COLOUR[i] }), c)));
     else {
-      const present = new Set(L.c);
+      const present = new Set();
+      for (let v = 0; v < nLive; v++) if (L.b[v] > 0) present.add(L.c[v]);
       D.classes.forEach((c, i) => { if (present.has(i)) lg.append(el("span", null, el("i", { style: "background:" + PALETTE[i] }), c)); });
     }
     lg.append(el("span", { class: "note", text: "click: select / zoom \u00b7 Esc: zoom out \u00b7 /: search" }));
@@ -742,4 +773,6 @@
   api.ready = true;
   api.readyAt = performance.now();
   document.body.dataset.ready = "1";
+  // The first frame with the treemap: a task queued from the frame's callback runs after it is painted.
+  requestAnimationFrame(() => setTimeout(() => { api.paintedAt = performance.now(); }, 0));
 })();

@@ -36,7 +36,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from linker.report.graph import bfs, dominator_tree, live_graph
+from linker.report.graph import Graph, bfs, dominator_tree, live_graph, shortest_chain
 from linker.report.model import LINKER_INPUT, UNDEFINED_INPUT, Entity, Report
 
 PAGE_VERSION = 1
@@ -47,6 +47,9 @@ CLASSES = ("IR code", "C code", "IR data", "C data", "FFI", "linker code", "link
 _FFI_PREFIXES = ("__irld_ffi", "__irld_closure")
 # Dead referrers listed per dead entity; the count says how many there are in all.
 MAX_DEAD_REFERRERS = 20
+# Changed entities of a diff page that carry their why-chain (the largest changes).
+MAX_DIFF_CHAINS = 2000
+Search = tuple[list[int], list[tuple[int, str] | None]]
 
 
 class _Table:
@@ -94,12 +97,12 @@ def report_data(report: Report, ffi_baseline: Report | None = None) -> dict[str,
     dist, via = bfs(g)
     cin = c_inputs(report)
     live = report.live
-    offsets, targets, edge_kinds = [0], [], []
+    degrees, targets, edge_kinds = [], [], []
     for edges in g.succ:
         for b, k in edges:
             targets.append(b)
             edge_kinds.append(kinds(k))
-        offsets.append(len(targets))
+        degrees.append(len(edges))
     roots = {v: None for v in g.roots}
     root_info = {r.symbol: r for r in report.roots}
     live_json = {
@@ -113,7 +116,7 @@ def report_data(report: Report, ffi_baseline: Report | None = None) -> dict[str,
         "vp": [-1 if v is None else v[0] for v in via],
         "vk": [-1 if v is None else kinds(v[1]) for v in via],
         "dist": dist,
-        "eo": offsets, "et": targets, "ek": edge_kinds,
+        "eg": degrees, "et": targets, "ek": edge_kinds,
         "a": [e.address if e.address is not None else -1 for e in live],
         "t": [e.table_index if e.table_index is not None else -1 for e in live],
     }
@@ -132,7 +135,7 @@ def report_data(report: Report, ffi_baseline: Report | None = None) -> dict[str,
                      for s in report.output.get("sections", [])],
         "classes": list(CLASSES),
         "live": live_json,
-        "dead": _dead_data(report, inputs, ekinds, cin),
+        "dead": _dead_data(report, inputs, ekinds),
         "unloaded": [[m.label, m.size, list(m.symbols)] for m in report.unloaded],
         "roots": roots_json,
         "ffi": _ffi_data(report, g.index),
@@ -146,9 +149,9 @@ def report_data(report: Report, ffi_baseline: Report | None = None) -> dict[str,
     }
 
 
-def _dead_data(report: Report, inputs: _Table, ekinds: _Table,
-               cin: set[str]) -> dict[str, Any]:
-    """Dead entities, each with the dead entities that reference it (capped)."""
+def _dead_data(report: Report, inputs: _Table, ekinds: _Table) -> dict[str, Any]:
+    """Dead entities, each with the dead entities that reference it: `rc` counts
+    them, `rt` lists the first `rmax` of each, entity after entity."""
     dead = report.dead
     by_name: dict[str, list[int]] = {}
     for i, e in enumerate(dead):
@@ -162,35 +165,24 @@ def _dead_data(report: Report, inputs: _Table, ekinds: _Table,
             seen.add(s)
             for j in by_name[s]:
                 referrers[j].append(i)
-    offsets, rt = [0], []
+    rt: list[int] = []
     for rs in referrers:
         rt.extend(rs[:MAX_DEAD_REFERRERS])
-        offsets.append(len(rt))
     return {
         "n": [e.name for e in dead], "i": [inputs(e.input) for e in dead],
         "k": [ekinds(e.kind) for e in dead], "s": [e.size for e in dead],
-        "c": [entity_class(e, cin) for e in dead],
-        "ro": offsets, "rt": rt, "rc": [len(rs) for rs in referrers],
+        "rt": rt, "rc": [len(rs) for rs in referrers], "rmax": MAX_DEAD_REFERRERS,
     }
 
 
 def _ffi_data(report: Report, index: dict[str, int]) -> list[dict[str, Any]]:
-    """The live C signatures, each with the live entities that use it.
-
-    A user is a live entity with an `FFI signature` reference to the signature
-    (the report's `refs`), else the signature's first user."""
-    users: dict[str, list[int]] = {}
-    for v, e in enumerate(report.live):
-        for s, k in e.refs:
-            if k == "FFI signature":
-                users.setdefault(s, []).append(v)
+    """The live C signatures, each with the live entities that use it (the
+    report's `ffi[].users`; a report without them gives the first user)."""
     out = []
     for row in report.ffi:
         key = str(row.get("signature"))
-        us = users.get(key, [])
-        first = row.get("first_user")
-        if not us and first is not None and first in index:
-            us = [index[first]]
+        names = row.get("users") or [row.get("first_user")]
+        us = [index[n] for n in names if n is not None and n in index]
         out.append({"id": row.get("id"), "sig": key, "c": row.get("c_type"),
                     "w": row.get("wasm_type"), "hb": int(row.get("handler_bytes", 0)),
                     "pb": int(row.get("pool_bytes", 0)), "ps": row.get("pool_slots"),
@@ -228,13 +220,47 @@ def diff_data(old: Report, new: Report) -> dict[str, Any]:
         cols["c"].append(entity_class(e, cin))
         cols["o"].append(ea.bytes if ea is not None else -1)
         cols["w"].append(eb.bytes if eb is not None else -1)
+    chains, kinds = _diff_chains(old, new, names, cols)
     return {
         "v": PAGE_VERSION, "mode": "diff",
         "title": f"{old.output.get('path') or 'old'} \u2192 {new.output.get('path') or 'new'}",
         "irld": new.irld, "classes": list(CLASSES),
         "outs": [old.output_bytes, new.output_bytes],
         "ents": {"n": names, **cols}, "inputs": inputs.items,
+        "chains": chains, "kinds": kinds,
     }
+
+
+def _diff_chains(old: Report, new: Report, names: list[str],
+                 cols: dict[str, list[int]]) -> tuple[dict[str, list[int]], list[str]]:
+    """Why each changed entity is live: its shortest chain from a root in the new link
+    (in the old one for an entity that disappeared), for the MAX_DIFF_CHAINS largest
+    changes (ordered as `irld diff` lists them).  A chain is flat: entity number, then
+    the kind number of the edge to the previous step (-1 for the first), and so on."""
+    index = {n: i for i, n in enumerate(names)}
+    kinds = _Table()
+
+    def delta(v: int) -> int:
+        return max(cols["w"][v], 0) - max(cols["o"][v], 0)
+
+    changed = sorted((v for v in range(len(names)) if cols["o"][v] != cols["w"][v]),
+                     key=lambda v: (-abs(delta(v)), names[v]))
+    searches: dict[bool, tuple[Graph, Search]] = {}
+    out: dict[str, list[int]] = {}
+    for v in changed[:MAX_DIFF_CHAINS]:
+        in_new = cols["w"][v] >= 0
+        if in_new not in searches:
+            g = live_graph(new if in_new else old)
+            searches[in_new] = (g, bfs(g))
+        g, search = searches[in_new]
+        chain = shortest_chain(g, g.index[names[v]], search)
+        if chain is None:
+            continue
+        flat: list[int] = []
+        for node, kind in chain:
+            flat += [index[g.names[node]], -1 if kind is None else kinds(kind)]
+        out[str(v)] = flat
+    return out, kinds.items
 
 
 # ---------------------------------------------------------------- the page

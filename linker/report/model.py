@@ -58,6 +58,7 @@ class Entity:
     address: int | None = None
     offset: int | None = None          # file offset of its bytes in the wasm output
     refs: list[tuple[str, str]] = attrs.Factory(list)
+    lto: dict[str, Any] | None = None  # --lto: what became of it (linker.lto.whole.Effect)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "input": self.input,
@@ -70,6 +71,8 @@ class Entity:
             out["address"] = self.address
             out["offset"] = self.offset
         out["refs"] = [[s, k] for s, k in self.refs]
+        if self.lto:
+            out["lto"] = self.lto
         return out
 
     @staticmethod
@@ -81,7 +84,7 @@ class Entity:
             parent=reason.get("parent"), reason=reason.get("kind"),
             func_index=d.get("func_index"), table_index=d.get("table_index"),
             address=d.get("address"), offset=d.get("offset"),
-            refs=[(str(s), str(k)) for s, k in d.get("refs", [])])
+            refs=[(str(s), str(k)) for s, k in d.get("refs", [])], lto=d.get("lto"))
 
 
 @attrs.frozen(slots=True)

@@ -5,7 +5,11 @@ deeper than that, so a function body is encoded as one flat list in
 post-order: each expression's operands come before it, exactly as wasm's
 stack order (a decoder keeps a value stack, an encoder an explicit work
 stack: neither recurses).  Statement and terminator tags pop their operands.
-Spans are not stored: objects carry code, sources carry locations.
+A function's statements and terminators keep their source location
+(file, line, column; not the end) in an optional sixth element, a file table
+and one flat (file, line, col) triple per statement and terminator in body
+order, so code generated again from the IR (trampoline mode, LTO, checked
+mode) still maps back to the source.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
+from linker.diagnostics import Span
 from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Call, CallIndirect,
                              Const, Data, DataItem, Expr, FloatItem, Func, GlobalGet, GlobalSet,
                              IntItem, Jump, Load, LocalGet, OpExpr, Panic, Param, Return, SigRef,
@@ -145,10 +152,37 @@ def encode_func(f: Func, names: Mapping[str, str] = _NO_NAMES) -> list[Any]:
         for s in b.stmts:
             _encode_stmt(s, code, names)
         _encode_term(b.term, code, names)
-    return [[[p.name, p.type.value] for p in f.params],
-            None if f.result is None else f.result.value,
-            [[p.name, p.type.value] for p in f.locals],
-            f.deferred_error, code]
+    out = [[[p.name, p.type.value] for p in f.params],
+           None if f.result is None else f.result.value,
+           [[p.name, p.type.value] for p in f.locals],
+           f.deferred_error, code]
+    locs = _encode_locations(f)
+    if locs is not None:
+        out.append(locs)
+    return out
+
+
+def _encode_locations(f: Func) -> list[Any] | None:
+    """[files, flat (file index, line, col) per statement and terminator], or None
+    when the function has no location at all (built by the Python API)."""
+    files: dict[str, int] = {}
+    flat: list[int] = []
+    for node in _located(f.blocks):
+        span = node.span
+        if span is None:
+            flat += (-1, 0, 0)
+            continue
+        k = files.setdefault(span.file, len(files))
+        flat += (k, span.line, span.col)
+    if f.span is not None:
+        flat += (files.setdefault(f.span.file, len(files)), f.span.line, f.span.col)
+    return [list(files), flat] if files else None
+
+
+def _located(blocks: Any) -> Any:
+    for b in blocks:
+        yield from b.stmts
+        yield b.term
 
 
 def encode_data(d: Data) -> list[Any]:
@@ -175,15 +209,35 @@ def encode_data(d: Data) -> list[Any]:
 def decode_func(name: str, private: bool, raw: Any) -> Func:
     """Inverse of `encode_func`; raises CodecError on malformed input."""
     try:
-        params, result, locals_, deferred, code = raw
+        params, result, locals_, deferred, code = raw[:5]
         blocks = _decode_blocks(code)
+        span = None
+        if len(raw) > 5:
+            blocks, span = _attach_locations(blocks, raw[5])
         return Func(name, tuple(Param(n, _VT[t]) for n, t in params),
                     None if result is None else _VT[result],
-                    tuple(Param(n, _VT[t]) for n, t in locals_), tuple(blocks), private, deferred)
+                    tuple(Param(n, _VT[t]) for n, t in locals_), tuple(blocks), private, deferred,
+                    span=span)
     except CodecError:
         raise
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise CodecError(f"malformed function body for '{name}': {exc}") from None
+
+
+def _attach_locations(blocks: list[BasicBlock], raw: Any) -> tuple[list[BasicBlock], Span | None]:
+    """The blocks with the spans of `_encode_locations` on their statements and
+    terminators, and the function's own span (its declaration)."""
+    files, flat = raw
+    spans = [None if flat[i] < 0 else Span(files[flat[i]], flat[i + 1], flat[i + 2],
+                                            flat[i + 1], flat[i + 2])
+             for i in range(0, len(flat), 3)]
+    count = sum(len(b.stmts) + 1 for b in blocks)
+    if len(spans) not in (count, count + 1):
+        raise CodecError(f"{len(spans)} locations for {count} statements and terminators")
+    it = iter(spans)
+    out = [BasicBlock(b.label, tuple(attrs.evolve(s, span=next(it)) for s in b.stmts),
+                      attrs.evolve(b.term, span=next(it))) for b in blocks]
+    return out, next(it, None)
 
 
 def _decode_blocks(code: list[Any]) -> list[BasicBlock]:

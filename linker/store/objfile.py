@@ -41,13 +41,15 @@ from linker.ir.model import Data, Func
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.store.codec import CodecError, decode_data_items, decode_func, decode_functype
+from linker.store.lines import LINES_SECTION, LineTable, LinesError, decode_lines
 from linker.store.wasmobj import WasmObject, WasmObjectError, read_object
 from linker.wasm.leb128 import read_uleb, uleb
 
 WASM_MAGIC = b"\0asm\1\0\0\0"
 INDEX_SECTION = "irld.index"
 IR_SECTION = "irld.ir"
-VERSION = 3
+# 4: function bodies in `irld.ir` carry source locations; `irld.lines` may follow.
+VERSION = 4
 # version, CRC-32 of the msgpack index, CRC-32 of the standard sections (every
 # byte of the object before `irld.index`, checked when they are first parsed)
 INDEX_HEADER = struct.Struct("<III")
@@ -100,7 +102,8 @@ class EntityRecord:
     obj: "ObjectFile"
     texts: tuple[str, ...] = ()     # panic-pool texts the compiled code names
     chunk: int = -1                 # FUNC: its defined-function number; DATA: its segment
-    alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset)
+    alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset);
+                                           # FUNC: another symbol of the function: (it, 0)
     weak: bool = False              # a weak definition: a strong one replaces it
     hidden: bool = False            # C: hidden visibility (not for --export-dynamic)
     relocs: tuple[int, int] | None = None   # FUNC of an irld object: reloc.CODE range
@@ -157,6 +160,12 @@ class ObjectFile:
     undefined: list[str] = attrs.Factory(list)   # C: strong undefined symbols (they pull)
     weak_undefined: frozenset[str] = frozenset()  # C: symbols only weakly referenced here
     ffi_signatures: str = ""        # C: text of the "irld.ffi_signatures" section (linker.ffi)
+    kept: list[str] = attrs.Factory(list)        # C: `used` (NO_STRIP) symbols: live, not exported
+    # C: COMDAT groups, each with the names of the records it holds
+    comdats: list[tuple[str, frozenset[str]]] = attrs.Factory(list)
+    discarded: frozenset[str] = frozenset()      # C: records of groups another object won
+    lines_span: tuple[int, int] = (0, 0)        # the `irld.lines` payload in `buf`, if any
+    _lines: dict[int, LineTable] | None = attrs.field(default=None, repr=False)
 
     @property
     def has_ir(self) -> bool:
@@ -243,6 +252,7 @@ class ObjectFile:
         except (ValueError, TypeError, KeyError, IndexError, msgpack.UnpackException) as exc:
             raise ObjectError(name, f"corrupt object index: {exc}") from None
         obj.span = (start, end)
+        obj.lines_span = custom.get(LINES_SECTION, (0, 0))
         k = [n for _sid, n, _s0, _s1 in sections].index(INDEX_SECTION)
         obj.standard = (start + 8 if k == 0 else sections[k - 1][3], code_crc)
         for rec in obj.records:
@@ -250,6 +260,17 @@ class ObjectFile:
                 raise ObjectError(name, f"truncated object file (body of '{rec.name}' "
                                         "runs past the end)")
         return obj
+
+    def line_table(self, chunk: int) -> LineTable:
+        """The line table of defined function `chunk` (empty without locations);
+        the `irld.lines` section is decoded on first use."""
+        if self._lines is None:
+            start, end = self.lines_span
+            try:
+                self._lines = decode_lines(bytes(self.buf[start:end])) if end > start else {}
+            except LinesError as exc:
+                raise ObjectError(self.name, str(exc)) from None
+        return self._lines.get(chunk, [])
 
     def wasm(self) -> WasmObject:
         """The standard sections (code, relocations, symbols), parsed on first use."""
@@ -360,12 +381,14 @@ class EntityEntry:
     relocs: tuple[int, int] = (0, 0)   # FUNC: its reloc.CODE entries (position, count)
 
 
-def append_irld_sections(standard: bytes, index: bytes, bodies: bytes) -> bytes:
+def append_irld_sections(standard: bytes, index: bytes, bodies: bytes,
+                         lines: bytes | None = None) -> bytes:
     """An irld object: the standard sections, then `irld.index` (with the
-    checksum of everything before it) and `irld.ir`."""
+    checksum of everything before it), `irld.ir` and, if given, `irld.lines`."""
     header = INDEX_HEADER.pack(VERSION, zlib.crc32(index), zlib.crc32(standard))
-    return standard + _custom_section(INDEX_SECTION, header + index) + _custom_section(
+    out = standard + _custom_section(INDEX_SECTION, header + index) + _custom_section(
         IR_SECTION, bodies)
+    return out if lines is None else out + _custom_section(LINES_SECTION, lines)
 
 
 def _custom_section(name: str, payload: bytes) -> bytes:

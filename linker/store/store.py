@@ -87,6 +87,12 @@ class Store:
         self._extracted = 0
         # Objects pulled from archives, and the symbol that pulled each.
         self.pulled_by: dict[int, str] = {}          # id(ObjectFile) -> symbol
+        # The first object naming each strong undefined symbol (C objects), and for
+        # each member extraction pulled, that object: why a libc member came in.
+        self.wanted_by: dict[str, str] = {}
+        self.pulled_for: dict[int, str] = {}         # id(ObjectFile) -> object name
+        # COMDAT group name -> the object whose group was kept (the first loaded).
+        self.comdats: dict[str, ObjectFile] = {}
 
     # ------------------------------------------------------------ opening
 
@@ -129,7 +135,11 @@ class Store:
     def add_object(self, obj: ObjectFile) -> None:
         """Load an object's definitions into the table (duplicates are collected)."""
         self.objects.append(obj)
+        if obj.comdats:
+            self._select_comdats(obj)
         self.pending_undefined.extend(obj.undefined)
+        for symbol in obj.undefined:
+            self.wanted_by.setdefault(symbol, obj.name)
         defined = self.defined
         for rec in obj.records:
             old = defined.get(rec.name)
@@ -142,6 +152,23 @@ class Store:
                 self.replaced.append(rec.name)
             elif not imports_agree(old, rec):
                 self.duplicates.append(Duplicate(rec.name, old, rec))
+
+    def _select_comdats(self, obj: ObjectFile) -> None:
+        """lld's COMDAT rule: the first object to bring a group of a given name
+        keeps it; a later group of that name is dropped whole (its functions,
+        data, init functions and exports), and the object's references to
+        those symbols resolve to the kept group's definitions."""
+        dropped: set[str] = set()
+        for name, members in obj.comdats:
+            if self.comdats.setdefault(name, obj) is not obj:
+                dropped |= members
+        if not dropped:
+            return
+        obj.discarded = frozenset(dropped)
+        obj.records = [r for r in obj.records if r.name not in dropped]
+        obj.ctors = [(s, p) for s, p in obj.ctors if s not in dropped]
+        obj.exports = [(e, s) for e, s in obj.exports if s not in dropped]
+        obj.kept = [s for s in obj.kept if s not in dropped]
 
     # ------------------------------------------------------------ lookup
 
@@ -181,8 +208,8 @@ class Store:
         while self._extracted < len(pending):
             symbol = pending[self._extracted]
             self._extracted += 1
-            if symbol not in self.defined:
-                self._pull(symbol, self.archives)
+            if symbol not in self.defined and self._pull(symbol, self.archives):
+                self.pulled_for[id(self.objects[-1])] = self.wanted_by[symbol]
 
     def is_lazy(self, symbol: str) -> bool:
         """True if an archive member not yet loaded offers `symbol`."""

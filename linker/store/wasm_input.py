@@ -17,9 +17,13 @@ index holds, so discovery, the reports and emission treat C and IR alike.
   `__imported_wasi_snapshot_preview1_*`) is a host import, like IR's
   `import func`; other undefined symbols are references only, resolved by
   name, and their declared types feed the signature check.
+* A function named by several symbols is one FUNC record; the other
+  symbols are alias records that resolve to its index and table slot.
+* COMDAT groups are listed with the records they hold; the store keeps the
+  first group of each name and drops the others whole (`Store.add_object`).
 * Local (`static`) symbols are renamed `<name>@<object>` so two objects may
   each have one; init functions become ctors with their priority; symbols
-  marked exported or `used` (NO_STRIP) are exports and roots.
+  marked exported are exports and roots; `used` (NO_STRIP) ones are roots only.
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
     _data(w, obj, names)
     _globals_and_undefined(w, obj, names)
     obj.ctors = [(names[sym], prio) for prio, sym in w.init_funcs]
+    obj.comdats = _comdat_members(w, obj)
     obj.weak_undefined = frozenset(names[i] for i, s in enumerate(w.symbols)
                                    if s.undefined and s.weak)
     obj.undefined = [names[i] for i, s in enumerate(w.symbols)
@@ -107,7 +112,12 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
     # the ctors), not an export of its own.
     obj.exports = [(names[i], names[i]) for i, s in enumerate(w.symbols)
                    if not s.undefined and s.kind is SymKind.FUNCTION
-                   and (s.exported or s.no_strip) and s.name not in ENTRY_NAMES]
+                   and s.exported and s.name not in ENTRY_NAMES]
+    # `__attribute__((used))` keeps a symbol alive without exporting it (lld's
+    # MarkLive enqueues no-strip symbols; only EXPORTED ones are exports).
+    obj.kept = [names[i] for i, s in enumerate(w.symbols)
+                if not s.undefined and s.no_strip and not s.exported
+                and s.kind in (SymKind.FUNCTION, SymKind.DATA)]
     return obj
 
 
@@ -167,12 +177,33 @@ class _ReferenceReader:
 
 
 def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
+    """One FUNC record per defined function; its other symbols are aliases.
+
+    clang names one function with several symbols (`int main(void)` is both
+    `__original_main` and `__main_void`); lld gives them one function index.
+    The primary symbol is the first strong global one (else the first local,
+    else the first weak one, which a strong definition elsewhere may replace);
+    the others reference it and resolve to its index and table slot, so the
+    body is copied once and a pointer to either name compares equal."""
     base = w.num_imported_funcs
+    by_func: dict[int, list[int]] = {}
     for i, s in enumerate(w.symbols):
-        if s.kind is not SymKind.FUNCTION or s.undefined:
-            continue
-        _record(obj, names[i], EntityKind.FUNC, s.local, w.func_type(s.index), None,
-                s.index - base, s.weak, s.hidden)
+        if s.kind is SymKind.FUNCTION and not s.undefined:
+            by_func.setdefault(s.index, []).append(i)
+    for index, syms in by_func.items():
+        ft = w.func_type(index)
+        first = min(syms, key=lambda i: (w.symbols[i].weak, w.symbols[i].local, i))
+        s = w.symbols[first]
+        _record(obj, names[first], EntityKind.FUNC, s.local, ft, None, index - base, s.weak,
+                s.hidden)
+        for i in syms:
+            if i == first:
+                continue
+            a = w.symbols[i]
+            alias = _record(obj, names[i], EntityKind.FUNC, a.local, ft,
+                            [names[first], EDGE_INDEX[EdgeKind.CALL]], weak=a.weak,
+                            hidden=a.hidden)
+            alias.alias = (names[first], 0)
 
 
 def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
@@ -217,6 +248,28 @@ def _globals_and_undefined(w: WasmObject, obj: ObjectFile, names: list[str]) -> 
                         (module, s.import_name or s.name, ft), [])
             else:
                 obj.extern_funcs[names[i]] = ft
+
+
+def _comdat_members(w: WasmObject, obj: ObjectFile) -> list[tuple[str, frozenset[str]]]:
+    """Each COMDAT group of the object with the names of the records it holds:
+    its functions and data segments, with every alias of them."""
+    if not w.comdats:
+        return []
+    base = w.num_imported_funcs
+    key_of: dict[str, tuple[int, int]] = {}
+    for rec in obj.records:
+        if rec.alias is None and rec.kind is EntityKind.FUNC:
+            key_of[rec.name] = (1, rec.chunk + base)
+        elif rec.alias is None and rec.kind is EntityKind.DATA:
+            key_of[rec.name] = (0, rec.chunk)
+    for rec in obj.records:
+        if rec.alias is not None and rec.alias[0] in key_of:
+            key_of[rec.name] = key_of[rec.alias[0]]
+    out = []
+    for name, entries in w.comdats:
+        keys = set(entries)
+        out.append((name, frozenset(n for n, k in key_of.items() if k in keys)))
+    return out
 
 
 def _import_global(w: WasmObject, index: int) -> ValType:

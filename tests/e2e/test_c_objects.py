@@ -261,7 +261,7 @@ def test_c_program_with_wasi_libc_runs_like_wasm_ld(tmp_path: Path) -> None:
               str(WASI_LIB / "libc.a"), str(BUILTINS[-1])]
     subprocess.run([str(WASM_LD), *inputs, "--strip-debug", "-o", "ref.wasm"], cwd=tmp_path,
                    check=True)
-    result = linker.link(inputs, str(tmp_path / "out.wasm"), entry="_start")
+    result = linker.link(inputs, str(tmp_path / "out.wasm"), entry="_start", strip_debug=True)
     outs = [run_wasi(str(tmp_path / name), [name], capture=True, timeout=60)
             for name in ("out.wasm", "ref.wasm")]
     if shutil.which("node") is not None:
@@ -464,3 +464,123 @@ int probe(int which) {
     assert got[:2] == [1024, 1024] and got[2] == mem.data_end and got[3] == mem.heap_base
     assert got[5] - got[4] >= 65536 and got[4] >= got[2] and got[3] >= got[5]
     assert 1024 <= got[6] < got[2]
+
+
+ALIAS_C = """
+int target(int x) { return x * 7 + 1; }
+int other_name(int x) __attribute__((alias("target")));
+__attribute__((used)) static int kept_but_private(void) { return 99; }
+"""
+
+ALIAS_USE_C = """
+int target(int);
+int other_name(int);
+int same_pointer(void) { return (void *)target == (void *)other_name; }
+int via_alias(int x) { int (*volatile f)(int) = other_name; return f(x) + target(x); }
+"""
+
+
+def test_function_aliases_are_one_function(tmp_path: Path) -> None:
+    """Two symbols of one function (clang's `alias`, or `__main_void` and
+    `__original_main`) give one body and one table slot, as in wasm-ld; a
+    `used` function is kept but not exported."""
+    objs = (compile_c(tmp_path, "alias", ALIAS_C), compile_c(tmp_path, "use", ALIAS_USE_C))
+    exports = ("same_pointer", "via_alias")
+    ref = wasm_ld(tmp_path, "ref.wasm", *objs, exports=exports)
+    out = irld(tmp_path, "out.wasm", *objs, exports=exports)
+    for name, args in (("same_pointer", ()), ("via_alias", (3,))):
+        assert run_export(out, name, *args) == run_export(ref, name, *args)
+    module = wasmtime.Module.from_file(wasmtime.Engine(), str(out))
+    names = {e.name for e in module.exports}
+    assert "kept_but_private" not in names and "other_name" not in names
+    dump = subprocess.run(["wasm-objdump", "-x", str(out)], capture_output=True, text=True,
+                          check=True).stdout if shutil.which("wasm-objdump") else ""
+    if dump:
+        bodies = [line for line in dump.splitlines() if " size=" in line and "func[" in line]
+        assert sum("target" in line or "other_name" in line for line in bodies) == 1
+        assert any("kept_but_private" in line for line in bodies)
+        # one table slot: clang decides `target == other_name` itself (false),
+        # but the table holds the function once
+        assert dump.count("elem[") == 1
+
+
+# Two objects with a COMDAT group of one name (LLVM IR, so the group can hold
+# strong symbols and differ between the objects, which C cannot ask for).
+COMDAT_A = """
+target triple = "wasm32-unknown-wasi"
+$G = comdat any
+@table = global i32 100, comdat($G)
+define i32 @f() comdat($G) {
+  ret i32 1
+}
+define weak i32 @g() comdat($G) {
+  ret i32 10
+}
+define i32 @from_a() {
+  %x = call i32 @f()
+  ret i32 %x
+}
+"""
+
+COMDAT_B = """
+target triple = "wasm32-unknown-wasi"
+$G = comdat any
+@table = global i32 200, comdat($G)
+define i32 @f() comdat($G) {
+  ret i32 2
+}
+define i32 @g() comdat($G) {
+  ret i32 20
+}
+define i32 @from_b() {
+  %x = call i32 @g()
+  %t = load i32, i32* @table
+  %y = add i32 %x, %t
+  ret i32 %y
+}
+"""
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_comdat_groups_are_kept_or_dropped_whole(tmp_path: Path, order: str) -> None:
+    """The first object's group wins with all its members (even its weak `g`
+    over the other's strong one); the other group is dropped, no duplicate."""
+    objs = {}
+    for name, text in (("a", COMDAT_A), ("b", COMDAT_B)):
+        (tmp_path / f"{name}.ll").write_text(text)
+        subprocess.run([str(CLANG), "--target=wasm32-wasi", "-c", f"{name}.ll", "-o",
+                        f"{name}.o"], cwd=tmp_path, check=True)
+        objs[name] = tmp_path / f"{name}.o"
+    inputs = [objs[c] for c in order]
+    exports = ("from_a", "from_b")
+    ref = wasm_ld(tmp_path, "ref.wasm", *inputs, exports=exports)
+    out = irld(tmp_path, "out.wasm", *inputs, exports=exports)
+    got = (run_export(out, "from_a"), run_export(out, "from_b"))
+    assert got == (run_export(ref, "from_a"), run_export(ref, "from_b"))
+    assert got == ((1, 110) if order == "ab" else (2, 220))
+
+
+@pytest.mark.skipif(not (WASI_LIB / "libc.a").exists() or not BUILTINS,
+                    reason="wasi-libc and compiler-rt for wasm32 are needed")
+def test_why_names_the_reason_a_libc_member_was_loaded(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`irld why 'libc.a(member.o)'`: the symbol that pulled the member, the
+    object that named it, and the chain when that symbol is live."""
+    from linker.cli.main import main as irld_main
+    (tmp_path / "hello.c").write_text(LIBC_HELLO)
+    subprocess.run([str(CLANG), "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-c",
+                    "hello.c", "-o", "hello.o"], cwd=tmp_path, check=True)
+    inputs = [str(WASI_LIB / "crt1-command.o"), str(tmp_path / "hello.o"),
+              str(WASI_LIB / "libc.a"), str(BUILTINS[-1])]
+    # musl's real __stdio_exit comes in through a function of __towrite.o nothing calls.
+    assert irld_main(["why", "libc.a(__stdio_exit.o)", *inputs, "--entry", "_start"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{WASI_LIB}/libc.a(__stdio_exit.o): archive member, loaded for " \
+                     "__stdio_exit_needed"
+    assert out[1].startswith(f"  __stdio_exit_needed is undefined in {WASI_LIB}/libc.a"
+                             "(__towrite.o)")
+    assert irld_main(["why", "libc.a(printf.o)", *inputs, "--entry", "_start"]) == 0
+    text = capsys.readouterr().out
+    assert "loaded for printf" in text and "printf is live:" in text
+    assert f"called by __original_main ({tmp_path}/hello.o)" in text
+    assert irld_main(["why", "libc.a(nosuch.o)", *inputs, "--entry", "_start"]) == 1

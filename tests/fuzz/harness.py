@@ -1,10 +1,12 @@
 """The differential harness: one IR program, five runs, one verdict.
 
 `Checker.check(modules, archived)` compiles the modules (the `archived` ones
-into one archive), links twice (`--tail-calls=native` and `trampoline`) and
-runs the program on the reference interpreter (`linker.interp`), on wasmtime
+into one archive), links twice (`--tail-calls=native` and `trampoline`) and,
+with `lto` (the default), twice more with `--lto`, and runs the program on
+the reference interpreter (`linker.interp`), on wasmtime
 (`linker.host.run`) and on Node (one long-lived `node_batch.mjs`
-process) in both modes.  Node's runner cannot grow the table for FFI
+process) in every link; the LTO links also run on the interpreter (their
+optimized IR), and their data image is checked too.  Node's runner cannot grow the table for FFI
 closures, so for a program whose closure pools grew, Node is compared with a
 second interpreter run using that host model (`closure_growth=False`).  The runs must agree on stdout, exit status, the
 trap category (`linker.interp.trap_category`) and the panic line on stderr;
@@ -115,7 +117,7 @@ def compile_all(modules: dict[str, str]) -> dict[str, bytes]:
 
 
 def link_all(objs: dict[str, bytes], archived: Sequence[str], directory: Path,
-             mode: TailCallMode) -> LinkResult:
+             mode: TailCallMode, lto: bool = False) -> LinkResult:
     inputs = []
     for name, data in objs.items():
         if name in archived:
@@ -130,9 +132,11 @@ def link_all(objs: dict[str, bytes], archived: Sequence[str], directory: Path,
         inputs.append(str(lib))
     try:
         # Growth through the host is opt-in; the fuzzer keeps exercising it.
-        return link(LinkOptions(inputs=tuple(inputs), tail_calls=mode, closure_growth=True))
+        return link(LinkOptions(inputs=tuple(inputs), tail_calls=mode, closure_growth=True,
+                                lto=lto))
     except DiagnosticError as exc:
-        raise GeneratorError(f"link ({mode.value}) failed:\n{exc.render()}")
+        raise GeneratorError(f"link ({mode.value}{', lto' if lto else ''}) failed:\n"
+                             f"{exc.render()}")
 
 
 @attrs.define
@@ -145,7 +149,8 @@ class Verdict:
 class Checker:
     """Runs programs on every engine; holds the Node process and a scratch directory."""
 
-    def __init__(self, use_node: bool = True) -> None:
+    def __init__(self, use_node: bool = True, lto: bool = True) -> None:
+        self.lto = lto
         self.node: NodeBatch | None = None
         if use_node:
             try:
@@ -174,8 +179,11 @@ class Checker:
 
     def _check(self, modules: dict[str, str], archived: Sequence[str], work: Path) -> Verdict:
         objs = compile_all(modules)
-        links = {mode: link_all(objs, archived, work, mode) for mode in MODES}
-        native = links[TailCallMode.NATIVE]
+        links = {(mode, False): link_all(objs, archived, work, mode) for mode in MODES}
+        if self.lto:
+            links.update({(mode, True): link_all(objs, archived, work, mode, lto=True)
+                          for mode in MODES})
+        native = links[(TailCallMode.NATIVE, False)]
         problems = [f"data image: {m}" for m in image_mismatches(native)]
         stats: dict[str, int] = {}
         try:
@@ -190,13 +198,20 @@ class Checker:
         if self.node is not None and stats.get("closure_slots_grown"):
             refs["node"] = outcome(run_program(native, ARGV, b"", max_steps=STEP_LIMIT,
                                                closure_growth=False))
-        for mode, lr in links.items():
+        for (mode, lto), lr in links.items():
             assert lr.wasm is not None
+            label = mode.value + (", lto" if lto else "")
             runs: list[tuple[str, Callable[[], linker.host.RunResult]]] = [
                 ("wasmtime", lambda lr=lr: linker.host.run(lr.wasm or b"", ARGV, stdin=b"",
                                                            capture=True, timeout=RUN_TIMEOUT))]
+            if lto:
+                # The interpreter runs the optimized IR: a pass that changed the meaning
+                # shows here even where the code generator would hide it.
+                problems += [f"data image ({label}): {m}" for m in image_mismatches(lr)]
+                runs.append(("interp", lambda lr=lr: run_program(lr, ARGV, b"",
+                                                                 max_steps=STEP_LIMIT)))
             if self.node is not None:
-                path = work / f"{mode.value}.wasm"
+                path = work / f"{mode.value}{'-lto' if lto else ''}.wasm"
                 path.write_bytes(lr.wasm)
                 node = self.node
                 runs.append(("node", lambda path=path: node.run(path, ARGV)))
@@ -204,12 +219,12 @@ class Checker:
                 try:
                     got = outcome(run())
                 except linker.host.RunError as exc:   # e.g. the linker wrote invalid wasm
-                    problems.append(f"{engine} ({mode.value}) cannot run the program: "
+                    problems.append(f"{engine} ({label}) cannot run the program: "
                                     f"{exc.render()}")
                     continue
-                want = refs[engine]
+                want = refs.get(engine, ref)
                 if got != want:
-                    problems.append(f"{engine} ({mode.value}) disagrees with the interpreter:\n"
+                    problems.append(f"{engine} ({label}) disagrees with the interpreter:\n"
                                     f"  interp: {want.describe()}\n  {engine}: {got.describe()}")
         return Verdict(not problems, problems, ref)
 

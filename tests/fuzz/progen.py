@@ -28,6 +28,9 @@ each call, and exits with a small status.  What it exercises:
   called directly and through `ffi_call`, freed and reallocated; the
   closure handlers mix their arguments, the argument pointers relative to
   `args` and `args` itself (the FFI stack layout), and write the result;
+* code where the LTO passes fire (`LtoGen`, its own random stream): small and
+  single-use callees, duplicate functions, constant function pointers,
+  self tail calls, globals never written or never read, dead assignments;
 * direct and indirect calls and tail calls across modules, host calls, and in
   "trap" programs (one in five) unguarded division, float-to-int
   conversion, wild addresses and function pointers, `unreachable`, panics and
@@ -190,6 +193,7 @@ class Gen:
         if fr.random() < FFI_SHARE:
             self.ffi = FfiGen(self, fr)
             self.nmods = min(self.nmods, 2)   # FFI programs cost no more than the others
+        self.lto = LtoGen(self, random.Random(seed * 104729 + 3))
 
     # ------------------------------------------------------------ planning
 
@@ -480,6 +484,7 @@ class Gen:
         for name, ft in used_rt.items():
             out.append(f"extern func {name}{_ftype(ft)}")
         out.append("extern global fuel: i32")
+        out += self.lto.decls(m)
         if self.ffi is not None:
             out += self.ffi.decls(m)
         for f in self.fns:
@@ -518,6 +523,7 @@ class Gen:
         for f in self.fns:
             if f.module == m:
                 self.func_text(f, out)
+        self.lto.funcs(m, out)
         ctors = [f for f in self.fns if f.module == m and f.type == FuncType() and not f.deferred
                  and not f.private]
         for f in ctors[:1]:
@@ -593,6 +599,7 @@ class Gen:
                 out.append(f"  call mix(i64.load(@m{m}_scr+{k}))")
         for name, t, _m in self.globals:
             out.append(f"  call {MIX[t]}({name})")
+        out += self.lto.main_lines()
         out.append("  call print_ck()")
         out.append(f"  return i32.and({self.expr(I32, 2)}, 63)")
         out.append("}")
@@ -893,3 +900,90 @@ class FfiGen:
 
     def local(self, t: ValType) -> str:
         return next(n for n, lt in self.g.cur_locals if lt is t)
+
+
+# ---------------------------------------------------------------- LTO targets
+
+
+class LtoGen:
+    """Code where the LTO passes fire, on its own random stream (so the rest of a
+    program is what it was without it): per module, small leaf functions (inlined;
+    one reads locals before writing them, in a loop), three identical functions
+    (one address-taken: safe ICF keeps it apart), a self tail-recursive one with
+    swapped arguments (tail-call-loop's parallel assignment), a read-only table
+    of function pointers and direct `@f` pointers (devirtualized), a global
+    never written (a constant) and one never read (its stores dropped); `main`
+    calls all of it with constant and variable arguments and mixes the results
+    into the checksum.  In trap programs, one indirect call through a constant
+    pointer of the wrong type, which must still trap."""
+
+    def __init__(self, g: Gen, r: random.Random) -> None:
+        self.g, self.r = g, r
+        self.k = {m: r.randint(-9, 9) for m in range(g.nmods)}
+
+    def decls(self, m: int) -> list[str]:
+        out = [f"global m{m}_kg: i32 = {self.r.randint(-5, 50)}", f"global m{m}_wo: i64 = 0"]
+        if m == 0:
+            for n in range(1, self.g.nmods):
+                out += [f"extern func m{n}_add{_ftype(FuncType((I32, I32), I32))}",
+                        f"extern func m{n}_acc{_ftype(FuncType((I32,), I32))}",
+                        f"extern func m{n}_dupA{_ftype(FuncType((I32, I32), I32))}",
+                        f"extern func m{n}_dupC{_ftype(FuncType((I32, I32), I32))}",
+                        f"extern func m{n}_loop{_ftype(FuncType((I32, I64, I32), I64))}",
+                        f"extern func m{n}_run{_ftype(FuncType((I32,), I32))}"]
+        return out
+
+    def funcs(self, m: int, out: list[str]) -> None:
+        k = self.k[m]
+        dup = ["func {name}(a: i32, b: i32) -> i32 {", "  local t: i32", "entry:",
+               f"  t = i32.xor(i32.mul(a, {2 * k + 1}), b)",
+               "  if i32.lt_s(t, 0) then neg else pos", "neg:",
+               "  return i32.sub(0, t)", "pos:", "  return i32.add(t, m{m}_kg)", "}", ""]
+        text = "\n".join(dup)
+        for name in ("dupA", "dupB", "dupC"):
+            out.append(text.replace("{name}", f"m{m}_{name}").replace("{m}", str(m)))
+        out += [
+            f"func m{m}_add(a: i32, b: i32) -> i32 {{", "entry:",
+            f"  return i32.add(i32.mul(a, {k}), b)", "}", "",
+            f"func m{m}_acc(n: i32) -> i32 {{", "  local s: i32, i: i32", "entry:",
+            "  jump loop", "loop:", "  if i32.lt_s(i, i32.and(n, 7)) then body else done",
+            "body:", "  s = i32.add(s, i32.mul(i, n))", "  i = i32.add(i, 1)", "  jump loop",
+            "done:", "  return s", "}", "",
+            f"func m{m}_loop(n: i32, acc: i64, x: i32) -> i64 {{", "entry:",
+            "  if i32.le_s(n, 0) then done else more", "more:",
+            f"  m{m}_wo = i64.add(acc, 1)",
+            f"  tail call m{m}_loop(i32.sub(n, 1), i64.add(i64.mul(acc, 3), "
+            "i64.extend_i32_s(x)), i32.add(i32.wrap_i64(acc), n))",
+            "done:", "  return i64.add(acc, i64.extend_i32_u(x))", "}", "",
+            f"readonly data m{m}_ktab align 4 = {{ addr m{m}_add, addr m{m}_dupB }}", "",
+            f"func m{m}_run(v: i32) -> i32 {{", "  local p: i32, r: i32, t: i32, dead: i32",
+            "entry:",
+            f"  p = @m{m}_add",
+            "  dead = i32.mul(v, 3)",
+            "  r = call_indirect (i32, i32) -> i32 [p](v, 2)",
+            f"  t = call_indirect (i32, i32) -> i32 [i32.load(@m{m}_ktab+4)](r, v)",
+            "  r = i32.add(r, t)",
+            f"  t = call_indirect (i32, i32) -> i32 [i32.load(@m{m}_ktab)](v, r)",
+            "  r = i32.add(r, t)",
+            f"  t = call m{m}_add(m{m}_kg, 4)",
+            "  r = i32.add(r, t)",
+            f"  if i32.eq(@m{m}_dupA, @m{m}_dupB) then same else differ",
+            "same:", "  return 0", "differ:",
+            f"  tail call_indirect (i32, i32) -> i32 [@m{m}_dupC](r, p)", "}", "",
+        ]
+
+    def main_lines(self) -> list[str]:
+        r, g = self.r, self.g
+        out: list[str] = []
+        for m in range(g.nmods):
+            arg = lambda: str(r.randint(-20, 20)) if r.random() < 0.5 else "li32"  # noqa: E731
+            out += [f"  li32 = call m{m}_add({arg()}, {arg()})", "  call mix32(li32)",
+                    f"  li32 = call m{m}_acc({arg()})", "  call mix32(li32)",
+                    f"  li32 = call m{m}_dupA({arg()}, {arg()})", "  call mix32(li32)",
+                    f"  li32 = call m{m}_dupC({arg()}, li32)", "  call mix32(li32)",
+                    f"  li64 = call m{m}_loop({r.randint(0, 30)}, li64, {arg()})",
+                    "  call mix(li64)",
+                    f"  li32 = call m{m}_run({arg()})", "  call mix32(li32)"]
+        if g.trap_mode and r.random() < 0.2:
+            out.append("  lf64 = call_indirect (f64) -> f64 [@m0_add](1.5)")
+        return out

@@ -90,11 +90,12 @@ TRAPS = {
               "invalid conversion to integer"),
     "oob": ("r = i32.load(i32.sub(i32.shl(memory.size(), 16), 3))", "memory",
             "out of bounds memory access"),
-    "null": ("r = call_indirect (i32) -> i32 [0](x)", "indirect call", "uninitialized element"),
+    "null": ("r = call_indirect (i32) -> i32 [0](x)", "indirect call",
+             "indirect call to a null function pointer"),
     "type": ("r = call_indirect (i64) -> i32 [@f](0)", "indirect call",
              "indirect call type mismatch"),
     "table": ("r = call_indirect (i32) -> i32 [99](x)", "indirect call",
-              "undefined element: out of bounds table access"),
+              "indirect call past the end of the function table"),
 }
 
 

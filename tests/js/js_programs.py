@@ -260,3 +260,20 @@ bad:
   return 1
 }
 """
+
+# A trap that is not a panic: integer division by zero two calls deep.
+TRAP = """
+module trap
+
+func divide(a: i32, b: i32) -> i32 {
+entry:
+  return i32.div_s(a, b)
+}
+
+func main() -> i32 {
+  local r: i32
+entry:
+  r = call divide(7, 0)
+  return r
+}
+"""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import linker.host
-from js_util import EXAMPLE_DIRS, Example, Site, node_api
+from js_util import EXAMPLE_DIRS, example, Example, Site, node_api
 from linker.jsloader import RUNTIME_DTS, RUNTIME_JS
 
 IRLD = str(Path(sys.executable).with_name("irld"))
@@ -26,7 +26,7 @@ def node_cmd(node: str, site: Site, name: str, *args: str,
 
 @pytest.mark.parametrize("name", NAMES)
 def test_node_runs_the_stub_as_the_command(site: Site, node: str, name: str) -> None:
-    ex = site.examples[name]
+    ex = example(site.examples, name)
     proc = node_cmd(node, site, name, *ex.args)
     assert (proc.returncode, proc.stdout, proc.stderr) == (ex.status, ex.expected, b"")
 
@@ -38,8 +38,19 @@ def test_panic_as_a_command_matches_irld_run_on_node(site: Site, node: str) -> N
     assert (mine.returncode, mine.stdout, mine.stderr) == \
         (theirs.returncode, theirs.stdout, theirs.stderr)
     assert mine.returncode == 134 and mine.stdout == b"before the panic\n"
-    assert mine.stderr.startswith(b"panic in explode: x is too large\nerror: wasm trap: ")
-    assert b"  at explode\n  at main\n" in mine.stderr
+    assert mine.stderr == (b"panic in explode: x is too large\nerror: panic\n"
+                           b"  at explode\n  at main\n  at _start\n")
+
+
+def test_trap_as_a_command_matches_irld_run(site: Site, node: str) -> None:
+    mine = node_cmd(node, site, "trap")
+    want = (134, b"", b"error: wasm trap: integer divide by zero\n  at divide\n  at main\n"
+                      b"  at _start\n")
+    assert (mine.returncode, mine.stdout, mine.stderr) == want
+    for engine in ("wasmtime", "node"):
+        theirs = subprocess.run([IRLD, "run", "--engine", engine, "trap.wasm"],
+                                cwd=site.dir, capture_output=True, timeout=120)
+        assert (theirs.returncode, theirs.stdout, theirs.stderr) == want
 
 
 def test_stdin_argv_and_exit_status(site: Site, node: str) -> None:

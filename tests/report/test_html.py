@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -150,16 +151,22 @@ def test_retained_treemap_is_the_dominator_tree(pages: Path, open_page: Any) -> 
     report = Report.load(str(pages / "prog.json"))
     g = live_graph(report)
     tree = dominator_tree(g)
-    page = open_page(pages / "prog.html", "#aggregate=12")
-    page.click("#modes button[data-area=retained]")
     total = tree.retained[tree.meta]
-    assert page.evaluate("irld.threshold") == pytest.approx(total / 12)
-    # The top-level groups are the meta-root's children large enough to be drawn.
-    tops = {g.names[v] for v, d in enumerate(tree.idom[:-1])
-            if d == tree.meta and tree.retained[v] >= total / 12}
+    kids = tree.children()
+    page = open_page(pages / "prog.html")
+    page.click("#modes button[data-area=retained]")
+    assert page.evaluate("irld.threshold") == pytest.approx(total / 8000)
+    # Every entity with bytes is drawn once, inside the group of its immediate dominator.
+    assert set(drawn(page)) == {n for n, b in zip(g.names, g.sizes) if b > 0}
+    for v, d in enumerate(tree.idom[:-1]):
+        if d == tree.meta or g.sizes[v] == 0:
+            continue
+        inside = page.locator(f".g[data-key='d{d}'] .e[data-name='{g.names[v]}']")
+        assert inside.count() == 1, (g.names[v], g.names[d])
+    # The top-level groups are the meta-root's children that dominate something.
     heads = set(page.eval_on_selector_all("#map > .g > .h", "hs => hs.map(h => h.title)"))
-    leaves = set(drawn(page))
-    assert tops == (heads | leaves) & tops and tops <= heads | leaves
+    assert heads == {g.names[v] for v in kids[tree.meta]
+                     if any(tree.retained[c] > 0 for c in kids[v])}
 
 
 def test_click_zooms_and_breadcrumb_zooms_out(pages: Path, open_page: Any) -> None:
@@ -270,3 +277,163 @@ def test_diff_lists_the_changed_entities(pages: Path, open_page: Any, capsys: Ca
         rect = page.locator(f".e[data-name='{name}']")
         if rect.count():
             assert (change == "disappeared") == ("gone" in (rect.get_attribute("class") or ""))
+
+
+# ---------------------------------------------------------------- FFI
+
+FFI_PROGRAM = """
+module ffiuse
+extern func ffi_call(i32, i32, i32, i32)
+extern func ffi_closure_alloc(i32, i32, i32) -> i32
+csig cmp = sint32(pointer, pointer)
+csig mix = double(sint32, double, float)
+data av align 4 = { zero 16 }
+data rv align 8 = { zero 16 }
+
+func handler(sg: i32, ret: i32, args: i32, ud: i32) {
+entry:
+  return
+}
+
+func sorter() {
+entry:
+  call ffi_call(sig cmp, 0, @rv, @av)
+  return
+}
+
+func main() -> i32 {
+  local c: i32
+entry:
+  call sorter()
+  call ffi_call(sig mix, 0, @rv, @av)
+  c = call ffi_closure_alloc(sig cmp, @handler, 0)
+  return 0
+}
+"""
+
+
+def test_ffi_panel_lists_live_signatures_and_the_saving(tmp_path: Path, open_page: Any) -> None:
+    (tmp_path / "ffiuse.ir").write_text(FFI_PROGRAM)
+    with cwd(tmp_path):
+        assert main(["compile", "ffiuse.ir", "-o", "ffiuse.o"]) == 0
+        assert main(["link", "ffiuse.o", "-o", "f.wasm", "--report", "f.json"]) == 0
+        assert main(["link", "ffiuse.o", "-o", "x.wasm", "--report", "x.json",
+                     "--ffi=exhaustive:4"]) == 0
+        assert main(["report", "--html", "f.json", "--ffi-baseline", "x.json",
+                     "-o", "f.html"]) == 0
+    report, base = Report.load(str(tmp_path / "f.json")), Report.load(str(tmp_path / "x.json"))
+    page = open_page(tmp_path / "f.html")
+    page.click(".tabs button[data-tab=FFI]")
+    rows = page.eval_on_selector_all(
+        "tr[data-sig]", "rs => rs.map(r => [r.dataset.sig, [...r.querySelectorAll('a.sym')]"
+        ".map(a => a.textContent)])")
+    assert [r[0] for r in rows] == [str(f["signature"]) for f in report.ffi]
+    assert [sorted(r[1]) for r in rows] == [sorted(f["users"]) for f in report.ffi]
+    assert {u for r in rows for u in r[1]} == {"sorter", "main"}
+    saving = int(base.ffi_totals["total_bytes"]) - int(report.ffi_totals["total_bytes"])
+    assert saving > 0
+    assert f"{saving:,} FFI bytes" in page.text_content("#ffi-saving")
+
+
+# ---------------------------------------------------------------- C and wasi-libc
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+static int cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+int main(void) {
+  int xs[] = {5, 3, 9, 1};
+  qsort(xs, 4, sizeof xs[0], cmp);
+  printf("%d %d\n", xs[0], xs[3]);
+  return 0;
+}
+"""
+SYSROOT = Path("/usr/lib/wasm32-wasi")
+
+
+def test_c_program_with_libc_members(tmp_path: Path, open_page: Any) -> None:
+    clang = shutil.which("clang")
+    if clang is None or not (SYSROOT / "libc.a").exists():
+        pytest.skip("clang and wasi-libc are needed")
+    (tmp_path / "h.c").write_text(C_PROGRAM)
+    subprocess.run([clang, "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-c", "h.c"],
+                   cwd=tmp_path, check=True)
+    with cwd(tmp_path):
+        assert main(["link", str(SYSROOT / "crt1-command.o"), "h.o", str(SYSROOT / "libc.a"),
+                     "--entry", "_start", "-o", "h.wasm", "--report", "h.json",
+                     "--report-html", "h.html"]) == 0
+    report = Report.load(str(tmp_path / "h.json"))
+    printf = report.live_entity("printf")
+    assert printf is not None and printf.input == f"{SYSROOT}/libc.a(printf.o)"
+    page = open_page(tmp_path / "h.html")
+    # libc.a groups its members; each member groups its entities; C is coloured as C.
+    member = page.locator(f".g[data-key='a{SYSROOT}/libc.a'] .g[data-key='i{printf.input}'] "
+                          ".e[data-name=printf]")
+    assert member.count() == 1
+    classes = page.evaluate("""() => { const d = JSON.parse(
+        document.getElementById('irld-data').textContent);
+        return d.live.n.map((n, v) => [n, d.classes[d.live.c[v]]]); }""")
+    for (name, cls), e in zip(classes, report.live):
+        assert name == e.name
+        if e.input.startswith(str(SYSROOT)) and e.bytes > 0:
+            assert cls in ("C code", "C data"), (name, cls)
+    member.click()
+    assert page.text_content("#sel-name") == "printf"
+    assert "C code" in page.text_content("#panel")
+
+
+def test_diff_filters_by_change(pages: Path, open_page: Any, capsys: Capsys) -> None:
+    with cwd(pages):
+        _code, out, _err = run(["diff", "prog.json", "more.json", "--format", "json"], capsys)
+    appeared = [r["name"] for r in json.loads(out)["rows"] if r["change"] == "added"]
+    page = open_page(pages / "diff.html")
+    page.click(".tabs button[data-change=appeared]")
+    listed = page.eval_on_selector_all("tr.chg", "rs => rs.map(r => r.dataset.name)")
+    assert listed == appeared
+    page.click(".tabs button[data-change=shrank]")
+    assert page.locator("tr.chg").count() == 0
+
+
+def test_layout_tiles_the_view_in_proportion(pages: Path, open_page: Any) -> None:
+    """The top level of the treemap covers the view exactly, without overlaps, each
+    rectangle's area in proportion to its bytes (the squarified layout)."""
+    page = open_page(pages / "prog.html", "#aggregate=12")
+    for area in ("own", "retained"):
+        page.evaluate(f"irld.setArea('{area}')")
+        w, h = page.evaluate("(m => [m.clientWidth, m.clientHeight])(document.getElementById('map'))")
+        rects = page.eval_on_selector_all(
+            "#map > .g, #map > .e, #map > .x",
+            "es => es.map(e => [e.offsetLeft, e.offsetTop, e.offsetWidth, e.offsetHeight,"
+            " +e.dataset.size])")
+        total = sum(r[4] for r in rects)
+        assert len(rects) >= 2
+        assert sum(r[2] * r[3] for r in rects) == pytest.approx(w * h, rel=0.02)
+        for x, y, rw, rh, size in rects:
+            assert rw * rh == pytest.approx(w * h * size / total, rel=0.05, abs=40)
+            assert 0 <= x and x + rw <= w + 1 and 0 <= y and y + rh <= h + 1
+        for i, a in enumerate(rects):
+            for b in rects[i + 1:]:
+                overlap_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+                overlap_y = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+                assert overlap_x <= 1 or overlap_y <= 1
+
+
+def test_diff_shows_why_a_change_is_live(pages: Path, open_page: Any, capsys: Capsys) -> None:
+    with cwd(pages):
+        _code, out, _err = run(["diff", "prog.json", "more.json", "--format", "json"], capsys)
+        row = json.loads(out)["rows"][0]
+        report = "more.json" if row["change"] != "removed" else "prog.json"
+        _code, out, _err = run(["why", row["name"], report, "--format", "json"], capsys)
+    chain = [r["symbol"] for r in json.loads(out)["rows"]]
+    page = open_page(pages / "diff.html")
+    page.click(f"tr.chg[data-name='{row['name']}'] a.sym")
+    assert page.text_content("#sel-name") == row["name"]
+    shown = page.eval_on_selector_all("#why-chain li[data-sym]", "ls => ls.map(l => l.dataset.sym)")
+    assert shown == chain
+
+
+def test_unwritable_page_fails_the_link_and_leaves_nothing(prog: Path, capsys: Capsys) -> None:
+    code, _out, err = run(["link", *INPUTS, "-o", "gone.wasm", "--report-html",
+                           "no/such/dir/p.html"], capsys)
+    assert code == 1 and "no/such/dir/p.html" in err and "Traceback" not in err
+    assert not (prog / "gone.wasm").exists()

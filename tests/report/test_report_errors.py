@@ -9,8 +9,8 @@ from .conftest import Capsys, run
 
 
 def test_unknown_symbol_exits_1(prog: Path, capsys: Capsys) -> None:
-    assert run(["why", "nope", "prog.json"], capsys) == (1, "no such symbol: nope\n", "")
-    assert run(["graph", "nope", "prog.json"], capsys) == (1, "no such symbol: nope\n", "")
+    assert run(["why", "nope", "prog.json"], capsys) == (1, "", "error: no such symbol: nope\n")
+    assert run(["graph", "nope", "prog.json"], capsys) == (1, "", "error: no such symbol: nope\n")
 
 
 def test_not_a_report(prog: Path, tmp_path: Path, capsys: Capsys) -> None:

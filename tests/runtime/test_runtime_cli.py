@@ -41,7 +41,7 @@ def test_trap_exits_134_with_names(write_wasm: WriteWasm) -> None:
     assert proc.returncode == 134
     assert proc.stdout == b"before\n"
     assert proc.stderr.decode() == (
-        "error: wasm trap: wasm `unreachable` instruction executed\n"
+        "error: wasm trap: unreachable instruction executed\n"
         "  at boom\n  at helper\n  at main\n")
 
 

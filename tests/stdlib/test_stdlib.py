@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from linker.compile import compile_module
-from linker.demo import c_compiler
+from linker.demo import c_compiler, needs_libc
+from linker.toolchain import LibcToolchain, debian_libc, missing_message
 from linker.codegen import TailCallMode
 from linker.diagnostics import DiagnosticError
 from linker.driver import LinkOptions, link
@@ -151,15 +152,30 @@ def stdlib_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _link(sources: list[Path], archive: Path, out_dir: Path, mode: str = "native") -> Path:
+def _link(sources: list[Path], archive: Path, out_dir: Path, mode: str = "native",
+          libc: LibcToolchain | None = None, c_lib: tuple[Path, ...] = ()) -> Path:
+    """Compile and link; `c_lib` is archived as the example's own library, and
+    `libc`'s compiler and archives are used when given (as make demo does)."""
+    cc = list(libc.cc) if libc is not None else c_compiler()
     objs = []
     for src in sources:
         obj = out_dir / f"{src.stem}.o"
         if src.suffix == ".c":     # the C half of a mixed example, compiled as make demo does
-            subprocess.run([*c_compiler(), "-O1", "-c", str(src), "-o", str(obj)], check=True)
+            subprocess.run([*cc, "-O1", "-c", str(src), "-o", str(obj)], check=True)
         else:
             obj.write_bytes(_compile(src))
         objs.append(str(obj))
+    if c_lib:
+        from linker.store.archive import archive_bytes
+        members = []
+        for src in c_lib:
+            subprocess.run([*cc, "-O1", "-c", str(src), "-o", str(out_dir / "member.o")],
+                           check=True)
+            members.append((f"{src.stem}.o", (out_dir / "member.o").read_bytes()))
+        (out_dir / "libexample.a").write_bytes(archive_bytes(members))
+        objs.append(str(out_dir / "libexample.a"))
+    if libc is not None:
+        objs += libc.libs
     wasm = out_dir / "prog.wasm"
     opts = LinkOptions(inputs=(*objs, str(archive)), output=str(wasm),
                        tail_calls=TailCallMode(mode))
@@ -213,7 +229,14 @@ def test_example_runs(example: Path, mode: str, stdlib_archive: Path, tmp_path: 
     c_sources = sorted(example.glob("*.c"))
     if c_sources and shutil.which("clang") is None and importlib.util.find_spec("ziglang") is None:
         pytest.skip("no C compiler for wasm32 (clang or the ziglang wheel)")
-    wasm = _link(sorted(example.glob("*.ir")) + c_sources, stdlib_archive, tmp_path, mode)
+    libc = None
+    if needs_libc(example):
+        # Debian's wasi-libc only: zig's first build of libc takes minutes (make demo uses it).
+        libc = debian_libc()
+        if libc is None:
+            pytest.skip(missing_message())
+    wasm = _link(sorted(example.glob("*.ir")) + c_sources, stdlib_archive, tmp_path, mode,
+                 libc, tuple(sorted(example.glob("lib/*.c"))))
     _run_and_compare(wasm, _lines(example / "args"), (example / "expected.out").read_bytes(),
                      _exit_status(example / "expected.exit"), example.name)
 

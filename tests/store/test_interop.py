@@ -504,7 +504,7 @@ def test_dump_json_has_the_standard_sections(tmp_path: Path,
     obj = read_object(a.read_bytes(), a.name)
     assert [s["id"] for s in wasm["sections"]] == [sid for sid, _n, _s, _e in obj.sections]
     assert [s["name"] for s in wasm["sections"] if s["custom"]] == [
-        "linking", "reloc.CODE", "reloc.DATA", "irld.index", "irld.ir"]
+        "linking", "reloc.CODE", "reloc.DATA", "irld.index", "irld.ir", "irld.lines"]
     # Sizes as wasm-objdump -h prints them: a custom section's includes its name.
     data = a.read_bytes()
     assert sum(s["size"] for s in wasm["sections"]) < len(data)

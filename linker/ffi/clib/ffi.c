@@ -436,9 +436,10 @@ static void host_call(ffi_cif *cif, void (*fn)(void), void *rvalue, void **avalu
   key[cif_key(cif, key)] = 0;
   __irld_ffi_host_call(fn, types, values, key);
   if (types[0] == 'v') return;
-  /* Integers narrower than ffi_arg are widened into the whole ffi_arg. */
+  /* Integers narrower than ffi_arg are widened into the whole ffi_arg, extended
+   * by their C type (the callee need not have extended them). */
   if (cif->rtype->type != FFI_TYPE_STRUCT && rs->size < 4) {
-    *(u32 *)rvalue = (u32)values[0];
+    *(u32 *)rvalue = (u32)load_scalar((const char *)&values[0], rs->type);
     return;
   }
   mem_copy((char *)rvalue + roff, &values[0], rs->size);

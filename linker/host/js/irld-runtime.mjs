@@ -445,16 +445,35 @@ export async function instantiate(source, options = {}) {
 
 // V8's stack lines of wasm frames: `at name (wasm://wasm/<id>:wasm-function[N]:0x..)`.
 const WASM_FRAME = /^\s*at (?:(.+?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x[0-9a-f]+\)?$/;
+// V8's trap messages in wasmtime's words (node_runner.mjs and linker/host/backtrace.py agree)
+const TRAP_WORDS = {
+  'Maximum call stack size exceeded': 'call stack exhausted',
+  'memory access out of bounds': 'out of bounds memory access',
+  'table index is out of bounds': 'indirect call past the end of the function table',
+  'null function or function signature mismatch': 'indirect call to a null function pointer or of the wrong type',
+  'divide result unrepresentable': 'integer overflow',
+  'divide by zero': 'integer divide by zero',
+  'remainder by zero': 'integer divide by zero',
+  'float unrepresentable in integer range': 'invalid conversion to integer',
+  unreachable: 'unreachable instruction executed',
+};
 
-/** The `irld run` rendering of a trap: `error: wasm trap: <reason>` and `  at <function>` lines. */
+/**
+ * A trap as `irld run` prints it: `error: wasm trap: <reason>` (`error: panic` when the
+ * panic runtime or a --checked check trapped, whose frames are left out), then
+ * `  at <function>` lines, innermost first.
+ */
 export function describeTrap(error) {
   const trap = error instanceof PanicError ? error.cause : error;
-  const lines = [`error: wasm trap: ${trap.message}`];
+  const frames = [];
   for (const line of String(trap.stack ?? '').split('\n')) {
     const m = WASM_FRAME.exec(line);
-    if (m) lines.push(`  at ${m[1] ?? `<wasm function ${m[2]}>`}`);
+    if (m) frames.push(m[1] ?? `<wasm function ${m[2]}>`);
   }
-  return lines.join('\n') + '\n';
+  let k = 0;
+  while (/^__irld_(panic$|check)/.test(frames[k])) k++;
+  return [k ? 'error: panic' : `error: wasm trap: ${TRAP_WORDS[trap.message] ?? trap.message}`,
+    ...frames.slice(k).map((f) => `  at ${f}`)].join('\n') + '\n';
 }
 
 /**

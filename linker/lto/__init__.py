@@ -1,0 +1,48 @@
+"""Link-time optimization: whole-program passes on the live IR (`--lto`).
+
+    new_program, report = run_lto(program, passes=DEFAULT_PIPELINE, measure=False)
+
+Runs after discovery and decoding, before emission (`linker.driver`'s
+"lto" phase): the IR of every live IR function is decoded
+(`linker.lto.whole`), the named passes run on the whole program
+(`linker.lto.manager`; one module per pass), and the returned program
+carries the optimized bodies, which emission generates code for
+(`linker.codegen`, through the relooper), as it does in trampoline mode.
+Code from C objects is copied as compiled.  Every pass keeps the semantics
+of the reference interpreter (`linker.interp`), which the differential
+fuzzer checks with LTO on (tests/fuzz).  docs/lto.md lists the passes.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from linker.lto.manager import (DEFAULT_PIPELINE, PASSES, PassStat, default_pipeline,
+                                run_passes, unknown_passes)
+from linker.lto.whole import Effect, Whole
+from linker.writer import LiveProgram
+
+
+@attrs.frozen(slots=True)
+class LtoReport:
+    """What LTO did: per pass its time and (with `measure`) estimated bytes saved;
+    per entity its `Effect`; the functions before and after."""
+
+    passes: tuple[PassStat, ...]
+    effects: dict[str, Effect]
+    funcs_before: int
+    funcs_after: int
+
+
+def run_lto(prog: LiveProgram, passes: tuple[str, ...] = DEFAULT_PIPELINE,
+            measure: bool = False) -> tuple[LiveProgram, LtoReport]:
+    whole = Whole.build(prog)
+    before = len(whole.funcs)
+    bodies = dict(whole.funcs)
+    gtypes = {sym: vt for sym, vt, _init in prog.globals}
+    stats = run_passes(whole, passes, measure, gtypes)
+    whole.estimate(bodies)
+    return whole.finish(prog), LtoReport(tuple(stats), whole.effects, before, len(whole.funcs))
+
+
+__all__ = ["DEFAULT_PIPELINE", "PASSES", "default_pipeline", "Effect", "LtoReport", "run_lto", "unknown_passes"]

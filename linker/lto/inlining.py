@@ -1,0 +1,230 @@
+"""`inlining`: copy small or single-use callees into their callers, across modules.
+
+Whom to inline (binaryen's `inlining` heuristics, by size and call count):
+a callee is a live IR function, not the caller itself, without a panic or a
+deferred error (a panic prints its function's name, which inlining would
+change) and with no FFI signature reference left (`Whole.build` resolves
+them), of at most `ONE_USE` nodes; it is inlined when inlining all its
+calls leaves the code no bigger by the byte estimate of
+`linker.lto.estimate` (`Inliner._worth`: tiny callees everywhere, a callee
+called once when nothing outside the IR keeps it).  A caller stops
+growing at `MAX_CALLER` nodes.
+
+How, on the CFG (no recursion on the IR's structure):
+
+* `call` site `d = g(args)` in block B: B is split at the call; the
+  arguments are assigned, in order, to fresh copies of g's parameters, the
+  locals of g that may be read before written (`linker.lto.cfg`) are reset
+  to zero (a loop may enter the copy twice), and B jumps to the copy of g's
+  entry; each `return v` of the copy assigns `d = v` (or evaluates v into a
+  scratch local when it may trap) and jumps to the rest of B.  A callee
+  with tail calls is not inlined at a plain call site: its tail calls would
+  have to become plain calls (tail calls stay tail calls);
+* `tail call g(args)` terminating B: the same prologue, and the copy's
+  `return`s and tail calls stay as they are, since the caller returns
+  whatever g returns.
+
+Fresh names are `lto$N$name` (N unique in the caller), labels alike.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from linker.ir import model as ir
+from linker.ir.types import ValType
+from linker.lto.cfg import maybe_uninit
+from linker.lto.estimate import func_bytes
+from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure
+from linker.lto.whole import Whole
+
+ONE_USE = 200
+MAX_CALLER = 4000
+
+
+def size(f: ir.Func) -> int:
+    return sum(1 for _ in func_exprs(f)) + sum(len(b.stmts) + 1 for b in f.blocks)
+
+
+def zero(t: ValType) -> ir.Const:
+    return ir.Const(t, 0.0 if t.is_float else 0)
+
+
+def inlinable(f: ir.Func) -> bool:
+    if f.deferred_error is not None or not f.blocks:
+        return False
+    if any(isinstance(b.term, ir.Panic) for b in f.blocks):
+        return False
+    return not any(isinstance(e, ir.SigRef) for e in func_exprs(f))
+
+
+def has_tail_calls(f: ir.Func) -> bool:
+    return any(isinstance(b.term, (ir.TailCall, ir.TailCallIndirect)) for b in f.blocks)
+
+
+class _Renamer:
+    """Fresh names for one inlined copy."""
+
+    def __init__(self, prefix: str, callee: ir.Func) -> None:
+        self.prefix = prefix
+        self.locals = {p.name: prefix + p.name for p in (*callee.params, *callee.locals)}
+
+    def label(self, l: str) -> str:
+        return self.prefix + l
+
+    def expr(self, e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.LocalGet):
+            return ir.LocalGet(self.locals[e.name])
+        return e
+
+    def block(self, b: ir.BasicBlock) -> ir.BasicBlock:
+        b = map_block(b, self.expr)
+        stmts = tuple(self._stmt(s) for s in b.stmts)
+        return ir.BasicBlock(self.label(b.label), stmts, retarget(b.term, self.label))
+
+    def _stmt(self, s: ir.Stmt) -> ir.Stmt:
+        match s:
+            case ir.Assign(local=n):
+                return attrs.evolve(s, local=self.locals[n])
+            case ir.Call(dest=d) | ir.CallIndirect(dest=d) if d is not None:
+                return attrs.evolve(s, dest=self.locals[d])
+        return s
+
+
+class Inliner:
+    def __init__(self, whole: Whole) -> None:
+        self.whole = whole
+        uses: dict[str, int] = {}
+        for f in whole.funcs.values():
+            for c, _tail in callees(f):
+                uses[c] = uses.get(c, 0) + 1
+        self.uses = uses
+        self.sizes = {n: size(f) for n, f in whole.funcs.items()}
+        self.ok = {n: inlinable(f) for n, f in whole.funcs.items()}
+        self.worth: dict[str, bool] = {}
+
+    def wanted(self, caller: str, callee: str) -> bool:
+        if callee == caller or not self.ok.get(callee, False):
+            return False
+        w = self.worth.get(callee)
+        if w is None:
+            w = self.worth[callee] = self._worth(callee)
+        return w
+
+    def _worth(self, callee: str) -> bool:
+        """Whether inlining every call of `callee` leaves the code no bigger: a copy
+        costs the body, a `local.set` per parameter and a `br` out, minus the call;
+        when every call is inlined and nothing else refers to it, the function's
+        own body and header (about 4 bytes) go."""
+        if self.sizes[callee] > ONE_USE:
+            return False
+        g = self.whole.funcs[callee]
+        body = func_bytes(g)
+        growth = body + 2 * len(g.params) + 2 - 4
+        if growth <= 0:
+            return True
+        n = self.uses.get(callee, 0)
+        saved = 0 if callee in self.whole.pinned else body + 4
+        return n * growth <= saved
+
+    def run(self) -> None:
+        for name in list(self.whole.funcs):
+            f = self.whole.funcs[name]
+            new = self.inline_into(name, f)
+            if new is not f:
+                self.whole.funcs[name] = new
+                self.sizes[name] = size(new)
+
+    def inline_into(self, name: str, f: ir.Func) -> ir.Func:
+        counter = [0]
+        taken = {p.name for p in (*f.params, *f.locals)} | {b.label for b in f.blocks}
+        budget = MAX_CALLER - self.sizes.get(name, 0)
+        blocks = list(f.blocks)
+        new_locals = list(f.locals)
+        out: list[ir.BasicBlock] = []
+        while blocks:
+            b = blocks.pop(0)
+            site = self._site(name, f, b) if budget > 0 else None
+            if site is None:
+                out.append(b)
+                continue
+            index, callee_name = site
+            callee = self.whole.funcs[callee_name]
+            prefix = _fresh(taken, counter)
+            pieces, locals_ = self._expand(b, index, callee, prefix, f)
+            budget -= self.sizes[callee_name]
+            new_locals += locals_
+            # The continuation (last piece) may hold more call sites: look again.
+            out += pieces[:-1]
+            blocks.insert(0, pieces[-1])
+            self.whole.effect(callee_name).inlined_into.append(name)
+        if len(out) == len(f.blocks) and all(a is b for a, b in zip(out, f.blocks)):
+            return f
+        return attrs.evolve(f, blocks=tuple(out), locals=tuple(new_locals))
+
+    def _site(self, name: str, f: ir.Func, b: ir.BasicBlock) -> tuple[int, str] | None:
+        """(statement index, callee) of the first call in `b` to inline; index
+        len(stmts) for the terminator's tail call."""
+        for i, s in enumerate(b.stmts):
+            if (isinstance(s, ir.Call) and self.wanted(name, s.callee)
+                    and not has_tail_calls(self.whole.funcs[s.callee])):
+                return i, s.callee
+        t = b.term
+        if isinstance(t, ir.TailCall) and self.wanted(name, t.callee):
+            if self.whole.funcs[t.callee].result == f.result:
+                return len(b.stmts), t.callee
+        return None
+
+    def _expand(self, b: ir.BasicBlock, index: int, g: ir.Func, prefix: str,
+                caller: ir.Func) -> tuple[list[ir.BasicBlock], list[ir.Param]]:
+        rn = _Renamer(prefix, g)
+        locals_ = [ir.Param(rn.locals[p.name], p.type) for p in (*g.params, *g.locals)]
+        tail = index == len(b.stmts)
+        call = b.term if tail else b.stmts[index]
+        assert isinstance(call, (ir.Call, ir.TailCall))
+        prologue: list[ir.Stmt] = [ir.Assign(rn.locals[p.name], a)
+                                   for p, a in zip(g.params, call.args)]
+        unset = maybe_uninit(g)
+        prologue += [ir.Assign(rn.locals[p.name], zero(p.type))
+                     for p in g.locals if p.name in unset]
+        body = [rn.block(x) for x in g.blocks]
+        head = ir.BasicBlock(b.label, b.stmts[:index] + tuple(prologue),
+                             ir.Jump(body[0].label), span=b.span)
+        if tail:
+            return [head, *body[:-1], body[-1]], locals_
+        assert isinstance(call, ir.Call)
+        cont = ir.BasicBlock(prefix + "cont", b.stmts[index + 1:], b.term)
+        scratch: list[ir.Param] = []
+        body = [self._returns_to(x, call.dest, cont.label, g, prefix, scratch) for x in body]
+        return [head, *body, cont], locals_ + scratch
+
+    def _returns_to(self, b: ir.BasicBlock, dest: str | None, cont: str, g: ir.Func,
+                    prefix: str, scratch: list[ir.Param]) -> ir.BasicBlock:
+        t = b.term
+        if not isinstance(t, ir.Return):
+            return b
+        stmts = b.stmts
+        if t.value is not None:
+            if dest is not None:
+                stmts += (ir.Assign(dest, t.value),)
+            elif not is_pure(t.value):
+                assert g.result is not None
+                if not scratch:
+                    scratch.append(ir.Param(prefix + "drop", g.result))
+                stmts += (ir.Assign(scratch[0].name, t.value),)
+        return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont))
+
+
+def _fresh(taken: set[str], counter: list[int]) -> str:
+    while True:
+        counter[0] += 1
+        prefix = f"lto${counter[0]}$"
+        if not any(n.startswith(prefix) for n in taken):
+            return prefix
+
+
+def run(whole: Whole) -> None:
+    Inliner(whole).run()
+
+
+__all__ = ["Inliner", "run", "size", "subexprs"]

@@ -1,0 +1,315 @@
+"""`precompute-propagate`: constant folding and propagation with link-time constants.
+
+Per function, to a fixed point (binaryen's `precompute-propagate` does the
+same on its tree IR):
+
+* an op whose operands are constants is evaluated with the reference
+  interpreter's semantics (`linker.interp.semantics.evaluate`), so the
+  folded value is the one the program would compute; an op that would trap
+  or yield a NaN (whose bits wasm leaves open) is left alone;
+* identities: `x + 0`, `x - 0`, `x | 0`, `x ^ 0`, `x * 1`, shifts by 0;
+  `@d + c` becomes `@d+c` for data symbols (a link-time constant);
+* a load from live read-only data at a constant address becomes the value
+  stored there, and a 32-bit load of an `addr f` item becomes `@f`, which
+  `directize` can then turn into a direct call.  Writing read-only data is
+  undefined (docs/ir.md: it "may be placed in a read-only area");
+* a local assigned exactly once, to a constant, is replaced by the
+  constant in every read the assignment dominates (Cooper et al.'s
+  dominators, `linker.lto.cfg`) and that is not before it in its block;
+* a branch or switch on a constant becomes a jump.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from linker.interp.semantics import HELPERS, Trap, template
+from linker.ir import model as ir
+from linker.ir.ops import OPS_BY_NAME
+from linker.ir.types import ValType
+from linker.lto.cfg import idoms, dominates, stmt_reads, term_reads
+from linker.lto.walk import func_exprs, map_block, map_expr
+from linker.lto.whole import Whole
+from linker.writer import LiveData
+
+_MASK = {ValType.I32: 0xFFFF_FFFF, ValType.I64: 0xFFFF_FFFF_FFFF_FFFF}
+_EVAL: dict[str, Callable[..., Any]] = {}
+_IDENTITY_ZERO = ("add", "sub", "or", "xor", "shl", "shr_s", "shr_u", "rotl", "rotr")
+
+_LOADS = {  # op -> (bytes, struct format, result type)
+    "i32.load": (4, "<I", ValType.I32), "i64.load": (8, "<Q", ValType.I64),
+    "i32.load8_s": (1, "<b", ValType.I32), "i32.load8_u": (1, "<B", ValType.I32),
+    "i32.load16_s": (2, "<h", ValType.I32), "i32.load16_u": (2, "<H", ValType.I32),
+    "i64.load8_s": (1, "<b", ValType.I64), "i64.load8_u": (1, "<B", ValType.I64),
+    "i64.load16_s": (2, "<h", ValType.I64), "i64.load16_u": (2, "<H", ValType.I64),
+    "i64.load32_s": (4, "<i", ValType.I64), "i64.load32_u": (4, "<I", ValType.I64),
+    "f32.load": (4, "<f", ValType.F32), "f64.load": (8, "<d", ValType.F64),
+}
+
+
+def _evaluator(op: str) -> Callable[..., Any] | None:
+    fn = _EVAL.get(op)
+    if fn is None:
+        tmpl = template(OPS_BY_NAME[op])
+        if tmpl is None:
+            return None
+        names = [f"_a{i}" for i in range(len(OPS_BY_NAME[op].params))]
+        fn = eval(  # noqa: S307 - the interpreter's own templates
+            f"lambda {', '.join(names)}: {tmpl.format(*names)}", dict(HELPERS))
+        _EVAL[op] = fn
+    return fn
+
+
+def const_value(c: ir.Const) -> int | float:
+    """The interpreter's representation: unsigned ints, floats as they are."""
+    if c.type.is_int:
+        return int(c.value) & _MASK[c.type]
+    return float(c.value)
+
+
+def fold_op(e: ir.OpExpr) -> ir.Expr:
+    op = OPS_BY_NAME[e.op]
+    if op.result is None or not all(isinstance(a, ir.Const) for a in e.args):
+        return _identity(e)
+    fn = _evaluator(e.op)
+    if fn is None:
+        return e
+    try:
+        v = fn(*(const_value(a) for a in e.args if isinstance(a, ir.Const)))
+    except (Trap, ArithmeticError, ValueError):
+        return e
+    if isinstance(v, float) and math.isnan(v):
+        return e
+    return ir.Const(op.result, v)
+
+
+def _identity(e: ir.OpExpr) -> ir.Expr:
+    if len(e.args) != 2:
+        return e
+    a, b = e.args
+    ty, _, base = e.op.partition(".")
+    if ty not in ("i32", "i64") or not isinstance(b, ir.Const):
+        return e
+    v = const_value(b)
+    if (v == 0 and base in _IDENTITY_ZERO) or (v == 1 and base == "mul"):
+        return a
+    return e
+
+
+class Folder:
+    """Expression folding for one program (read-only data, data symbols)."""
+
+    def __init__(self, whole: Whole) -> None:
+        self.whole = whole
+        self.images: dict[str, tuple[bytearray, bytearray, dict[int, ir.AddrItem]]] = {}
+
+    def expr(self, e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.OpExpr):
+            if e.op == "i32.add":
+                sym = self._symref_add(e)
+                if sym is not None:
+                    return sym
+            return fold_op(e)
+        if isinstance(e, ir.Load) and isinstance(e.addr, ir.SymRef):
+            return self._load(e, e.addr)
+        return e
+
+    def _is_data(self, sym: str) -> bool:
+        return sym not in self.whole.types
+
+    def _symref_add(self, e: ir.OpExpr) -> ir.Expr | None:
+        a, b = e.args
+        if isinstance(b, ir.SymRef) and isinstance(a, ir.Const):
+            a, b = b, a
+        if not (isinstance(a, ir.SymRef) and isinstance(b, ir.Const) and self._is_data(a.symbol)):
+            return None
+        off = (a.offset + int(const_value(b))) & 0xFFFF_FFFF
+        if off >= 1 << 31:
+            off -= 1 << 32
+        return ir.SymRef(a.symbol, off)
+
+    def _load(self, e: ir.Load, ref: ir.SymRef) -> ir.Expr:
+        d = self.whole.readonly.get(ref.symbol)
+        spec = _LOADS.get(e.op)
+        if d is None or spec is None:
+            return e
+        width, fmt, ty = spec
+        pos = ref.offset + e.offset
+        if pos < 0 or pos + width > d.size:
+            return e
+        raw, known, addrs = self._image(d)
+        item = addrs.get(pos)
+        if item is not None and e.op == "i32.load":
+            return ir.SymRef(item.symbol, item.offset)
+        if not all(known[pos:pos + width]):
+            return e
+        v = struct.unpack_from(fmt, raw, pos)[0]
+        if not ty.is_int and math.isnan(v):
+            return e          # NaN payloads stay in memory, not in constants
+        c = ir.Const(ty, v & _MASK[ty] if ty.is_int else v)
+        # A load from a constant address is about 6 bytes; a wider constant is not smaller.
+        return c if const_bytes(c) <= 6 else e
+
+    def _image(self, d: LiveData) -> tuple[bytearray, bytearray, dict[int, ir.AddrItem]]:
+        img = self.images.get(d.name)
+        if img is not None:
+            return img
+        raw, known = bytearray(d.size), bytearray(d.size)
+        addrs: dict[int, ir.AddrItem] = {}
+        pos = 0
+        for item in d.items:
+            n = ir.item_size(item)
+            chunk = _item_bytes(item)
+            if chunk is not None:
+                raw[pos:pos + n] = chunk
+                known[pos:pos + n] = b"\x01" * n
+            elif isinstance(item, ir.AddrItem):
+                addrs[pos] = item
+            pos += n
+        img = self.images[d.name] = (raw, known, addrs)
+        return img
+
+
+def _item_bytes(item: ir.DataItem) -> bytes | None:
+    match item:
+        case ir.IntItem(width=w, value=v):
+            return (v & ((1 << w) - 1)).to_bytes(w // 8, "little")
+        case ir.FloatItem(width=w, value=v) if not math.isnan(v):
+            return struct.pack("<f" if w == 32 else "<d", v)
+        case ir.BytesItem(value=v):
+            return v
+        case ir.ZeroItem(size=n):
+            return bytes(n)
+    return None
+
+
+def fold_function(f: ir.Func, folder: Folder) -> ir.Func:
+    blocks = tuple(_fold_term(map_block(b, folder.expr)) for b in f.blocks)
+    f = attrs.evolve(f, blocks=blocks)
+    return propagate(f, folder)
+
+
+def _fold_term(b: ir.BasicBlock) -> ir.BasicBlock:
+    t = b.term
+    if isinstance(t, ir.Branch) and isinstance(t.cond, ir.Const):
+        return attrs.evolve(b, term=ir.Jump(t.then if const_value(t.cond) else t.else_))
+    if isinstance(t, ir.Switch) and isinstance(t.index, ir.Const):
+        i = int(const_value(t.index))
+        return attrs.evolve(b, term=ir.Jump(t.targets[i] if i < len(t.targets) else t.default))
+    return b
+
+
+def propagate(f: ir.Func, folder: Folder) -> ir.Func:
+    """Replace reads of single-assignment constant locals the assignment dominates."""
+    params = {p.name for p in f.params}
+    sites: dict[str, list[tuple[str, int, ir.Expr]]] = {}
+    for b in f.blocks:
+        for i, s in enumerate(b.stmts):
+            if isinstance(s, ir.Assign):
+                sites.setdefault(s.local, []).append((b.label, i, s.value))
+            elif isinstance(s, (ir.Call, ir.CallIndirect)) and s.dest is not None:
+                sites.setdefault(s.dest, []).append((b.label, i, ir.LocalGet(s.dest)))
+    consts = {n: v[0] for n, v in sites.items()
+              if n not in params and len(v) == 1 and isinstance(v[0][2], (ir.Const, ir.SymRef))}
+    if consts:
+        counts = _read_counts(f)
+        consts = {n: s for n, s in consts.items() if _worth(s[2], counts.get(n, 0))}
+    if not consts or not f.blocks:
+        return f
+    dom = idoms(f)
+    blocks = []
+    for b in f.blocks:
+        if b.label not in dom:
+            blocks.append(b)
+            continue
+        blocks.append(_propagate_block(b, consts, dom, folder))
+    return attrs.evolve(f, blocks=tuple(blocks))
+
+
+def _read_counts(f: ir.Func) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in func_exprs(f):
+        if isinstance(e, ir.LocalGet):
+            out[e.name] = out.get(e.name, 0) + 1
+    return out
+
+
+def const_bytes(e: ir.Expr) -> int:
+    """Bytes of the instruction a constant becomes (a SymRef: a typical address)."""
+    match e:
+        case ir.Const(type=t, value=v) if t.is_int:
+            n = int(v)
+            bits = 32 if t is ValType.I32 else 64
+            if n >= 1 << (bits - 1):
+                n -= 1 << bits
+            size = 1
+            while not -64 <= n < 64:
+                n >>= 7
+                size += 1
+            return 1 + size
+        case ir.Const(type=t):
+            return 5 if t is ValType.F32 else 9
+    return 3
+
+
+def _worth(value: ir.Expr, reads: int) -> bool:
+    """Whether replacing every read (2-byte `local.get`s) by the constant does not grow
+    the code, counting the assignment that then goes (a `local.set` and the constant).
+    Addresses and table slots always are: they feed devirtualization and folding."""
+    if isinstance(value, ir.SymRef):
+        return True
+    c = const_bytes(value)
+    return reads * (c - 2) <= c + 2
+
+
+def _propagate_block(b: ir.BasicBlock, consts: dict[str, tuple[str, int, ir.Expr]],
+                     dom: dict[str, str], folder: Folder) -> ir.BasicBlock:
+    def usable(name: str, pos: int) -> ir.Expr | None:
+        site = consts.get(name)
+        if site is None:
+            return None
+        label, i, value = site
+        if label == b.label:
+            return value if pos > i else None
+        return value if dominates(label, b.label, dom) else None
+
+    def at(pos: int) -> Callable[[ir.Expr], ir.Expr]:
+        def fn(e: ir.Expr) -> ir.Expr:
+            if isinstance(e, ir.LocalGet):
+                v = usable(e.name, pos)
+                if v is not None:
+                    return v
+            return folder.expr(e)
+        return fn
+
+    from linker.lto.walk import map_stmt, map_term
+    touched = {n for n in consts}
+    stmts = tuple(map_stmt(s, at(i)) if stmt_reads(s) & touched else s
+                  for i, s in enumerate(b.stmts))
+    term = b.term
+    if term_reads(term) & touched:
+        term = map_term(term, at(len(b.stmts)))
+    return _fold_term(attrs.evolve(b, stmts=stmts, term=term))
+
+
+def run(whole: Whole) -> None:
+    folder = Folder(whole)
+    for name, f in whole.funcs.items():
+        for _round in range(4):
+            new = fold_function(f, folder)
+            if new == f:
+                break
+            f = new
+        whole.funcs[name] = f
+
+
+def map_expr_all(f: ir.Func, fn: Callable[[ir.Expr], ir.Expr]) -> ir.Func:
+    return attrs.evolve(f, blocks=tuple(map_block(b, fn) for b in f.blocks))
+
+
+__all__ = ["Folder", "const_value", "fold_op", "map_expr", "map_expr_all", "run"]

@@ -1,0 +1,228 @@
+"""Traversals of IR function bodies shared by the LTO passes.
+
+Expressions are immutable trees (`linker.ir.model`), so a rewrite rebuilds
+the path from a changed leaf to the root and shares everything else
+(`map_expr`, bottom-up, iterative so that deep expressions cannot overflow
+Python's stack).  Statements and terminators are rewritten through the
+expressions they hold (`map_stmt`, `map_term`); `exprs_of` lists them for
+analyses.  `successors` is the CFG edge list of a terminator; `is_pure`
+says whether an expression can be dropped or duplicated without a
+difference a program could observe (no load, no trapping op, no
+`memory.grow`; binaryen's `EffectAnalyzer` makes the same distinction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import attrs
+
+from linker.ir import model as ir
+from linker.ir.ops import OPS_BY_NAME, OpKind
+
+ExprFn = Callable[[ir.Expr], ir.Expr]
+
+# Ops that can trap: integer division and remainder, float-to-int truncation
+# (the saturating ones cannot); memory.grow changes the memory.
+_TRAPPING_BASES = ("div_s", "div_u", "rem_s", "rem_u")
+
+
+def op_may_trap(name: str) -> bool:
+    op = OPS_BY_NAME[name]
+    if op.kind in (OpKind.LOAD, OpKind.STORE, OpKind.MEMORY):
+        return True
+    base = name.partition(".")[2]
+    if op.params and op.params[0].is_int and base in _TRAPPING_BASES:
+        return True
+    return base.startswith("trunc_f")
+
+
+def subexprs(e: ir.Expr) -> Iterator[ir.Expr]:
+    """Every node of `e`, pre-order."""
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, ir.OpExpr):
+            stack.extend(reversed(n.args))
+        elif isinstance(n, ir.Load):
+            stack.append(n.addr)
+
+
+def is_pure(e: ir.Expr) -> bool:
+    """No trap, no effect, no read of memory: safe to drop, move or duplicate
+    while the locals and globals it reads keep their values."""
+    for n in subexprs(e):
+        if isinstance(n, ir.Load):
+            return False
+        if isinstance(n, ir.OpExpr) and op_may_trap(n.op):
+            return False
+    return True
+
+
+def map_expr(e: ir.Expr, fn: ExprFn) -> ir.Expr:
+    """Rebuild `e` bottom-up, applying `fn` to every node after its operands."""
+    # Post-order with an explicit stack: (node, children already done?).
+    stack: list[tuple[ir.Expr, bool]] = [(e, False)]
+    done: list[ir.Expr] = []
+    while stack:
+        node, expanded = stack.pop()
+        if isinstance(node, ir.OpExpr):
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((a, False) for a in reversed(node.args))
+                continue
+            n = len(node.args)
+            args = tuple(done[len(done) - n:]) if n else ()
+            del done[len(done) - n:]
+            if args != node.args or any(a is not b for a, b in zip(args, node.args)):
+                node = attrs.evolve(node, args=args)
+        elif isinstance(node, ir.Load):
+            if not expanded:
+                stack.append((node, True))
+                stack.append((node.addr, False))
+                continue
+            addr = done.pop()
+            if addr is not node.addr:
+                node = attrs.evolve(node, addr=addr)
+        done.append(fn(node))
+    return done[0]
+
+
+def map_stmt(s: ir.Stmt, fn: ExprFn) -> ir.Stmt:
+    match s:
+        case ir.Assign(value=v):
+            return attrs.evolve(s, value=map_expr(v, fn))
+        case ir.Store(addr=a, value=v):
+            return attrs.evolve(s, addr=map_expr(a, fn), value=map_expr(v, fn))
+        case ir.Call(args=args):
+            return attrs.evolve(s, args=tuple(map_expr(a, fn) for a in args))
+        case ir.CallIndirect(target=t, args=args):
+            return attrs.evolve(s, args=tuple(map_expr(a, fn) for a in args),
+                                target=map_expr(t, fn))
+        case ir.GlobalSet(value=v):
+            return attrs.evolve(s, value=map_expr(v, fn))
+    raise TypeError(s)
+
+
+def map_term(t: ir.Terminator, fn: ExprFn) -> ir.Terminator:
+    match t:
+        case ir.Branch(cond=c):
+            return attrs.evolve(t, cond=map_expr(c, fn))
+        case ir.Switch(index=i):
+            return attrs.evolve(t, index=map_expr(i, fn))
+        case ir.Return(value=v) if v is not None:
+            return attrs.evolve(t, value=map_expr(v, fn))
+        case ir.TailCall(args=args):
+            return attrs.evolve(t, args=tuple(map_expr(a, fn) for a in args))
+        case ir.TailCallIndirect(target=tg, args=args):
+            return attrs.evolve(t, args=tuple(map_expr(a, fn) for a in args),
+                                target=map_expr(tg, fn))
+    return t
+
+
+def map_block(b: ir.BasicBlock, fn: ExprFn) -> ir.BasicBlock:
+    return attrs.evolve(b, stmts=tuple(map_stmt(s, fn) for s in b.stmts),
+                        term=map_term(b.term, fn))
+
+
+def stmt_exprs(s: ir.Stmt) -> tuple[ir.Expr, ...]:
+    """The expressions of a statement in evaluation order."""
+    match s:
+        case ir.Assign(value=v) | ir.GlobalSet(value=v):
+            return (v,)
+        case ir.Store(addr=a, value=v):
+            return (a, v)
+        case ir.Call(args=args):
+            return args
+        case ir.CallIndirect(target=t, args=args):
+            return (*args, t)
+    raise TypeError(s)
+
+
+def term_exprs(t: ir.Terminator) -> tuple[ir.Expr, ...]:
+    match t:
+        case ir.Branch(cond=c):
+            return (c,)
+        case ir.Switch(index=i):
+            return (i,)
+        case ir.Return(value=v) if v is not None:
+            return (v,)
+        case ir.TailCall(args=args):
+            return args
+        case ir.TailCallIndirect(target=tg, args=args):
+            return (*args, tg)
+    return ()
+
+
+def func_exprs(f: ir.Func) -> Iterator[ir.Expr]:
+    """Every expression node of a function body."""
+    for b in f.blocks:
+        for s in b.stmts:
+            for e in stmt_exprs(s):
+                yield from subexprs(e)
+        for e in term_exprs(b.term):
+            yield from subexprs(e)
+
+
+def successors(t: ir.Terminator) -> tuple[str, ...]:
+    match t:
+        case ir.Jump(target=x):
+            return (x,)
+        case ir.Branch(then=a, else_=b):
+            return (a, b)
+        case ir.Switch(targets=ts, default=d):
+            return (*ts, d)
+    return ()
+
+
+def retarget(t: ir.Terminator, fn: Callable[[str], str]) -> ir.Terminator:
+    """`t` with every successor label passed through `fn`."""
+    match t:
+        case ir.Jump(target=x):
+            return attrs.evolve(t, target=fn(x))
+        case ir.Branch(then=a, else_=b):
+            return attrs.evolve(t, then=fn(a), else_=fn(b))
+        case ir.Switch(targets=ts, default=d):
+            return attrs.evolve(t, targets=tuple(fn(x) for x in ts), default=fn(d))
+    return t
+
+
+def reachable_labels(f: ir.Func) -> list[str]:
+    """Labels reachable from the entry, in block order."""
+    if not f.blocks:
+        return []
+    by = {b.label: b for b in f.blocks}
+    seen = {f.blocks[0].label}
+    work = [f.blocks[0].label]
+    while work:
+        for s in successors(by[work.pop()].term):
+            if s not in seen:
+                seen.add(s)
+                work.append(s)
+    return [b.label for b in f.blocks if b.label in seen]
+
+
+def callees(f: ir.Func) -> Iterator[tuple[str, bool]]:
+    """(callee, is a tail call) of every direct call in `f`."""
+    for b in f.blocks:
+        for s in b.stmts:
+            if isinstance(s, ir.Call):
+                yield s.callee, False
+        if isinstance(b.term, ir.TailCall):
+            yield b.term.callee, True
+
+
+def symbols_of(f: ir.Func) -> Iterator[str]:
+    """Every symbol `f` refers to: callees, `@sym`s and globals."""
+    for callee, _tail in callees(f):
+        yield callee
+    for e in func_exprs(f):
+        if isinstance(e, ir.SymRef):
+            yield e.symbol
+        elif isinstance(e, ir.GlobalGet):
+            yield e.name
+    for b in f.blocks:
+        for s in b.stmts:
+            if isinstance(s, ir.GlobalSet):
+                yield s.name

@@ -1,0 +1,173 @@
+"""The whole live program as the LTO passes see it, and its effects log.
+
+`Whole.build(program)` decodes the IR of every live IR function (code from C
+objects and functions with a deferred error stay opaque) and gathers the
+link-time facts the passes use: every callable symbol's type, the
+address-taken functions (their table slots are observable, so they keep
+them), the symbols that code and data outside the IR refer to (`pinned`:
+roots, exports, ctors, C references, data relocations; never removed), the
+live read-only data and the globals.  The one canonicalization done at
+build time: FFI signature references (`sig NAME`, module-local names)
+become their link-time ids, so a body can move between modules (inlining,
+identical code folding) without its module's signature table.
+
+`Whole.finish(program)` returns the program emission works on: the same
+records, each live IR function carrying its optimized body, minus the
+functions and globals the passes made unreachable.  Passes mutate a
+`Whole` (as binaryen's passes mutate a Module); the phase as a whole
+returns a new program.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from linker.ir import model as ir
+from linker.ir.types import FuncType, ValType
+from linker.lto.estimate import func_bytes
+from linker.lto.walk import map_block, symbols_of
+from linker.writer import LiveData, LiveFunc, LiveProgram
+
+
+@attrs.define(slots=True)
+class Effect:
+    """What LTO did to one entity (the report's per-entity `lto` field)."""
+
+    inlined_into: list[str] = attrs.Factory(list)
+    folded_into: str | None = None
+    removed: bool = False
+    devirtualized: int = 0        # call_indirect sites in it made direct
+    self_tail_loops: int = 0      # self tail calls in it made a loop
+    constant: bool = False        # a global read as its constant initial value
+    est_before: int | None = None  # estimated code bytes before and after (linker.lto.estimate)
+    est_after: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.inlined_into:
+            out["inlined_into"] = list(self.inlined_into)
+        if self.folded_into is not None:
+            out["folded_into"] = self.folded_into
+        if self.removed:
+            out["removed"] = True
+        if self.devirtualized:
+            out["devirtualized_calls"] = self.devirtualized
+        if self.self_tail_loops:
+            out["self_tail_loops"] = self.self_tail_loops
+        if self.constant:
+            out["constant"] = True
+        if self.est_before is not None and self.est_after is not None:
+            out["est_bytes_before"] = self.est_before
+            out["est_bytes_after"] = self.est_after
+            out["est_bytes_saved"] = self.est_before - self.est_after
+        return out
+
+    @property
+    def summary(self) -> str:
+        """One line for `irld top`: what became of the entity."""
+        parts = []
+        if self.inlined_into:
+            parts.append(f"inlined into {', '.join(sorted(set(self.inlined_into)))}")
+        if self.folded_into is not None:
+            parts.append(f"folded into {self.folded_into}")
+        if self.devirtualized:
+            parts.append(f"{self.devirtualized} calls devirtualized")
+        if self.self_tail_loops:
+            parts.append("self tail calls as a loop")
+        if self.constant:
+            parts.append("constant")
+        if self.removed:
+            parts.append("removed")
+        if self.est_before is not None and self.est_after is not None:
+            saved = self.est_before - self.est_after
+            if saved:
+                parts.append(f"~{saved} B saved" if saved > 0 else f"~{-saved} B larger")
+        return "; ".join(parts)
+
+
+@attrs.define(slots=True)
+class Whole:
+    funcs: dict[str, ir.Func]                 # live IR functions, link order
+    types: dict[str, FuncType]                # every callable symbol
+    pinned: set[str]                          # referenced from outside the IR code
+    address_taken: set[str]
+    readonly: dict[str, LiveData]             # live read-only IR data
+    globals: dict[str, tuple[ValType, int | float]]
+    effects: dict[str, Effect] = attrs.Factory(dict)
+
+    def effect(self, sym: str) -> Effect:
+        e = self.effects.get(sym)
+        if e is None:
+            e = self.effects[sym] = Effect()
+        return e
+
+    @classmethod
+    def build(cls, prog: LiveProgram) -> "Whole":
+        funcs: dict[str, ir.Func] = {}
+        types: dict[str, FuncType] = {}
+        pinned: set[str] = set(prog.ctors) | set(prog.address_taken)
+        pinned.update(sym for _name, sym in prog.exports)
+        if prog.entry is not None:
+            pinned.add(prog.entry)
+        for sym, _m, _f, ft in prog.imports:
+            types[sym] = ft
+        for lf in prog.funcs:
+            types[lf.symbol] = lf.type
+            if not lf.rec.obj.has_ir or lf.func.deferred_error is not None:
+                pinned.add(lf.symbol)
+                pinned.update(sym for sym, _kind in lf.rec.refs)
+                continue
+            funcs[lf.symbol] = _resolve_sigs(lf.func, lf.sig_ids)
+        readonly: dict[str, LiveData] = {}
+        for d in prog.datas:
+            pinned.update(sym for sym, _kind in d.rec.refs)
+            if d.readonly and d.rec.obj.has_ir:
+                readonly[d.name] = d
+        pinned.update(s for s, _seg, _off in prog.aliases)
+        globals_ = {sym: (vt, init) for sym, vt, init in prog.globals}
+        return cls(funcs, types, pinned, set(prog.address_taken), readonly, globals_)
+
+    def estimate(self, before: dict[str, ir.Func]) -> None:
+        """Record the estimated code bytes of every function the passes changed."""
+        for name, f in before.items():
+            after = self.funcs.get(name)
+            if after is f:
+                continue
+            before_b, after_b = func_bytes(f), 0 if after is None else func_bytes(after)
+            if before_b == after_b and name not in self.effects:
+                continue
+            e = self.effect(name)
+            e.est_before, e.est_after = before_b, after_b
+
+    def finish(self, prog: LiveProgram) -> LiveProgram:
+        funcs: list[LiveFunc] = []
+        for lf in prog.funcs:
+            if lf.rec.obj.has_ir and lf.symbol not in self.funcs and lf.symbol not in self.pinned:
+                continue        # made unreachable by the passes
+            body = self.funcs.get(lf.symbol)
+            funcs.append(lf if body is None else attrs.evolve(lf, decoded=body))
+        globals_ = [g for g in prog.globals if g[0] in self.globals]
+        return attrs.evolve(prog, funcs=funcs, globals=globals_)
+
+    def referenced(self) -> set[str]:
+        """Every symbol some live IR function refers to."""
+        out: set[str] = set()
+        for f in self.funcs.values():
+            out.update(symbols_of(f))
+        return out
+
+
+def _resolve_sigs(f: ir.Func, ids: dict[str, int]) -> ir.Func:
+    def fn(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.SigRef) and e.name in ids:
+            return ir.Const(ValType.I32, ids[e.name])
+        return e
+    if not any(_has_sigref(b) for b in f.blocks):
+        return f
+    return attrs.evolve(f, blocks=tuple(map_block(b, fn) for b in f.blocks))
+
+
+def _has_sigref(b: ir.BasicBlock) -> bool:
+    from linker.lto.walk import stmt_exprs, subexprs, term_exprs
+    exprs = [e for s in b.stmts for e in stmt_exprs(s)] + list(term_exprs(b.term))
+    return any(isinstance(n, ir.SigRef) for e in exprs for n in subexprs(e))

@@ -1,0 +1,49 @@
+"""Fixtures for the debugging tests: building IR programs with locations."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import linker.host
+from linker.cli.main import main as irld_main
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def node() -> str:
+    """The node executable, or skip the test."""
+    try:
+        return linker.host.find_node()
+    except linker.host.NodeNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+Build = Callable[..., Path]
+
+
+@pytest.fixture
+def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Build:
+    """build({"a.ir": text, ...}, *link_flags) -> the linked wasm, compiled and
+    linked in `tmp_path` (the working directory, so IR paths are relative)."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(files: dict[str, str], *flags: str, out: str = "prog.wasm") -> Path:
+        objs: list[str] = []
+        for name, text in files.items():
+            Path(name).write_text(text)
+            obj = name.removesuffix(".ir") + ".o"
+            assert irld_main(["compile", name, "-o", obj]) == 0
+            objs.append(obj)
+        assert irld_main(["link", *objs, "-o", out, *flags]) == 0
+        return tmp_path / out
+    return run
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based line of the first line of `text` containing `needle`."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)

@@ -1,0 +1,180 @@
+"""`irld link --instrument` + `irld run --trace=PATTERN` / `--profile=FILE`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Build
+
+import linker.host
+from linker.cli.main import main
+
+PROG = """module t.fib
+
+func fib(n: i32) -> i32 {
+  local a: i32, b: i32
+entry:
+  if i32.lt_s(n, 2) then small else big
+small:
+  return n
+big:
+  a = call fib(i32.sub(n, 1))
+  b = call fib(i32.sub(n, 2))
+  return i32.add(a, b)
+}
+
+func loop(n: i32, acc: i64, x: f64) -> i64 {
+entry:
+  if i32.eqz(n) then done else more
+done:
+  return acc
+more:
+  tail call loop(i32.sub(n, 1), i64.add(acc, -1), f64.mul(x, 0.5))
+}
+
+func main() -> i32 {
+  local r: i32, x: i64
+entry:
+  r = call fib(3)
+  x = call loop(2, 10, 3.0)
+  return r
+}
+"""
+
+TRACE = """\
+trace: call main()
+trace:   call fib(3)
+trace:     call fib(2)
+trace:       call fib(1)
+trace:       return fib = 1
+trace:       call fib(0)
+trace:       return fib = 0
+trace:     return fib = 1
+trace:     call fib(1)
+trace:     return fib = 1
+trace:   return fib = 2
+trace:   call loop(2, 10, 3)
+trace:   tail call loop(1, 9, 1.5)
+trace:   tail call loop(0, 8, 0.75)
+trace:   return loop = 8
+trace: return main = 2
+"""
+
+
+@pytest.mark.parametrize("mode", ["native", "trampoline"])
+def test_trace_everything(build: Build, capfd: pytest.CaptureFixture[str], mode: str) -> None:
+    wasm = build({"fib.ir": PROG}, "--instrument", "--tail-calls", mode)
+    capfd.readouterr()
+    assert main(["run", "--trace", "*", str(wasm)]) == 2
+    assert capfd.readouterr().err == TRACE
+
+
+def test_trace_pattern_to_a_file(build: Build, tmp_path: Path,
+                                 capfd: pytest.CaptureFixture[str]) -> None:
+    wasm = build({"fib.ir": PROG}, "--instrument")
+    capfd.readouterr()
+    assert main(["run", "--trace", "lo?p", "--trace-file", "t.txt", str(wasm)]) == 2
+    assert capfd.readouterr().err == ""
+    want = [line for line in TRACE.splitlines(keepends=True) if "loop" in line]
+    assert (tmp_path / "t.txt").read_text() == "".join(want)
+
+
+def _check_balanced(events: list[dict[str, object]]) -> None:
+    stack: list[object] = []
+    last = 0
+    for e in events:
+        assert isinstance(e["at"], int) and e["at"] >= last
+        last = e["at"]
+        if e["type"] == "O":
+            stack.append(e["frame"])
+        else:
+            assert e["type"] == "C" and stack.pop() == e["frame"]
+    assert stack == []
+
+
+def test_profile_is_a_speedscope_evented_profile(build: Build, tmp_path: Path) -> None:
+    wasm = build({"fib.ir": PROG}, "--instrument")
+    assert main(["run", "--profile", "prof.json", str(wasm)]) == 2
+    doc = json.loads((tmp_path / "prof.json").read_text())
+    assert doc["$schema"] == "https://www.speedscope.app/file-format-schema.json"
+    names = [f["name"] for f in doc["shared"]["frames"]]
+    assert names == ["main", "fib", "loop"]
+    (profile,) = doc["profiles"]
+    assert profile["type"] == "evented" and profile["unit"] == "nanoseconds"
+    events = profile["events"]
+    _check_balanced(events)
+    opened = [names[e["frame"]] for e in events if e["type"] == "O"]
+    # main, 5 calls of fib, loop entered once and replaced by two tail calls.
+    assert opened == ["main"] + ["fib"] * 5 + ["loop"] * 3
+    assert events[0]["at"] >= profile["startValue"]
+    assert events[-1]["at"] <= profile["endValue"]
+
+
+def test_profile_closes_frames_left_open_by_a_trap(build: Build, tmp_path: Path) -> None:
+    src = PROG.replace("small:\n  return n", "small:\n  unreachable")
+    wasm = build({"fib.ir": src}, "--instrument")
+    assert main(["run", "--profile", "prof.json", str(wasm)]) == 134
+    events = json.loads((tmp_path / "prof.json").read_text())["profiles"][0]["events"]
+    _check_balanced(events)
+
+
+def test_instrumented_program_runs_without_tracing(build: Build, node: str,
+                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    wasm = build({"fib.ir": PROG}, "--instrument")
+    capfd.readouterr()
+    assert main(["run", str(wasm)]) == 2
+    assert main(["run", "--engine", "node", str(wasm)]) == 2
+    assert capfd.readouterr().err == ""
+    assert linker.host.run_node(wasm, ["prog"]).exit_code == 2
+
+
+def test_trace_needs_wasmtime(build: Build, capfd: pytest.CaptureFixture[str]) -> None:
+    wasm = build({"fib.ir": PROG}, "--instrument")
+    assert main(["run", "--engine", "node", "--trace", "*", str(wasm)]) == 2
+    assert "--trace, --trace-ffi and --profile need --engine wasmtime" in capfd.readouterr().err
+
+
+FFI = """module t.ffi
+
+extern func ffi_call(i32, i32, i32, i32)
+csig s_add = sint32(sint32, double)
+csig s_pt = void(struct { sint16, float }, pointer)
+
+data a1 align 4 = { i32 40 }
+data a2 align 8 = { f64 2.5 }
+data av align 4 = { addr a1, addr a2 }
+data pt align 4 = { i16 -3, zero 2, f32 0.5 }
+data bv align 4 = { addr pt, addr av }
+data rv align 8 = { zero 8 }
+
+func add(x: i32, y: f64) -> i32 {
+entry:
+  return i32.add(x, i32.trunc_f64_s(y))
+}
+
+func point(p: i32, q: i32) {
+entry:
+  return
+}
+
+func main() -> i32 {
+entry:
+  call ffi_call(sig s_add, @add, @rv, @av)
+  call ffi_call(sig s_pt, @point, 0, @bv)
+  return i32.load(@rv)
+}
+"""
+
+
+def test_trace_ffi_decodes_c_values(build: Build, capfd: pytest.CaptureFixture[str]) -> None:
+    wasm = build({"ffi.ir": FFI}, "--instrument")
+    capfd.readouterr()
+    assert main(["run", "--trace-ffi", str(wasm)]) == 42
+    err = capfd.readouterr().err.splitlines()
+    assert err[0] == "trace-ffi: ffi_call add: sint32(sint32, double)(40, 2.5)"
+    assert err[1] == "trace-ffi: ffi_call returned 42"
+    assert err[2].startswith("trace-ffi: ffi_call point: void(struct { sint16, float }, pointer)"
+                             "({-3, 0.5}, 0x")
+    assert err[3:] == ["trace-ffi: ffi_call returned void"]

@@ -1,0 +1,119 @@
+"""The plugin example (examples/dynamic/plugins): an IR main program dlopens two IR plugins
+that `irld link --shared` built, calls them through dlsym (call_indirect and ffi_call), and
+passes them a callback; plus side-module details (panics, reports, errors)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from linker.host import run
+from linker.host.dylink import read_linked_module
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = ROOT / "examples" / "dynamic" / "plugins"
+MAIN_EXPORTS = ["--export", "malloc", "--export", "print_str", "--export", "print_i32",
+                "--export", "newline"]
+
+
+def irld(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "linker.cli.main", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def build_plugins(out: Path, stdlib: Path) -> Path:
+    for name in ("main", "shapes", "mapper"):
+        done = irld("compile", PLUGINS / f"{name}.ir", "-o", out / f"{name}.o")
+        assert done.returncode == 0, done.stderr
+    for name in ("shapes", "mapper"):
+        done = irld("link", "--shared", out / f"{name}.o", "-o", out / f"{name}.so.wasm",
+                    "--report", out / f"{name}.json")
+        assert done.returncode == 0, done.stderr
+    done = irld("link", out / "main.o", stdlib, *MAIN_EXPORTS, "-o", out / "main.wasm")
+    assert done.returncode == 0, done.stderr
+    return out / "main.wasm"
+
+
+@pytest.fixture
+def stdlib() -> Path:
+    path = ROOT / "build" / "stdlib.a"
+    if not path.exists():
+        pytest.skip("build/stdlib.a is missing (make stdlib)")
+    return path
+
+
+def test_plugin_example_runs(tmp_path: Path, stdlib: Path) -> None:
+    main = build_plugins(tmp_path, stdlib)
+    for name in ("shapes", "mapper"):
+        subprocess.run(["wasm-validate", str(tmp_path / f"{name}.so.wasm")], check=True)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = run("main.wasm", ["main.wasm"], capture=True)
+    finally:
+        os.chdir(cwd)
+    assert result.stdout == (PLUGINS / "expected.out").read_bytes(), result.stderr
+    assert result.exit_code == 0
+
+
+def test_side_module_report_names_imports_and_reasons(tmp_path: Path, stdlib: Path) -> None:
+    build_plugins(tmp_path, stdlib)
+    report = json.loads((tmp_path / "mapper.json").read_text())["side_module"]
+    imports = {(i["module"], i["name"]): i["why"] for i in report["imports"]}
+    assert imports[("env", "print_i32")] == "called by map_sum, defined by no input"
+    assert {e["name"] for e in report["exports"]} >= {"map_sum", "negate", "get_negate"}
+    assert report["table_size"] == 1        # negate's address is taken
+    why = irld("why", "negate", tmp_path / "mapper.json")
+    assert why.returncode == 0, why.stderr
+    assert "negate" in why.stdout and "export" in why.stdout
+    info = read_linked_module((tmp_path / "mapper.so.wasm").read_bytes())
+    assert info.dylink is not None and info.dylink.table_size == 1
+
+
+PANIC_PLUGIN = """
+module plugins.boom
+func boom(x: i32) -> i32 {
+entry:
+  if x then bad else ok
+ok:
+  return 1
+bad:
+  panic "plugin gave up"
+}
+"""
+
+PANIC_MAIN = """
+module panic.main
+import func "env" "dlopen" dlopen(i32, i32) -> i32
+import func "env" "dlsym" dlsym(i32, i32) -> i32
+private readonly data lib = { bytes "boom.so.wasm", i8 0 }
+private readonly data sym = { bytes "boom", i8 0 }
+func main() -> i32 {
+  local h: i32, f: i32, r: i32
+entry:
+  h = call dlopen(@lib, 2)
+  f = call dlsym(h, @sym)
+  r = call_indirect (i32) -> i32 [f](0)
+  r = call_indirect (i32) -> i32 [f](r)
+  return r
+}
+"""
+
+
+def test_panic_in_side_module_prints_its_message(tmp_path: Path, stdlib: Path) -> None:
+    (tmp_path / "boom.ir").write_text(PANIC_PLUGIN)
+    (tmp_path / "main.ir").write_text(PANIC_MAIN)
+    for name in ("boom", "main"):
+        assert irld("compile", tmp_path / f"{name}.ir", "-o", tmp_path / f"{name}.o").returncode == 0
+    assert irld("link", "--shared", tmp_path / "boom.o", "-o",
+                tmp_path / "boom.so.wasm").returncode == 0
+    assert irld("link", tmp_path / "main.o", stdlib, "--export", "malloc", "-o",
+                tmp_path / "main.wasm").returncode == 0
+    result = run(tmp_path / "main.wasm", ["main"], capture=True)
+    assert result.exit_code == 134
+    assert result.stderr.decode().startswith("panic in boom: plugin gave up\n")

@@ -1,0 +1,6 @@
+"""The LTO tests import their helpers by basename."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))

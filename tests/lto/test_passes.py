@@ -1,0 +1,209 @@
+"""Each LTO pass on a small program: what it changes in the IR (exact), and that the
+program prints the same with and without it (interpreter on the optimized IR and
+wasmtime, both tail-call modes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from linker.ir import model as ir
+from lto_util import MIX, build, func, link, run_both, stmts
+
+MAIN = MIX + """
+extern func add3(i32) -> i32
+extern func twice(i32) -> i32
+extern func dupB(i32) -> i32
+extern func loop(i32, i32) -> i32
+extern func dupD(i32) -> i32
+extern func dupE(i32) -> i32
+global k: i32 = 7
+global wo: i32 = 0
+readonly data tab align 4 = { addr twice, addr dupB }
+
+func main() -> i32 {
+  local r: i32, p: i32, dead: i32, r2: i32
+entry:
+  r = call add3(k)
+  call out(r)
+  p = i32.load(@tab)
+  r = call_indirect (i32) -> i32 [p](r)
+  call out(r)
+  r = call_indirect (i32) -> i32 [@dupA](r)
+  call out(r)
+  r = call dupB(r)
+  call out(r)
+  dead = i32.mul(r, 3)
+  wo = r
+  r = call loop(10, 1)
+  call out(r)
+  call out(i32.add(i32.mul(6, 7), k))
+  r = call dupD(5)
+  r2 = call dupE(6)
+  call out(i32.add(r, r2))
+  if i32.eq(@dupA, @dupC) then same else differ
+same:
+  return 1
+differ:
+  return 0
+}
+
+func dupA(x: i32) -> i32 {
+entry:
+  if i32.lt_s(x, 100) then small else big
+small:
+  return i32.add(x, 1000)
+big:
+  return i32.sub(x, 1)
+}
+
+func dupC(x: i32) -> i32 {
+entry:
+  if i32.lt_s(x, 100) then small else big
+small:
+  return i32.add(x, 1000)
+big:
+  return i32.sub(x, 1)
+}
+"""
+
+LIB = """
+func add3(x: i32) -> i32 {
+entry:
+  return i32.add(x, 3)
+}
+
+func twice(x: i32) -> i32 {
+entry:
+  return i32.mul(x, 2)
+}
+
+func dupB(x: i32) -> i32 {
+entry:
+  if i32.lt_s(x, 100) then small else big
+small:
+  return i32.add(x, 1000)
+big:
+  return i32.sub(x, 1)
+}
+
+func dupD(x: i32) -> i32 {
+entry:
+  if i32.lt_s(x, 100) then small else big
+small:
+  return i32.add(x, 1000)
+big:
+  return i32.sub(x, 1)
+}
+
+func loop(n: i32, acc: i32) -> i32 {
+entry:
+  if i32.eqz(n) then done else more
+more:
+  tail call loop(i32.sub(n, 1), i32.add(acc, n))
+done:
+  return acc
+}
+
+func dupE(y: i32) -> i32 {
+entry:
+  if i32.lt_s(y, 100) then lo else hi
+lo:
+  return i32.add(y, 1000)
+hi:
+  return i32.sub(y, 1)
+}
+"""
+
+EXPECTED = b"".join(b"%010d\n" % v for v in (10, 20, 1020, 1019, 56, 49, 2011))
+
+
+@pytest.fixture(scope="module")
+def objs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    tmp: Path = tmp_path_factory.mktemp("lto")
+    return build(tmp, {"main": "module m\n" + MAIN, "lib": "module lib\n" + LIB})
+
+
+@pytest.mark.parametrize("mode", ["native", "trampoline"])
+def test_same_output_with_and_without_lto(objs: list[str], mode: str) -> None:
+    plain = run_both(link(objs, lto=False, mode=mode))
+    assert plain == (EXPECTED, 0)
+    assert run_both(link(objs, mode=mode)) == plain
+
+
+def test_inlining_copies_small_callees_across_modules(objs: list[str]) -> None:
+    r = link(objs, ["inlining"])
+    main = func(r, "main")
+    assert main is not None
+    calls = [s.callee for s in stmts(main) if isinstance(s, ir.Call)]
+    assert "add3" not in calls and "out" in calls
+    assert r.lto is not None and r.lto.effects["add3"].inlined_into == ["main"]
+    assert run_both(r) == (EXPECTED, 0)
+
+
+def test_directize_follows_readonly_tables_and_constant_pointers(objs: list[str]) -> None:
+    r = link(objs, ["precompute-propagate", "directize"])
+    main = func(r, "main")
+    assert main is not None
+    assert not [s for s in stmts(main) if isinstance(s, ir.CallIndirect)]
+    callees = [s.callee for s in stmts(main) if isinstance(s, ir.Call)]
+    assert "twice" in callees and "dupA" in callees
+    assert r.lto is not None and r.lto.effects["main"].devirtualized == 2
+    assert run_both(r) == (EXPECTED, 0)
+
+
+def test_constant_folding_uses_globals_never_written(objs: list[str]) -> None:
+    r = link(objs, ["simplify-globals", "precompute-propagate"])
+    main = func(r, "main")
+    assert main is not None
+    # out(i32.add(i32.mul(6, 7), k)) with k never written: out(49)
+    assert ir.Call(None, "out", (ir.Const(ir.ValType.I32, 49),)) in stmts(main)
+    # wo is never read: its store is gone, and the global with it after discovery
+    assert not [s for s in stmts(main) if isinstance(s, ir.GlobalSet)]
+    r2 = link(objs, ["simplify-globals", "precompute-propagate",
+                     "remove-unused-module-elements"])
+    assert r2.program is not None
+    assert [g[0] for g in r2.program.globals] == []
+    assert run_both(r2) == (EXPECTED, 0)
+
+
+def test_safe_icf_keeps_address_taken_functions_apart(objs: list[str]) -> None:
+    r = link(objs, ["duplicate-function-elimination", "remove-unused-module-elements"])
+    assert r.lto is not None
+    eff = {n: e.folded_into for n, e in r.lto.effects.items() if e.folded_into}
+    # dupA, dupC (their addresses are compared) and dupB (in a table) keep their own
+    # bodies; dupE (other names, same code) is folded into dupD and goes.
+    assert eff == {"dupE": "dupD"}
+    assert func(r, "dupE") is None and func(r, "dupB") is not None
+    main = func(r, "main")
+    assert main is not None
+    assert [s.callee for s in stmts(main) if isinstance(s, ir.Call)].count("dupD") == 2
+    assert run_both(r) == (EXPECTED, 0)          # and @dupA != @dupC still
+
+
+def test_self_tail_call_becomes_a_loop(objs: list[str]) -> None:
+    r = link(objs, ["tail-call-loop"], mode="trampoline")
+    loop = func(r, "loop")
+    assert loop is not None
+    assert not [b for b in loop.blocks if isinstance(b.term, ir.TailCall)]
+    assert r.lto is not None and r.lto.effects["loop"].self_tail_loops == 1
+    assert run_both(r) == (EXPECTED, 0)
+
+
+def test_dce_drops_dead_assignments_and_locals(objs: list[str]) -> None:
+    r = link(objs, ["dce"])
+    main = func(r, "main")
+    assert main is not None
+    assert "dead" not in {p.name for p in main.locals}
+    assert run_both(r) == (EXPECTED, 0)
+
+
+def test_second_discovery_drops_inlined_functions(objs: list[str]) -> None:
+    r = link(objs)
+    assert r.lto is not None
+    assert func(r, "add3") is None and r.lto.effects["add3"].removed
+    assert r.lto.funcs_after < r.lto.funcs_before
+    plain = link(objs, lto=False)
+    assert r.wasm is not None and plain.wasm is not None
+    assert len(r.wasm) < len(plain.wasm)
