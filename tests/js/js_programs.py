@@ -236,3 +236,44 @@ entry:
   return 0
 }
 """
+
+# irld's env host functions (docs/runtime.md): the same stderr on every host.
+TRACE = """
+module trace
+import func "env" "irld_trace_i32" trace_i32(i32)
+import func "env" "irld_trace_i64" trace_i64(i64)
+import func "env" "irld_trace_f64" trace_f64(f64)
+import func "env" "irld_clock_ms" clock_ms() -> f64
+
+func main() -> i32 {
+  local t: f64
+entry:
+  call trace_i32(-5)
+  call trace_i64(-5000000000)
+  call trace_f64(0.1)
+  call trace_f64(1e21)
+  t = call clock_ms()
+  if f64.ge(t, 0.0) then ok else bad
+ok:
+  return 0
+bad:
+  return 1
+}
+"""
+
+# A trap that is not a panic: integer division by zero two calls deep.
+TRAP = """
+module trap
+
+func divide(a: i32, b: i32) -> i32 {
+entry:
+  return i32.div_s(a, b)
+}
+
+func main() -> i32 {
+  local r: i32
+entry:
+  r = call divide(7, 0)
+  return r
+}
+"""

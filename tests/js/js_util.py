@@ -13,8 +13,9 @@ import attrs
 import linker
 from linker.cli.ar_cmd import create
 from linker.compile import compile_module
-from linker.demo import c_compiler
+from linker.demo import c_compiler, needs_libc
 from linker.ir.parser import parse_module
+from linker.toolchain import debian_libc
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIRS = sorted(d for d in (ROOT / "examples").iterdir()
@@ -44,11 +45,16 @@ class Example:
 
 
 def build_examples(out: Path) -> dict[str, Example]:
+    """Every example that can be built here (one needing wasi-libc only with Debian's)."""
     stdlib = out / "libstd.a"
     create(str(stdlib), linker.compile_files(sorted((ROOT / "stdlib").glob("*.ir")),
                                              out / "stdlib"))
     found = {}
     for d in EXAMPLE_DIRS:
+        libc = debian_libc() if needs_libc(d) else None
+        if needs_libc(d) and libc is None:
+            continue
+        cc = list(libc.cc) if libc is not None else c_compiler()
         work = out / d.name
         work.mkdir()
         objs = []
@@ -58,9 +64,17 @@ def build_examples(out: Path) -> dict[str, Example]:
             objs.append(str(obj))
         for src in sorted(d.glob("*.c")):
             obj = work / f"{src.stem}.o"
-            subprocess.run([*c_compiler(), "-O1", "-c", str(src), "-o", str(obj)], check=True)
+            subprocess.run([*cc, "-O1", "-c", str(src), "-o", str(obj)], check=True)
             objs.append(str(obj))
-        objs.append(str(stdlib))
+        members = []
+        for src in sorted(d.glob("lib/*.c")):
+            obj = work / f"lib_{src.stem}.o"
+            subprocess.run([*cc, "-O1", "-c", str(src), "-o", str(obj)], check=True)
+            members.append(str(obj))
+        if members:
+            create(str(work / f"lib{d.name}.a"), members)
+            objs.append(str(work / f"lib{d.name}.a"))
+        objs += [*(libc.libs if libc is not None else ()), str(stdlib)]
         wasm = work / f"{d.name}.wasm"
         linker.link(objs, wasm)
         args = (d / "args").read_text().split() if (d / "args").exists() else []
@@ -70,7 +84,15 @@ def build_examples(out: Path) -> dict[str, Example]:
     return found
 
 
-PROGRAMS = ("grow", "foreign", "panic", "echo", "files", "dynamic")
+def example(examples: dict[str, Example], name: str) -> Example:
+    """The built example, or skip: it needs wasi-libc, which is not installed."""
+    if name not in examples:
+        import pytest
+        pytest.skip(f"{name} needs Debian's wasi-libc and clang")
+    return examples[name]
+
+
+PROGRAMS = ("grow", "foreign", "panic", "echo", "files", "dynamic", "trace", "trap")
 
 
 @attrs.frozen

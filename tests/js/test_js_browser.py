@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from js_util import EXAMPLE_DIRS, Site
+from js_util import EXAMPLE_DIRS, example, Site
 from linker.host.serve import directory_server, program_server, start_in_thread
 from tests.browser import browser
 
@@ -64,7 +64,7 @@ def page(chromium: Any, base_url: str) -> Iterator[Page]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_in_the_browser(page: Page, site: Site, name: str) -> None:
-    ex = site.examples[name]
+    ex = example(site.examples, name)
     r = page.run(name, args=[name, *ex.args])
     assert (r.get("status"), r["stdout"], r["stderr"]) == \
         (ex.status, ex.expected.decode(), "")

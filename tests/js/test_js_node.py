@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import linker.host
-from js_util import EXAMPLE_DIRS, Example, Site, node_api
+from js_util import EXAMPLE_DIRS, example, Example, Site, node_api
 from linker.jsloader import RUNTIME_DTS, RUNTIME_JS
 
 IRLD = str(Path(sys.executable).with_name("irld"))
@@ -26,7 +26,7 @@ def node_cmd(node: str, site: Site, name: str, *args: str,
 
 @pytest.mark.parametrize("name", NAMES)
 def test_node_runs_the_stub_as_the_command(site: Site, node: str, name: str) -> None:
-    ex = site.examples[name]
+    ex = example(site.examples, name)
     proc = node_cmd(node, site, name, *ex.args)
     assert (proc.returncode, proc.stdout, proc.stderr) == (ex.status, ex.expected, b"")
 
@@ -38,8 +38,19 @@ def test_panic_as_a_command_matches_irld_run_on_node(site: Site, node: str) -> N
     assert (mine.returncode, mine.stdout, mine.stderr) == \
         (theirs.returncode, theirs.stdout, theirs.stderr)
     assert mine.returncode == 134 and mine.stdout == b"before the panic\n"
-    assert mine.stderr.startswith(b"panic in explode: x is too large\nerror: wasm trap: ")
-    assert b"  at explode\n  at main\n" in mine.stderr
+    assert mine.stderr == (b"panic in explode: x is too large\nerror: panic\n"
+                           b"  at explode\n  at main\n  at _start\n")
+
+
+def test_trap_as_a_command_matches_irld_run(site: Site, node: str) -> None:
+    mine = node_cmd(node, site, "trap")
+    want = (134, b"", b"error: wasm trap: integer divide by zero\n  at divide\n  at main\n"
+                      b"  at _start\n")
+    assert (mine.returncode, mine.stdout, mine.stderr) == want
+    for engine in ("wasmtime", "node"):
+        theirs = subprocess.run([IRLD, "run", "--engine", engine, "trap.wasm"],
+                                cwd=site.dir, capture_output=True, timeout=120)
+        assert (theirs.returncode, theirs.stdout, theirs.stderr) == want
 
 
 def test_stdin_argv_and_exit_status(site: Site, node: str) -> None:
@@ -186,3 +197,30 @@ def test_ffi_fallback_host_matches_irld_run(site: Site, node: str) -> None:
         theirs = subprocess.run([IRLD, "run", "--engine", engine, "dynamic.wasm"],
                                 cwd=site.dir, capture_output=True, timeout=120)
         assert (theirs.returncode, theirs.stdout, theirs.stderr) == want
+
+
+def test_env_host_functions_match_irld_run(site: Site, node: str) -> None:
+    mine = node_cmd(node, site, "trace")
+    want = b"trace i32: -5\ntrace i64: -5000000000\ntrace f64: 0.1\ntrace f64: 1e+21\n"
+    assert (mine.returncode, mine.stdout, mine.stderr) == (0, b"", want)
+    for engine in ("wasmtime", "node"):
+        theirs = subprocess.run([IRLD, "run", "--engine", engine, "trace.wasm"],
+                                cwd=site.dir, capture_output=True, timeout=120)
+        assert (theirs.returncode, theirs.stderr) == (0, want)
+
+
+def test_declarations_typecheck(site: Site, tmp_path: Path) -> None:
+    """With TypeScript's tsc ($IRLD_TSC or on PATH; not installed by CI), a module using
+    the stub and the runtime the documented way compiles under --strict."""
+    import os
+    import shutil
+    tsc = os.environ.get("IRLD_TSC") or shutil.which("tsc")
+    if tsc is None:
+        pytest.skip("tsc not installed (npm install typescript; IRLD_TSC=path/to/tsc)")
+    for name in ("foreign.mjs", "foreign.d.mts", "irld-runtime.mjs", "irld-runtime.d.mts"):
+        shutil.copy(site.dir / name, tmp_path / name)
+    shutil.copy(Path(__file__).with_name("uses_declarations.mts"), tmp_path / "use.mts")
+    proc = subprocess.run([tsc, "--noEmit", "--strict", "--target", "es2022", "--module",
+                           "nodenext", "--moduleResolution", "nodenext", "--lib", "es2022,dom",
+                           "use.mts"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

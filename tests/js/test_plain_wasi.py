@@ -13,7 +13,7 @@ import wasmtime
 
 import linker
 import linker.host
-from js_util import EXAMPLE_DIRS, Example, run_plain_node_wasi
+from js_util import EXAMPLE_DIRS, example, Example, run_plain_node_wasi
 
 IRLD = str(Path(sys.executable).with_name("irld"))
 NAMES = [d.name for d in EXAMPLE_DIRS]
@@ -25,14 +25,14 @@ def imports(wasm: bytes) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_imports_only_wasi(examples: dict[str, Example], name: str) -> None:
-    found = imports(examples[name].wasm.read_bytes())
+    found = imports(example(examples, name).wasm.read_bytes())
     assert found and {module for module, _ in found} == {"wasi_snapshot_preview1"}
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_runs_on_nodes_own_wasi(examples: dict[str, Example], name: str, node: str,
                                         tmp_path: Path) -> None:
-    ex = examples[name]
+    ex = example(examples, name)
     proc = run_plain_node_wasi(node, ex.wasm, ex.args, tmp_path)
     assert (proc.returncode, proc.stdout, proc.stderr) == (ex.status, ex.expected, b"")
 

@@ -62,11 +62,7 @@ const up = (n, a) => Math.ceil(n / a) * a;
 
 // Size, alignment and field offsets of a C type: a scalar name or an array of fields (a struct).
 function layout(t) {
-  if (!Array.isArray(t)) {
-    const s = SCALARS[t]?.[0];
-    if (!s) throw new TypeError(`unknown C type ${t}`);
-    return { size: s, align: s };
-  }
+  if (!Array.isArray(t)) return { size: SCALARS[t][0], align: SCALARS[t][0] };
   let size = 0, align = 1;
   const offsets = t.map((f) => {
     const l = layout(f);
@@ -301,7 +297,6 @@ export async function instantiate(source, options = {}) {
       setU64(p, (f.pos = pos));
       return 0;
     },
-    fd_tell: (fd, p) => wasi.fd_seek(fd, 0n, 1, p),
     fd_close: (fd) => (fds.delete(fd) || fd < 3 ? 0 : EBADF),
     fd_fdstat_get(fd, p) {
       const f = fds.get(fd);
@@ -313,12 +308,7 @@ export async function instantiate(source, options = {}) {
       return 0;
     },
     fd_fdstat_set_flags: () => 0,
-    fd_prestat_get(fd, p) {
-      if (fd != 3 || !fds.has(3)) return EBADF;
-      setU32(p, 0);
-      setU32(p + 4, 1);
-      return 0;
-    },
+    fd_prestat_get: (fd, p) => fd != 3 || !fds.has(3) ? EBADF : (setU32(p, 0), setU32(p + 4, 1), 0),
     fd_prestat_dir_name: (fd, p) => fd != 3 || !fds.has(3) ? EBADF : (bytes(p, 1)[0] = 47, 0),
     fd_filestat_get(fd, p) {
       const f = fds.get(fd);
@@ -358,16 +348,8 @@ export async function instantiate(source, options = {}) {
     get instance() { return instance; },
     get memory() { return memory; },
     // read/write a C value: a scalar type name, or an array of field types (a struct)
-    read(p, type) {
-      if (!Array.isArray(type)) return dv()[`get${SCALARS[type][1]}`](p, true);
-      const { offsets } = layout(type);
-      return type.map((t, i) => program.read(p + offsets[i], t));
-    },
-    write(p, type, value) {
-      if (!Array.isArray(type)) return dv()[`set${SCALARS[type][1]}`](p, value, true);
-      const { offsets } = layout(type);
-      type.forEach((t, i) => program.write(p + offsets[i], t, value[i]));
-    },
+    read: (p, type) => access(p, type),
+    write(p, type, value) { access(p, type, value, true); },
     sizeof: (type) => layout(type).size,
     readString: (p, n) => text(p, n),
     readCString: (p) => text(p, new Uint8Array(memory.buffer, p).indexOf(0)),
@@ -390,6 +372,12 @@ export async function instantiate(source, options = {}) {
     },
   };
 
+  function access(p, type, value, set) {
+    if (!Array.isArray(type)) return dv()[`${set ? 'set' : 'get'}${SCALARS[type][1]}`](p, set ? value : true, true);
+    const { offsets } = layout(type);
+    return type.map((t, i) => access(p + offsets[i], t, value?.[i], set));
+  }
+
   // Call into wasm; a trap right after the panic line becomes a PanicError.
   function call(f, ...a) {
     lastFd = 0;
@@ -404,12 +392,7 @@ export async function instantiate(source, options = {}) {
   }
 
   const host = {
-    env: {
-      irld_trace_i32: (v) => stderr(enc.encode(`trace i32: ${v}\n`)),
-      irld_trace_i64: (v) => stderr(enc.encode(`trace i64: ${v}\n`)),
-      irld_trace_f64: (v) => stderr(enc.encode(`trace f64: ${v}\n`)),
-      irld_clock_ms: () => performance.now(),
-    },
+    env: { irld_clock_ms: () => performance.now() },
     irld: {
       closure_table_grow: (t, c) => closureTableGrow(instance.exports, t, c),
       // --ffi-fallback=host (linker/host/ffi_fallback.py): a call lowered to wasm values
@@ -424,6 +407,7 @@ export async function instantiate(source, options = {}) {
       },
     },
   };
+  for (const t of ['i32', 'i64', 'f64']) host.env[`irld_trace_${t}`] = (v) => stderr(enc.encode(`trace ${t}: ${v}\n`));
   const imports = {};
   const missing = [];
   for (const { module: m, name: n, kind } of WebAssembly.Module.imports(module)) {
@@ -461,16 +445,35 @@ export async function instantiate(source, options = {}) {
 
 // V8's stack lines of wasm frames: `at name (wasm://wasm/<id>:wasm-function[N]:0x..)`.
 const WASM_FRAME = /^\s*at (?:(.+?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x[0-9a-f]+\)?$/;
+// V8's trap messages in wasmtime's words (node_runner.mjs and linker/host/backtrace.py agree)
+const TRAP_WORDS = {
+  'Maximum call stack size exceeded': 'call stack exhausted',
+  'memory access out of bounds': 'out of bounds memory access',
+  'table index is out of bounds': 'indirect call past the end of the function table',
+  'null function or function signature mismatch': 'indirect call to a null function pointer or of the wrong type',
+  'divide result unrepresentable': 'integer overflow',
+  'divide by zero': 'integer divide by zero',
+  'remainder by zero': 'integer divide by zero',
+  'float unrepresentable in integer range': 'invalid conversion to integer',
+  unreachable: 'unreachable instruction executed',
+};
 
-/** The `irld run` rendering of a trap: `error: wasm trap: <reason>` and `  at <function>` lines. */
+/**
+ * A trap as `irld run` prints it: `error: wasm trap: <reason>` (`error: panic` when the
+ * panic runtime or a --checked check trapped, whose frames are left out), then
+ * `  at <function>` lines, innermost first.
+ */
 export function describeTrap(error) {
   const trap = error instanceof PanicError ? error.cause : error;
-  const lines = [`error: wasm trap: ${trap.message}`];
+  const frames = [];
   for (const line of String(trap.stack ?? '').split('\n')) {
     const m = WASM_FRAME.exec(line);
-    if (m) lines.push(`  at ${m[1] ?? `<wasm function ${m[2]}>`}`);
+    if (m) frames.push(m[1] ?? `<wasm function ${m[2]}>`);
   }
-  return lines.join('\n') + '\n';
+  let k = 0;
+  while (/^__irld_(panic$|check)/.test(frames[k])) k++;
+  return [k ? 'error: panic' : `error: wasm trap: ${TRAP_WORDS[trap.message] ?? trap.message}`,
+    ...frames.slice(k).map((f) => `  at ${f}`)].join('\n') + '\n';
 }
 
 /**
@@ -488,11 +491,15 @@ export async function runMain(stubUrl, wasmUrl, meta) {
   if (real(process.argv[1]) != real(fileURLToPath(stubUrl))) return;
   Error.stackTraceLimit = 40;
   const out = (fd) => (_text, bytes) => fs.writeSync(fd, bytes);
+  // a blocking read of fd 0; a non-blocking stdin (EAGAIN) is polled every 10 ms
   const stdin = (n) => {
     const buf = new Uint8Array(n);
-    try { return buf.subarray(0, fs.readSync(0, buf)); } catch (e) {
-      if (e.code == 'EOF') return buf.subarray(0, 0);
-      throw e;
+    for (;;) {
+      try { return buf.subarray(0, fs.readSync(0, buf)); } catch (e) {
+        if (e.code == 'EOF') return buf.subarray(0, 0);
+        if (e.code != 'EAGAIN') throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
     }
   };
   let prog;
