@@ -146,6 +146,9 @@ class LiveProgram:
     mismatches: list[tuple[str, str, FuncType]] = attrs.Factory(list)
     ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
     func_aliases: dict[str, str] = attrs.Factory(dict)   # another symbol of a function -> it
+    # The panic pool's texts, when fixed by an earlier phase (--lto keeps the pool, and
+    # so every address, of the link without it; None: from the code, as usual).
+    panic_texts: list[str] | None = None
 
 
 @attrs.define(slots=True)
@@ -400,6 +403,8 @@ class _Emitter:
         if self.ffi is not None:
             r.func_types.update(self.ffi.func_types())
         scan = _scan(prog.funcs, lambda c: r.func_types[c].params, self.from_ir)
+        if prog.panic_texts is not None:
+            scan.messages = list(prog.panic_texts)
         self.scan = scan
         need_panic = bool(scan.messages) or self.opts.checked
         self.add_imports(need_panic)

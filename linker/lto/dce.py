@@ -65,5 +65,5 @@ def _dead_stores(b: ir.BasicBlock, out: set[str]) -> ir.BasicBlock:
 
 
 def run(whole: Whole) -> None:
-    for name, f in whole.funcs.items():
-        whole.funcs[name] = dce_function(f)
+    for name in whole.todo("dce", everything=whole.thorough):
+        whole.update(name, dce_function(whole.funcs[name]))

@@ -25,6 +25,11 @@ def _target(whole: Whole, e: ir.Expr, ty: object) -> str | None:
 
 
 def directize(whole: Whole, name: str, f: ir.Func) -> ir.Func:
+    if not any(isinstance(s, ir.CallIndirect) and isinstance(s.target, ir.SymRef)
+               for b in f.blocks for s in b.stmts) and not any(
+            isinstance(b.term, ir.TailCallIndirect) and isinstance(b.term.target, ir.SymRef)
+            for b in f.blocks):
+        return f
     count = 0
     blocks = []
     for b in f.blocks:
@@ -49,5 +54,5 @@ def directize(whole: Whole, name: str, f: ir.Func) -> ir.Func:
 
 
 def run(whole: Whole) -> None:
-    for name, f in whole.funcs.items():
-        whole.funcs[name] = directize(whole, name, f)
+    for name in whole.todo("directize", everything=True):
+        whole.update(name, directize(whole, name, whole.funcs[name]))

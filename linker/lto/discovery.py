@@ -11,7 +11,6 @@ observable).
 
 from __future__ import annotations
 
-from linker.lto.walk import symbols_of
 from linker.lto.whole import Whole
 
 
@@ -19,8 +18,7 @@ def run(whole: Whole) -> None:
     seen = set(whole.pinned)
     work = [s for s in whole.pinned if s in whole.funcs]
     while work:
-        f = whole.funcs[work.pop()]
-        for sym in symbols_of(f):
+        for sym in whole.refs_of(work.pop()):
             if sym not in seen:
                 seen.add(sym)
                 if sym in whole.funcs:

@@ -40,7 +40,10 @@ def run(whole: Whole) -> None:
             return consts[e.name]
         return e
 
-    for name, f in whole.funcs.items():
+    touched = set(consts) | unread
+    for name, f in list(whole.funcs.items()):
+        if not touched & whole.refs_of(name):
+            continue
         blocks = []
         for b in f.blocks:
             if consts:
@@ -51,4 +54,4 @@ def run(whole: Whole) -> None:
                 if len(stmts) != len(b.stmts):
                     b = attrs.evolve(b, stmts=stmts)
             blocks.append(b)
-        whole.funcs[name] = attrs.evolve(f, blocks=tuple(blocks))
+        whole.update(name, attrs.evolve(f, blocks=tuple(blocks)))

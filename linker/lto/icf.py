@@ -60,12 +60,21 @@ def _foldable(whole: Whole, name: str, f: ir.Func) -> bool:
             and not any(isinstance(b.term, ir.Panic) for b in f.blocks))
 
 
+def shape(f: ir.Func) -> tuple[object, ...]:
+    """A cheap key equal functions share: only functions of one shape are canonicalized."""
+    return (f.params and tuple(p.type for p in f.params), f.result, len(f.locals),
+            tuple((len(b.stmts), type(b.term)) for b in f.blocks))
+
+
 def fold_round(whole: Whole) -> dict[str, str]:
     first: dict[ir.Func, str] = {}
     replace: dict[str, str] = {}
+    shapes: dict[tuple[object, ...], list[str]] = {}
     for name, f in whole.funcs.items():
-        if not _foldable(whole, name, f):
-            continue
+        if _foldable(whole, name, f):
+            shapes.setdefault(shape(f), []).append(name)
+    for name in [n for group in shapes.values() if len(group) > 1 for n in group]:
+        f = whole.funcs[name]
         key = canonical(name, f)
         rep = first.setdefault(key, name)
         if rep != name:
@@ -96,5 +105,5 @@ def run(whole: Whole) -> None:
             return
         for dup, rep in replace.items():
             whole.effect(dup).folded_into = rep
-        for name, f in whole.funcs.items():
-            whole.funcs[name] = redirect(f, replace)
+        for name, f in list(whole.funcs.items()):
+            whole.update(name, redirect(f, replace))

@@ -99,16 +99,22 @@ class Inliner:
             for c, _tail in callees(f):
                 uses[c] = uses.get(c, 0) + 1
         self.uses = uses
-        self.sizes = {n: size(f) for n, f in whole.funcs.items()}
-        self.ok = {n: inlinable(f) for n, f in whole.funcs.items()}
+        self.sizes: dict[str, int] = {}      # computed when first needed
         self.worth: dict[str, bool] = {}
 
+    def size_of(self, name: str) -> int:
+        s = self.sizes.get(name)
+        if s is None:
+            s = self.sizes[name] = size(self.whole.funcs[name])
+        return s
+
     def wanted(self, caller: str, callee: str) -> bool:
-        if callee == caller or not self.ok.get(callee, False):
+        if callee == caller or callee not in self.whole.funcs:
             return False
         w = self.worth.get(callee)
         if w is None:
-            w = self.worth[callee] = self._worth(callee)
+            w = self.worth[callee] = (inlinable(self.whole.funcs[callee])
+                                      and self._worth(callee))
         return w
 
     def _worth(self, callee: str) -> bool:
@@ -116,7 +122,7 @@ class Inliner:
         costs the body, a `local.set` per parameter and a `br` out, minus the call;
         when every call is inlined and nothing else refers to it, the function's
         own body and header (about 4 bytes) go."""
-        if self.sizes[callee] > ONE_USE:
+        if self.size_of(callee) > ONE_USE:
             return False
         g = self.whole.funcs[callee]
         body = func_bytes(g)
@@ -127,18 +133,44 @@ class Inliner:
         saved = 0 if callee in self.whole.pinned else body + 4
         return n * growth <= saved
 
+    def bottom_up(self) -> list[str]:
+        """Every function after its callees (post-order of the call graph, iterative;
+        a cycle is broken where the walk first meets it), so a caller copies callees
+        that already hold their own inlined calls, and the copied-from function is
+        left unused."""
+        funcs = self.whole.funcs
+        order: list[str] = []
+        seen: set[str] = set()
+        for root in funcs:
+            if root in seen:
+                continue
+            seen.add(root)
+            stack = [(root, iter([c for c, _t in callees(funcs[root])]))]
+            while stack:
+                name, it = stack[-1]
+                nxt = next((c for c in it if c in funcs and c not in seen), None)
+                if nxt is None:
+                    stack.pop()
+                    order.append(name)
+                    continue
+                seen.add(nxt)
+                stack.append((nxt, iter([c for c, _t in callees(funcs[nxt])])))
+        return order
+
     def run(self) -> None:
-        for name in list(self.whole.funcs):
+        for name in self.bottom_up():
             f = self.whole.funcs[name]
             new = self.inline_into(name, f)
             if new is not f:
-                self.whole.funcs[name] = new
-                self.sizes[name] = size(new)
+                self.whole.update(name, new)
+                self.sizes.pop(name, None)
 
     def inline_into(self, name: str, f: ir.Func) -> ir.Func:
+        if not any(self._site(name, f, b) is not None for b in f.blocks):
+            return f
         counter = [0]
         taken = {p.name for p in (*f.params, *f.locals)} | {b.label for b in f.blocks}
-        budget = MAX_CALLER - self.sizes.get(name, 0)
+        budget = MAX_CALLER - self.size_of(name)
         blocks = list(f.blocks)
         new_locals = list(f.locals)
         out: list[ir.BasicBlock] = []
@@ -152,7 +184,7 @@ class Inliner:
             callee = self.whole.funcs[callee_name]
             prefix = _fresh(taken, counter)
             pieces, locals_ = self._expand(b, index, callee, prefix, f)
-            budget -= self.sizes[callee_name]
+            budget -= self.size_of(callee_name)
             new_locals += locals_
             # The continuation (last piece) may hold more call sites: look again.
             out += pieces[:-1]

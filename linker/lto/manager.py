@@ -51,10 +51,8 @@ PASSES: dict[str, Pass] = {p.name: p for p in (
 )}
 
 DEFAULT_PIPELINE: tuple[str, ...] = (
-    "precompute-propagate", "directize", "simplify-globals", "precompute-propagate",
-    "inlining", "tail-call-loop", "precompute-propagate", "directize", "dce", "merge-blocks",
-    "duplicate-function-elimination", "remove-unused-module-elements",
-    "inlining", "precompute-propagate", "dce", "merge-blocks",
+    "precompute-propagate", "directize", "simplify-globals", "inlining", "tail-call-loop",
+    "precompute-propagate", "directize", "dce", "merge-blocks",
     "duplicate-function-elimination", "remove-unused-module-elements",
 )
 

@@ -84,5 +84,5 @@ def _merge(f: ir.Func) -> ir.Func:
 
 
 def run(whole: Whole) -> None:
-    for name, f in whole.funcs.items():
-        whole.funcs[name] = simplify(f)
+    for name in whole.todo("merge-blocks", everything=whole.thorough):
+        whole.update(name, simplify(whole.funcs[name]))

@@ -299,13 +299,42 @@ def _propagate_block(b: ir.BasicBlock, consts: dict[str, tuple[str, int, ir.Expr
 
 def run(whole: Whole) -> None:
     folder = Folder(whole)
-    for name, f in whole.funcs.items():
+    for name in whole.todo("precompute-propagate", everything=True):
+        f = whole.funcs[name]
         for _round in range(4):
+            if not foldable(f, whole):
+                break
             new = fold_function(f, folder)
             if new == f:
                 break
             f = new
-        whole.funcs[name] = f
+        whole.update(name, f)
+
+
+def foldable(f: ir.Func, whole: Whole) -> bool:
+    """A quick scan: whether `fold_function` may change anything."""
+    params = {p.name for p in f.params}
+    for b in f.blocks:
+        t = b.term
+        if isinstance(t, (ir.Branch, ir.Switch)) and isinstance(
+                t.cond if isinstance(t, ir.Branch) else t.index, ir.Const):
+            return True
+        for s in b.stmts:
+            if (isinstance(s, ir.Assign) and s.local not in params
+                    and isinstance(s.value, (ir.Const, ir.SymRef))):
+                return True
+    for e in func_exprs(f):
+        if isinstance(e, ir.OpExpr) and e.args and isinstance(e.args[-1], ir.Const):
+            if len(e.args) == 1 or isinstance(e.args[0], (ir.Const, ir.SymRef)):
+                return True
+            if e.op.partition(".")[0] in ("i32", "i64") and const_value(e.args[-1]) in (0, 1):
+                return True
+        elif isinstance(e, ir.OpExpr) and e.op == "i32.add" and isinstance(e.args[0], ir.Const):
+            return True
+        elif isinstance(e, ir.Load) and isinstance(e.addr, ir.SymRef) \
+                and e.addr.symbol in whole.readonly:
+            return True
+    return False
 
 
 def map_expr_all(f: ir.Func, fn: Callable[[ir.Expr], ir.Expr]) -> ir.Func:

@@ -57,5 +57,5 @@ def loopify(whole: Whole, name: str, f: ir.Func) -> ir.Func:
 
 
 def run(whole: Whole) -> None:
-    for name, f in whole.funcs.items():
-        whole.funcs[name] = loopify(whole, name, f)
+    for name in whole.todo("tail-call-loop", everything=True):
+        whole.update(name, loopify(whole, name, whole.funcs[name]))

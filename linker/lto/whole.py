@@ -29,6 +29,11 @@ from linker.lto.walk import map_block, symbols_of
 from linker.writer import LiveData, LiveFunc, LiveProgram
 
 
+# Up to this many live IR functions, the cleanup passes (dce, merge-blocks) also visit
+# the bodies no other pass changed; above it, only the changed ones (`Whole.todo`).
+THOROUGH_LIMIT = 5000
+
+
 @attrs.define(slots=True)
 class Effect:
     """What LTO did to one entity (the report's per-entity `lto` field)."""
@@ -94,6 +99,41 @@ class Whole:
     readonly: dict[str, LiveData]             # live read-only IR data
     globals: dict[str, tuple[ValType, int | float]]
     effects: dict[str, Effect] = attrs.Factory(dict)
+    thorough: bool = True                      # small program: cleanups visit every function
+    step: int = 0                              # bumped by every update
+    changed_at: dict[str, int] = attrs.Factory(dict)
+    last_run: dict[str, int] = attrs.Factory(dict)
+    _refs: dict[str, tuple[ir.Func, frozenset[str]]] = attrs.Factory(dict)
+
+    def update(self, name: str, new: ir.Func) -> None:
+        """Replace a body (a no-op when the pass returned the same object)."""
+        if self.funcs.get(name) is new:
+            return
+        self.step += 1
+        self.funcs[name] = new
+        self.changed_at[name] = self.step
+
+    def todo(self, pass_name: str, everything: bool = False) -> list[str]:
+        """The functions a pass visits: all on its first run (with `everything`), else
+        those some pass changed since it last ran.  Bodies nobody changed are the
+        compiled ones, already clean; a cleanup pass that skips them keeps the LTO link
+        of a 100,000-function program near the cost of code generation."""
+        last = self.last_run.get(pass_name)
+        self.last_run[pass_name] = self.step
+        if last is None and everything:
+            return list(self.funcs)
+        since = -1 if last is None else last
+        return [n for n in self.funcs if self.changed_at.get(n, -2) > since]
+
+    def refs_of(self, name: str) -> frozenset[str]:
+        """The symbols function `name` refers to, cached per body."""
+        f = self.funcs[name]
+        hit = self._refs.get(name)
+        if hit is not None and hit[0] is f:
+            return hit[1]
+        syms = frozenset(symbols_of(f))
+        self._refs[name] = (f, syms)
+        return syms
 
     def effect(self, sym: str) -> Effect:
         e = self.effects.get(sym)
@@ -125,7 +165,8 @@ class Whole:
                 readonly[d.name] = d
         pinned.update(s for s, _seg, _off in prog.aliases)
         globals_ = {sym: (vt, init) for sym, vt, init in prog.globals}
-        return cls(funcs, types, pinned, set(prog.address_taken), readonly, globals_)
+        return cls(funcs, types, pinned, set(prog.address_taken), readonly, globals_,
+                   thorough=len(funcs) <= THOROUGH_LIMIT)
 
     def estimate(self, before: dict[str, ir.Func]) -> None:
         """Record the estimated code bytes of every function the passes changed."""
@@ -147,7 +188,11 @@ class Whole:
             body = self.funcs.get(lf.symbol)
             funcs.append(lf if body is None else attrs.evolve(lf, decoded=body))
         globals_ = [g for g in prog.globals if g[0] in self.globals]
-        return attrs.evolve(prog, funcs=funcs, globals=globals_)
+        # The panic pool keeps the texts of the code before the passes (dropped
+        # blocks and functions included), so no address moves: a program may
+        # observe its data addresses, and LTO must not change what it computes.
+        texts = [t for lf in prog.funcs for t in lf.rec.texts]
+        return attrs.evolve(prog, funcs=funcs, globals=globals_, panic_texts=texts)
 
     def referenced(self) -> set[str]:
         """Every symbol some live IR function refers to."""

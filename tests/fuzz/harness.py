@@ -17,6 +17,7 @@ blocks and statements (the IR printer writes the reduced modules back).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -187,6 +188,10 @@ class Checker:
             for f in work.iterdir():
                 f.unlink()
             work.rmdir()
+            # A link's store keeps its input files open until it is collected, and the
+            # driver leaves its objects in the oldest generation (linker.driver's
+            # no_cyclic_gc): collect now, or four links a program run out of descriptors.
+            gc.collect()
 
     def _check(self, modules: dict[str, str], archived: Sequence[str], work: Path) -> Verdict:
         objs = compile_all(modules)

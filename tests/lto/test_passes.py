@@ -207,3 +207,36 @@ def test_second_discovery_drops_inlined_functions(objs: list[str]) -> None:
     plain = link(objs, lto=False)
     assert r.wasm is not None and plain.wasm is not None
     assert len(r.wasm) < len(plain.wasm)
+
+
+ADDRESSES = MIX + """
+data buf align 4 = { zero 8 }
+
+func gone() {
+entry:
+  return
+never:
+  panic "an unreachable block's message"
+}
+
+func main() -> i32 {
+entry:
+  call gone()
+  call out(@buf)
+  call out(memory.size())
+  return 0
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["native", "trampoline"])
+def test_dropped_panics_keep_every_address(tmp_path: Path, mode: str) -> None:
+    """Found by the fuzzer (seed 43): dce dropped a block whose panic text was in the
+    pool, the pool shrank and the data after it moved; a program that prints an
+    address then printed another number.  LTO keeps the pool of the link without it."""
+    objs = build(tmp_path, {"a": "module a\n" + ADDRESSES})
+    plain = link(objs, lto=False, mode=mode)
+    opt = link(objs, mode=mode)
+    assert func(opt, "gone") is None or all(
+        not isinstance(b.term, ir.Panic) for b in func(opt, "gone").blocks)  # type: ignore[union-attr]
+    assert run_both(opt) == run_both(plain)
