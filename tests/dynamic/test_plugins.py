@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from linker.host import run
+from linker.host import NodeNotFoundError, run, run_node
 from linker.host.dylink import read_linked_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +59,30 @@ def test_plugin_example_runs(tmp_path: Path, stdlib: Path) -> None:
         os.chdir(cwd)
     assert result.stdout == (PLUGINS / "expected.out").read_bytes(), result.stderr
     assert result.exit_code == 0
+
+
+def test_plugin_example_runs_identically_under_node(tmp_path: Path, stdlib: Path) -> None:
+    build_plugins(tmp_path, stdlib)
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    for name in ("shapes", "mapper"):
+        (tmp_path / f"{name}.so.wasm").rename(libdir / f"{name}.so.wasm")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        try:
+            node = run_node("main.wasm", ["main.wasm"], library_path=["lib"])
+        except NodeNotFoundError as exc:
+            pytest.skip(str(exc))
+        wasmtime = run("main.wasm", ["main.wasm"], capture=True, library_path=["lib"])
+    finally:
+        os.chdir(cwd)
+    # Found on the library path: dlsym's message names lib/mapper.so.wasm in both hosts.
+    expected = (PLUGINS / "expected.out").read_bytes().replace(
+        b"dlsym: mapper.so.wasm", b"dlsym: lib/mapper.so.wasm").replace(
+        b"(searched .)", b"(searched ., lib)")
+    assert (node.exit_code, node.stdout) == (0, expected), node.stderr
+    assert (wasmtime.exit_code, wasmtime.stdout) == (0, expected), wasmtime.stderr
 
 
 def test_side_module_report_names_imports_and_reasons(tmp_path: Path, stdlib: Path) -> None:
