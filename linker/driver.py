@@ -123,6 +123,7 @@ class LinkOptions:
     import_memory: bool = False            # --import-memory: env.memory, not defined
     shared: bool = False                   # --shared: a side module (linker.shared)
     needed: tuple[str, ...] = ()           # --needed: libraries in the side module's dylink.0
+    pie: bool = False                      # --pie: a position-independent main (linker.shared)
 
 
 def _check_data_base(value: int) -> None:

@@ -63,8 +63,11 @@ def register(sub: Any) -> None:
                    help="write a side module for irld run's dynamic loader (dylink.0, "
                         "position independent; no entry, undefined symbols imported, every "
                         "non-hidden symbol exported; docs/dynamic.md)")
+    p.add_argument("--pie", action="store_true",
+                   help="write a position-independent main module that irld run loads with "
+                        "the libraries it needs (--needed); undefined symbols are imported")
     p.add_argument("--needed", metavar="LIB", action="append", default=[],
-                   help="with --shared: a library the side module needs (dylink.0)")
+                   help="with --shared or --pie: a library the module needs (dylink.0)")
     p.add_argument("--export-dynamic", action="store_true",
                    help="export (and keep) every such symbol of default visibility")
     p.add_argument("--strip-debug", action="store_true",
@@ -186,7 +189,11 @@ def _static_options(args: argparse.Namespace) -> LinkOptions:
 
 
 def _shared_options(args: argparse.Namespace) -> dict[str, Any]:
-    """--shared implies --no-entry, --allow-undefined and --export-dynamic (wasm-ld's -shared)."""
+    """--shared implies --no-entry, --allow-undefined and --export-dynamic (wasm-ld's -shared);
+    --pie the last two."""
+    if args.pie:
+        return {"shared": True, "pie": True, "needed": tuple(args.needed),
+                "allow_undefined": True, "export_dynamic": True}
     if not args.shared:
         return {}
     return {"shared": True, "needed": tuple(args.needed), "entry": None,

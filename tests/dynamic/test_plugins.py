@@ -141,3 +141,45 @@ def test_panic_in_side_module_prints_its_message(tmp_path: Path, stdlib: Path) -
     result = run(tmp_path / "main.wasm", ["main"], capture=True)
     assert result.exit_code == 134
     assert result.stderr.decode().startswith("panic in boom: plugin gave up\n")
+
+
+PIE_MAIN = """
+module pie.main
+extern func rect_area(i32, i32) -> i32
+extern func print_i32(i32)
+extern func newline()
+func main() -> i32 {
+  local r: i32
+entry:
+  r = call rect_area(6, 7)
+  call print_i32(r)
+  call newline()
+  i32.store(@unit_area, 2)
+  r = call rect_area(6, 7)
+  call print_i32(r)
+  call newline()
+  return 3
+}
+"""
+
+
+def test_pie_main_loads_its_needed_library_at_startup(tmp_path: Path, stdlib: Path) -> None:
+    """`irld link --pie --needed`: the library is loaded before main runs; main calls it
+    directly (an import) and writes its data through a GOT.mem entry."""
+    build_plugins(tmp_path, stdlib)
+    (tmp_path / "pie.ir").write_text(PIE_MAIN)
+    assert irld("compile", tmp_path / "pie.ir", "-o", tmp_path / "pie.o").returncode == 0
+    linked = irld("link", "--pie", "--needed", "shapes.so.wasm", tmp_path / "pie.o", stdlib,
+                  "--export", "print_str", "-o", tmp_path / "pie.wasm")
+    assert linked.returncode == 0, linked.stderr
+    info = read_linked_module((tmp_path / "pie.wasm").read_bytes())
+    assert info.dylink is not None and info.dylink.needed == ("shapes.so.wasm",)
+    result = run(tmp_path / "pie.wasm", ["pie"], capture=True)
+    assert (result.exit_code, result.stdout) == (3, b"shapes plugin loaded\n42\n84\n"), result.stderr
+    missing = irld("link", "--pie", "--needed", "shapes.so.wasm", tmp_path / "pie.o", stdlib,
+                   "-o", tmp_path / "pie2.wasm")
+    assert missing.returncode == 0
+    refused = irld("run", tmp_path / "pie2.wasm")
+    assert refused.returncode == 1
+    assert refused.stderr == (f"irld run: error: {tmp_path / 'shapes.so.wasm'}: undefined symbol: "
+                              "print_str (import env.print_str)\n")
