@@ -63,6 +63,10 @@ def register(sub: Any) -> None:
                    help="write a side module for irld run's dynamic loader (dylink.0, "
                         "position independent; no entry, undefined symbols imported, every "
                         "non-hidden symbol exported; docs/dynamic.md)")
+    p.add_argument("--split", metavar="ROOTS", type=lambda t: tuple(t.split(",")), default=(),
+                   help="move the functions that ROOTS (comma-separated) and the linker's own "
+                        "code do not reach by direct calls into OUTPUT.split.wasm, loaded on "
+                        "first call (irld run; docs/dynamic.md)")
     p.add_argument("--pie", action="store_true",
                    help="write a position-independent main module that irld run loads with "
                         "the libraries it needs (--needed); undefined symbols are imported")
@@ -170,7 +174,7 @@ def _pages(text: str) -> int:
 
 
 def options_from_args(args: argparse.Namespace) -> LinkOptions:
-    return attrs.evolve(_static_options(args), **_shared_options(args))
+    return attrs.evolve(_static_options(args), split=args.split, **_shared_options(args))
 
 
 def _static_options(args: argparse.Namespace) -> LinkOptions:
@@ -205,7 +209,11 @@ def run(args: argparse.Namespace) -> int:
     if opts.shared:
         from linker.shared import link_shared
         return link_shared(opts, args.report)
-    result = link(opts)
+    if opts.split:
+        from linker.split import split_phases
+        result = link(opts, split_phases())
+    else:
+        result = link(opts)
     if args.report is not None or args.map is not None:
         from linker.report.files import write_report_files
         write_report_files(result, opts, args.report, args.map)
