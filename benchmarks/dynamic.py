@@ -6,6 +6,9 @@ A script, not a test.  Prints:
   `wasm-ld -shared --experimental-pic` and by `irld link --shared`, in bytes;
 * the plugin example (examples/dynamic/plugins): each plugin's bytes and
   the main program's;
+* `--split`: the bytes of the main module before and after splitting, for
+  examples/dynamic/split and for a generated program whose cold half (200
+  functions reached only through a function pointer) moves;
 * the median wall time of running the plugin example (two dlopens, seven
   dlsyms) under `irld run` (wasmtime) and Node, alternated run by run with
   the static hello example as the baseline of starting a program at all.
@@ -61,6 +64,39 @@ def build_plugins(out: Path) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in sorted(out.glob("*.wasm"))}
 
 
+def cold_program(n: int) -> str:
+    """A hot main and `n` cold functions that only a function pointer reaches."""
+    lines = ["module bench.split", "extern func print_i32(i32)", "extern func argc() -> i32"]
+    for i in range(n):
+        lines += [f"func cold{i}(x: i32) -> i32 {{", "  local s: i32, k: i32", "entry:",
+                  "  jump loop", "loop:", "  if i32.lt_s(k, x) then body else done", "body:",
+                  f"  s = i32.add(i32.mul(s, {i + 3}), i32.xor(k, {i * 7 + 1}))",
+                  "  k = i32.add(k, 1)", "  jump loop", "done:", "  return s", "}"]
+    calls = [f"  t = call cold{i}(x)\n  s = i32.add(s, t)" for i in range(n)]
+    lines += ["func cold_all(x: i32) -> i32 {", "  local s: i32, t: i32", "entry:", *calls,
+              "  return s", "}",
+              "func main() -> i32 {", "  local f: i32, r: i32", "entry:", "  f = @cold_all",
+              "  r = call argc()", "  if i32.gt_s(r, 1) then cold else done", "cold:",
+              "  r = call_indirect (i32) -> i32 [f](3)", "  call print_i32(r)", "  jump done",
+              "done:", "  return 0", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def split_sizes(out: Path) -> list[tuple[str, int, int, int]]:
+    """(program, whole bytes, primary bytes, secondary bytes)."""
+    (out / "cold.ir").write_text(cold_program(200))
+    rows = []
+    for label, source in (("examples/dynamic/split", ROOT / "examples" / "dynamic" / "split" /
+                           "main.ir"), ("200 cold functions", out / "cold.ir")):
+        irld("compile", source, "-o", out / "split.o")
+        irld("link", out / "split.o", STDLIB, "-o", out / "whole.wasm")
+        irld("link", "--split=main", out / "split.o", STDLIB, "-o", out / "primary.wasm")
+        rows.append((label, (out / "whole.wasm").stat().st_size,
+                     (out / "primary.wasm").stat().st_size,
+                     (out / "primary.split.wasm").stat().st_size))
+    return rows
+
+
 def timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
@@ -83,6 +119,9 @@ def main() -> int:
         sizes = build_plugins(out)
         for name in ("main.wasm", "shapes.so.wasm", "mapper.so.wasm", "hello.wasm"):
             print(f"{name:<16} {sizes[name]:>6} B")
+        for label, whole, primary, secondary in split_sizes(out):
+            print(f"--split=main, {label}: main module {whole} B before, {primary} B after "
+                  f"({primary / whole:.2f}), secondary {secondary} B")
         python = [sys.executable, "-m", "linker.cli.main", "run"]
         engines = [("wasmtime", python), ("node", [*python, "--engine", "node"])]
         for engine, run in engines:
