@@ -183,3 +183,16 @@ def test_pie_main_loads_its_needed_library_at_startup(tmp_path: Path, stdlib: Pa
     assert refused.returncode == 1
     assert refused.stderr == (f"irld run: error: {tmp_path / 'shapes.so.wasm'}: undefined symbol: "
                               "print_str (import env.print_str)\n")
+
+
+def test_side_module_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    assert irld("compile", PLUGINS / "shapes.ir", "-o", tmp_path / "shapes.o").returncode == 0
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"s{seed}" / "shapes.so.wasm"
+        out.parent.mkdir()
+        subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "--shared",
+                        str(tmp_path / "shapes.o"), "-o", str(out)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
