@@ -143,6 +143,8 @@ class LinkOptions:
     lto_passes: tuple[str, ...] | None = None   # --lto-passes=a,b (None: the default pipeline)
     shared: bool = False                   # --shared: a side module (linker.shared)
     needed: tuple[str, ...] = ()           # --needed: libraries in the side module's dylink.0
+    pie: bool = False                      # --pie: a position-independent main (linker.shared)
+    split: tuple[str, ...] = ()            # --split=ROOTS: cold code to a secondary (linker.split)
 
 
 def _check_data_base(value: int) -> None:

@@ -68,7 +68,7 @@ from linker.store.wasmobj import Reloc, SymKind
 from linker.wasm.encode import encode_functype, encode_locals, encode_name, global_init_expr
 from linker.wasm.leb128 import uleb, write_uleb
 from linker.wasm.reloc import RelocType as R
-from linker.writer import FD_WRITE, LinkError, LiveProgram, WASI
+from linker.writer import FD_WRITE, PROC_EXIT, WASI, LinkError, LiveProgram
 
 __all__ = ["SharedOptions", "SharedResult", "emit_shared"]
 
@@ -84,6 +84,7 @@ _PANIC_IOV = "__irld_panic_iov"
 class SharedOptions:
     needed: tuple[str, ...] = ()
     names: bool = True
+    pie: bool = False        # a main module: `_start` runs the ctors, the entry, proc_exit
 
 
 @attrs.define(slots=True)
@@ -172,6 +173,10 @@ class _SharedEmitter:
             self.funcs[sym] = len(self.func_imports)
             self.func_imports.append((module, field, ft, sym))
             self.why.append((module, field, "called, defined by no input"))
+        if self.opts.pie and self.prog.entry is not None and self.prog.entry != "_start":
+            self.funcs["__irld_proc_exit"] = len(self.func_imports)
+            self.func_imports.append((WASI, "proc_exit", PROC_EXIT, "__irld_proc_exit"))
+            self.why.append((WASI, "proc_exit", "the entry's result is the exit status"))
         if self.needs_panic():
             self.funcs["__irld_fd_write"] = len(self.func_imports)
             self.func_imports.append((WASI, "fd_write", FD_WRITE, "__irld_fd_write"))
@@ -424,6 +429,25 @@ class _SharedEmitter:
         self.bodies.append(("__wasm_apply_relocs", FuncType(), [],
                             b"\x10" + uleb(self.funcs[APPLY_GLOBAL_RELOCS])
                             + b"\x10" + uleb(self.funcs[APPLY_DATA_RELOCS])))
+        self.add_entry()
+
+    def add_entry(self) -> None:
+        """A PIE main's `_start`: its ctors, the entry, and proc_exit with an i32 result."""
+        entry = self.prog.entry
+        if not self.opts.pie or entry is None:
+            return
+        if entry == "_start":          # crt1's: it calls __wasm_call_ctors itself
+            self.exports.append(("_start", 0, self.funcs[entry]))
+            return
+        code = b"\x10" + uleb(self.funcs[CALL_CTORS]) + b"\x10" + uleb(self.funcs[entry])
+        result = next(lf.type.result for lf in self.prog.funcs if lf.symbol == entry)
+        if result is ValType.I32:
+            code += b"\x10" + uleb(self.funcs["__irld_proc_exit"])
+        elif result is not None:
+            code += b"\x1a"
+        index = len(self.func_imports) + len(self.bodies)
+        self.bodies.append(("_start", FuncType(), [], code))
+        self.exports.append(("_start", 0, index))
 
     def add_exports(self) -> None:
         self.exports.append((CALL_CTORS, 0, self.funcs[CALL_CTORS]))
@@ -570,7 +594,8 @@ def emit_phase(ctx: LinkContext) -> None:
     assert ctx.program is not None, "phase order: program not decoded"
     opts = ctx.options
     try:
-        result = emit_shared(ctx.program, SharedOptions(opts.needed, not opts.strip_all))
+        result = emit_shared(ctx.program, SharedOptions(opts.needed, not opts.strip_all,
+                                                        opts.pie))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(line) for line in str(exc).splitlines()]) \
             from None

@@ -73,8 +73,15 @@ def register(sub: Any) -> None:
                    help="write a side module for irld run's dynamic loader (dylink.0, "
                         "position independent; no entry, undefined symbols imported, every "
                         "non-hidden symbol exported; docs/dynamic.md)")
+    p.add_argument("--split", metavar="ROOTS", type=lambda t: tuple(t.split(",")), default=(),
+                   help="move the functions that ROOTS (comma-separated) and the linker's own "
+                        "code do not reach by direct calls into OUTPUT.split.wasm, loaded on "
+                        "first call (irld run; docs/dynamic.md)")
+    p.add_argument("--pie", action="store_true",
+                   help="write a position-independent main module that irld run loads with "
+                        "the libraries it needs (--needed); undefined symbols are imported")
     p.add_argument("--needed", metavar="LIB", action="append", default=[],
-                   help="with --shared: a library the side module needs (dylink.0)")
+                   help="with --shared or --pie: a library the module needs (dylink.0)")
     p.add_argument("--export-dynamic", action="store_true",
                    help="export (and keep) every such symbol of default visibility")
     p.add_argument("--strip-debug", action="store_true",
@@ -224,7 +231,7 @@ def _pages(text: str) -> int:
 
 
 def options_from_args(args: argparse.Namespace) -> LinkOptions:
-    return attrs.evolve(_static_options(args), **_shared_options(args))
+    return attrs.evolve(_static_options(args), split=args.split, **_shared_options(args))
 
 
 def _static_options(args: argparse.Namespace) -> LinkOptions:
@@ -248,7 +255,11 @@ def _static_options(args: argparse.Namespace) -> LinkOptions:
 
 
 def _shared_options(args: argparse.Namespace) -> dict[str, Any]:
-    """--shared implies --no-entry, --allow-undefined and --export-dynamic (wasm-ld's -shared)."""
+    """--shared implies --no-entry, --allow-undefined and --export-dynamic (wasm-ld's -shared);
+    --pie the last two."""
+    if args.pie:
+        return {"shared": True, "pie": True, "needed": tuple(args.needed),
+                "allow_undefined": True, "export_dynamic": True}
     if not args.shared:
         return {}
     return {"shared": True, "needed": tuple(args.needed), "entry": None,
@@ -267,7 +278,11 @@ def run(args: argparse.Namespace) -> int:
         if opts.shared:
             from linker.shared import link_shared
             return link_shared(opts, args.report)
-        result = link(opts)
+        if opts.split:
+            from linker.split import split_phases
+            result = link(opts, split_phases())
+        else:
+            result = link(opts)
         if args.report is not None or args.map is not None:
             from linker.report.files import write_report_files
             write_report_files(result, opts, args.report, args.map,

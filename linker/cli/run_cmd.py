@@ -160,7 +160,8 @@ def _run_on_node(args: argparse.Namespace, argv: list[str], stdin: Path | None) 
         return 2
     data = stdin.read_bytes() if stdin is not None else None
     try:
-        result = linker.host.run_node(args.wasm, argv, data, timeout=args.timeout, capture=False)
+        result = linker.host.run_node(args.wasm, argv, data, timeout=args.timeout, capture=False,
+                                      library_path=args.library_path)
     except linker.host.NodeNotFoundError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:

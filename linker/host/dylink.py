@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 DYLINK_SECTION = "dylink.0"
+SPLIT_SECTION = "irld.split"   # linker.split: the lazily loaded secondary module
 _MEM_INFO, _NEEDED, _EXPORT_INFO, _IMPORT_INFO = 1, 2, 3, 4
 IMPORT_WEAK = 0x1
 EXPORT_TLS = 0x100
@@ -95,6 +96,7 @@ class LinkedModule:
     global_mutable: dict[int, bool]
     memory_pages: int | None  # initial pages of a defined memory; None if imported or absent
     table_size: int | None  # initial size of a defined table
+    split: bytes | None = None  # the payload of an `irld.split` section
 
     def export(self, name: str) -> ModuleExport | None:
         return next((e for e in self.exports if e.name == name), None)
@@ -170,11 +172,14 @@ class _Reader:
         self.imported_globals = 0
         self.memory_pages: int | None = None
         self.table_size: int | None = None
+        self.split: bytes | None = None
 
     def custom(self, body: bytes) -> None:
         name, pos = _name(body, 0)
         if name == DYLINK_SECTION:
             self.dylink = read_dylink(body[pos:])
+        elif name == SPLIT_SECTION:
+            self.split = body[pos:]
 
     def imports_section(self, body: bytes) -> None:
         count, pos = read_uleb(body, 0)
@@ -273,4 +278,5 @@ def read_linked_module(data: bytes) -> LinkedModule:
     except (IndexError, ValueError) as exc:
         raise DylinkError(f"malformed module: {exc or 'truncated'}") from None
     return LinkedModule(reader.dylink, tuple(reader.imports), tuple(reader.exports),
-                        reader.globals, reader.mutable, reader.memory_pages, reader.table_size)
+                        reader.globals, reader.mutable, reader.memory_pages, reader.table_size,
+                        reader.split)

@@ -170,6 +170,8 @@ class DynamicLoader:
         self._error: str | None = None
         self._error_buffer = 0
         self.running = False
+        self.split_loaded = False
+        self.split_loads = 0
 
     # ------------------------------------------------------------------ start-up
 
@@ -206,6 +208,61 @@ class DynamicLoader:
         self.memory = memory if isinstance(memory, wasmtime.Memory) else None
         self.table = table if isinstance(table, wasmtime.Table) else None
         self.stack_pointer = stack if isinstance(stack, wasmtime.Global) else None
+
+    def install_split(self) -> None:
+        """Fill the slots an `irld.split` section reserves with placeholders that load the secondary.
+
+        The first call through any of them reads and instantiates the
+        secondary module (linker.split), whose element segment puts the real
+        functions into the slots; the placeholder then calls the real one.
+        """
+        assert self.main is not None
+        payload = self.main.info.split
+        if payload is None or self.table is None:
+            return
+        from linker.split import read_split_section
+        name, entries = read_split_section(payload)
+        table, store = self.table, self.store
+        for slot, ft in entries:
+            wt_type = _wasmtime_functype(ft.params, () if ft.result is None else (ft.result,))
+
+            def placeholder(*args: Any, slot: int = slot) -> Any:
+                self.load_split(name)
+                real = table.get(store, slot)
+                if not isinstance(real, wasmtime.Func):
+                    raise HostTrap(f"{name}: slot {slot} is empty after loading")
+                return real(store, *args)
+            table.set(store, slot, wasmtime.Func(store, wt_type, placeholder))
+
+    def load_split(self, name: str) -> None:
+        """Read and instantiate the secondary module once (its element segment fills the slots)."""
+        if self.split_loaded:
+            return
+        path = self.find_library(name)
+        if path is None:
+            raise HostTrap(f"{name}: cannot load the split module: no such file "
+                           f"(searched {self._searched()})")
+        module = wasmtime.Module(self.engine, path.read_bytes())
+        assert self.main is not None and self.main.instance is not None
+        exports = self.main.instance.exports(self.store)
+        values: list[Any] = []
+        problems = []
+        for imp in module.imports:
+            if imp.module == "env" and imp.name == "memory":
+                values.append(self.memory)
+            elif imp.module == "env" and imp.name == "__indirect_function_table":
+                values.append(self.table)
+            else:
+                value = exports.get(imp.name or "")
+                if value is None:
+                    problems.append(f"{imp.module}.{imp.name}")
+                values.append(value)
+        if problems:
+            raise HostTrap(f"{path}: not the split module of this program (the program does "
+                           f"not export {', '.join(problems)})")
+        wasmtime.Instance(self.store, module, values)
+        self.split_loaded = True
+        self.split_loads += 1
 
     # ------------------------------------------------------------------ finding files
 
@@ -637,6 +694,13 @@ def _func_text(ty: wasmtime.FuncType) -> str:
     params = ", ".join(str(p) for p in ty.params)
     results = ", ".join(str(r) for r in ty.results)
     return f"({params}) -> ({results})" if results else f"({params})"
+
+
+def _wasmtime_functype(params: Sequence[Any], results: Sequence[Any]) -> wasmtime.FuncType:
+    make = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
+            "f32": wasmtime.ValType.f32, "f64": wasmtime.ValType.f64}
+    return wasmtime.FuncType([make[str(p.value)]() for p in params],
+                             [make[str(r.value)]() for r in results])
 
 
 def _align(value: int, align: int) -> int:

@@ -68,13 +68,16 @@ def _frame_text(text: str) -> tuple[str, str | None]:
 
 def run_node(wasm: Wasm, argv: Sequence[str],
              stdin: bytes | None = None, *, timeout: float | None = NODE_TIMEOUT,
-             capture: bool = True, node: str | None = None) -> RunResult:
+             capture: bool = True, node: str | None = None,
+             library_path: Sequence[str | os.PathLike[str]] = ()) -> RunResult:
     """Run a WASI command under Node's ``node:wasi`` with the same host functions as `run`.
 
     `argv` is the full argument vector as for `run`.  Raises
     `NodeNotFoundError` if there is no node.  A run that exceeds `timeout`
     seconds is killed and reported as a trap (status 134).  ``irld.closure_table_grow``
     grows the table as the JS loader's runtime does (docs/js.md).
+    `library_path`: directories searched by dlopen after the program's own
+    (`node_loader.mjs`, docs/dynamic.md).
     """
     exe = find_node(node)
     temps: list[str] = []
@@ -88,7 +91,8 @@ def run_node(wasm: Wasm, argv: Sequence[str],
         else:
             path = label = os.fspath(wasm)
         args = list(argv) if argv else [label]
-        command = [exe, str(NODE_RUNNER), f"--argv0={args[0]}", "--", path, *args[1:]]
+        command = [exe, str(NODE_RUNNER), f"--argv0={args[0]}",
+                   *(f"--library-path={os.fspath(d)}" for d in library_path), "--", path, *args[1:]]
         if not capture:
             return _run_node_inherit(command, stdin, timeout)
         try:

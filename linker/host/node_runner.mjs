@@ -18,6 +18,7 @@ import { SourceMap } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import process from 'node:process';
 import { closureTableGrow } from './js/irld-runtime.mjs';
+import { DynamicLoader } from './node_loader.mjs';
 
 const EXIT_TRAP = 134;
 
@@ -42,6 +43,8 @@ function fail(status, message) {
   process.exit(status);
 }
 
+const libraryPath = [];
+
 function parseArgs(argv) {
   let argv0 = null;
   let i = 0;
@@ -49,6 +52,7 @@ function parseArgs(argv) {
     const arg = argv[i];
     if (arg === '--') { i++; break; }
     if (arg.startsWith('--argv0=')) { argv0 = arg.slice('--argv0='.length); continue; }
+    if (arg.startsWith('--library-path=')) { libraryPath.push(arg.slice('--library-path='.length)); continue; }
     if (arg.startsWith('--')) fail(2, `node_runner: error: unknown option ${arg}`);
     break;
   }
@@ -226,6 +230,10 @@ function sourceMap() {
 
 const wasi = new WASI({ version: 'preview1', args, env: {}, preopens: {}, returnOnExit: true });
 const imports = { ...hostImports, wasi_snapshot_preview1: wasi.wasiImport };
+// dlopen and friends (docs/dynamic.md): libraries are searched beside the program, then in
+// each --library-path.
+const loader = new DynamicLoader({ searchPath: [dirname(path), ...libraryPath], imports });
+imports.env = { ...loader.functions(), ...imports.env };
 
 // Node cannot reflect import types, so the names alone are listed.
 const missing = WebAssembly.Module.imports(module).filter(
@@ -243,6 +251,7 @@ try {
   fail(1, `${path}: error: ${error.message}`);
 }
 
+loader.attachStaticMain(instance, bytes, path);
 let status;
 try {
   status = wasi.start(instance);

@@ -668,6 +668,7 @@ def _dynamic_instantiate(loader: DynamicLoader, linker: wasmtime.Linker, module:
         else:
             instance = linker.instantiate(loader.store, module)
             loader.attach_static_main(instance, dynamic.data, label)
+            loader.install_split()
         loader.running = True
         return instance
     return instantiate

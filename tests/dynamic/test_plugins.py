@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from linker.host import run
+from linker.host import NodeNotFoundError, run, run_node
 from linker.host.dylink import read_linked_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +59,30 @@ def test_plugin_example_runs(tmp_path: Path, stdlib: Path) -> None:
         os.chdir(cwd)
     assert result.stdout == (PLUGINS / "expected.out").read_bytes(), result.stderr
     assert result.exit_code == 0
+
+
+def test_plugin_example_runs_identically_under_node(tmp_path: Path, stdlib: Path) -> None:
+    build_plugins(tmp_path, stdlib)
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    for name in ("shapes", "mapper"):
+        (tmp_path / f"{name}.so.wasm").rename(libdir / f"{name}.so.wasm")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        try:
+            node = run_node("main.wasm", ["main.wasm"], library_path=["lib"])
+        except NodeNotFoundError as exc:
+            pytest.skip(str(exc))
+        wasmtime = run("main.wasm", ["main.wasm"], capture=True, library_path=["lib"])
+    finally:
+        os.chdir(cwd)
+    # Found on the library path: dlsym's message names lib/mapper.so.wasm in both hosts.
+    expected = (PLUGINS / "expected.out").read_bytes().replace(
+        b"dlsym: mapper.so.wasm", b"dlsym: lib/mapper.so.wasm").replace(
+        b"(searched .)", b"(searched ., lib)")
+    assert (node.exit_code, node.stdout) == (0, expected), node.stderr
+    assert (wasmtime.exit_code, wasmtime.stdout) == (0, expected), wasmtime.stderr
 
 
 def test_side_module_report_names_imports_and_reasons(tmp_path: Path, stdlib: Path) -> None:
@@ -117,3 +141,58 @@ def test_panic_in_side_module_prints_its_message(tmp_path: Path, stdlib: Path) -
     result = run(tmp_path / "main.wasm", ["main"], capture=True)
     assert result.exit_code == 134
     assert result.stderr.decode().startswith("panic in boom: plugin gave up\n")
+
+
+PIE_MAIN = """
+module pie.main
+extern func rect_area(i32, i32) -> i32
+extern func print_i32(i32)
+extern func newline()
+func main() -> i32 {
+  local r: i32
+entry:
+  r = call rect_area(6, 7)
+  call print_i32(r)
+  call newline()
+  i32.store(@unit_area, 2)
+  r = call rect_area(6, 7)
+  call print_i32(r)
+  call newline()
+  return 3
+}
+"""
+
+
+def test_pie_main_loads_its_needed_library_at_startup(tmp_path: Path, stdlib: Path) -> None:
+    """`irld link --pie --needed`: the library is loaded before main runs; main calls it
+    directly (an import) and writes its data through a GOT.mem entry."""
+    build_plugins(tmp_path, stdlib)
+    (tmp_path / "pie.ir").write_text(PIE_MAIN)
+    assert irld("compile", tmp_path / "pie.ir", "-o", tmp_path / "pie.o").returncode == 0
+    linked = irld("link", "--pie", "--needed", "shapes.so.wasm", tmp_path / "pie.o", stdlib,
+                  "--export", "print_str", "-o", tmp_path / "pie.wasm")
+    assert linked.returncode == 0, linked.stderr
+    info = read_linked_module((tmp_path / "pie.wasm").read_bytes())
+    assert info.dylink is not None and info.dylink.needed == ("shapes.so.wasm",)
+    result = run(tmp_path / "pie.wasm", ["pie"], capture=True)
+    assert (result.exit_code, result.stdout) == (3, b"shapes plugin loaded\n42\n84\n"), result.stderr
+    missing = irld("link", "--pie", "--needed", "shapes.so.wasm", tmp_path / "pie.o", stdlib,
+                   "-o", tmp_path / "pie2.wasm")
+    assert missing.returncode == 0
+    refused = irld("run", tmp_path / "pie2.wasm")
+    assert refused.returncode == 1
+    assert refused.stderr == (f"irld run: error: {tmp_path / 'shapes.so.wasm'}: undefined symbol: "
+                              "print_str (import env.print_str)\n")
+
+
+def test_side_module_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    assert irld("compile", PLUGINS / "shapes.ir", "-o", tmp_path / "shapes.o").returncode == 0
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"s{seed}" / "shapes.so.wasm"
+        out.parent.mkdir()
+        subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "--shared",
+                        str(tmp_path / "shapes.o"), "-o", str(out)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
