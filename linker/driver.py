@@ -63,7 +63,7 @@ from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, Ffi
 from linker.jsloader import loader_outputs, output_paths
 from linker.layout import LayoutError
 from linker.lto import PASSES, LtoReport, default_pipeline, run_lto, unknown_passes
-from linker.linker_symbols import linker_archive
+from linker.linker_symbols import CALL_DTORS, linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
 from linker.output import OutputSet, declare_inputs, stage_outputs
@@ -268,8 +268,13 @@ def eager_decode_all(store: Store) -> list[object]:
 def discover_live(ctx: LinkContext) -> None:
     opts = ctx.options
     ctx.exports = opts.exports + dynamic_exports(ctx.require_store(), opts)
-    ctx.live = discover(ctx.require_store(), entry=opts.entry, exports=ctx.exports,
-                        roots=opts.roots, runtime=opts.runtime_symbols,
+    store = ctx.require_store()
+    # wasm-ld's command semantics: libc's dtors run when the entry returns
+    # (`linker_symbols.CALL_DTORS`); resolve() pulls the member defining them.
+    dtors = (CALL_DTORS,) if (opts.entry is not None and not opts.shared
+                              and store.resolve(CALL_DTORS) is not None) else ()
+    ctx.live = discover(store, entry=opts.entry, exports=ctx.exports,
+                        roots=opts.roots, runtime=opts.runtime_symbols, after_entry=dtors,
                         allow_undefined=opts.allow_undefined,
                         allowed_undefined=frozenset(opts.allowed_undefined))
 

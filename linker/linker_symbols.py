@@ -30,6 +30,11 @@ STACK_POINTER = "__stack_pointer"
 # crt1's `_start` calls; when a program references it, the linker's own
 # `_start` leaves the ctors to it.
 CALL_CTORS = "__wasm_call_ctors"
+# libc's function running the atexit handlers and flushing stdio (wasi-libc's
+# `exit.o`).  As wasm-ld does for a command whose crt1 does not call the ctors
+# itself, the linker's `_start` calls it after the entry returns, so buffered
+# stdout reaches the host; it is pulled from an archive when one offers it.
+CALL_DTORS = "__wasm_call_dtors"
 
 
 def linker_archive(funcs: Sequence[tuple[str, FuncType]] = (),

@@ -153,7 +153,7 @@ class LiveSet:
 
 def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str] = (),
              roots: Sequence[str] = (), runtime: Sequence[str] = (),
-             allow_undefined: bool = False,
+             after_entry: Sequence[str] = (), allow_undefined: bool = False,
              allowed_undefined: frozenset[str] = frozenset()) -> LiveSet:
     """Breadth-first search from the roots over the store's symbol references."""
     live: dict[str, tuple[EntityRecord, Reason]] = {}
@@ -183,6 +183,8 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
         add_root(s, EdgeKind.ROOT, "--root")
     for s in runtime:
         add_root(s, EdgeKind.RUNTIME, "the linker runtime")
+    for s in after_entry:
+        add_root(s, EdgeKind.RUNTIME, "called by _start after the entry (wasm-ld's commands)")
     for obj in store.objects[:store.command_line_objects]:
         for ext, s in obj.exports:
             add_root(s, EdgeKind.EXPORT, f'export "{ext}" in {obj.name}')

@@ -23,7 +23,7 @@ from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
-from linker.linker_symbols import CALL_CTORS, STACK_POINTER, is_linker_object
+from linker.linker_symbols import CALL_CTORS, CALL_DTORS, STACK_POINTER, is_linker_object
 from linker.marklive import LiveSet
 from linker.store.objfile import EntityKind, EntityRecord
 from linker.store.store import Store
@@ -100,7 +100,19 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
                        mismatches=signature_mismatches(live),
                        call_ctors=call_ctors is not None
                        and is_linker_object(call_ctors[0].obj.name),
+                       call_dtors=_calls_dtors(live, entry, call_ctors is not None),
                        func_aliases=func_aliases)
+
+
+def _calls_dtors(live: LiveSet, entry: str | None, crt1_runs_ctors: bool) -> bool:
+    """Whether `_start` calls libc's `__wasm_call_dtors` after the entry: when it is
+    live, takes and returns nothing, and no crt1 runs the ctors (a crt1 that
+    calls `__wasm_call_ctors` calls the dtors too, as wasm-ld assumes)."""
+    hit = live.live.get(CALL_DTORS)
+    if entry is None or entry == CALL_DTORS or hit is None or crt1_runs_ctors:
+        return False
+    ft = hit[0].func_type
+    return ft is not None and not ft.params and ft.result is None
 
 
 def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:

@@ -38,7 +38,7 @@ from linker.ffi.gen import Drive, FfiEmitter, FfiReport
 from linker.ffi.plan import FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
-from linker.linker_symbols import CALL_CTORS, STACK_POINTER
+from linker.linker_symbols import CALL_CTORS, CALL_DTORS, STACK_POINTER
 from linker.checked import CHECKERS, SCRATCH as CHECK_SCRATCH, SCRATCH_SIZE, CheckBodies, Checks, pool_texts
 from linker.diagnostics import Span
 from linker.tracehooks import SIGS_SECTION, TraceHooks, hook_imports, sigs_section
@@ -142,6 +142,7 @@ class LiveProgram:
     weak_funcs: list[tuple[str, FuncType]] = attrs.Factory(list)   # undefined weak functions
     weak_data: list[str] = attrs.Factory(list)           # undefined weak data (address 0)
     call_ctors: bool = False                             # __wasm_call_ctors is referenced
+    call_dtors: bool = False                             # _start calls __wasm_call_dtors
     # C calls declared with another type than the callee's: (caller input, callee, type)
     mismatches: list[tuple[str, str, FuncType]] = attrs.Factory(list)
     ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
@@ -744,6 +745,8 @@ class _Emitter:
             name, kind = "_start", SyntheticKind.START
             ft = r.func_types[prog.entry]
             self.call_and_finish(b, prog.entry, tramp, locals_, calls)
+            if prog.call_dtors:     # flush stdio before the exit status goes out
+                self.call_and_finish(b, CALL_DTORS, tramp, locals_, calls)
             if ft.result is ValType.I32:
                 b.call(r.funcs[PROC_EXIT_SYMBOL])
                 calls.append(PROC_EXIT_SYMBOL)

@@ -18,6 +18,7 @@ import wasmtime
 import linker
 from linker.host import run as run_wasi
 from linker.host import run_node
+from linker.ir.refs import EdgeKind
 from linker.store.archive import Archive
 from linker.store.objfile import EntityKind
 from linker.store.wasm_input import open_object
@@ -584,3 +585,38 @@ def test_why_names_the_reason_a_libc_member_was_loaded(tmp_path: Path,
     assert "loaded for printf" in text and "printf is live:" in text
     assert f"called by __original_main ({tmp_path}/hello.o)" in text
     assert irld_main(["why", "libc.a(nosuch.o)", *inputs, "--entry", "_start"]) == 1
+
+
+BUFFERED_STDOUT_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+static void bye(void) { printf(" atexit"); }
+int main(void) {
+  atexit(bye);
+  printf("first\n");
+  for (int i = 0; i < 3; i++) printf("x%d ", i);
+  printf("no newline");
+  return 0;
+}
+"""
+
+
+@pytest.mark.skipif(not (WASI_LIB / "libc.a").exists() or not BUILTINS,
+                    reason="wasi-libc and compiler-rt for wasm32 are needed")
+def test_buffered_stdout_is_flushed_when_main_returns(tmp_path: Path) -> None:
+    """crt1's `_start` returns without calling `exit` for status 0; as wasm-ld,
+    irld then runs libc's `__wasm_call_dtors` (atexit handlers, stdio flush)."""
+    (tmp_path / "buf.c").write_text(BUFFERED_STDOUT_C)
+    subprocess.run([str(CLANG), "--target=wasm32-wasi", "--sysroot=/usr", "-O1", "-c",
+                    "buf.c", "-o", "buf.o"], cwd=tmp_path, check=True)
+    inputs = [str(WASI_LIB / "crt1-command.o"), str(tmp_path / "buf.o"),
+              str(WASI_LIB / "libc.a"), str(BUILTINS[-1])]
+    subprocess.run([str(WASM_LD), *inputs, "-o", "ref.wasm"], cwd=tmp_path, check=True)
+    result = linker.link(inputs, str(tmp_path / "out.wasm"), entry="_start")
+    outs = [run_wasi(str(tmp_path / name), [name], capture=True, timeout=60)
+            for name in ("out.wasm", "ref.wasm")]
+    if shutil.which("node") is not None:
+        outs.append(run_node(str(tmp_path / "out.wasm"), ["out.wasm"], timeout=60))
+    assert {o.stdout for o in outs} == {b"first\nx0 x1 x2 no newline atexit"}
+    assert {o.exit_code for o in outs} == {0}
+    assert result.live.live["__wasm_call_dtors"][1].kind is EdgeKind.RUNTIME

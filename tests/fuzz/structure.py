@@ -38,6 +38,7 @@ from mutate import CaseResult, Corpus, run_case
 
 from linker.store.objfile import INDEX_SECTION, IR_SECTION, append_irld_sections, \
     scan_sections
+from linker.store.lines import LINES_SECTION
 from linker.wasm.leb128 import uleb
 
 STDLIB = Path(__file__).resolve().parents[2] / "build" / "stdlib.a"
@@ -136,7 +137,8 @@ def _section(sid: int, payload: bytes) -> bytes:
 
 
 def split_object(data: bytes) -> tuple[bytes, list[tuple[int, str, bytes]], Any, bytes]:
-    """(standard bytes, standard sections as (id, name, payload), index tree, bodies bytes)."""
+    """(standard bytes, standard sections as (id, name, payload), index tree, bodies bytes);
+    the `irld.lines` section is left out."""
     sections = scan_sections(data, 0, len(data), "x")
     standard_end = 8
     parts: list[tuple[int, str, bytes]] = []
@@ -147,6 +149,8 @@ def split_object(data: bytes) -> tuple[bytes, list[tuple[int, str, bytes]], Any,
             index = msgpack.unpackb(data[s0 + 12:s1], raw=False, strict_map_key=False)
         elif sid == 0 and name == IR_SECTION:
             bodies = data[s0:s1]
+        elif sid == 0 and name == LINES_SECTION:
+            continue        # optional source locations: the mutants go without them
         else:
             parts.append((sid, name, data[s0:s1]))
             standard_end = s1
