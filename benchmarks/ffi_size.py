@@ -85,8 +85,8 @@ def _link(tmp: Path, text: str, name: str, phases: tuple[Phase, ...] = driver.PH
 def _shared_pool_phases() -> tuple[Phase, ...]:
     def ffi_shared(ctx: LinkContext) -> None:
         driver.ffi(ctx)
-        assert ctx.program is not None and ctx.program.ffi is not None
-        ctx.program.ffi = attrs.evolve(ctx.program.ffi, self_contained_pools=False)
+        assert ctx.ffi_plan is not None
+        ctx.ffi_plan = attrs.evolve(ctx.ffi_plan, self_contained_pools=False)
     return tuple((name, ffi_shared if name == "ffi" else fn) for name, fn in driver.PHASES)
 
 
