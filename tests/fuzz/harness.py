@@ -101,13 +101,6 @@ class NodeBatch:
         stderr = Path(prefix + ".stderr").read_bytes()
         return linker.host.RunResult(reply["exit"], stdout, stderr, reply["trap"])
 
-    @property
-    def engines(self) -> str:
-        """What each program runs on, for summaries: the skipped engines named as such."""
-        used = "interpreter + wasmtime" + (" and Node" if self.node is not None else "")
-        skipped = "".join(f"; {e} SKIPPED: {why}" for e, why in self.skipped.items())
-        return f"{used} in native and trampoline mode{skipped}"
-
     def close(self) -> None:
         if self.proc.stdin is not None:
             self.proc.stdin.close()
@@ -172,6 +165,13 @@ class Checker:
         self.tmp = tempfile.TemporaryDirectory(prefix="irld-fuzz-")
         self.dir = Path(self.tmp.name)
         self.count = 0
+
+    @property
+    def engines(self) -> str:
+        """What each program runs on, for summaries: the skipped engines named as such."""
+        used = "interpreter + wasmtime" + (" and Node" if self.node is not None else "")
+        skipped = "".join(f"; {e} SKIPPED: {why}" for e, why in self.skipped.items())
+        return f"{used} in native and trampoline mode{skipped}"
 
     def close(self) -> None:
         if self.node is not None:
@@ -263,7 +263,7 @@ def _candidates(mods: dict[str, ir.Module]) -> list[Callable[[dict[str, ir.Modul
             if isinstance(item, (ir.Func, ir.Data, ir.Global)) and item.name != "main":
                 out.append(_drop_item(mname, ii))
         for ii, item in enumerate(m.items):
-            if not isinstance(item, ir.Func) or not item.blocks:
+            if not isinstance(item, ir.Func) or not item.blocks or _closure_fun(item):
                 continue
             out.append(_edit(mname, ii, lambda f: attrs.evolve(f, locals=f.locals, blocks=(
                 ir.BasicBlock("entry", (), ir.Return(_zero(f.result))),))))
@@ -271,12 +271,13 @@ def _candidates(mods: dict[str, ir.Module]) -> list[Callable[[dict[str, ir.Modul
             if not isinstance(item, ir.Func):
                 continue
             for bi, b in enumerate(item.blocks):
-                if not isinstance(b.term, ir.Return) or b.term.value != _zero(item.result):
+                if not _closure_fun(item) and (not isinstance(b.term, ir.Return)
+                                               or b.term.value != _zero(item.result)):
                     out.append(_edit(mname, ii, _set_term(bi, ir.Return(_zero(item.result)))))
                 for si, st in enumerate(b.stmts):
-                    # the fuel decrement is what makes every reduced program terminate
-                    if not (isinstance(st, ir.GlobalSet) and st.name == "fuel"):
-                        out.append(_edit(mname, ii, _drop_stmt(bi, si)))
+                    if _kept(item, st):
+                        continue
+                    out.append(_edit(mname, ii, _drop_stmt(bi, si)))
     return out
 
 
@@ -311,6 +312,21 @@ def _set_term(bi: int, term: ir.Terminator) -> Callable[[ir.Func], ir.Func]:
             blocks[bi] = attrs.evolve(blocks[bi], term=term)
         return attrs.evolve(f, blocks=tuple(blocks))
     return change
+
+
+def _closure_fun(f: ir.Func) -> bool:
+    """A closure handler of the generator (progen's `ffun<k>`)."""
+    return f.name.startswith("ffun")
+
+
+def _kept(f: ir.Func, st: ir.Stmt) -> bool:
+    """Statements a reduction keeps: the fuel decrement (what makes every reduced program
+    terminate) and a closure handler's stores of its result (an unwritten result reads
+    whatever the FFI stack held, which engines may legitimately differ on: NaN signs)."""
+    if isinstance(st, ir.GlobalSet) and st.name == "fuel":
+        return True
+    return (_closure_fun(f) and isinstance(st, ir.Store) and isinstance(st.addr, ir.LocalGet)
+            and st.addr.name == "ret")
 
 
 def _drop_stmt(bi: int, si: int) -> Callable[[ir.Func], ir.Func]:

@@ -655,6 +655,20 @@ def ctype_text(t: CType) -> str:
     return t.kind.value
 
 
+def zero_result(t: CType, ret: str) -> list[str]:
+    """Stores of zero over a closure result of type `t` (small integers: a whole ffi_arg)."""
+    sc = _scalar_of(t)
+    if sc is not None and sc.kind is _K.VOID:
+        return []
+    size = t.size if sc is None or sc.kind is _K.LONGDOUBLE else max(t.size, 4)
+    lines, off = [], 0
+    for width, op in ((8, "i64.store"), (4, "i32.store"), (2, "i32.store16"), (1, "i32.store8")):
+        while size - off >= width:
+            lines.append(f"{op}({ret}, 0, offset={off})")
+            off += width
+    return lines
+
+
 def _scalar_of(t: CType) -> CScalar | None:
     """The scalar of a scalar or a `struct { T }` the generator makes, else None."""
     while isinstance(t, CStruct):
@@ -811,6 +825,10 @@ class FfiGen:
         out += ["  " + line for line in self.store_result(sig.ret, "ret")]
         out.append("  return")
         out.append("out:")
+        # Out of fuel the result is still written: libffi leaves `ret` as the handler
+        # left it, and reading it unwritten shows whatever the FFI stack held before,
+        # for example a NaN whose sign the engine chooses (seed 3621).
+        out += ["  " + line for line in zero_result(sig.ret, "ret")]
         out.append("  return")
         out.append("}")
         out.append("")

@@ -51,3 +51,21 @@ def test_every_engine_ran(checker: Checker) -> None:
         pytest.skip("differential runs without " + checker.engines.split("; ", 1)[1])
     assert checker.node is not None
 
+
+
+def test_closure_results_are_written_when_fuel_runs_out(checker: Checker) -> None:
+    """Seed 3621: a closure handler left its result unwritten when out of fuel, so the
+    caller read the FFI stack's leftovers, an f32 NaN whose sign wasmtime and the
+    interpreter choose differently (both allowed by the wasm spec). Every handler now
+    writes its result on both paths, and the program agrees everywhere."""
+    p = generate(3621, 1)
+    assert p.ffi
+    verdict = checker.check(p.modules, p.archived)
+    assert verdict.ok, "\n".join(verdict.problems)
+    handlers = [fun for text in p.modules.values() for fun in text.split("\nfunc ffun")[1:]]
+    assert handlers
+    for fun in handlers:
+        go, out = fun.split("\n}", 1)[0].split("\nout:\n", 1)
+        writes_result = any(line.split(".store", 1)[-1].startswith(("(ret,", "8(ret,", "16(ret,"))
+                            for line in go.splitlines())
+        assert ("(ret, 0" in out) == writes_result, fun
