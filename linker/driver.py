@@ -52,6 +52,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -62,7 +63,6 @@ from linker.ffi.library import NAME as BUNDLED_LIBFFI, library_path as bundled_l
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.jsloader import loader_outputs, output_paths
 from linker.layout import LayoutError
-from linker.lto import PASSES, LtoReport, default_pipeline, run_lto, unknown_passes
 from linker.linker_symbols import CALL_DTORS, linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
@@ -76,6 +76,11 @@ from linker.store.wasm_input import object_from_buffer
 from linker.wasm.encode import encode_module
 from linker.wasm.wat import to_wat
 from linker.writer import EmitOptions, EmitResult, LinkError, LiveProgram, emit_program
+
+if TYPE_CHECKING:
+    # Imported by the lto phase only: the passes bring the interpreter's semantics, and a
+    # link without --lto should not pay for importing them.
+    from linker.lto import LtoReport
 
 
 @attrs.frozen(slots=True)
@@ -348,6 +353,7 @@ def lto(ctx: LinkContext) -> None:
     if not opts.lto:
         return
     assert ctx.program is not None, "phase order: program not decoded"
+    from linker.lto import PASSES, default_pipeline, run_lto, unknown_passes
     passes = (default_pipeline(opts.tail_calls is TailCallMode.TRAMPOLINE)
               if opts.lto_passes is None else opts.lto_passes)
     bad = unknown_passes(passes)
