@@ -9,7 +9,9 @@ a link that asks for JavaScript writes, next to the `.wasm`:
   (`node prog.mjs ARGS...`), the program as a command;
 * `prog.d.mts`, its TypeScript declarations;
 * `irld-runtime.mjs` and `irld-runtime.d.mts`, the common runtime shipped in
-  `linker/host/js/` and copied unchanged (docs/js.md).
+  `linker/host/js/` and copied unchanged (docs/js.md);
+* `irld-dylink.mjs`, the dynamic loader, only when the program imports
+  `env.dlopen` or its friends (the runtime loads it on demand; docs/dynamic.md).
 
 `meta` gives each foreign import (`imports[module][field]`) and foreign
 export (`exports[name]`) as letters of `linker.ir.ctypes` keys, one per
@@ -38,6 +40,8 @@ RUNTIME_DIR = Path(__file__).resolve().parent / "host" / "js"
 RUNTIME_NAME = "irld-runtime.mjs"
 RUNTIME_JS = RUNTIME_DIR / RUNTIME_NAME
 RUNTIME_DTS = RUNTIME_DIR / "irld-runtime.d.mts"
+DYLINK_JS = RUNTIME_DIR / "irld-dylink.mjs"
+DL_FUNCTIONS = frozenset({"dlopen", "dlsym", "dlclose", "dlerror"})
 JS_SUFFIXES = (".mjs",)
 
 
@@ -142,4 +146,12 @@ def loader_outputs(stub_path: str, wasm_path: str, live: LiveSet,
         (base + ".d.mts", stub_declarations().encode()),
         (os.path.join(directory, RUNTIME_NAME), RUNTIME_JS.read_bytes()),
         (os.path.join(directory, RUNTIME_DTS.name), RUNTIME_DTS.read_bytes()),
-    ]
+    ] + ([(os.path.join(directory, DYLINK_JS.name), DYLINK_JS.read_bytes())]
+         if imports_dl(live) else [])
+
+
+def imports_dl(live: LiveSet) -> bool:
+    """Whether the program imports `env.dlopen` or its friends (the host's loader)."""
+    return any(rec.kind in (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+               and rec.info[0] == "env" and rec.info[1] in DL_FUNCTIONS
+               for rec, _reason in live.live.values())

@@ -77,7 +77,7 @@ def run_node(wasm: Wasm, argv: Sequence[str],
     seconds is killed and reported as a trap (status 134).  ``irld.closure_table_grow``
     grows the table as the JS loader's runtime does (docs/js.md).
     `library_path`: directories searched by dlopen after the program's own
-    (`node_loader.mjs`, docs/dynamic.md).
+    (`js/irld-dylink.mjs`, docs/dynamic.md).
     """
     exe = find_node(node)
     temps: list[str] = []

@@ -13,12 +13,13 @@
 // with its IR `(file:line:col)` when the module names a source map; 1 for a file that cannot be run;
 // 2 for a usage error.
 
+import * as fs from 'node:fs';
 import { readFileSync, writeSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import process from 'node:process';
 import { closureTableGrow } from './js/irld-runtime.mjs';
-import { DynamicLoader } from './node_loader.mjs';
+import { DynamicLoader, fileLibraries } from './js/irld-dylink.mjs';
 
 const EXIT_TRAP = 134;
 
@@ -232,7 +233,7 @@ const wasi = new WASI({ version: 'preview1', args, env: {}, preopens: {}, return
 const imports = { ...hostImports, wasi_snapshot_preview1: wasi.wasiImport };
 // dlopen and friends (docs/dynamic.md): libraries are searched beside the program, then in
 // each --library-path.
-const loader = new DynamicLoader({ searchPath: [dirname(path), ...libraryPath], imports });
+const loader = new DynamicLoader({ source: fileLibraries(fs, [dirname(path), ...libraryPath]), imports });
 imports.env = { ...loader.functions(), ...imports.env };
 
 // Node cannot reflect import types, so the names alone are listed.

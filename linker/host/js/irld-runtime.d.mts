@@ -39,8 +39,24 @@ export interface Options {
   stdin?: string | Uint8Array | ((n: number) => Uint8Array);
   /** An in-memory file system preopened as "/": path -> contents. */
   files?: Record<string, string | Uint8Array | ArrayBuffer>;
+  /**
+   * Side modules that `dlopen` may open (docs/dynamic.md), by the name it is given:
+   * bytes, a compiled module or a URL, all fetched and compiled before the program
+   * starts; or a library source (`find(name)`, `read(key)`, `searched()`), or a
+   * function returning one, given the loader's `fileLibraries(fs, dirs)` (as
+   * `node prog.mjs` searches beside the program).
+   */
+  libraries?: Record<string, string | URL | BufferSource | WebAssembly.Module> | LibrarySource
+    | ((loader: { fileLibraries(fs: unknown, dirs: string[]): LibrarySource }) => LibrarySource);
   /** C signatures of foreign imports and exports (the per-program stub passes them). */
   meta?: Meta;
+}
+
+export interface LibrarySource {
+  find(name: string): string | null;
+  read(key: string): Uint8Array | { module: WebAssembly.Module; bytes: Uint8Array };
+  searched(): string;
+  identity?(key: string): string;
 }
 
 export interface Program {

@@ -73,18 +73,21 @@ function layout(t) {
   return { size: up(size, align), align, offsets };
 }
 
-async function compile(source) {
-  if (source instanceof WebAssembly.Module) return source;
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
+// The bytes of a source: bytes, a file (Node) or a URL.
+async function bytesOf(source) {
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return source;
   const url = String(source);
   if (isNode && (url.startsWith('file:') || !/^[a-z][a-z0-9+.-]*:/i.test(url))) {
     const { readFile } = await import('node:fs/promises');
-    return WebAssembly.compile(await readFile(url.startsWith('file:') ? new URL(url) : url));
+    return readFile(url.startsWith('file:') ? new URL(url) : url);
   }
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return WebAssembly.compile(await response.arrayBuffer());
+  return response.arrayBuffer();
 }
+
+const compile = async (source) =>
+  source instanceof WebAssembly.Module ? source : WebAssembly.compile(await bytesOf(source));
 
 // A stdout/stderr sink: the caller's callback(text, bytes), else console by lines.
 function sink(callback, log) {
@@ -409,6 +412,13 @@ export async function instantiate(source, options = {}) {
   };
   for (const t of ['i32', 'i64', 'f64']) host.env[`irld_trace_${t}`] = (v) => stderr(enc.encode(`trace ${t}: ${v}\n`));
   const imports = {};
+  // dlopen and friends: the loader (irld-dylink.mjs) is loaded only by a program importing them
+  let loader;
+  if (WebAssembly.Module.imports(module).some((i) => i.module == 'env' && /^dl(open|sym|close|error)$/.test(i.name))) {
+    const dl = await import('./irld-dylink.mjs');
+    loader = new dl.DynamicLoader({ source: await dl.givenLibraries(options.libraries, bytesOf), imports });
+    Object.assign(host.env, loader.functions());
+  }
   const missing = [];
   for (const { module: m, name: n, kind } of WebAssembly.Module.imports(module)) {
     const given = options.imports?.[m]?.[n];
@@ -430,6 +440,7 @@ export async function instantiate(source, options = {}) {
   if (missing.length) throw new Error(`unknown import${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
   instance = await WebAssembly.instantiate(module, imports);
   memory = instance.exports.memory ?? options.imports?.env?.memory;
+  loader?.attachStaticMain(instance, null, args[0].slice(0, -1));
   const exports = {};
   for (const [n, f] of Object.entries(instance.exports)) {
     const code = meta.exports?.[n];
@@ -486,7 +497,7 @@ export async function runMain(stubUrl, wasmUrl, meta) {
   if (!isNode || !process.argv[1]) return;
   const fs = await import('node:fs');
   const { fileURLToPath } = await import('node:url');
-  const { relative } = await import('node:path');
+  const { dirname, relative } = await import('node:path');
   const real = (p) => { try { return fs.realpathSync(p); } catch { return null; } };
   if (real(process.argv[1]) != real(fileURLToPath(stubUrl))) return;
   Error.stackTraceLimit = 40;
@@ -502,11 +513,13 @@ export async function runMain(stubUrl, wasmUrl, meta) {
       }
     }
   };
+  const argv0 = relative(process.cwd(), fileURLToPath(wasmUrl));
   let prog;
   try {
     prog = await instantiate(wasmUrl, {
-      meta, env: {}, stdout: out(1), stderr: out(2), stdin,
-      args: [relative(process.cwd(), fileURLToPath(wasmUrl)), ...process.argv.slice(2)],
+      meta, env: {}, stdout: out(1), stderr: out(2), stdin, args: [argv0, ...process.argv.slice(2)],
+      // dlopen searches beside the program, as irld run does
+      libraries: (dl) => dl.fileLibraries(fs, [dirname(argv0)]),
     });
   } catch (e) {
     fs.writeSync(2, `${fileURLToPath(wasmUrl)}: error: ${e.message}\n`);

@@ -1,5 +1,10 @@
-// The dynamic loader for Node: dlopen/dlsym/dlclose/dlerror over side modules
-// (tool-conventions DynamicLinking.md), the counterpart of linker/host/loader.py.
+// The dynamic loader of the JS hosts: dlopen/dlsym/dlclose/dlerror over side modules
+// (tool-conventions DynamicLinking.md), the counterpart of linker/host/loader.py.  The
+// Node runner (node_runner.mjs) and the JS runtime (irld-runtime.mjs, in Node and in
+// browsers) use it; it touches no file system: a library source finds and reads
+// libraries (`source.find(name)` -> a key or null, `source.read(key)` -> bytes or a
+// compiled WebAssembly.Module with its bytes, `source.searched()` for messages,
+// `source.identity(key)` when two keys can name one file).
 //
 // The main program is a static irld (or wasm-ld) module that exports its
 // memory and __indirect_function_table; libraries are loaded by dlopen only
@@ -12,10 +17,7 @@
 // relocations from the start function), GOT.func entries a table slot per
 // function shared with dlsym.  A library's __wasm_call_ctors runs after it
 // and the libraries it needs are instantiated, dependencies first.  Error
-// texts are the Python loader's, so both hosts print the same.
-
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// texts are the Python loader's, so every host prints the same.
 
 const PAGE = 65536;
 const RTLD_NOLOAD = 4;
@@ -44,7 +46,7 @@ class Reader {
     if (shift < 32 && (byte & 0x40)) result |= -1 << shift;
     return result;
   }
-  name() { const n = this.uleb(); const s = Buffer.from(this.b.subarray(this.p, this.p + n)).toString(); this.p += n; return s; }
+  name() { const n = this.uleb(); const s = new TextDecoder().decode(this.b.subarray(this.p, this.p + n)); this.p += n; return s; }
   limits() { const flags = this.uleb(); const min = this.uleb(); if (flags & 1) this.uleb(); return min; }
 }
 
@@ -93,6 +95,23 @@ export function readLinkedModule(bytes) {
   return info;
 }
 
+// The main module's exports as readLinkedModule would give them, from the instance:
+// exported immutable i32 globals are data addresses (a global that takes a write is
+// mutable, so not one).
+function exportedInfo(exports) {
+  const info = { dylink: null, globals: new Map(), mutable: new Map(), exports: [] };
+  Object.entries(exports).forEach(([name, value], index) => {
+    if (typeof value === 'function') { info.exports.push({ name, kind: 0, index }); return; }
+    if (!(value instanceof WebAssembly.Global) || typeof value.value !== 'number') return;
+    let mutable = true;
+    try { value.value = value.value; } catch { mutable = false; }
+    info.exports.push({ name, kind: 3, index });
+    info.globals.set(index, value.value);
+    info.mutable.set(index, mutable);
+  });
+  return info;
+}
+
 function readDylink(s, end) {
   const d = { memorySize: 0, memoryAlign: 0, tableSize: 0, needed: [] };
   while (s.p < end) {
@@ -114,8 +133,8 @@ function readDylink(s, end) {
 const align = (value, a) => Math.ceil(value / a) * a;
 
 export class DynamicLoader {
-  constructor({ searchPath, imports }) {
-    this.searchPath = searchPath;
+  constructor({ source, imports }) {
+    this.source = source;
     this.imports = imports;  // WASI and host functions: the last resort for imports
     this.modules = [];
     this.funcSlots = new Map();
@@ -124,37 +143,34 @@ export class DynamicLoader {
     this.errorBuffer = 0;
   }
 
+  // `bytes` may be null (a page that compiled from a URL): the exports then tell it all.
   attachStaticMain(instance, bytes, path) {
     const exports = instance.exports;
     this.memory = exports.memory;
     this.table = exports.__indirect_function_table;
     this.stackPointer = exports.__stack_pointer instanceof WebAssembly.Global ? exports.__stack_pointer : null;
-    this.main = { name: path, path, info: readLinkedModule(bytes), instance, handle: this.nextHandle++,
+    this.main = { name: path, path, info: bytes ? readLinkedModule(bytes) : exportedInfo(exports), instance, handle: this.nextHandle++,
       memoryBase: 0, tableBase: 0, needed: [], refcount: 1, isGlobal: true };
     this.modules.push(this.main);
   }
 
-  searched() { return this.searchPath.join(', ') || 'no directories'; }
+  searched() { return this.source.searched(); }
 
-  find(name) {
-    if (name.includes('/')) return existsSync(name) && statSync(name).isFile() ? name : null;
-    for (const dir of this.searchPath) {
-      const candidate = join(dir, name);
-      if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-    }
-    return null;
-  }
+  find(name) { return this.source.find(name); }
 
   byPath(path, batch = []) {
-    const real = realpathSync(path);
-    return [...this.modules, ...batch].find((m) => realpathSync(m.path) === real) ?? null;
+    const id = (key) => this.source.identity?.(key) ?? key;
+    const real = id(path);
+    return [...this.modules, ...batch].find((m) => id(m.path) === real) ?? null;
   }
 
   open(path, name) {
-    const bytes = readFileSync(path);
-    let module;
+    let bytes = this.source.read(path), module;
     try {
-      module = new WebAssembly.Module(bytes);
+      // a source may hand over a module it compiled ahead (browsers refuse to compile
+      // big modules synchronously on the main thread)
+      if (bytes.module) ({ module, bytes } = bytes);
+      else module = new WebAssembly.Module(bytes);
     } catch (error) {
       throw new LoadError([`${path}: not a valid wasm module: ${error.message}`]);
     }
@@ -358,7 +374,7 @@ export class DynamicLoader {
     const bytes = new Uint8Array(this.memory.buffer);
     let end = address >>> 0;
     while (bytes[end] !== 0) end++;
-    return Buffer.from(bytes.subarray(address >>> 0, end)).toString();
+    return new TextDecoder().decode(bytes.subarray(address >>> 0, end));
   }
 
   // env.dlopen and friends, as the program imports them.
@@ -372,7 +388,7 @@ export class DynamicLoader {
         this.error = null;
         if (message === null) return 0;
         if (this.errorBuffer === 0) this.errorBuffer = this.allocate(ERROR_BUFFER_SIZE, 1);
-        const data = Buffer.from(message).subarray(0, ERROR_BUFFER_SIZE - 1);
+        const data = new TextEncoder().encode(message).subarray(0, ERROR_BUFFER_SIZE - 1);
         const bytes = new Uint8Array(this.memory.buffer);
         bytes.set(data, this.errorBuffer);
         bytes[this.errorBuffer + data.length] = 0;
@@ -380,6 +396,38 @@ export class DynamicLoader {
       },
     };
   }
+}
+
+// A library source over files (`fs`: node:fs): a name with a slash is a path, else the
+// first directory of `searchPath` holding it.
+export function fileLibraries(fs, searchPath) {
+  const isFile = (p) => fs.existsSync(p) && fs.statSync(p).isFile();
+  return {
+    find: (name) => (name.includes('/') ? (isFile(name) ? name : null)
+      : searchPath.map((dir) => (dir === '.' || dir === '' ? name : `${dir.replace(/\/$/, '')}/${name}`)).find(isFile) ?? null),
+    read: (p) => fs.readFileSync(p),
+    identity: (p) => fs.realpathSync(p),
+    searched: () => searchPath.join(', ') || 'no directories',
+  };
+}
+
+// A library source over what a page hands the runtime (`libraries` of instantiate): a
+// source already, a function making one from this module's (`node prog.mjs`: the files
+// beside the program), or an object of name -> bytes, WebAssembly.Module or URL, each
+// fetched and compiled here, ahead of the program (dlopen cannot wait).
+export async function givenLibraries(libraries = {}, bytesOf) {
+  if (typeof libraries === 'function') return libraries({ fileLibraries });
+  if (typeof libraries.find === 'function') return libraries;
+  const table = new Map();
+  for (const [name, value] of Object.entries(libraries)) {
+    const bytes = new Uint8Array(value instanceof WebAssembly.Module ? [] : await bytesOf(value));
+    table.set(name, { module: value instanceof WebAssembly.Module ? value : await WebAssembly.compile(bytes), bytes });
+  }
+  return {
+    find: (name) => (table.has(name) ? name : null),
+    read: (name) => table.get(name),
+    searched: () => `the libraries given: ${[...table.keys()].join(', ') || 'none'}`,
+  };
 }
 
 export class LoadError extends Error {
