@@ -75,7 +75,8 @@ def map_expr(e: ir.Expr, fn: ExprFn) -> ir.Expr:
             n = len(node.args)
             args = tuple(done[len(done) - n:]) if n else ()
             del done[len(done) - n:]
-            if args != node.args or any(a is not b for a, b in zip(args, node.args)):
+            # identity, not equality: comparing rebuilt operands would walk whole subtrees
+            if any(a is not b for a, b in zip(args, node.args)):
                 node = attrs.evolve(node, args=args)
         elif isinstance(node, ir.Load):
             if not expanded:
@@ -89,41 +90,58 @@ def map_expr(e: ir.Expr, fn: ExprFn) -> ir.Expr:
     return done[0]
 
 
+def _map_all(es: tuple[ir.Expr, ...], fn: ExprFn) -> tuple[ir.Expr, ...]:
+    out = tuple(map_expr(e, fn) for e in es)
+    return es if all(a is b for a, b in zip(out, es)) else out
+
+
+# The rewrites below return their argument itself when nothing in it changed, so a
+# pass that changed nothing rebuilds nothing (and `Whole.update` sees the same body).
+
+
 def map_stmt(s: ir.Stmt, fn: ExprFn) -> ir.Stmt:
     match s:
-        case ir.Assign(value=v):
-            return attrs.evolve(s, value=map_expr(v, fn))
+        case ir.Assign(value=v) | ir.GlobalSet(value=v):
+            nv = map_expr(v, fn)
+            return s if nv is v else attrs.evolve(s, value=nv)
         case ir.Store(addr=a, value=v):
-            return attrs.evolve(s, addr=map_expr(a, fn), value=map_expr(v, fn))
+            na, nv = map_expr(a, fn), map_expr(v, fn)
+            return s if na is a and nv is v else attrs.evolve(s, addr=na, value=nv)
         case ir.Call(args=args):
-            return attrs.evolve(s, args=tuple(map_expr(a, fn) for a in args))
+            nargs = _map_all(args, fn)
+            return s if nargs is args else attrs.evolve(s, args=nargs)
         case ir.CallIndirect(target=t, args=args):
-            return attrs.evolve(s, args=tuple(map_expr(a, fn) for a in args),
-                                target=map_expr(t, fn))
-        case ir.GlobalSet(value=v):
-            return attrs.evolve(s, value=map_expr(v, fn))
+            nargs, nt = _map_all(args, fn), map_expr(t, fn)
+            return s if nargs is args and nt is t else attrs.evolve(s, args=nargs, target=nt)
     raise TypeError(s)
 
 
 def map_term(t: ir.Terminator, fn: ExprFn) -> ir.Terminator:
     match t:
         case ir.Branch(cond=c):
-            return attrs.evolve(t, cond=map_expr(c, fn))
+            nc = map_expr(c, fn)
+            return t if nc is c else attrs.evolve(t, cond=nc)
         case ir.Switch(index=i):
-            return attrs.evolve(t, index=map_expr(i, fn))
+            ni = map_expr(i, fn)
+            return t if ni is i else attrs.evolve(t, index=ni)
         case ir.Return(value=v) if v is not None:
-            return attrs.evolve(t, value=map_expr(v, fn))
+            nv = map_expr(v, fn)
+            return t if nv is v else attrs.evolve(t, value=nv)
         case ir.TailCall(args=args):
-            return attrs.evolve(t, args=tuple(map_expr(a, fn) for a in args))
+            nargs = _map_all(args, fn)
+            return t if nargs is args else attrs.evolve(t, args=nargs)
         case ir.TailCallIndirect(target=tg, args=args):
-            return attrs.evolve(t, args=tuple(map_expr(a, fn) for a in args),
-                                target=map_expr(tg, fn))
+            nargs, ntg = _map_all(args, fn), map_expr(tg, fn)
+            return t if nargs is args and ntg is tg else attrs.evolve(t, args=nargs, target=ntg)
     return t
 
 
 def map_block(b: ir.BasicBlock, fn: ExprFn) -> ir.BasicBlock:
-    return attrs.evolve(b, stmts=tuple(map_stmt(s, fn) for s in b.stmts),
-                        term=map_term(b.term, fn))
+    stmts = tuple(map_stmt(s, fn) for s in b.stmts)
+    term = map_term(b.term, fn)
+    if term is b.term and all(x is y for x, y in zip(stmts, b.stmts)):
+        return b
+    return attrs.evolve(b, stmts=stmts, term=term)
 
 
 def stmt_exprs(s: ir.Stmt) -> tuple[ir.Expr, ...]:
