@@ -17,7 +17,7 @@ import js_programs
 from js_util import Site
 from test_js_node import IRLD, node_cmd
 from tests.browser import browser
-from linker.host.serve import directory_server, start_in_thread
+from linker.host.serve import directory_server, program_server, start_in_thread
 
 
 def line_of(text: str, needle: str) -> int:
@@ -124,6 +124,25 @@ def test_describe_trap_in_the_browser(chromium: Any, site: Site) -> None:
         assert deep["stderr"] == PANIC_LINE
         assert "irld-trap.mjs" in requested and "maptrap.wasm.map" in requested
         assert "irld-command.mjs" not in requested
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("name", "output", "status"), [
+    ("maptrap", trap_want(), "wasm trap (exit status 134)"),
+    ("deep", PANIC_LINE + deep_want(), "panic in check: n is too large (exit status 134)")])
+def test_irld_serve_page_shows_the_ir_backtrace(chromium: Any, site: Site, name: str,
+                                                 output: str, status: str) -> None:
+    server = program_server(site.dir / f"{name}.wasm", [f"{name}.wasm"], port=0)
+    url = start_in_thread(server)
+    try:
+        page = chromium.new_page()
+        page.goto(url)
+        page.wait_for_selector("#status[data-done]")
+        assert page.text_content("#output") == output
+        assert page.text_content("#status") == status
         page.close()
     finally:
         server.shutdown()
