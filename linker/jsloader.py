@@ -9,7 +9,10 @@ a link that asks for JavaScript writes, next to the `.wasm`:
   (`node prog.mjs ARGS...`), the program as a command;
 * `prog.d.mts`, its TypeScript declarations;
 * `irld-runtime.mjs` and `irld-runtime.d.mts`, the common runtime shipped in
-  `linker/host/js/` and copied unchanged (docs/js.md);
+  `linker/host/js/` and copied unchanged (docs/js.md), with the two files it
+  imports only when needed: `irld-trap.mjs` (describing a trap, with the IR
+  locations of the program's source map) and `irld-command.mjs` (the stub
+  run as a command by Node); a page loads neither unless it describes a trap;
 * `irld-dylink.mjs`, the dynamic loader, only when the program imports
   `env.dlopen` or its friends (the runtime loads it on demand; docs/dynamic.md).
 
@@ -40,6 +43,9 @@ RUNTIME_DIR = Path(__file__).resolve().parent / "host" / "js"
 RUNTIME_NAME = "irld-runtime.mjs"
 RUNTIME_JS = RUNTIME_DIR / RUNTIME_NAME
 RUNTIME_DTS = RUNTIME_DIR / "irld-runtime.d.mts"
+# every file of the common runtime, copied beside each stub
+RUNTIME_FILES = (RUNTIME_JS, RUNTIME_DTS, RUNTIME_DIR / "irld-trap.mjs",
+                 RUNTIME_DIR / "irld-command.mjs")
 DYLINK_JS = RUNTIME_DIR / "irld-dylink.mjs"
 DL_FUNCTIONS = frozenset({"dlopen", "dlsym", "dlclose", "dlerror"})
 JS_SUFFIXES = (".mjs",)
@@ -144,8 +150,7 @@ def loader_outputs(stub_path: str, wasm_path: str, live: LiveSet,
     return [
         (stub_path, stub_text(stub_path, wasm_path, meta).encode()),
         (base + ".d.mts", stub_declarations().encode()),
-        (os.path.join(directory, RUNTIME_NAME), RUNTIME_JS.read_bytes()),
-        (os.path.join(directory, RUNTIME_DTS.name), RUNTIME_DTS.read_bytes()),
+        *((os.path.join(directory, f.name), f.read_bytes()) for f in RUNTIME_FILES),
     ] + ([(os.path.join(directory, DYLINK_JS.name), DYLINK_JS.read_bytes())]
          if imports_dl(live) else [])
 

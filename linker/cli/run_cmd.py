@@ -64,10 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace", metavar="PATTERN",
                         help="log calls, tail calls and returns of the functions whose name "
                              "matches PATTERN (fnmatch) with their values; the program must be "
-                             "linked with --instrument (wasmtime only)")
+                             "linked with --instrument")
     parser.add_argument("--trace-ffi", action="store_true",
                         help="log every ffi_call with its target, C signature and decoded "
-                             "argument and result values (needs --instrument; wasmtime only)")
+                             "argument and result values (needs --instrument)")
     parser.add_argument("--trace-file", metavar="FILE",
                         help="write the --trace log to FILE instead of stderr")
     parser.add_argument("--profile", metavar="FILE",
@@ -102,17 +102,20 @@ def run_command(args: argparse.Namespace) -> int:
         if stdin.is_dir() or not os.access(stdin, os.R_OK):
             return _error(f"{args.stdin}: cannot read the --stdin file")
     sys.stdout.flush()
-    if args.engine == "node":
-        if args.trace is not None or args.profile is not None or args.trace_ffi:
-            print("irld run: error: --trace, --trace-ffi and --profile need --engine wasmtime",
-                  file=sys.stderr)
-            return 2
-        return _run_on_node(args, argv, stdin)
+    if args.engine == "node" and args.profile is not None:
+        print("irld run: error: --profile needs --engine wasmtime", file=sys.stderr)
+        return 2
     trace_out = None
     try:
         trace_out = open(args.trace_file, "w", encoding="utf-8") if args.trace_file else None
     except OSError as exc:
         return _error(f"{args.trace_file}: cannot write the --trace-file: {exc.strerror or exc}")
+    if args.engine == "node":
+        try:
+            return _run_on_node(args, argv, stdin, trace_out)
+        finally:
+            if trace_out is not None:
+                trace_out.close()
     try:
         tracer = _tracer(args, trace_out)
         result = linker.host.run(args.wasm, argv, stdin=stdin, fuel=args.fuel,
@@ -154,14 +157,30 @@ def _tracer(args: argparse.Namespace, out: Any) -> Any:
                   args.profile is not None, ffi)
 
 
-def _run_on_node(args: argparse.Namespace, argv: list[str], stdin: Path | None) -> int:
+def _node_trace_spec(args: argparse.Namespace) -> dict[str, Any] | None:
+    """node_runner.mjs's view of --trace / --trace-ffi (`linker.host.trace.node_spec`)."""
+    from linker.host.trace import node_spec
+    from linker.sourcemap import SourceMapError
+    if args.trace is None and not args.trace_ffi:
+        return None
+    try:
+        data = Path(args.wasm).read_bytes()
+        return node_spec(data, args.trace, args.trace_ffi)
+    except (OSError, SourceMapError, IndexError, ValueError):
+        return {"traced": {}}      # the run reports an unreadable or invalid file
+
+
+def _run_on_node(args: argparse.Namespace, argv: list[str], stdin: Path | None,
+                 trace_out: Any) -> int:
     if args.fuel is not None:
         print("irld run: error: --fuel needs --engine wasmtime", file=sys.stderr)
         return 2
     data = stdin.read_bytes() if stdin is not None else None
     try:
         result = linker.host.run_node(args.wasm, argv, data, timeout=args.timeout, capture=False,
-                                      library_path=args.library_path)
+                                      library_path=args.library_path,
+                                      trace_spec=_node_trace_spec(args),
+                                      trace_fd=trace_out.fileno() if trace_out is not None else 2)
     except linker.host.NodeNotFoundError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:

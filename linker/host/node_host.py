@@ -10,14 +10,16 @@ so tests can check that both engines agree.  The runner provides the same
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from linker.host.common import EXIT_TRAP, NodeNotFoundError, RunResult, TrapFrame, Wasm, render_trap
 
@@ -69,7 +71,8 @@ def _frame_text(text: str) -> tuple[str, str | None]:
 def run_node(wasm: Wasm, argv: Sequence[str],
              stdin: bytes | None = None, *, timeout: float | None = NODE_TIMEOUT,
              capture: bool = True, node: str | None = None,
-             library_path: Sequence[str | os.PathLike[str]] = ()) -> RunResult:
+             library_path: Sequence[str | os.PathLike[str]] = (),
+             trace_spec: Mapping[str, Any] | None = None, trace_fd: int = 2) -> RunResult:
     """Run a WASI command under Node's ``node:wasi`` with the same host functions as `run`.
 
     `argv` is the full argument vector as for `run`.  Raises
@@ -77,7 +80,9 @@ def run_node(wasm: Wasm, argv: Sequence[str],
     seconds is killed and reported as a trap (status 134).  ``irld.closure_table_grow``
     grows the table as the JS loader's runtime does (docs/js.md).
     `library_path`: directories searched by dlopen after the program's own
-    (`js/irld-dylink.mjs`, docs/dynamic.md).
+    (`js/irld-dylink.mjs`, docs/dynamic.md).  `trace_spec` (`linker.host.trace.node_spec`)
+    turns on `--trace` / `--trace-ffi` for an instrumented program, writing to the
+    open file descriptor `trace_fd` (default stderr).
     """
     exe = find_node(node)
     temps: list[str] = []
@@ -91,13 +96,23 @@ def run_node(wasm: Wasm, argv: Sequence[str],
         else:
             path = label = os.fspath(wasm)
         args = list(argv) if argv else [label]
+        tracing: list[str] = []
+        if trace_spec is not None:
+            fd, spec_path = tempfile.mkstemp(prefix="irld-trace-", suffix=".json")
+            temps.append(spec_path)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(trace_spec, handle)
+            tracing = [f"--trace-spec={spec_path}", f"--trace-fd={trace_fd}"]
         command = [exe, str(NODE_RUNNER), f"--argv0={args[0]}",
-                   *(f"--library-path={os.fspath(d)}" for d in library_path), "--", path, *args[1:]]
+                   *(f"--library-path={os.fspath(d)}" for d in library_path), *tracing,
+                   "--", path, *args[1:]]
+        fds = (trace_fd,) if trace_fd > 2 else ()
         if not capture:
-            return _run_node_inherit(command, stdin, timeout)
+            return _run_node_inherit(command, stdin, timeout, fds)
         try:
             proc = subprocess.run(command, input=stdin if stdin is not None else b"",
-                                  capture_output=True, timeout=timeout, check=False)
+                                  capture_output=True, timeout=timeout, check=False,
+                                  pass_fds=fds)
         except subprocess.TimeoutExpired as exc:
             message = f"timed out after {timeout:g}s"
             err = (exc.stderr or b"") + render_trap(message, ()).encode()
@@ -109,9 +124,10 @@ def run_node(wasm: Wasm, argv: Sequence[str],
             os.unlink(temp)
 
 
-def _run_node_inherit(command: list[str], stdin: bytes | None, timeout: float | None) -> RunResult:
+def _run_node_inherit(command: list[str], stdin: bytes | None, timeout: float | None,
+                      fds: tuple[int, ...] = ()) -> RunResult:
     try:
-        proc = subprocess.run(command, input=stdin, timeout=timeout, check=False)
+        proc = subprocess.run(command, input=stdin, timeout=timeout, check=False, pass_fds=fds)
     except subprocess.TimeoutExpired:
         message = f"timed out after {timeout:g}s"
         sys.stderr.write(render_trap(message, ()))

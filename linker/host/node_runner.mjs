@@ -1,6 +1,7 @@
 // Run a WASI command (the output of `irld link`) under Node's node:wasi.
 //
-//   node node_runner.mjs [--argv0=NAME] [--] prog.wasm [args...]
+//   node node_runner.mjs [--argv0=NAME] [--library-path=DIR]... [--trace-spec=FILE]
+//                        [--trace-fd=N] [--] prog.wasm [args...]
 //
 // The Node counterpart of linker/host/wasmtime_host.py's `run`, with the same contract
 // (docs/runtime.md): WASI preview 1 with an empty environment and no preopened
@@ -12,6 +13,11 @@
 // (`error: panic` after a panic) and `  at <function>` lines on stderr, each
 // with its IR `(file:line:col)` when the module names a source map; 1 for a file that cannot be run;
 // 2 for a usage error.
+//
+// --trace-spec=FILE (JSON, linker/host/trace.py's node_spec) turns on `irld run --trace`
+// and `--trace-ffi` for a program linked with --instrument: the `irld_trace` hooks write
+// the same lines as linker/host/trace.py's Tracer does under wasmtime, to fd N
+// (--trace-fd, default 2, stderr).
 
 import * as fs from 'node:fs';
 import { readFileSync, writeSync } from 'node:fs';
@@ -45,6 +51,8 @@ function fail(status, message) {
 }
 
 const libraryPath = [];
+let traceSpec = null;
+let traceFd = 2;
 
 function parseArgs(argv) {
   let argv0 = null;
@@ -54,6 +62,11 @@ function parseArgs(argv) {
     if (arg === '--') { i++; break; }
     if (arg.startsWith('--argv0=')) { argv0 = arg.slice('--argv0='.length); continue; }
     if (arg.startsWith('--library-path=')) { libraryPath.push(arg.slice('--library-path='.length)); continue; }
+    if (arg.startsWith('--trace-spec=')) {
+      traceSpec = JSON.parse(readFileSync(arg.slice('--trace-spec='.length), 'utf8'));
+      continue;
+    }
+    if (arg.startsWith('--trace-fd=')) { traceFd = Number(arg.slice('--trace-fd='.length)); continue; }
     if (arg.startsWith('--')) fail(2, `node_runner: error: unknown option ${arg}`);
     break;
   }
@@ -75,11 +88,70 @@ const hostImports = {
     closure_table_grow: (template, ctx) => closureTableGrow(instance.exports, template, ctx),
     ffi_call_dynamic: (fn, types, values, key) => ffiCallDynamic(fn, types, values, key),
   },
-  // The hooks of `irld link --instrument`: tracing is wasmtime's (irld run
-  // --trace); here they do nothing, so instrumented programs run.
-  // (Every name of the module is a no-op: linker/tracehooks.py lists them.)
+  // The hooks of `irld link --instrument` (linker/tracehooks.py lists them): without
+  // --trace-spec every name of the module is a no-op, so instrumented programs run.
   irld_trace: new Proxy({}, { get: () => () => {} }),
 };
+
+// --trace / --trace-ffi: linker/host/trace.py's Tracer, line for line. `spec.traced`
+// names the functions the pattern matches (fid -> name); the stack holds the
+// instrumented frames, whose depth indents a line; a tail call replaces the top frame.
+function traceHooks(spec, fd) {
+  const stack = [];
+  let pending = -1, args = [], tailNext = false;
+  const log = (fid, text) => {
+    if (spec.traced[fid] !== undefined) {
+      writeSync(fd, `trace: ${'  '.repeat(Math.max(0, stack.length - 1))}${text}\n`);
+    }
+  };
+  const leave = (fid, result) => {
+    log(fid, `return ${spec.traced[fid]}${result === undefined ? '' : ` = ${result}`}`);
+    while (stack.length && stack.pop() !== fid);
+  };
+  const hooks = {
+    enter(fid) { pending = fid; args = []; },
+    called() {
+      let call = 'call';
+      if (tailNext && stack.length) { stack.pop(); call = 'tail call'; }
+      tailNext = false;
+      stack.push(pending);
+      log(pending, `${call} ${spec.traced[pending]}(${args.join(', ')})`);
+    },
+    tail() { tailNext = true; },
+    exit(fid) { leave(fid); },
+    ffi_call(sig, fn, _rvalue, avalue) {
+      const s = spec.sigs?.[sig];
+      if (!s) return;
+      const view = new DataView(instance.exports.memory.buffer);
+      const values = s.params.map((t, k) => cValue(view, t, view.getUint32((avalue >>> 0) + 4 * k, true)));
+      const target = spec.targets[fn >>> 0] ?? `<function pointer ${fn >>> 0}>`;
+      writeSync(fd, `trace-ffi: ffi_call ${target}: ${s.text}(${values.join(', ')})\n`);
+    },
+    ffi_return(sig, rvalue) {
+      const s = spec.sigs?.[sig];
+      if (!s) return;
+      const view = new DataView(instance.exports.memory.buffer);
+      writeSync(fd, `trace-ffi: ffi_call returned ${s.ret === null ? 'void' : cValue(view, s.ret, rvalue >>> 0)}\n`);
+    },
+  };
+  // values as Python's str() of the int, or format_f64 (ECMAScript's Number::toString)
+  for (const t of ['i32', 'i64', 'f32', 'f64']) {
+    hooks[`arg_${t}`] = (v) => { args.push(String(v)); };
+    hooks[`exit_${t}`] = (fid, v) => leave(fid, String(v));
+  }
+  return hooks;
+}
+
+// The C value of type `t` (node_spec's form) at `address`, as trace.py's _c_value writes it.
+function cValue(view, t, address) {
+  if (Array.isArray(t)) return `{${t.map(([off, f]) => cValue(view, f, address + off)).join(', ')}}`;
+  if (t === 'pointer') return `0x${view.getUint32(address, true).toString(16).padStart(8, '0')}`;
+  if (t === 'longdouble') {
+    const bytes = new Uint8Array(view.buffer, address, 16);
+    return `longdouble ${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  }
+  return String(view[`get${t}`](address, true));
+}
 
 // --ffi-fallback=host (linker/host/ffi_fallback.py has the protocol): irld's
 // libffi lowered the call to wasm values; call table entry `fn` with them.
@@ -208,6 +280,7 @@ function describe(kind) {
 }
 
 const { path, args } = parseArgs(process.argv.slice(2));
+if (traceSpec !== null) hostImports.irld_trace = traceHooks(traceSpec, traceFd);
 Error.stackTraceLimit = 40;
 
 let bytes;

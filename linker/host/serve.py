@@ -6,8 +6,13 @@ files on every request so a relink shows on reload:
 
 * `/`: the page: the program's stdout, its stderr in red, then its exit
   status (or the panic or trap), run by the JS runtime as soon as it loads;
-* `/irld-runtime.mjs`: the common JS runtime (`linker/host/js/`);
-* `/<name>.wasm`: the program.
+* `/irld-runtime.mjs`: the common JS runtime (`linker/host/js/`), and
+  `/irld-trap.mjs`, which it imports to describe a trap;
+* `/<name>.wasm`: the program;
+* its source map, when the program names one beside it (`irld link
+  --source-map`; a path in the wasm's directory, read when the server
+  starts): a trap or panic then shows its backtrace with IR locations, as
+  `irld run` prints it.
 
 Browsers run module scripts and fetch wasm only over HTTP, never from
 `file://`, hence the server.  `directory_server` serves a directory the
@@ -21,6 +26,7 @@ import html
 import json
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 RUNTIME_JS = Path(__file__).resolve().parent / "js" / "irld-runtime.mjs"
+TRAP_JS = RUNTIME_JS.with_name("irld-trap.mjs")
 
 MIME = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
         ".html": "text/html; charset=utf-8", ".json": "application/json",
@@ -47,7 +54,7 @@ pre {{ background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; paddi
 <pre id="output"></pre>
 <p id="status">running…</p>
 <script type="module">
-import {{ instantiate }} from './irld-runtime.mjs';
+import {{ describeTrap, instantiate }} from './irld-runtime.mjs';
 const output = document.getElementById('output');
 const status = document.getElementById('status');
 const put = (cls) => (text) => {{
@@ -60,8 +67,11 @@ try {{
   const prog = await instantiate({wasm}, {{ args: {args}, stdout: put('stdout'), stderr: put('stderr') }});
   status.textContent = `exit status ${{prog.run()}}`;
 }} catch (e) {{
-  if (e.name != 'PanicError') put('stderr')(`${{e.name}}: ${{e.message}}\\n`);
-  status.textContent = e.name == 'PanicError' ? `${{e.message}} (exit status 134)` : `failed: ${{e.message}}`;
+  // a trap or panic as irld run prints it (IR locations when the source map is served)
+  const trap = e.name == 'PanicError' || e instanceof WebAssembly.RuntimeError || e instanceof RangeError;
+  put('stderr')(trap ? await describeTrap(e) : `${{e.name}}: ${{e.message}}\\n`);
+  status.textContent = e.name == 'PanicError' ? `${{e.message}} (exit status 134)`
+    : trap ? `wasm trap (exit status 134)` : `failed: ${{e.message}}`;
 }}
 status.dataset.done = 'true';
 </script>
@@ -126,9 +136,25 @@ def program_server(wasm: str | os.PathLike[str], args: list[str], host: str = "1
     routes: dict[str, Callable[[], bytes]] = {
         "/": lambda: page(name, args),
         "/irld-runtime.mjs": RUNTIME_JS.read_bytes,
+        "/irld-trap.mjs": TRAP_JS.read_bytes,
         f"/{name}": path.read_bytes,
     }
+    map_name = _source_map_name(path)
+    if map_name is not None:
+        routes[f"/{urllib.parse.quote(map_name)}"] = (path.parent / map_name).read_bytes
     return ThreadingHTTPServer((host, port), partial(_Handler, routes=routes))
+
+
+def _source_map_name(wasm: Path) -> str | None:
+    """The file name of the source map the program names, when it is beside the program."""
+    from linker.sourcemap import SourceMapError, url_of
+    try:
+        url = url_of(wasm.read_bytes())
+    except (OSError, SourceMapError, IndexError, ValueError):
+        return None
+    if url is None or "/" in url or "\\" in url or url in ("", ".", ".."):
+        return None
+    return url
 
 
 def directory_server(directory: str | os.PathLike[str], host: str = "127.0.0.1",

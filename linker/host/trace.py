@@ -20,6 +20,14 @@ wasmtime (`hooks`).  It keeps the stack of instrumented frames:
   argument values read through `avalue` and decoded by C type, then the
   value it returned (`FfiInfo`, from the module's `irld.ffi_sigs` section
   and element segments).
+
+Under Node (`irld run --engine node`), `node_runner.mjs` implements the
+same hooks with the same output; `node_spec` gives it, as JSON, what this
+module works out from the wasm file (which functions the pattern matches
+and their names; each signature's text and its C types as memory accessors;
+each table slot's target), so the matching and the C type text are this
+module's and the runner only keeps the stack and formats values
+(ECMAScript's Number::toString, which `format_f64` reproduces here).
 """
 
 from __future__ import annotations
@@ -78,6 +86,44 @@ def _c_value(ctx: HostContext, t: CType, addr: int) -> str:
         return f"longdouble {ctx.read(addr, 16).hex()}"
     (v,) = struct.unpack(_C_FORMATS[t.kind], ctx.read(addr, t.size))
     return format_f64(v) if t.kind in (CKind.FLOAT, CKind.DOUBLE) else str(v)
+
+
+# C kind -> how node_runner.mjs reads it: a DataView accessor, or "pointer" / "longdouble"
+_JS_ACCESSORS = {CKind.SINT8: "Int8", CKind.UINT8: "Uint8", CKind.SINT16: "Int16",
+                 CKind.UINT16: "Uint16", CKind.SINT32: "Int32", CKind.UINT32: "Uint32",
+                 CKind.SINT64: "BigInt64", CKind.UINT64: "BigUint64", CKind.FLOAT: "Float32",
+                 CKind.DOUBLE: "Float64", CKind.POINTER: "pointer", CKind.LONGDOUBLE: "longdouble"}
+
+
+def _js_type(t: CType) -> Any:
+    """A C type as node_runner.mjs decodes it: an accessor name, or a struct's [offset, type]s."""
+    if isinstance(t, CStruct):
+        return [[off, _js_type(f)] for f, off in zip(t.fields, t.offsets())]
+    return _JS_ACCESSORS[t.kind]
+
+
+def node_spec(wasm: bytes, pattern: str | None, ffi: bool) -> dict[str, Any]:
+    """What node_runner.mjs needs for --trace=PATTERN / --trace-ffi (a JSON object):
+    `traced` (function index -> name, the defined functions whose name, or
+    `<wasm function N>`, matches the pattern as `Tracer.traced` decides), and with
+    `ffi`, `sigs` (signature id -> its text, parameter and result types; result
+    None for void) and `targets` (table slot -> `FfiInfo.target`)."""
+    from linker.sourcemap import function_entries, function_names
+    names = function_names(wasm)
+    traced: dict[str, str] = {}
+    if pattern is not None:
+        for fid in sorted(function_entries(wasm)):
+            name = names.get(fid, f"<wasm function {fid}>")
+            if fnmatch.fnmatchcase(name, pattern):
+                traced[str(fid)] = name
+    spec: dict[str, Any] = {"traced": traced}
+    if ffi:
+        info = FfiInfo.of(wasm)
+        spec["sigs"] = {str(k): {"text": str(sig), "params": [_js_type(p) for p in sig.params],
+                                 "ret": None if sig.ret == VOID else _js_type(sig.ret)}
+                        for k, sig in sorted(info.sigs.items())}
+        spec["targets"] = {str(slot): info.target(slot, names) for slot in sorted(info.table)}
+    return spec
 
 
 def _show(t: ValType, v: Any) -> str:

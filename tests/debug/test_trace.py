@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from conftest import Build
 
 import linker.host
 from linker.cli.main import main
+from linker.host.trace import Tracer, node_spec
+from linker.sourcemap import function_names
 
 PROG = """module t.fib
 
@@ -63,19 +66,35 @@ trace: return main = 2
 """
 
 
+ENGINES = ["wasmtime", "node"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each engine of `irld run`: node_runner.mjs traces as linker/host/trace.py does."""
+    if request.param == "node":
+        try:
+            linker.host.find_node()
+        except linker.host.NodeNotFoundError as exc:
+            pytest.skip(str(exc))
+    return str(request.param)
+
+
 @pytest.mark.parametrize("mode", ["native", "trampoline"])
-def test_trace_everything(build: Build, capfd: pytest.CaptureFixture[str], mode: str) -> None:
+def test_trace_everything(build: Build, capfd: pytest.CaptureFixture[str], mode: str,
+                          engine: str) -> None:
     wasm = build({"fib.ir": PROG}, "--instrument", "--tail-calls", mode)
     capfd.readouterr()
-    assert main(["run", "--trace", "*", str(wasm)]) == 2
+    assert main(["run", "--engine", engine, "--trace", "*", str(wasm)]) == 2
     assert capfd.readouterr().err == TRACE
 
 
 def test_trace_pattern_to_a_file(build: Build, tmp_path: Path,
-                                 capfd: pytest.CaptureFixture[str]) -> None:
+                                 capfd: pytest.CaptureFixture[str], engine: str) -> None:
     wasm = build({"fib.ir": PROG}, "--instrument")
     capfd.readouterr()
-    assert main(["run", "--trace", "lo?p", "--trace-file", "t.txt", str(wasm)]) == 2
+    assert main(["run", "--engine", engine, "--trace", "lo?p", "--trace-file", "t.txt",
+                 str(wasm)]) == 2
     assert capfd.readouterr().err == ""
     want = [line for line in TRACE.splitlines(keepends=True) if "loop" in line]
     assert (tmp_path / "t.txt").read_text() == "".join(want)
@@ -130,10 +149,32 @@ def test_instrumented_program_runs_without_tracing(build: Build, node: str,
     assert linker.host.run_node(wasm, ["prog"]).exit_code == 2
 
 
-def test_trace_needs_wasmtime(build: Build, capfd: pytest.CaptureFixture[str]) -> None:
+def test_profile_needs_wasmtime(build: Build, capfd: pytest.CaptureFixture[str]) -> None:
     wasm = build({"fib.ir": PROG}, "--instrument")
-    assert main(["run", "--engine", "node", "--trace", "*", str(wasm)]) == 2
-    assert "--trace, --trace-ffi and --profile need --engine wasmtime" in capfd.readouterr().err
+    assert main(["run", "--engine", "node", "--profile", "p.json", str(wasm)]) == 2
+    assert "--profile needs --engine wasmtime" in capfd.readouterr().err
+
+
+def test_trace_values_on_both_engines(build: Build, node: str) -> None:
+    """Negative, 64-bit and float values (f32 and f64 in ECMAScript's form) and an
+    unnamed-by-the-pattern function, byte for byte the same under wasmtime and Node."""
+    src = PROG.replace("r = call fib(3)", "r = call fib(3)\n  call odd(-7, -5000000000, 1e21, 0.1)")
+    src += """
+func odd(a: i32, b: i64, c: f64, d: f32) -> f32 {
+entry:
+  return f32.mul(d, 3.0)
+}
+"""
+    wasm = build({"fib.ir": src}, "--instrument")
+    out = io.StringIO()
+    tracer = Tracer(function_names(wasm.read_bytes()), "[!f]*", out, False)
+    wasmtime = linker.host.run(wasm, ["prog"], capture=True,
+                               host=tracer.hooks(linker.host.HostFunctions.default()))
+    spec = node_spec(wasm.read_bytes(), "[!f]*", False)
+    on_node = linker.host.run_node(wasm, ["prog"], trace_spec=spec)
+    assert wasmtime.exit_code == on_node.exit_code == 2
+    assert "trace:   call odd(-7, -5000000000, 1e+21, 0.10000000149011612)\n" in out.getvalue()
+    assert on_node.stderr.decode() == out.getvalue()
 
 
 FFI = """module t.ffi
@@ -172,9 +213,17 @@ def test_trace_ffi_decodes_c_values(build: Build, capfd: pytest.CaptureFixture[s
     wasm = build({"ffi.ir": FFI}, "--instrument")
     capfd.readouterr()
     assert main(["run", "--trace-ffi", str(wasm)]) == 42
-    err = capfd.readouterr().err.splitlines()
+    text = capfd.readouterr().err
+    err = text.splitlines()
     assert err[0] == "trace-ffi: ffi_call add: sint32(sint32, double)(40, 2.5)"
     assert err[1] == "trace-ffi: ffi_call returned 42"
     assert err[2].startswith("trace-ffi: ffi_call point: void(struct { sint16, float }, pointer)"
                              "({-3, 0.5}, 0x")
     assert err[3:] == ["trace-ffi: ffi_call returned void"]
+    # Node: the same lines, the pointer's value included
+    try:
+        linker.host.find_node()
+    except linker.host.NodeNotFoundError:
+        return
+    assert main(["run", "--engine", "node", "--trace-ffi", str(wasm)]) == 42
+    assert capfd.readouterr().err == text

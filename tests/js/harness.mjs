@@ -1,6 +1,6 @@
 // The JS loader tests' driver, the same in Node and in the browser: import a program's
 // stub, instantiate it with captured output, run it, and describe what happened as JSON
-// (BigInts as strings).
+// (BigInts as strings; a trap or panic also as describeTrap renders it).
 
 const show = (v) => typeof v == 'bigint' ? `${v}n` : v;
 
@@ -31,6 +31,8 @@ export async function runProgram(stubUrl, { args = ['prog'], stdin, files, forei
   } catch (e) {
     result.error = { name: e.name, message: e.message, function: e.function, reason: e.reason,
       isError: e instanceof Error };
+    // the trap as `irld run` prints it (the runtime loads irld-trap.mjs and the source map now)
+    result.trap = await (await import('./irld-runtime.mjs')).describeTrap(e);
   }
   if (foreign) {
     const x = prog.exports;

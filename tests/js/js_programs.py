@@ -277,3 +277,37 @@ entry:
   return r
 }
 """
+
+# A panic at the bottom of a recursion (main -> step x4 -> check), linked with --source-map:
+# the backtrace in IR terms as `irld run` prints it.
+DEEP = """
+module deep
+
+func check(n: i32) -> i32 {
+entry:
+  if i32.gt_s(n, 3) then bad else ok
+ok:
+  return n
+bad:
+  panic "n is too large"
+}
+
+func step(n: i32) -> i32 {
+  local r: i32
+entry:
+  r = call check(n)
+  if i32.eqz(r) then done else more
+more:
+  r = call step(i32.add(n, 1))
+  return r
+done:
+  return 0
+}
+
+func main() -> i32 {
+  local r: i32
+entry:
+  r = call step(1)
+  return r
+}
+"""

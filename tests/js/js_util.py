@@ -93,6 +93,9 @@ def example(examples: dict[str, Example], name: str) -> Example:
 
 
 PROGRAMS = ("grow", "foreign", "panic", "echo", "files", "dynamic", "trace", "trap")
+# Linked with --source-map (the map `NAME.wasm.map` beside the wasm): name -> the program
+# of js_programs.py, compiled from `<program>.ir`.
+MAPPED = {"deep": "DEEP", "maptrap": "TRAP"}
 
 
 @attrs.frozen
@@ -110,6 +113,11 @@ def build_site(examples: dict[str, Example], out: Path) -> Site:
         obj = out / f"{name}.o"
         obj.write_bytes(linker.compile_text(getattr(js_programs, name.upper()), f"{name}.ir"))
         linker.link([obj, stdlib], out / f"{name}.mjs")
+    for name, program in MAPPED.items():
+        obj = out / f"{name}.o"
+        obj.write_bytes(linker.compile_text(getattr(js_programs, program), f"{program.lower()}.ir"))
+        linker.link([obj, stdlib], out / f"{name}.wasm", emit_js=out / f"{name}.mjs",
+                    source_map=out / f"{name}.wasm.map")
     shutil.copy(Path(__file__).with_name("harness.mjs"), out / "harness.mjs")
     return Site(out, examples)
 

@@ -12,7 +12,7 @@ import pytest
 
 import linker.host
 from js_util import EXAMPLE_DIRS, example, Example, Site, node_api
-from linker.jsloader import RUNTIME_DTS, RUNTIME_JS
+from linker.jsloader import RUNTIME_DTS, RUNTIME_FILES, RUNTIME_JS
 
 IRLD = str(Path(sys.executable).with_name("irld"))
 NAMES = [d.name for d in EXAMPLE_DIRS]
@@ -117,9 +117,10 @@ def test_link_to_mjs_writes_the_loader(examples: dict[str, Example], tmp_path: P
                           text=True)
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == [
-        "cb.d.mts", "cb.mjs", "cb.wasm", "irld-runtime.d.mts", "irld-runtime.mjs"]
-    assert (out.parent / "irld-runtime.mjs").read_bytes() == RUNTIME_JS.read_bytes()
-    assert (out.parent / "irld-runtime.d.mts").read_bytes() == RUNTIME_DTS.read_bytes()
+        "cb.d.mts", "cb.mjs", "cb.wasm", "irld-command.mjs", "irld-runtime.d.mts",
+        "irld-runtime.mjs", "irld-trap.mjs"]
+    for f in RUNTIME_FILES:
+        assert (out.parent / f.name).read_bytes() == f.read_bytes()
     first = out.read_bytes()
     # the wasm elsewhere: the stub finds it by a relative URL
     wasm = tmp_path / "bin" / "cb.wasm"

@@ -15,4 +15,5 @@ prog.write(0, 'sint64', 5n);
 const n: number = prog.sizeof(t);
 try { prog.exports.c_scale(1, 2); } catch (e) { if (e instanceof PanicError) console.log(e.function, e.reason); if (e instanceof ExitError) console.log(e.status); }
 const p2 = await irld.instantiate(new Uint8Array(8), { meta: { imports: {}, exports: {} } });
-console.log(status, v, n, p2.files.size, irld.describeTrap(new Error('x')), irld.closureTableGrow(prog.instance.exports, 1, 2));
+const described: string = await irld.describeTrap(new Error('x'));
+console.log(status, v, n, p2.files.size, described, irld.closureTableGrow(prog.instance.exports, 1, 2));

@@ -101,12 +101,20 @@ export declare class ExitError extends Error {
   readonly status: number;
 }
 
-/** `error: wasm trap: <reason>` and `  at <function>` lines, as `irld run` prints them. */
-export declare function describeTrap(error: Error): string;
+/**
+ * `error: wasm trap: <reason>` (or `error: panic`) and `  at <function>` lines, as
+ * `irld run` prints them, for an error thrown by `run()` or an export; each frame
+ * with its IR `(file:line:col)` when the program has a source map (`irld link
+ * --source-map`, the map beside the .wasm). Loads irld-trap.mjs (and the map) on demand.
+ */
+export declare function describeTrap(error: unknown): Promise<string>;
 
 /** `irld.closure_table_grow` on an instance's exports: the new slot's index, or 0. */
 export declare function closureTableGrow(
   exports: WebAssembly.Exports, template: number, ctx: number): number;
 
-/** Runs the program as a command when `node stub.mjs` started it; otherwise does nothing. */
+/**
+ * Runs the program as a command when `node stub.mjs` started it (loads
+ * irld-command.mjs, under Node only); otherwise does nothing.
+ */
 export declare function runMain(stubUrl: string, wasmUrl: URL, meta: Meta): Promise<void>;

@@ -16,6 +16,9 @@
 // * panics as `PanicError` (message `panic in <function>: <text>`, the line the
 //   program's panic runtime wrote on stderr just before it trapped);
 // * the exit status returned by `run()`; never process.exit.
+// Two more files are imported only when needed, so a page never loads them otherwise:
+// irld-trap.mjs by describeTrap (a trap in `irld run`'s words, with IR locations from
+// the program's source map), irld-command.mjs by runMain under Node (`node prog.mjs`).
 // Comments stay on their own lines: `minify` in benchmarks/js_runtime_size.py
 // removes them and the indentation.
 
@@ -390,7 +393,9 @@ export async function instantiate(source, options = {}) {
       if (e instanceof Exit) throw new ExitError(e.status);
       const m = lastFd == 2 && e instanceof WebAssembly.RuntimeError &&
         /(?:^|\n)panic in (.*?): (.*)\n$/.exec(errTail);
-      throw m ? new PanicError(m[1], m[2], e) : e;
+      const error = m ? new PanicError(m[1], m[2], e) : e;
+      if (error instanceof Error) traps.set(error, [module, source]);
+      throw error;
     }
   }
 
@@ -454,92 +459,21 @@ export async function instantiate(source, options = {}) {
   return program;
 }
 
-// V8's stack lines of wasm frames: `at name (wasm://wasm/<id>:wasm-function[N]:0x..)`.
-const WASM_FRAME = /^\s*at (?:(.+?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x[0-9a-f]+\)?$/;
-// V8's trap messages in wasmtime's words (node_runner.mjs and linker/host/backtrace.py agree)
-const TRAP_WORDS = {
-  'Maximum call stack size exceeded': 'call stack exhausted',
-  'memory access out of bounds': 'out of bounds memory access',
-  'table index is out of bounds': 'indirect call past the end of the function table',
-  'null function or function signature mismatch': 'indirect call to a null function pointer or of the wrong type',
-  'divide result unrepresentable': 'integer overflow',
-  'divide by zero': 'integer divide by zero',
-  'remainder by zero': 'integer divide by zero',
-  'float unrepresentable in integer range': 'invalid conversion to integer',
-  unreachable: 'unreachable instruction executed',
-};
+// The program each trap came from, for describeTrap: error -> [module, source].
+const traps = new WeakMap();
 
 /**
- * A trap as `irld run` prints it: `error: wasm trap: <reason>` (`error: panic` when the
- * panic runtime or a --checked check trapped, whose frames are left out), then
- * `  at <function>` lines, innermost first.
+ * A trap as `irld run` prints it (irld-trap.mjs, loaded only now): a promise of
+ * `error: wasm trap: <reason>` or `error: panic`, then `  at <function>` lines with
+ * their IR locations when the program has a source map.
  */
-export function describeTrap(error) {
-  const trap = error instanceof PanicError ? error.cause : error;
-  const frames = [];
-  for (const line of String(trap.stack ?? '').split('\n')) {
-    const m = WASM_FRAME.exec(line);
-    if (m) frames.push(m[1] ?? `<wasm function ${m[2]}>`);
-  }
-  let k = 0;
-  while (/^__irld_(panic$|check)/.test(frames[k])) k++;
-  return [k ? 'error: panic' : `error: wasm trap: ${TRAP_WORDS[trap.message] ?? trap.message}`,
-    ...frames.slice(k).map((f) => `  at ${f}`)].join('\n') + '\n';
-}
+export const describeTrap = async (error) =>
+  (await import('./irld-trap.mjs')).describeTrap(error, traps.get(error));
 
 /**
  * Run the program as a command when `node prog.mjs ARGS...` started the stub at
- * `stubUrl`, with `irld run`'s behaviour: argv[0] the .wasm path, an empty
- * environment, stdin/stdout/stderr of the process, the exit status (134 after a
- * trap or panic, 1 if it cannot start). Does nothing in browsers or when imported.
+ * `stubUrl` (irld-command.mjs, loaded only under Node); does nothing in browsers.
  */
 export async function runMain(stubUrl, wasmUrl, meta) {
-  if (!isNode || !process.argv[1]) return;
-  const fs = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
-  const { dirname, relative } = await import('node:path');
-  const real = (p) => { try { return fs.realpathSync(p); } catch { return null; } };
-  if (real(process.argv[1]) != real(fileURLToPath(stubUrl))) return;
-  Error.stackTraceLimit = 40;
-  const out = (fd) => (_text, bytes) => fs.writeSync(fd, bytes);
-  // a blocking read of fd 0; a non-blocking stdin (EAGAIN) is polled every 10 ms
-  const stdin = (n) => {
-    const buf = new Uint8Array(n);
-    for (;;) {
-      try { return buf.subarray(0, fs.readSync(0, buf)); } catch (e) {
-        if (e.code == 'EOF') return buf.subarray(0, 0);
-        if (e.code != 'EAGAIN') throw e;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-      }
-    }
-  };
-  const argv0 = relative(process.cwd(), fileURLToPath(wasmUrl));
-  let prog;
-  try {
-    prog = await instantiate(wasmUrl, {
-      meta, env: {}, stdout: out(1), stderr: out(2), stdin, args: [argv0, ...process.argv.slice(2)],
-      // dlopen searches beside the program, as irld run does
-      libraries: (dl) => dl.fileLibraries(fs, [dirname(argv0)]),
-    });
-  } catch (e) {
-    fs.writeSync(2, `${fileURLToPath(wasmUrl)}: error: ${e.message}\n`);
-    process.exitCode = 1;
-    return;
-  }
-  // as irld run: the signatures that took --ffi-fallback=host's slow path, at exit
-  const summary = () => {
-    const keys = Object.keys(prog.ffiFallback).sort();
-    const n = (k) => prog.ffiFallback[k];
-    if (keys.length) fs.writeSync(2, `irld: ffi host fallback: ${keys.map((k) => `${k} (${n(k)} call${n(k) == 1 ? '' : 's'})`).join(', ')}\n`);
-  };
-  try {
-    process.exitCode = prog.run();
-    summary();
-  } catch (e) {
-    // stack exhaustion is a RangeError in V8
-    if (!(e instanceof WebAssembly.RuntimeError || e instanceof RangeError || e instanceof PanicError)) throw e;
-    summary();
-    fs.writeSync(2, describeTrap(e));
-    process.exitCode = 134;
-  }
+  if (isNode && process.argv[1]) await (await import('./irld-command.mjs')).runMain(stubUrl, wasmUrl, meta);
 }
