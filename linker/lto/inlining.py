@@ -214,14 +214,16 @@ class Inliner:
         tail = index == len(b.stmts)
         call = b.term if tail else b.stmts[index]
         assert isinstance(call, (ir.Call, ir.TailCall))
-        prologue: list[ir.Stmt] = [ir.Assign(rn.locals[p.name], a)
+        # The code an inlined call leaves behind keeps a location (the call's, the
+        # callee's return's), so a trap in it still has its IR line under --lto.
+        prologue: list[ir.Stmt] = [ir.Assign(rn.locals[p.name], a, span=call.span)
                                    for p, a in zip(g.params, call.args)]
         unset = maybe_uninit(g)
-        prologue += [ir.Assign(rn.locals[p.name], zero(p.type))
+        prologue += [ir.Assign(rn.locals[p.name], zero(p.type), span=call.span)
                      for p in g.locals if p.name in unset]
         body = [rn.block(x) for x in g.blocks]
         head = ir.BasicBlock(b.label, b.stmts[:index] + tuple(prologue),
-                             ir.Jump(body[0].label), span=b.span)
+                             ir.Jump(body[0].label, span=call.span), span=b.span)
         if tail:
             return [head, *body[:-1], body[-1]], locals_
         assert isinstance(call, ir.Call)
@@ -238,13 +240,13 @@ class Inliner:
         stmts = b.stmts
         if t.value is not None:
             if dest is not None:
-                stmts += (ir.Assign(dest, t.value),)
+                stmts += (ir.Assign(dest, t.value, span=t.span),)
             elif not is_pure(t.value):
                 assert g.result is not None
                 if not scratch:
                     scratch.append(ir.Param(prefix + "drop", g.result))
-                stmts += (ir.Assign(scratch[0].name, t.value),)
-        return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont))
+                stmts += (ir.Assign(scratch[0].name, t.value, span=t.span),)
+        return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont, span=t.span))
 
 
 def _fresh(taken: set[str], counter: list[int]) -> str:

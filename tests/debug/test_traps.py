@@ -182,3 +182,29 @@ def test_cli_prints_the_ir_backtrace(build: Build, capfd: pytest.CaptureFixture[
     for engine in ("wasmtime", "node"):
         assert main(["run", "--engine", engine, str(wasm)]) == 134
         assert capfd.readouterr().err == _expected(src, stmt, _column(src, stmt), words)
+
+
+def test_locations_survive_lto_inlining(build: Build, node: str) -> None:
+    """--lto inlines `divide` into `main`, its `return` becoming an assignment: the
+    trapping division keeps its own IR location (the frame is main's, running the code
+    it inlined), not main's header."""
+    src = """module t.inl
+
+func divide(a: i32, b: i32) -> i32 {
+entry:
+  return i32.div_u(a, b)
+}
+
+func main() -> i32 {
+  local r: i32
+entry:
+  r = call divide(100, 0)
+  return r
+}
+"""
+    wasm = build({"inl.ir": src}, "--lto", "--source-map", "prog.wasm.map")
+    want = ("error: wasm trap: integer divide by zero\n"
+            f"  at main (inl.ir:{line_of(src, 'return i32.div_u')}:3)\n"
+            "  at _start\n")
+    assert linker.host.run(wasm, ["prog"], capture=True).stderr.decode() == want
+    assert linker.host.run_node(wasm, ["prog"]).stderr.decode() == want
