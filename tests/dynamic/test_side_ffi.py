@@ -168,3 +168,65 @@ def test_side_module_report_and_dylink_count_the_ffi(tmp_path: Path, stdlib: Pat
     info = read_linked_module((tmp_path / "scaler.so.wasm").read_bytes())
     assert info.dylink is not None and info.dylink.table_size == 3
     assert info.dylink.memory_size > 65536        # the FFI stack is the module's own
+
+
+ADAPT_PLUGIN = """
+module adapt.plug
+foreign import ccall "env" "host_byte" host_byte: sint8(sint32)
+foreign export ccall "c_small" small: sint8(sint32)
+func small(x: i32) -> i32 {
+entry:
+  return x
+}
+func use_byte(x: i32) -> i32 {
+  local r: i32
+entry:
+  r = call host_byte(x)
+  return r
+}
+"""
+
+ADAPT_MAIN = """
+module adapt.main
+import func "env" "dlopen" dlopen(i32, i32) -> i32
+import func "env" "dlsym" dlsym(i32, i32) -> i32
+extern func print_i32(i32)
+extern func newline()
+private readonly data so = { bytes "plug.so.wasm", i8 0 }
+private readonly data s1 = { bytes "c_small", i8 0 }
+private readonly data s2 = { bytes "use_byte", i8 0 }
+func host_byte(x: i32) -> i32 {
+entry:
+  return x
+}
+func main() -> i32 {
+  local h: i32, f: i32, r: i32
+entry:
+  h = call dlopen(@so, 2)
+  f = call dlsym(h, @s1)
+  r = call_indirect (i32) -> i32 [f](384)
+  call print_i32(r)
+  call newline()
+  f = call dlsym(h, @s2)
+  r = call_indirect (i32) -> i32 [f](511)
+  call print_i32(r)
+  call newline()
+  return 0
+}
+"""
+
+
+def test_foreign_adapters_in_a_side_module(tmp_path: Path, stdlib: Path) -> None:
+    """An 8-bit result is re-extended by the side module's adapters: its foreign export
+    (384 -> -128) and its foreign import from the main program (511 -> -1)."""
+    for name, text in (("plug", ADAPT_PLUGIN), ("main", ADAPT_MAIN)):
+        (tmp_path / f"{name}.ir").write_text(text)
+        assert irld("compile", tmp_path / f"{name}.ir", "-o", tmp_path / f"{name}.o").returncode == 0
+    done = irld("link", "--shared", tmp_path / "plug.o", "-o", tmp_path / "plug.so.wasm")
+    assert done.returncode == 0, done.stderr
+    subprocess.run(["wasm-validate", str(tmp_path / "plug.so.wasm")], check=True)
+    done = irld("link", tmp_path / "main.o", stdlib, "--export", "malloc", "--export",
+                "host_byte", "-o", tmp_path / "main.wasm")
+    assert done.returncode == 0, done.stderr
+    for result in run_both(tmp_path / "main.wasm"):
+        assert result == (0, b"-128\n-1\n", b""), result
