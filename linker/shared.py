@@ -161,6 +161,7 @@ class _SharedEmitter:
         self.errors: list[str] = []
         self.why: list[tuple[str, str, str]] = []
         self.defined_funcs = {lf.symbol for lf in prog.funcs}
+        self.exported = {sym for _name, sym in prog.exports}
 
     # ------------------------------------------------------------ index spaces
 
@@ -256,7 +257,7 @@ class _SharedEmitter:
                 name = obj.symbol_name(rel.index)
                 kind = w.symbols[rel.index].kind
                 if rel.type in (R.GLOBAL_INDEX_LEB, R.GLOBAL_INDEX_I32) and kind in (
-                        SymKind.DATA, SymKind.FUNCTION):
+                        SymKind.DATA, SymKind.FUNCTION) and self.local_address(name, kind) is None:
                     self.global_for(name, kind, obj.name)
                 elif rel.type in (R.MEMORY_ADDR_SLEB, R.TABLE_INDEX_SLEB):
                     self.got_if_external(rel.type == R.TABLE_INDEX_SLEB, name, obj)
@@ -361,7 +362,11 @@ class _SharedEmitter:
                                f"symbol {name} in a side module; recompile with -fPIC")
 
     def global_for(self, name: str, kind: int, where: str) -> int:
-        """A global relocation: a real global, or the GOT entry of a data or function symbol."""
+        """A global relocation: a real global, or the GOT entry of a data or function symbol
+        (an internal one for a symbol this module defines and does not export)."""
+        local = self.local_address(name, kind)
+        if local is not None:
+            return self.internal_global(local)
         if kind == SymKind.DATA:
             return self.got_global("GOT.mem", name, "address of data (GOT)")
         if kind == SymKind.FUNCTION:
@@ -372,6 +377,25 @@ class _SharedEmitter:
                 return self.global_index[name]
             self.errors.append(f"{where}: undefined global {name}")
             return 0
+        return index
+
+    def local_address(self, name: str, kind: int) -> tuple[str, str, int] | None:
+        """The internal-global key of a GOT access that cannot be interposed: the
+        symbol is defined here and hidden (not exported), as wasm-ld's
+        ``GOT.data.internal`` entries (irld's libffi, built hidden, needs it)."""
+        if name in self.exported:
+            return None
+        if kind == SymKind.DATA and name in self.data:
+            return ("data", name, 0)
+        if kind == SymKind.FUNCTION and name in self.slots:
+            return ("func", name, 0)
+        return None
+
+    def internal_global(self, key: tuple[str, str, int]) -> int:
+        index = self.internal.get(key)
+        if index is None:
+            index = self.internal[key] = self.add_global(
+                _Global(f"internal.{key[0]}.{key[1]}+{key[2]}", True))
         return index
 
     def data_offset(self, name: str, addend: int, obj: ObjectFile) -> int:
@@ -399,12 +423,8 @@ class _SharedEmitter:
         else:
             text = obj.strings.get(name)
             key = ("pool", text, rel.addend) if text is not None else ("data", name, rel.addend)
-        index = self.internal.get(key)
-        if index is None:
-            index = self.internal[key] = self.add_global(
-                _Global(f"internal.{key[0]}.{key[1]}+{key[2]}", True))
         body[pos - 1] = 0x23
-        _patch(body, pos, R.FUNCTION_INDEX_LEB, index)
+        _patch(body, pos, R.FUNCTION_INDEX_LEB, self.internal_global(key))
 
     # ------------------------------------------------------------ synthetic code
 

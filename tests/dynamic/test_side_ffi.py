@@ -6,8 +6,10 @@ called from the main program and from other plugins, under wasmtime and Node ali
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -230,3 +232,59 @@ def test_foreign_adapters_in_a_side_module(tmp_path: Path, stdlib: Path) -> None
     assert done.returncode == 0, done.stderr
     for result in run_both(tmp_path / "main.wasm"):
         assert result == (0, b"-128\n-1\n", b""), result
+
+
+CFFI_MAIN = """
+module cffi.main
+import func "env" "dlopen" dlopen(i32, i32) -> i32
+import func "env" "dlsym" dlsym(i32, i32) -> i32
+extern func print_i32(i32)
+extern func print_char(i32)
+extern func newline()
+private readonly data so = { bytes "cffi.so.wasm", i8 0 }
+private readonly data s_add = { bytes "call_add", i8 0 }
+private readonly data s_mul = { bytes "make_mul", i8 0 }
+func main() -> i32 {
+  local h: i32, f: i32, r: i32
+entry:
+  h = call dlopen(@so, 2)
+  f = call dlsym(h, @s_add)
+  r = call_indirect (i32, i32) -> i32 [f](30, 12)
+  call print_i32(r)
+  call print_char(32)
+  f = call dlsym(h, @s_mul)
+  f = call_indirect () -> i32 [f]()
+  r = call_indirect (i32, i32) -> i32 [f](4, 5)
+  call print_i32(r)
+  call newline()
+  return 0
+}
+"""
+
+
+def test_c_side_module_with_libffi(tmp_path: Path, stdlib: Path) -> None:
+    """C against libffi's API (`-lffi`) in a side module: the library is built position
+    independent, its hidden data the C code reaches through the GOT gets internal GOT
+    entries, and ffi_call and a closure work."""
+    if shutil.which("clang") is None:
+        pytest.skip("clang is needed")
+    cflags = irld("config", "--cflags").stdout.split()
+    subprocess.run(["clang", "--target=wasm32-unknown-emscripten", "-fPIC", "-O1",
+                    "-fvisibility=default", "-nostdlib", *cflags, "-c",
+                    str(Path(__file__).parent / "cffi_side.c"), "-o", str(tmp_path / "cffi.o")],
+                   check=True)
+    # A cold cache: the position-independent libffi is built during the link.
+    done = subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "--shared",
+                           str(tmp_path / "cffi.o"), "-lffi", "-o", str(tmp_path / "cffi.so.wasm")],
+                          capture_output=True, text=True,
+                          env={**os.environ, "IRLD_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr
+    assert [p.name.startswith("libffi-pic-") for p in (tmp_path / "cache").iterdir()] == [True]
+    subprocess.run(["wasm-validate", str(tmp_path / "cffi.so.wasm")], check=True)
+    (tmp_path / "main.ir").write_text(CFFI_MAIN)
+    assert irld("compile", tmp_path / "main.ir", "-o", tmp_path / "main.o").returncode == 0
+    done = irld("link", tmp_path / "main.o", stdlib, "--export", "malloc", "--export", "free",
+                "-o", tmp_path / "main.wasm")
+    assert done.returncode == 0, done.stderr
+    for result in run_both(tmp_path / "main.wasm"):
+        assert result == (0, b"42 60\n", b""), result
