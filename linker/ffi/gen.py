@@ -49,6 +49,7 @@ from linker.ffi.plan import (FALLBACK, FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_
                              RUNTIME_FUNCS, SIGTAB, TABLE_COPY, TABLE_GROW, FfiPlan, SigPlan)
 from linker.ir.ctypes import CScalar, CSig, lower
 from linker.ir.types import FuncType, ValType
+from linker.tracehooks import CLOSURE_HOOK, CLOSURE_RETURN_HOOK
 from linker.wasm.instr import FloatBits, InstrBuilder
 from linker.wasm.leb128 import uleb
 from linker.wasm.module import Export, ExternKind, Function, WasmModule
@@ -828,8 +829,28 @@ class FfiEmitter:
         b.op("i32.load", 8)
         b.local_get(R)
         b.op("i32.load", 4)
+        hook = self.funcs.get(CLOSURE_HOOK)
+        if hook is not None:      # --instrument: closure(sig, fun, args, user_data)
+            b.i32_const(s.id)
+            b.local_get(R)
+            b.op("i32.load", 4)
+            b.local_get(F)
+            b.local_get(R)
+            b.op("i32.load", 8)
+            b.call(hook)
         b.call_indirect(self.mod.type_index(FUN_TYPE))
         self._after_call(fn, None)
+        hook = self.funcs.get(CLOSURE_RETURN_HOOK)
+        if hook is not None:      # closure_return(sig, ret)
+            b.i32_const(s.id)
+            if lay.sret:
+                b.local_get(base)
+            else:
+                b.local_get(F)
+                if roff > 0:
+                    b.i32_const(roff)
+                    b.op("i32.add")
+            b.call(hook)
         if lay.result is not None:
             r = lay.result
             assert r.scalar is not None
