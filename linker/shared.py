@@ -484,6 +484,9 @@ class _SharedEmitter:
             image[addr:addr + len(raw)] = raw
         if self.ffi is not None:
             code += self.ffi_data(image)
+            region = self.ffi.stack_range()
+            if region is not None and region[1] == mem.data_end:
+                del image[region[0]:]     # the FFI stack: memory, not data (dylink counts it)
         return bytes(code), image
 
     def ffi_data(self, image: bytearray) -> bytes:

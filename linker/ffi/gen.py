@@ -366,8 +366,26 @@ class FfiEmitter:
 
     @property
     def sigtab_offset(self) -> int:
+        if self.pic is not None:       # PIC: the stack last (`stack_offset`)
+            return self.desc_size + RECORD * self.total_pool
         return self.desc_size + RECORD * self.total_pool + (FFI_STACK_SIZE if self.needs_stack
                                                             else 0)
+
+    @property
+    def stack_offset(self) -> int:
+        """Where the FFI region (grown records, the stack) starts in the area.  A side
+        module puts it last, so its data image can leave those 64 KiB out: nothing
+        there is read before it is written."""
+        if self.pic is not None:
+            return self.desc_size + RECORD * self.total_pool + self.sigtab_size
+        return self.desc_size + RECORD * self.total_pool
+
+    def stack_range(self) -> tuple[int, int] | None:
+        """The FFI region's [start, end) in memory, once `generate` ran; None without one."""
+        if not self.needs_stack:
+            return None
+        start = self.area + self.stack_offset
+        return start, start + FFI_STACK_SIZE
 
     def sigtab_bytes(self) -> bytes:
         base = self.area + self.sigtab_offset
@@ -385,6 +403,8 @@ class FfiEmitter:
 
     @property
     def area_size(self) -> int:
+        if self.pic is not None:
+            return self.stack_offset + (FFI_STACK_SIZE if self.needs_stack else 0)
         return self.sigtab_offset + self.sigtab_size
 
     # ------------------------------------------------------------ generation
@@ -396,7 +416,7 @@ class FfiEmitter:
         self.drive = drive
         self.area = addresses.get(AREA, 0)
         self.records = self.area + self.desc_size
-        region = self.records + RECORD * self.total_pool
+        region = self.area + self.stack_offset
         if self.needs_stack:
             self._init_address(self.globals["sp"], region + FFI_STACK_SIZE)
             self._init_address(self.globals["lo"], region)
