@@ -215,7 +215,9 @@ export class DynamicLoader {
   }
 
   functionNames(m) {
-    return new Set(m.info.exports.filter((e) => e.kind === 0 && !INTERNAL.has(e.name)).map((e) => e.name));
+    // A side module's closure dispatchers (linker/shared.py) are for the growth hook only.
+    return new Set(m.info.exports.filter((e) => e.kind === 0 && !INTERNAL.has(e.name)
+      && !e.name.startsWith('__irld_closure_dispatch')).map((e) => e.name));
   }
 
   findData(name, scope) {

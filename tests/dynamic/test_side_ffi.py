@@ -290,3 +290,30 @@ def test_c_side_module_with_libffi(tmp_path: Path, stdlib: Path) -> None:
     assert done.returncode == 0, done.stderr
     for result in run_both(tmp_path / "main.wasm"):
         assert result == (0, b"42 60\n", b""), result
+
+
+DISPATCH_MAIN = """
+module dispatch.main
+import func "env" "dlopen" dlopen(i32, i32) -> i32
+import func "env" "dlsym" dlsym(i32, i32) -> i32
+extern func print_i32(i32)
+extern func newline()
+private readonly data so = { bytes "scaler.so.wasm", i8 0 }
+private readonly data s_dispatch = { bytes "__irld_closure_dispatch_ii", i8 0 }
+func main() -> i32 {
+  local h: i32, f: i32
+entry:
+  h = call dlopen(@so, 2)
+  f = call dlsym(h, @s_dispatch)
+  call print_i32(f)
+  call newline()
+  return 0
+}
+"""
+
+
+def test_closure_dispatchers_are_not_symbols(tmp_path: Path, stdlib: Path) -> None:
+    """The growth hook's dispatcher exports stay out of the namespace (dlsym finds nothing)."""
+    main = build(tmp_path, stdlib, DISPATCH_MAIN, growth=True)
+    for result in run_both(main):
+        assert result == (0, b"0\n", b""), result
