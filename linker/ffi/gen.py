@@ -33,6 +33,14 @@ Generated functions (see docs/ffi.md for the memory layout and the ABI):
 * `__irld_closure_dispatch_<type>` exports (the growth protocol's
   dispatchers): the implementation itself when one signature has that wasm
   type, else a small function choosing by the record's signature id.
+
+A side module (`linker.shared`) drives the same emitter through `FfiModule`
+with a `Pic`: addresses and table slots become offsets from its
+``__memory_base`` / ``__table_base``, the stack bounds and the addresses in
+the data are set at instantiation (`based_globals`, `data_relocs`), and the
+FFI stack goes last in the area so the module's image can omit it.  In an
+instrumented link (`linker.tracehooks`) each closure implementation reports
+its invocation and result to the ``irld_trace`` closure hooks.
 """
 
 from __future__ import annotations
