@@ -228,7 +228,8 @@ def find_inputs(ctx: LinkContext) -> None:
     for lib in opts.libraries:
         path = find_library(lib, opts.library_paths)
         if path is None and lib == BUNDLED_LIBFFI:
-            path = bundled_libffi()          # irld's own libffi (linker.ffi.library)
+            # irld's own libffi (linker.ffi.library); position independent for side modules
+            path = bundled_libffi(pic=opts.shared or opts.pie)
         if path is None:
             where = ", ".join(opts.library_paths) if opts.library_paths else "no -L directory"
             errors.append(Diagnostic.error(
@@ -270,6 +271,11 @@ def eager_decode_all(store: Store) -> list[object]:
             if rec.kind in (EntityKind.FUNC, EntityKind.DATA)]
 
 
+# What a position-independent module imports from its loader (linker.shared); clang's
+# -fPIC code reads them as globals, for addresses of its own data and functions.
+PIC_BASES = frozenset({"__memory_base", "__table_base"})
+
+
 def discover_live(ctx: LinkContext) -> None:
     opts = ctx.options
     ctx.exports = opts.exports + dynamic_exports(ctx.require_store(), opts)
@@ -281,7 +287,8 @@ def discover_live(ctx: LinkContext) -> None:
     ctx.live = discover(store, entry=opts.entry, exports=ctx.exports,
                         roots=opts.roots, runtime=opts.runtime_symbols, after_entry=dtors,
                         allow_undefined=opts.allow_undefined,
-                        allowed_undefined=frozenset(opts.allowed_undefined))
+                        allowed_undefined=frozenset(opts.allowed_undefined),
+                        provided=PIC_BASES if opts.shared or opts.pie else frozenset())
 
 
 def dynamic_exports(store: Store, opts: LinkOptions) -> tuple[str, ...]:

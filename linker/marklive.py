@@ -154,8 +154,11 @@ class LiveSet:
 def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str] = (),
              roots: Sequence[str] = (), runtime: Sequence[str] = (),
              after_entry: Sequence[str] = (), allow_undefined: bool = False,
-             allowed_undefined: frozenset[str] = frozenset()) -> LiveSet:
-    """Breadth-first search from the roots over the store's symbol references."""
+             allowed_undefined: frozenset[str] = frozenset(),
+             provided: frozenset[str] = frozenset()) -> LiveSet:
+    """Breadth-first search from the roots over the store's symbol references.
+    `provided`: undefined symbols the output itself supplies (a side module's
+    imported ``__memory_base`` and ``__table_base``); they are not reported."""
     live: dict[str, tuple[EntityRecord, Reason]] = {}
     queue: list[EntityRecord] = []
     unresolved: dict[str, _Pending] = {}
@@ -290,6 +293,8 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
     undefined_imports: dict[str, UndefinedImport] = {}
     weak: dict[str, FuncType | None] = {}
     for symbol, p in unresolved.items():
+        if symbol in provided:
+            continue
         if not p.strong and p.reason.parent is not None:
             weak[symbol] = p.decl          # only weak references: null, as in lld
         elif (allow_undefined or symbol in allowed_undefined) and p.reason.parent is not None \

@@ -40,9 +40,19 @@ not copied):
   loader once every module of a load is instantiated.
 
 IR panics write their message through WASI ``fd_write`` from the side
-module's own copy of the panic routine.  FFI handlers (`ffi_call`,
-closures) are not generated in side modules yet: a side module whose live
-code uses an FFI signature is refused with that reason.
+module's own copy of the panic routine.
+
+The FFI (`ffi_call`, closures, foreign adapters) is the module's own: the
+static writer's generator (`linker.ffi.gen`) writes the call handlers and
+closure pools of the signatures live in the module, position independent
+(`linker.ffi.gen.Pic`): record and area addresses are ``__memory_base +
+offset``, trampoline slots ``__table_base + slot`` (after the program's
+slots), the FFI stack pointer is set by ``__wasm_apply_global_relocs`` and
+the addresses in the closure descriptors are stored by
+``__wasm_apply_data_relocs``.  Signature ids are the module's own.  With
+``--closure-growth=host`` the module imports ``irld.closure_table_grow`` and
+exports its dispatchers and the table (as ``__indirect_function_table``),
+so the host's growth finds them through the calling instance.
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ from linker.codegen import PANIC_SYMBOL, SIG_SYMBOL_PREFIX
 from linker.compile import write_file_atomic
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.driver import PHASES, LinkContext, LinkOptions, LinkResult, Phase, link
+from linker.ffi.gen import FfiEmitter, Pic
 from linker.host.dylink import read_linked_module
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
@@ -66,7 +77,9 @@ from linker.relocate import _locals, _patch
 from linker.store.objfile import ObjectFile
 from linker.store.wasmobj import Reloc, SymKind
 from linker.wasm.encode import encode_functype, encode_locals, encode_name, global_init_expr
+from linker.wasm.instr import FloatBits
 from linker.wasm.leb128 import uleb, write_uleb
+from linker.wasm.module import Function
 from linker.wasm.reloc import RelocType as R
 from linker.writer import FD_WRITE, PROC_EXIT, WASI, LinkError, LiveProgram
 
@@ -104,6 +117,33 @@ class _Global:
     init: int = 0
 
 
+class _SideFfiModule:
+    """The side module's index spaces as the FFI generator sees them
+    (`linker.ffi.gen.FfiModule`): FFI functions come after every other body."""
+
+    def __init__(self, emitter: _SharedEmitter) -> None:
+        self.emitter = emitter
+        self.first = -1                  # function index of the first FFI function
+        self.functions: list[Function] = []
+
+    def type_index(self, ft: FuncType) -> int:
+        return self.emitter.type_index(ft)
+
+    def add_function(self, ft: FuncType, locals: Sequence[ValType] = (), body: bytes = b"",
+                     name: str | None = None) -> int:
+        assert self.first >= 0, "FFI functions are declared after the program's"
+        self.functions.append(Function(self.type_index(ft), list(locals), body, name))
+        return self.first + len(self.functions) - 1
+
+    def function(self, func_index: int) -> Function:
+        return self.functions[func_index - self.first]
+
+    def add_global(self, type: ValType, mutable: bool, init: int | float | FloatBits = 0,
+                   name: str | None = None) -> int:
+        assert type is ValType.I32 and isinstance(init, int), "FFI globals are i32"
+        return self.emitter.add_global(_Global(name or "__irld_ffi", mutable, None, init))
+
+
 class _SharedEmitter:
     """Builds the side module's lists, then encodes them (`encode`)."""
 
@@ -121,6 +161,7 @@ class _SharedEmitter:
         self.errors: list[str] = []
         self.why: list[tuple[str, str, str]] = []
         self.defined_funcs = {lf.symbol for lf in prog.funcs}
+        self.exported = {sym for _name, sym in prog.exports}
 
     # ------------------------------------------------------------ index spaces
 
@@ -146,16 +187,14 @@ class _SharedEmitter:
         return index
 
     def run(self) -> SharedResult:
-        prog = self.prog
-        if prog.ffi is not None and not prog.ffi.empty:
-            raise LinkError("a side module cannot use the dynamic FFI (ffi_call, closures) yet: "
-                            "link the FFI users into the main program")
         self.add_imports()
         self.layout()
         self.prescan_got()
         self.add_defined_globals()
         self.declare_functions()
         sizes = self.relocate_functions()
+        if self.ffi is not None:
+            self.ffi.generate(self.memory.addresses, self.ffi_table_base, None)
         self.add_start_and_ctors()
         self.add_exports()
         if self.errors:
@@ -181,6 +220,23 @@ class _SharedEmitter:
             self.funcs["__irld_fd_write"] = len(self.func_imports)
             self.func_imports.append((WASI, "fd_write", FD_WRITE, "__irld_fd_write"))
             self.why.append((WASI, "fd_write", "panic messages"))
+        self.add_ffi()
+
+    def add_ffi(self) -> None:
+        """The module's own FFI generator, and the host functions it imports."""
+        plan = self.prog.ffi
+        self.ffi_module = _SideFfiModule(self)
+        self.ffi: FfiEmitter | None = None
+        self.ffi_table_base = 0
+        if plan is None or plan.empty:
+            return
+        pic = Pic(self.global_index[MEMORY_BASE], self.global_index[TABLE_BASE])
+        self.ffi = FfiEmitter(plan, self.ffi_module, self.funcs, pic)
+        for sym, module, field, ft in self.ffi.extra_imports():
+            self.funcs[sym] = len(self.func_imports)
+            self.func_imports.append((module, field, ft, sym))
+            self.why.append((module, field, "the FFI's closure pools grow through the host"
+                             if field == "closure_table_grow" else "the FFI's host fallback"))
 
     def add_defined_globals(self) -> None:
         for sym, vt, init in self.prog.globals:
@@ -201,7 +257,7 @@ class _SharedEmitter:
                 name = obj.symbol_name(rel.index)
                 kind = w.symbols[rel.index].kind
                 if rel.type in (R.GLOBAL_INDEX_LEB, R.GLOBAL_INDEX_I32) and kind in (
-                        SymKind.DATA, SymKind.FUNCTION):
+                        SymKind.DATA, SymKind.FUNCTION) and self.local_address(name, kind) is None:
                     self.global_for(name, kind, obj.name)
                 elif rel.type in (R.MEMORY_ADDR_SLEB, R.TABLE_INDEX_SLEB):
                     self.got_if_external(rel.type == R.TABLE_INDEX_SLEB, name, obj)
@@ -227,6 +283,7 @@ class _SharedEmitter:
         for lf in self.prog.funcs:
             pool += [t for t in lf.rec.obj.strings.values() if t not in pool]
         extra = [(_PANIC_IOV, 44, 4)] if self.needs_panic() else []
+        extra += self.ffi.memory_areas() if self.ffi is not None else []
         self.memory = layout_memory(self.prog.datas, pool, data_base=0, extra_rw=extra)
         self.data: dict[str, int] = dict(self.memory.addresses)
         for sym, segment, offset in self.prog.aliases:
@@ -245,6 +302,15 @@ class _SharedEmitter:
             extra.insert(0, PANIC_SYMBOL)
         for j, name in enumerate(extra):
             self.funcs[name] = base + len(self.prog.funcs) + j
+        self.ffi_module.first = base + len(self.prog.funcs) + len(extra)
+        if self.ffi is not None:
+            self.ffi.declare()
+            # The trampolines' table slots follow the program's.
+            self.ffi_table_base = len(self.slots)
+            for idx in self.ffi.table_funcs:
+                name = self.ffi_module.function(idx).name or f"__irld_ffi:{idx}"
+                self.funcs[name] = idx
+                self.slots[name] = len(self.slots)
 
     # ------------------------------------------------------------ relocation
 
@@ -296,7 +362,11 @@ class _SharedEmitter:
                                f"symbol {name} in a side module; recompile with -fPIC")
 
     def global_for(self, name: str, kind: int, where: str) -> int:
-        """A global relocation: a real global, or the GOT entry of a data or function symbol."""
+        """A global relocation: a real global, or the GOT entry of a data or function symbol
+        (an internal one for a symbol this module defines and does not export)."""
+        local = self.local_address(name, kind)
+        if local is not None:
+            return self.internal_global(local)
         if kind == SymKind.DATA:
             return self.got_global("GOT.mem", name, "address of data (GOT)")
         if kind == SymKind.FUNCTION:
@@ -307,6 +377,25 @@ class _SharedEmitter:
                 return self.global_index[name]
             self.errors.append(f"{where}: undefined global {name}")
             return 0
+        return index
+
+    def local_address(self, name: str, kind: int) -> tuple[str, str, int] | None:
+        """The internal-global key of a GOT access that cannot be interposed: the
+        symbol is defined here and hidden (not exported), as wasm-ld's
+        ``GOT.data.internal`` entries (irld's libffi, built hidden, needs it)."""
+        if name in self.exported:
+            return None
+        if kind == SymKind.DATA and name in self.data:
+            return ("data", name, 0)
+        if kind == SymKind.FUNCTION and name in self.slots:
+            return ("func", name, 0)
+        return None
+
+    def internal_global(self, key: tuple[str, str, int]) -> int:
+        index = self.internal.get(key)
+        if index is None:
+            index = self.internal[key] = self.add_global(
+                _Global(f"internal.{key[0]}.{key[1]}+{key[2]}", True))
         return index
 
     def data_offset(self, name: str, addend: int, obj: ObjectFile) -> int:
@@ -334,12 +423,8 @@ class _SharedEmitter:
         else:
             text = obj.strings.get(name)
             key = ("pool", text, rel.addend) if text is not None else ("data", name, rel.addend)
-        index = self.internal.get(key)
-        if index is None:
-            index = self.internal[key] = self.add_global(
-                _Global(f"internal.{key[0]}.{key[1]}+{key[2]}", True))
         body[pos - 1] = 0x23
-        _patch(body, pos, R.FUNCTION_INDEX_LEB, index)
+        _patch(body, pos, R.FUNCTION_INDEX_LEB, self.internal_global(key))
 
     # ------------------------------------------------------------ synthetic code
 
@@ -363,6 +448,9 @@ class _SharedEmitter:
         code = bytearray()
         for (kind, name, addend), index in sorted(self.internal.items(), key=lambda kv: kv[1]):
             code += self.value_code(kind, name, addend) + b"\x24" + uleb(index)
+        if self.ffi is not None:     # the FFI stack's bounds
+            for index, offset in sorted(self.ffi.based_globals.items()):
+                code += self.based(MEMORY_BASE, offset) + b"\x24" + uleb(index)
         return bytes(code)
 
     def data_relocs_body(self) -> tuple[bytes, bytearray]:
@@ -394,7 +482,26 @@ class _SharedEmitter:
         for text, addr in mem.pool.items():
             raw = text.encode()
             image[addr:addr + len(raw)] = raw
+        if self.ffi is not None:
+            code += self.ffi_data(image)
+            region = self.ffi.stack_range()
+            if region is not None and region[1] == mem.data_end:
+                del image[region[0]:]     # the FFI stack: memory, not data (dylink counts it)
         return bytes(code), image
+
+    def ffi_data(self, image: bytearray) -> bytes:
+        """The FFI's data in the image; its addresses (relative) stored by code, base added."""
+        assert self.ffi is not None
+        for at, raw in self.ffi.data():
+            image[at:at + len(raw)] = raw
+        code = bytearray()
+        for site, is_slot in self.ffi.data_relocs():
+            value = int.from_bytes(image[site:site + 4], "little")
+            image[site:site + 4] = bytes(4)
+            code += self.based(MEMORY_BASE, site)
+            code += self.based(TABLE_BASE if is_slot else MEMORY_BASE, value)
+            code += b"\x36\x02\x00"                               # i32.store
+        return bytes(code)
 
     def panic_body(self) -> bytes:
         """`panic in <f>: <msg>\\n` to fd 2, one fd_write per piece, then `unreachable`."""
@@ -425,6 +532,10 @@ class _SharedEmitter:
         self.bodies.append((APPLY_DATA_RELOCS, FuncType(), [], data_code))
         ctors = b"".join(b"\x10" + uleb(self.funcs[sym]) for sym in self.prog.ctors)
         self.bodies.append((CALL_CTORS, FuncType(), [], ctors))
+        assert len(self.func_imports) + len(self.bodies) == self.ffi_module.first
+        for fn in self.ffi_module.functions:
+            self.bodies.append((fn.name or "__irld_ffi", self.types[fn.type_index],
+                                list(fn.locals), fn.body))
         self.start = len(self.func_imports) + len(self.bodies)
         self.bodies.append(("__wasm_apply_relocs", FuncType(), [],
                             b"\x10" + uleb(self.funcs[APPLY_GLOBAL_RELOCS])
@@ -454,12 +565,20 @@ class _SharedEmitter:
         # The imported memory, exported again: WASI hosts (wasmtime) find the memory of a
         # WASI call's caller by this export, so a side module can call WASI itself.
         self.exports.append(("memory", 2, 0))
+        override = self.ffi.export_override if self.ffi is not None else {}
         for name, sym in self.prog.exports:
-            if sym in self.defined_funcs:
+            if name in override:          # a foreign export's adapter (linker.ffi)
+                self.exports.append((name, 0, override[name]))
+            elif sym in self.defined_funcs:
                 self.exports.append((name, 0, self.funcs[sym]))
             elif sym in self.data:
                 index = self.add_global(_Global(f"export.{sym}", False, None, self.data[sym]))
                 self.exports.append((name, 3, index))
+        if self.ffi is not None and self.ffi.plan.runtime_live:
+            # The host's FFI functions (closure growth, the fallback) work on the calling
+            # instance's table and dispatchers, as in a static program.
+            self.exports.append(("__indirect_function_table", 1, 0))
+            self.exports += [(e.name, 0, e.index) for e in self.ffi.exports()]
 
     # ------------------------------------------------------------ encoding
 

@@ -13,11 +13,17 @@ Each live IR function, code-generated again from its IR at link time (as
   rvalue, avalue)`` before and ``ffi_return(sig, rvalue)`` after (the
   arguments are evaluated again: IR expressions have no side effects); the
   custom section `irld.ffi_sigs` lists each signature id's key
-  (``id key`` lines), so the host can decode the values.
+  (``id key`` lines), so the host can decode the values;
+* in each closure implementation the linker generates (`linker.ffi.gen`),
+  once the `args` array is filled: ``closure(sig, fun, args, user_data)``
+  before the handler ``fun(sig, ret, args, user_data)`` runs, and
+  ``closure_return(sig, ret)`` after it; `args` and `ret` have the shapes of
+  `ffi_call`'s `avalue` and `rvalue`.
 
-`irld run --trace=PATTERN` and `--profile=FILE` (wasmtime) implement these
-imports (`linker.host.trace`); without those flags, and under Node, they do
-nothing, so an instrumented program runs anywhere the host provides them.
+`irld run --trace=PATTERN`, `--trace-ffi` (wasmtime and Node) and
+`--profile=FILE` (wasmtime) implement these imports (`linker.host.trace`,
+`linker/host/node_runner.mjs`); without those flags they do nothing, so an
+instrumented program runs anywhere the host provides them.
 A trap or a panic leaves without an exit report.
 """
 
@@ -32,12 +38,19 @@ MODULE = "irld_trace"
 _T = tuple(ValType)
 
 
+# The closure hooks' symbols, as the FFI generator finds them among the writer's imports.
+CLOSURE_HOOK = "__irld_trace_closure"
+CLOSURE_RETURN_HOOK = "__irld_trace_closure_return"
+
+
 def hook_imports() -> list[tuple[str, str, str, FuncType]]:
     """(symbol, module, field, type) of every hook, for the writer's imports."""
     out = [("enter", FuncType((ValType.I32,), None)), ("called", FuncType()),
            ("tail", FuncType()), ("exit", FuncType((ValType.I32,), None))]
     out += [("ffi_call", FuncType((ValType.I32,) * 4, None)),
-            ("ffi_return", FuncType((ValType.I32,) * 2, None))]
+            ("ffi_return", FuncType((ValType.I32,) * 2, None)),
+            ("closure", FuncType((ValType.I32,) * 4, None)),
+            ("closure_return", FuncType((ValType.I32,) * 2, None))]
     out += [(f"arg_{t.value}", FuncType((t,), None)) for t in _T]
     out += [(f"exit_{t.value}", FuncType((ValType.I32, t), None)) for t in _T]
     return [(f"__irld_trace_{name}", MODULE, name, ft) for name, ft in out]

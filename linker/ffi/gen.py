@@ -33,11 +33,20 @@ Generated functions (see docs/ffi.md for the memory layout and the ABI):
 * `__irld_closure_dispatch_<type>` exports (the growth protocol's
   dispatchers): the implementation itself when one signature has that wasm
   type, else a small function choosing by the record's signature id.
+
+A side module (`linker.shared`) drives the same emitter through `FfiModule`
+with a `Pic`: addresses and table slots become offsets from its
+``__memory_base`` / ``__table_base``, the stack bounds and the addresses in
+the data are set at instantiation (`based_globals`, `data_relocs`), and the
+FFI stack goes last in the area so the module's image can omit it.  In an
+instrumented link (`linker.tracehooks`) each closure implementation reports
+its invocation and result to the ``irld_trace`` closure hooks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 import attrs
 
@@ -48,9 +57,10 @@ from linker.ffi.plan import (FALLBACK, FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_
                              RUNTIME_FUNCS, SIGTAB, TABLE_COPY, TABLE_GROW, FfiPlan, SigPlan)
 from linker.ir.ctypes import CScalar, CSig, lower
 from linker.ir.types import FuncType, ValType
-from linker.wasm.instr import InstrBuilder
+from linker.tracehooks import CLOSURE_HOOK, CLOSURE_RETURN_HOOK
+from linker.wasm.instr import FloatBits, InstrBuilder
 from linker.wasm.leb128 import uleb
-from linker.wasm.module import Export, ExternKind, WasmModule
+from linker.wasm.module import Export, ExternKind, Function, WasmModule
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 
@@ -79,6 +89,31 @@ def dispatch_export(ft: FuncType) -> str:
     """The growth dispatcher's export name (`linker.host.closure_dispatch_export`)."""
     result = "v" if ft.result is None else _LETTERS[ft.result]
     return f"{DISPATCH_PREFIX}_{result}{''.join(_LETTERS[p] for p in ft.params)}"
+
+
+class FfiModule(Protocol):
+    """What the emitter needs of the module it adds functions to: the static
+    writer's `WasmModule`, or a side module's index spaces (`linker.shared`)."""
+
+    def type_index(self, ft: FuncType) -> int: ...
+
+    def add_function(self, ft: FuncType, locals: Sequence[ValType] = (), body: bytes = b"",
+                     name: str | None = None) -> int: ...
+
+    def function(self, func_index: int) -> Function: ...
+
+    def add_global(self, type: ValType, mutable: bool, init: int | float | FloatBits = 0,
+                   name: str | None = None) -> int: ...
+
+
+@attrs.frozen(slots=True)
+class Pic:
+    """Position-independent output (a side module): the globals holding
+    ``__memory_base`` and ``__table_base``.  Every address the emitter writes is
+    then an offset from one of them, added at run time."""
+
+    memory_base: int
+    table_base: int
 
 
 @attrs.frozen(slots=True)
@@ -180,9 +215,13 @@ class _Fn:
 
 
 class FfiEmitter:
-    def __init__(self, plan: FfiPlan, mod: WasmModule, funcs: dict[str, int]) -> None:
+    def __init__(self, plan: FfiPlan, mod: FfiModule, funcs: dict[str, int],
+                 pic: Pic | None = None) -> None:
         self.plan = plan
         self.mod = mod
+        self.pic = pic
+        # PIC: global index -> its memory offset; the side module sets it to base + offset.
+        self.based_globals: dict[int, int] = {}
         self.funcs = funcs          # the emitter's symbol -> function index map
         self.layouts = {s.id: sig_layout(s.sig) for s in plan.sigs}
         self.closure_sigs: list[SigPlan] = list(plan.sigs) if plan.alloc else []
@@ -335,8 +374,26 @@ class FfiEmitter:
 
     @property
     def sigtab_offset(self) -> int:
+        if self.pic is not None:       # PIC: the stack last (`stack_offset`)
+            return self.desc_size + RECORD * self.total_pool
         return self.desc_size + RECORD * self.total_pool + (FFI_STACK_SIZE if self.needs_stack
                                                             else 0)
+
+    @property
+    def stack_offset(self) -> int:
+        """Where the FFI region (grown records, the stack) starts in the area.  A side
+        module puts it last, so its data image can leave those 64 KiB out: nothing
+        there is read before it is written."""
+        if self.pic is not None:
+            return self.desc_size + RECORD * self.total_pool + self.sigtab_size
+        return self.desc_size + RECORD * self.total_pool
+
+    def stack_range(self) -> tuple[int, int] | None:
+        """The FFI region's [start, end) in memory, once `generate` ran; None without one."""
+        if not self.needs_stack:
+            return None
+        start = self.area + self.stack_offset
+        return start, start + FFI_STACK_SIZE
 
     def sigtab_bytes(self) -> bytes:
         base = self.area + self.sigtab_offset
@@ -354,6 +411,8 @@ class FfiEmitter:
 
     @property
     def area_size(self) -> int:
+        if self.pic is not None:
+            return self.stack_offset + (FFI_STACK_SIZE if self.needs_stack else 0)
         return self.sigtab_offset + self.sigtab_size
 
     # ------------------------------------------------------------ generation
@@ -365,10 +424,10 @@ class FfiEmitter:
         self.drive = drive
         self.area = addresses.get(AREA, 0)
         self.records = self.area + self.desc_size
-        region = self.records + RECORD * self.total_pool
+        region = self.area + self.stack_offset
         if self.needs_stack:
-            self.mod.globals[self.globals["sp"]].init = region + FFI_STACK_SIZE
-            self.mod.globals[self.globals["lo"]].init = region
+            self._init_address(self.globals["sp"], region + FFI_STACK_SIZE)
+            self._init_address(self.globals["lo"], region)
         for idx, raw, ft, sig in self._pending_adapters:
             target = raw if raw >= 0 else self.funcs[self._export_targets[idx]]
             self._set(idx, *self._adapter(ft, sig, target))
@@ -407,6 +466,31 @@ class FfiEmitter:
         if self.plan.free:
             self._set(self.entry[FFI_CLOSURE_FREE], *self._gen_free())
 
+    def _init_address(self, idx: int, address: int) -> None:
+        if self.pic is not None:
+            self.based_globals[idx] = address
+        else:
+            assert isinstance(self.mod, WasmModule)
+            self.mod.globals[idx].init = address
+
+    def _mem(self, b: InstrBuilder, address: int) -> None:
+        """Push a memory address: a constant, or PIC's ``__memory_base + address``."""
+        self._based(b, address, None if self.pic is None else self.pic.memory_base)
+
+    def _slot(self, b: InstrBuilder, index: int) -> None:
+        """Push a table index: a constant, or PIC's ``__table_base + index``."""
+        self._based(b, index, None if self.pic is None else self.pic.table_base)
+
+    @staticmethod
+    def _based(b: InstrBuilder, value: int, base: int | None) -> None:
+        if base is None:
+            b.i32_const(value)
+            return
+        b.global_get(base)
+        if value:
+            b.i32_const(value)
+            b.op("i32.add")
+
     def _set(self, idx: int, locals_: list[ValType], body: bytes) -> None:
         fn = self.mod.function(idx)
         fn.locals = list(locals_)
@@ -418,7 +502,7 @@ class FfiEmitter:
             b = InstrBuilder()
             match name:
                 case "__irld_ffi_sigtab":
-                    b.i32_const(self.area + self.sigtab_offset)
+                    self._mem(b, self.area + self.sigtab_offset)
                 case "__irld_ffi_nsigs":
                     b.i32_const(len(self.plan.sigs))
                 case "__irld_ffi_fallback":
@@ -466,6 +550,20 @@ class FfiEmitter:
                 out += (v & 0xFFFFFFFF).to_bytes(4, "little")
             slot += s.pool
         return [(self.area, bytes(out))]
+
+    def data_relocs(self) -> list[tuple[int, bool]]:
+        """The words of `data` that hold an address: (address, is a table index).
+        A side module adds its ``__memory_base`` or ``__table_base`` to each."""
+        out: list[tuple[int, bool]] = []
+        if self.closure_sigs:
+            for i, s in enumerate(self.plan.sigs):
+                out.append((self.area + DESC * i, False))
+                if s.pool > 0 or s.id in self.template_of:
+                    out.append((self.area + DESC * i + 12, True))
+        if self.sigtab_size:
+            base = self.area + self.sigtab_offset
+            out += [(base + SIGTAB_ENTRY * k, False) for k in range(len(self.plan.sigs))]
+        return out
 
     def exports(self) -> list[Export]:
         return [Export(dispatch_export(ft), ExternKind.FUNC, idx)
@@ -683,7 +781,7 @@ class FfiEmitter:
         F = fn.local(I32)
         frame, roff, slots, dslots = impl_frame(lay)
         if rec is not None:
-            b.i32_const(rec)
+            self._mem(b, rec)
             b.local_set(R)
         b.i32_const(frame)
         b.call(self.alloca)
@@ -759,8 +857,28 @@ class FfiEmitter:
         b.op("i32.load", 8)
         b.local_get(R)
         b.op("i32.load", 4)
+        hook = self.funcs.get(CLOSURE_HOOK)
+        if hook is not None:      # --instrument: closure(sig, fun, args, user_data)
+            b.i32_const(s.id)
+            b.local_get(R)
+            b.op("i32.load", 4)
+            b.local_get(F)
+            b.local_get(R)
+            b.op("i32.load", 8)
+            b.call(hook)
         b.call_indirect(self.mod.type_index(FUN_TYPE))
         self._after_call(fn, None)
+        hook = self.funcs.get(CLOSURE_RETURN_HOOK)
+        if hook is not None:      # closure_return(sig, ret)
+            b.i32_const(s.id)
+            if lay.sret:
+                b.local_get(base)
+            else:
+                b.local_get(F)
+                if roff > 0:
+                    b.i32_const(roff)
+                    b.op("i32.add")
+            b.call(hook)
         if lay.result is not None:
             r = lay.result
             assert r.scalar is not None
@@ -778,7 +896,7 @@ class FfiEmitter:
 
     def _gen_trampoline(self, s: SigPlan, rec: int) -> tuple[list[ValType], bytes]:
         b = InstrBuilder()
-        b.i32_const(rec)
+        self._mem(b, rec)
         for i in range(len(s.lowered.params)):
             b.local_get(i)
         b.call(self.impl_of[s.id])
@@ -828,7 +946,7 @@ class FfiEmitter:
         b.local_get(0)
         b.i32_const(4)
         b.op("i32.shl")
-        b.i32_const(self.area - DESC)
+        self._mem(b, self.area - DESC)
         b.op("i32.add")
         b.local_tee(d)
         b.op("i32.load")
@@ -852,11 +970,11 @@ class FfiEmitter:
         b.if_()
         self._claim(b, r)
         b.local_get(r)
-        b.i32_const(self.records)
+        self._mem(b, self.records)
         b.op("i32.sub")
         b.i32_const(4)
         b.op("i32.shr_u")
-        b.i32_const(self.table_base)
+        self._slot(b, self.table_base)
         b.op("i32.add")
         b.return_()
         b.end()
@@ -948,7 +1066,7 @@ class FfiEmitter:
         r = 1
         if self.total_pool:
             b.local_get(0)
-            b.i32_const(self.table_base)
+            self._slot(b, self.table_base)
             b.op("i32.sub")
             b.local_tee(r)
             b.i32_const(self.total_pool)
@@ -957,7 +1075,7 @@ class FfiEmitter:
             b.local_get(r)
             b.i32_const(4)
             b.op("i32.shl")
-            b.i32_const(self.records)
+            self._mem(b, self.records)
             b.op("i32.add")
             b.local_tee(r)
             b.i32_const(0)
@@ -1000,6 +1118,7 @@ class FfiEmitter:
 
     def report(self) -> FfiReport:
         mod = self.mod
+        assert isinstance(mod, WasmModule), "reports read a static module"
         in_table = set(self.table_funcs)
         exported = {e.index: e.name for e in self.exports()}
         exported.update({idx: name for name, idx in self.export_override.items()})
@@ -1095,5 +1214,5 @@ def sig_ids_of(plan: FfiPlan) -> dict[str, int]:
     return {s.key: s.id for s in plan.sigs}
 
 
-__all__ = ["FfiEmitter", "FfiReport", "SigReport", "Drive", "dispatch_export", "function_bytes",
+__all__ = ["FfiEmitter", "FfiModule", "FfiReport", "Pic", "SigReport", "Drive", "dispatch_export", "function_bytes",
            "empty_report", "sig_ids_of", "AREA", "FFI_STACK_SIZE"]

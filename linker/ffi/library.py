@@ -12,6 +12,11 @@ program and is built once per machine:
   which `make demo` installs when clang is missing): the same choice as
   `linker.demo`.  The object is freestanding (`-ffreestanding
   -fno-builtin`), so no wasi-libc is needed to build it;
+* position independent (`irld link --shared` / `--pie`): the same source
+  compiled with `-fPIC` for the Emscripten triple (clang emits PIC for wasm
+  only there: `wasm32-unknown-emscripten`, zig's `wasm32-emscripten`), a
+  second cached archive; its symbols stay hidden, so a side module addresses
+  them from its own `__memory_base` / `__table_base`;
 * cache: `$IRLD_CACHE_DIR`, else `$XDG_CACHE_HOME/irld`, else
   `~/.cache/irld`; the file name holds a hash of the sources and the
   compiler command, so an edited source or another compiler builds anew.
@@ -35,7 +40,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from linker.compile import write_file_atomic
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.store.archive import archive_bytes
 
@@ -72,6 +76,15 @@ def c_compiler() -> list[str] | None:
     return [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi"]
 
 
+_PIC_TARGETS = {"--target=wasm32-wasi": "--target=wasm32-unknown-emscripten",
+                "wasm32-wasi": "wasm32-emscripten"}
+
+
+def pic_compiler(cc: list[str]) -> list[str]:
+    """`cc` made to emit position-independent code: the Emscripten triple and -fPIC."""
+    return [_PIC_TARGETS.get(arg, arg) for arg in cc] + ["-fPIC"]
+
+
 def _digest(cc: list[str]) -> str:
     h = hashlib.sha256()
     for name in SOURCES:
@@ -80,25 +93,43 @@ def _digest(cc: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def library_path() -> str:
-    """The path of libffi.a, built (and cached) when missing; DiagnosticError
-    when it cannot be built."""
+def library_path(pic: bool = False) -> str:
+    """The path of libffi.a (`pic`: its position-independent build), built (and
+    cached) when missing; DiagnosticError when it cannot be built."""
     cc = c_compiler()
     if cc is None:
         raise DiagnosticError([Diagnostic.error(
             "unable to build -lffi: no C compiler for wasm32 (install clang, or "
             "`pip install ziglang`, or set IRLD_CC)")])
-    out = cache_dir() / f"libffi-{_digest(cc)}.a"
+    if pic:
+        cc = pic_compiler(cc)
+    out = cache_dir() / f"libffi{'-pic' if pic else ''}-{_digest(cc)}.a"
     if out.is_file():
         return str(out)
     obj = _compile(cc)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_file_atomic(str(out), archive_bytes([("ffi.o", obj)]))
+        _write_cache(out, archive_bytes([("ffi.o", obj)]))
     except OSError as exc:
         raise DiagnosticError([Diagnostic.error(
             f"unable to build -lffi: cannot write {out}: {exc.strerror or exc}")]) from None
     return str(out)
+
+
+def _write_cache(out: Path, data: bytes) -> None:
+    """Write the archive atomically.  Not through `linker.output`: the cache is no
+    output of the running link (whose output set would then refuse it as an input)."""
+    fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(temp, out)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
 
 
 def _compile(cc: list[str]) -> bytes:

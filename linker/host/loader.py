@@ -79,6 +79,9 @@ _ENV_SPECIAL = {"memory", "__indirect_function_table", "__memory_base", "__table
 _INTERNAL_EXPORTS = {"__wasm_call_ctors", "__wasm_apply_data_relocs", "__indirect_function_table",
                      "memory", "__stack_pointer", "__memory_base", "__table_base", "_start",
                      "__dso_handle", "__tls_base", "__tls_size", "__tls_align"}
+# A side module's FFI exports its closure dispatchers for the host's growth hook
+# (linker/shared.py); they are no symbols of the namespace.
+_INTERNAL_PREFIX = "__irld_closure_dispatch"
 # (name, params, result) of the host functions C and IR call, all in module "env".
 DL_FUNCTIONS = (("dlopen", 2, True), ("dlsym", 2, True), ("dlclose", 1, True),
                 ("dlerror", 0, True))
@@ -137,7 +140,8 @@ class LoadedModule:
 
     def function_names(self) -> set[str]:
         return {e.name for e in self.info.exports
-                if e.kind == "func" and e.name not in _INTERNAL_EXPORTS}
+                if e.kind == "func" and e.name not in _INTERNAL_EXPORTS
+                and not e.name.startswith(_INTERNAL_PREFIX)}
 
     def export_func(self, store: wasmtime.Store, name: str) -> wasmtime.Func | None:
         if self.instance is None:

@@ -108,6 +108,21 @@ function traceHooks(spec, fd) {
     log(fid, `return ${spec.traced[fid]}${result === undefined ? '' : ` = ${result}`}`);
     while (stack.length && stack.pop() !== fid);
   };
+  // `what target: csig(args)extra`, the arguments read through the pointer array `avalue`
+  const ffiEnter = (what, sig, fn, avalue, extra) => {
+    const s = spec.sigs?.[sig];
+    if (!s) return;
+    const view = new DataView(instance.exports.memory.buffer);
+    const values = s.params.map((t, k) => cValue(view, t, view.getUint32((avalue >>> 0) + 4 * k, true)));
+    const target = spec.targets[fn >>> 0] ?? `<function pointer ${fn >>> 0}>`;
+    writeSync(fd, `trace-ffi: ${what} ${target}: ${s.text}(${values.join(', ')})${extra}\n`);
+  };
+  const ffiLeave = (what, sig, rvalue) => {
+    const s = spec.sigs?.[sig];
+    if (!s) return;
+    const view = new DataView(instance.exports.memory.buffer);
+    writeSync(fd, `trace-ffi: ${what} returned ${s.ret === null ? 'void' : cValue(view, s.ret, rvalue >>> 0)}\n`);
+  };
   const hooks = {
     enter(fid) { pending = fid; args = []; },
     called() {
@@ -119,20 +134,11 @@ function traceHooks(spec, fd) {
     },
     tail() { tailNext = true; },
     exit(fid) { leave(fid); },
-    ffi_call(sig, fn, _rvalue, avalue) {
-      const s = spec.sigs?.[sig];
-      if (!s) return;
-      const view = new DataView(instance.exports.memory.buffer);
-      const values = s.params.map((t, k) => cValue(view, t, view.getUint32((avalue >>> 0) + 4 * k, true)));
-      const target = spec.targets[fn >>> 0] ?? `<function pointer ${fn >>> 0}>`;
-      writeSync(fd, `trace-ffi: ffi_call ${target}: ${s.text}(${values.join(', ')})\n`);
-    },
-    ffi_return(sig, rvalue) {
-      const s = spec.sigs?.[sig];
-      if (!s) return;
-      const view = new DataView(instance.exports.memory.buffer);
-      writeSync(fd, `trace-ffi: ffi_call returned ${s.ret === null ? 'void' : cValue(view, s.ret, rvalue >>> 0)}\n`);
-    },
+    ffi_call: (sig, fn, _rvalue, avalue) => ffiEnter('ffi_call', sig, fn, avalue, ''),
+    ffi_return: (sig, rvalue) => ffiLeave('ffi_call', sig, rvalue),
+    closure: (sig, fun, args, userData) =>
+      ffiEnter('closure', sig, fun, args, ` user_data=0x${(userData >>> 0).toString(16).padStart(8, '0')}`),
+    closure_return: (sig, ret) => ffiLeave('closure', sig, ret),
   };
   // values as Python's str() of the int, or format_f64 (ECMAScript's Number::toString)
   for (const t of ['i32', 'i64', 'f32', 'f64']) {

@@ -19,7 +19,9 @@ wasmtime (`hooks`).  It keeps the stack of instrumented frames:
 * `--trace-ffi`: each `ffi_call` with its target, its C signature and the
   argument values read through `avalue` and decoded by C type, then the
   value it returned (`FfiInfo`, from the module's `irld.ffi_sigs` section
-  and element segments).
+  and element segments); each closure invocation the same way, with its
+  handler, its arguments read through `args`, its `user_data`, and the value
+  the handler stored through `ret`.
 
 Under Node (`irld run --engine node`), `node_runner.mjs` implements the
 same hooks with the same output; `node_spec` gives it, as JSON, what this
@@ -213,6 +215,21 @@ class Tracer:
         return impl
 
     def ffi_call(self, ctx: HostContext, sig: int, fn: int, rvalue: int, avalue: int) -> None:
+        self.ffi_enter(ctx, "ffi_call", sig, fn, avalue, "")
+
+    def ffi_return(self, ctx: HostContext, sig: int, rvalue: int) -> None:
+        self.ffi_leave(ctx, "ffi_call", sig, rvalue)
+
+    def closure(self, ctx: HostContext, sig: int, fun: int, args: int, user_data: int) -> None:
+        self.ffi_enter(ctx, "closure", sig, fun, args,
+                       f" user_data={user_data & 0xFFFFFFFF:#010x}")
+
+    def closure_return(self, ctx: HostContext, sig: int, ret: int) -> None:
+        self.ffi_leave(ctx, "closure", sig, ret)
+
+    def ffi_enter(self, ctx: HostContext, what: str, sig: int, fn: int, avalue: int,
+                  extra: str) -> None:
+        """`what fn: csig(args)extra`, the arguments read through the pointer array `avalue`."""
         if self.ffi is None or self.out is None:
             return
         csig = self.ffi.sigs.get(sig)
@@ -220,18 +237,18 @@ class Tracer:
             return
         args = [_c_value(ctx, t, int.from_bytes(ctx.read(avalue + 4 * k, 4), "little"))
                 for k, t in enumerate(csig.params)]
-        self.out.write(f"trace-ffi: ffi_call {self.ffi.target(fn, self.names)}: {csig}"
-                       f"({', '.join(args)})\n")
+        self.out.write(f"trace-ffi: {what} {self.ffi.target(fn, self.names)}: {csig}"
+                       f"({', '.join(args)}){extra}\n")
         self.out.flush()
 
-    def ffi_return(self, ctx: HostContext, sig: int, rvalue: int) -> None:
+    def ffi_leave(self, ctx: HostContext, what: str, sig: int, rvalue: int) -> None:
         if self.ffi is None or self.out is None:
             return
         csig = self.ffi.sigs.get(sig)
         if csig is None:
             return
         shown = "void" if csig.ret == VOID else _c_value(ctx, csig.ret, rvalue)
-        self.out.write(f"trace-ffi: ffi_call returned {shown}\n")
+        self.out.write(f"trace-ffi: {what} returned {shown}\n")
         self.out.flush()
 
     def hooks(self, base: HostFunctions) -> HostFunctions:
@@ -239,7 +256,8 @@ class Tracer:
         host = base.copy()
         impls: dict[str, Any] = {"enter": self.enter, "called": self.called,
                                  "tail": self.tail, "exit": self.exit_void,
-                                 "ffi_call": self.ffi_call, "ffi_return": self.ffi_return}
+                                 "ffi_call": self.ffi_call, "ffi_return": self.ffi_return,
+                                 "closure": self.closure, "closure_return": self.closure_return}
         for t in ValType:
             impls[f"arg_{t.value}"] = self.arg(t)
             impls[f"exit_{t.value}"] = self.exit_value(t)

@@ -227,3 +227,96 @@ def test_trace_ffi_decodes_c_values(build: Build, capfd: pytest.CaptureFixture[s
         return
     assert main(["run", "--engine", "node", "--trace-ffi", str(wasm)]) == 42
     assert capfd.readouterr().err == text
+
+
+CLOSURES = """module t.closures
+
+extern func ffi_call(i32, i32, i32, i32)
+extern func ffi_closure_alloc(i32, i32, i32) -> i32
+csig s_scale = double(sint8, double)
+csig s_pair = struct { sint32, double }(sint32)
+
+data a1 align 4 = { i8 -3, zero 3 }
+data a2 align 8 = { f64 2.5 }
+data av align 4 = { addr a1, addr a2 }
+data rv align 8 = { zero 16 }
+
+// x * y * user_data
+func scale(sg: i32, ret: i32, args: i32, ud: i32) {
+entry:
+  f64.store(ret, f64.mul(f64.mul(f64.convert_i32_s(i32.load8_s(i32.load(args))),
+                                 f64.load(i32.load(args, offset=4))), f64.convert_i32_s(ud)))
+  return
+}
+
+// {n, n / 2}, through the struct result's sret pointer
+func pair(sg: i32, ret: i32, args: i32, ud: i32) {
+  local n: i32
+entry:
+  n = i32.load(i32.load(args))
+  i32.store(ret, n)
+  f64.store(ret, f64.div(f64.convert_i32_s(n), 2.0), offset=8)
+  return
+}
+
+func main() -> i32 {
+  local c: i32, p: i32, d: f64
+entry:
+  c = call ffi_closure_alloc(sig s_scale, @scale, 4)
+  d = call_indirect (i32, f64) -> f64 [c](7, 0.5)
+  call ffi_call(sig s_scale, c, @rv, @av)
+  p = call ffi_closure_alloc(sig s_pair, @pair, 0)
+  call_indirect (i32, i32) [p](@rv, 7)
+  return i32.add(i32.trunc_f64_s(d), i32.load(@rv))
+}
+"""
+
+
+def test_trace_ffi_logs_closure_invocations(build: Build, capfd: pytest.CaptureFixture[str]) -> None:
+    """Each closure invocation: handler, C signature, arguments decoded through `args`,
+    user_data, then the value the handler stored through `ret` (sret for a struct);
+    a closure called through ffi_call nests inside the ffi_call's lines."""
+    wasm = build({"closures.ir": CLOSURES}, "--instrument")
+    capfd.readouterr()
+    assert main(["run", "--trace-ffi", str(wasm)]) == 21       # 7 * 0.5 * 4 = 14, then 7
+    err = capfd.readouterr().err.splitlines()
+    scale = "trace-ffi: closure scale: double(sint8, double)"
+    assert err[0] == f"{scale}(7, 0.5) user_data=0x00000004"
+    assert err[1] == "trace-ffi: closure returned 14"
+    # The target is the closure's trampoline: slot 0 of signature 1's pool.
+    assert err[2] == "trace-ffi: ffi_call __irld_closure:1.0: double(sint8, double)(-3, 2.5)"
+    assert err[3] == f"{scale}(-3, 2.5) user_data=0x00000004"
+    assert err[4] == "trace-ffi: closure returned -30"
+    assert err[5] == "trace-ffi: ffi_call returned -30"
+    assert err[6:] == ["trace-ffi: closure pair: struct { sint32, double }(sint32)(7) "
+                       "user_data=0x00000000",
+                       "trace-ffi: closure returned {7, 3.5}"]
+    # Node: the same lines
+    try:
+        linker.host.find_node()
+    except linker.host.NodeNotFoundError:
+        return
+    assert main(["run", "--engine", "node", "--trace-ffi", str(wasm)]) == 21
+    assert capfd.readouterr().err.splitlines() == err
+
+
+def test_trace_ffi_closures_of_the_callbacks_example(
+        build: Build, capfd: pytest.CaptureFixture[str]) -> None:
+    """examples/callbacks: one closure line and one return line per comparison."""
+    repo = Path(__file__).resolve().parents[2]
+    root = repo / "examples" / "callbacks"
+    if not (repo / "build" / "stdlib.a").exists():
+        pytest.skip("build/stdlib.a is missing (make stdlib)")
+    wasm = build({"callbacks.ir": (root / "callbacks.ir").read_text()}, "--instrument",
+                 str(repo / "build" / "stdlib.a"))
+    capfd.readouterr()
+    assert main(["run", "--trace-ffi", str(wasm)]) == 0
+    captured = capfd.readouterr()
+    assert captured.out == (root / "expected.out").read_text()
+    lines = captured.err.splitlines()
+    calls = [x for x in lines if x.startswith("trace-ffi: closure compare: "
+                                              "sint32(pointer, pointer)(0x")]
+    returns = [x for x in lines if x.startswith("trace-ffi: closure returned ")]
+    # 40 + 53 comparisons by the sorts, and the two direct calls.
+    assert len(calls) == len(returns) == 40 + 53 + 2
+    assert {x.rsplit(" ", 1)[1] for x in returns} <= {"-1", "0", "1"}

@@ -1,6 +1,7 @@
-"""The plugin example (examples/dynamic/plugins): an IR main program dlopens two IR plugins
-that `irld link --shared` built, calls them through dlsym (call_indirect and ffi_call), and
-passes them a callback; plus side-module details (panics, reports, errors)."""
+"""The plugin example (examples/dynamic/plugins): an IR main program dlopens three IR plugins
+that `irld link --shared` built, calls them through dlsym (call_indirect and ffi_call), passes
+them a callback, and calls closures a plugin made with its own FFI; plus side-module details
+(panics, reports, errors, FFI handlers in side modules)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,18 @@ def irld(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
                           capture_output=True, text=True, cwd=cwd)
 
 
+PLUGIN_NAMES = ("shapes", "mapper", "scaler")
+# scaler's closure pool (2) grows through the host: the example makes a third closure.
+PLUGIN_FLAGS = {"scaler": ["--closure-growth=host"]}
+
+
 def build_plugins(out: Path, stdlib: Path) -> Path:
-    for name in ("main", "shapes", "mapper"):
+    for name in ("main", *PLUGIN_NAMES):
         done = irld("compile", PLUGINS / f"{name}.ir", "-o", out / f"{name}.o")
         assert done.returncode == 0, done.stderr
-    for name in ("shapes", "mapper"):
-        done = irld("link", "--shared", out / f"{name}.o", "-o", out / f"{name}.so.wasm",
-                    "--report", out / f"{name}.json")
+    for name in PLUGIN_NAMES:
+        done = irld("link", "--shared", *PLUGIN_FLAGS.get(name, []), out / f"{name}.o",
+                    "-o", out / f"{name}.so.wasm", "--report", out / f"{name}.json")
         assert done.returncode == 0, done.stderr
     done = irld("link", out / "main.o", stdlib, *MAIN_EXPORTS, "-o", out / "main.wasm")
     assert done.returncode == 0, done.stderr
@@ -49,7 +55,7 @@ def stdlib() -> Path:
 
 def test_plugin_example_runs(tmp_path: Path, stdlib: Path) -> None:
     main = build_plugins(tmp_path, stdlib)
-    for name in ("shapes", "mapper"):
+    for name in PLUGIN_NAMES:
         subprocess.run(["wasm-validate", str(tmp_path / f"{name}.so.wasm")], check=True)
     cwd = os.getcwd()
     os.chdir(tmp_path)
@@ -65,7 +71,7 @@ def test_plugin_example_runs_identically_under_node(tmp_path: Path, stdlib: Path
     build_plugins(tmp_path, stdlib)
     libdir = tmp_path / "lib"
     libdir.mkdir()
-    for name in ("shapes", "mapper"):
+    for name in PLUGIN_NAMES:
         (tmp_path / f"{name}.so.wasm").rename(libdir / f"{name}.so.wasm")
     cwd = os.getcwd()
     os.chdir(tmp_path)
@@ -185,14 +191,15 @@ def test_pie_main_loads_its_needed_library_at_startup(tmp_path: Path, stdlib: Pa
                               "print_str (import env.print_str)\n")
 
 
-def test_side_module_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
-    assert irld("compile", PLUGINS / "shapes.ir", "-o", tmp_path / "shapes.o").returncode == 0
+@pytest.mark.parametrize("name", ["shapes", "scaler"])
+def test_side_module_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path, name: str) -> None:
+    assert irld("compile", PLUGINS / f"{name}.ir", "-o", tmp_path / f"{name}.o").returncode == 0
     outputs = []
     for seed in ("1", "2"):
-        out = tmp_path / f"s{seed}" / "shapes.so.wasm"
+        out = tmp_path / f"s{seed}" / f"{name}.so.wasm"
         out.parent.mkdir()
         subprocess.run([sys.executable, "-m", "linker.cli.main", "link", "--shared",
-                        str(tmp_path / "shapes.o"), "-o", str(out)], check=True,
-                       env={**os.environ, "PYTHONHASHSEED": seed})
+                        *PLUGIN_FLAGS.get(name, []), str(tmp_path / f"{name}.o"), "-o", str(out)],
+                       check=True, env={**os.environ, "PYTHONHASHSEED": seed})
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]

@@ -17,7 +17,12 @@
 // relocations from the start function), GOT.func entries a table slot per
 // function shared with dlsym.  A library's __wasm_call_ctors runs after it
 // and the libraries it needs are instantiated, dependencies first.  Error
-// texts are the Python loader's, so every host prints the same.
+// texts are the Python loader's, so every host prints the same.  A library with
+// an FFI of its own (linker/shared.py) that imports irld.closure_table_grow
+// gets a growth hook bound to its own instance: the new slot calls that
+// library's dispatcher, as wasmtime's hook finds it through the caller.
+
+import { closureTableGrow } from './irld-runtime.mjs';
 
 const PAGE = 65536;
 const RTLD_NOLOAD = 4;
@@ -227,7 +232,9 @@ export class DynamicLoader {
   }
 
   functionNames(m) {
-    return new Set(m.info.exports.filter((e) => e.kind === 0 && !INTERNAL.has(e.name)).map((e) => e.name));
+    // A side module's closure dispatchers (linker/shared.py) are for the growth hook only.
+    return new Set(m.info.exports.filter((e) => e.kind === 0 && !INTERNAL.has(e.name)
+      && !e.name.startsWith('__irld_closure_dispatch')).map((e) => e.name));
   }
 
   findData(name, scope) {
@@ -305,6 +312,8 @@ export class DynamicLoader {
         if (definer !== null) {
           const name = imp.name;
           value = definer.instance?.exports[name] ?? ((...args) => definer.instance.exports[name](...args));
+        } else if (imp.module === 'irld' && imp.name === 'closure_table_grow') {
+          value = (template, ctx) => closureTableGrow(m.instance.exports, template, ctx);
         } else value = this.hostFunc(imp.module, imp.name);
       }
       (object[imp.module] ??= {})[imp.name] = value;
