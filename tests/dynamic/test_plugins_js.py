@@ -14,7 +14,7 @@ import pytest
 from linker.host import NodeNotFoundError, find_node
 from linker.host.serve import directory_server, start_in_thread
 from tests.browser import browser
-from test_plugins import MAIN_EXPORTS, PLUGINS, irld
+from test_plugins import MAIN_EXPORTS, PLUGIN_FLAGS, PLUGIN_NAMES, PLUGINS, irld
 
 STDLIB = Path(__file__).resolve().parents[2] / "build" / "stdlib.a"
 EXPECTED = (PLUGINS / "expected.out").read_text()
@@ -27,11 +27,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stdlib = STDLIB
     if not stdlib.exists():
         pytest.skip("build/stdlib.a is missing (make stdlib)")
-    for name in ("main", "shapes", "mapper"):
+    for name in ("main", *PLUGIN_NAMES):
         done = irld("compile", PLUGINS / f"{name}.ir", "-o", out / f"{name}.o")
         assert done.returncode == 0, done.stderr
-    for name in ("shapes", "mapper"):
-        done = irld("link", "--shared", out / f"{name}.o", "-o", out / f"{name}.so.wasm")
+    for name in PLUGIN_NAMES:
+        done = irld("link", "--shared", *PLUGIN_FLAGS.get(name, []), out / f"{name}.o",
+                    "-o", out / f"{name}.so.wasm")
         assert done.returncode == 0, done.stderr
     done = irld("link", out / "main.o", stdlib, *MAIN_EXPORTS, "-o", out / "main.mjs")
     assert done.returncode == 0, done.stderr
@@ -78,7 +79,8 @@ def test_the_browser_runs_the_plugins_it_is_given(site: Path, chromium: Any) -> 
             const prog = await instantiate({
                 args: ['main.wasm'],
                 libraries: { 'shapes.so.wasm': './shapes.so.wasm',
-                             'mapper.so.wasm': await (await fetch('./mapper.so.wasm')).arrayBuffer() },
+                             'mapper.so.wasm': await (await fetch('./mapper.so.wasm')).arrayBuffer(),
+                             'scaler.so.wasm': new URL('./scaler.so.wasm', location.href) },
                 stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
             return { status: prog.run(), stdout, stderr };
         }""")
@@ -91,4 +93,5 @@ def test_the_browser_runs_the_plugins_it_is_given(site: Path, chromium: Any) -> 
     want = EXPECTED.splitlines(keepends=True)
     # Everything but where a missing library was looked for: a page has no directories.
     assert (result["status"], lines[:-1], result["stderr"]) == (0, want[:-1], "")
-    assert lines[-1] == MISSING + "the libraries given: shapes.so.wasm, mapper.so.wasm)\n"
+    assert lines[-1] == MISSING + ("the libraries given: shapes.so.wasm, mapper.so.wasm, "
+                                   "scaler.so.wasm)\n")

@@ -288,6 +288,7 @@ export class DynamicLoader {
     const others = scope.filter((s) => s !== m);
     for (const imp of WebAssembly.Module.imports(m.module)) {
       if (imp.module === 'env' && SPECIAL.has(imp.name)) continue;
+      if (imp.module === 'irld' && imp.name === 'closure_table_grow') continue;  // the loader's own
       let found;
       if (imp.module === 'GOT.mem') found = this.findData(imp.name, scope) !== null;
       else if (imp.module === 'GOT.func') found = this.findFunc(imp.name, scope) !== null || this.hostFunc('env', imp.name) !== null;
@@ -422,15 +423,16 @@ export function fileLibraries(fs, searchPath) {
 
 // A library source over what a page hands the runtime (`libraries` of instantiate): a
 // source already, a function making one from this module's (`node prog.mjs`: the files
-// beside the program), or an object of name -> bytes, WebAssembly.Module or URL, each
-// fetched and compiled here, ahead of the program (dlopen cannot wait).
+// beside the program), or an object of name -> bytes or URL, each fetched and compiled
+// here, ahead of the program (dlopen cannot wait).
 export async function givenLibraries(libraries = {}, bytesOf) {
   if (typeof libraries === 'function') return libraries({ fileLibraries });
   if (typeof libraries.find === 'function') return libraries;
   const table = new Map();
   for (const [name, value] of Object.entries(libraries)) {
-    const bytes = new Uint8Array(value instanceof WebAssembly.Module ? [] : await bytesOf(value));
-    table.set(name, { module: value instanceof WebAssembly.Module ? value : await WebAssembly.compile(bytes), bytes });
+    // the bytes, not only a compiled module: the loader reads dylink.0 and global values
+    const bytes = new Uint8Array(await bytesOf(value));
+    table.set(name, { module: await WebAssembly.compile(bytes), bytes });
   }
   return {
     find: (name) => (table.has(name) ? name : null),

@@ -41,12 +41,12 @@ export interface Options {
   files?: Record<string, string | Uint8Array | ArrayBuffer>;
   /**
    * Side modules that `dlopen` may open (docs/dynamic.md), by the name it is given:
-   * bytes, a compiled module or a URL, all fetched and compiled before the program
+   * bytes or a URL, all fetched and compiled before the program
    * starts; or a library source (`find(name)`, `read(key)`, `searched()`), or a
    * function returning one, given the loader's `fileLibraries(fs, dirs)` (as
    * `node prog.mjs` searches beside the program).
    */
-  libraries?: Record<string, string | URL | BufferSource | WebAssembly.Module> | LibrarySource
+  libraries?: Record<string, string | URL | BufferSource> | LibrarySource
     | ((loader: { fileLibraries(fs: unknown, dirs: string[]): LibrarySource }) => LibrarySource);
   /** C signatures of foreign imports and exports (the per-program stub passes them). */
   meta?: Meta;
