@@ -74,6 +74,8 @@ DEFAULT_STACK_SIZE = 65536
 RTLD_LAZY, RTLD_NOW, RTLD_NOLOAD, RTLD_GLOBAL = 1, 2, 4, 256
 MAIN_HANDLE = 1
 # Imports a loader satisfies itself rather than from symbols.
+HEAP_BASE = "__heap_base"
+HEAP_ALIGN = 16
 _ENV_SPECIAL = {"memory", "__indirect_function_table", "__memory_base", "__table_base",
                 "__stack_pointer"}
 _INTERNAL_EXPORTS = {"__wasm_call_ctors", "__wasm_apply_data_relocs", "__indirect_function_table",
@@ -405,6 +407,15 @@ class DynamicLoader:
         if want > have:
             self.table.grow(self.store, want - have, None)
 
+    def _heap_base(self) -> int:
+        """A position-independent main's `__heap_base` (wasm-ld leaves it to the loader):
+        past everything laid out at start-up (the main module, the libraries it needs,
+        the stack), so its allocator never hands out a library's memory."""
+        base = _align(self._memory_end, HEAP_ALIGN)
+        self._memory_end = base
+        self._ensure_memory()
+        return base
+
     def _ensure_stack(self) -> None:
         if self.stack_pointer is not None:
             return
@@ -527,7 +538,8 @@ class DynamicLoader:
                 continue
             found = True
             if imp.module == "GOT.mem":
-                found = self._find_data(imp.name, scope) is not None
+                found = (self._find_data(imp.name, scope) is not None
+                         or (lm is self.main and imp.name == HEAP_BASE))
             elif imp.module == "GOT.func":
                 found = (self._find_func(imp.name, scope) is not None
                          or self._host_func("env", imp.name) is not None)
@@ -551,7 +563,10 @@ class DynamicLoader:
         if imp.module == "env" and imp.name in _ENV_SPECIAL:
             return self._special(lm, imp.name)
         if imp.module == "GOT.mem":
-            return self._got(self._find_data(imp.name, scope) or 0)
+            address = self._find_data(imp.name, scope)
+            if address is None and lm is self.main and imp.name == HEAP_BASE:
+                address = self._heap_base()
+            return self._got(address or 0)
         if imp.module == "GOT.func":
             definer = self._find_func(imp.name, scope)
             if definer is None and self._host_func("env", imp.name) is None:

@@ -191,6 +191,42 @@ def test_pie_main_loads_its_needed_library_at_startup(tmp_path: Path, stdlib: Pa
                               "print_str (import env.print_str)\n")
 
 
+PIE_MALLOC = """
+module pie.heap
+extern func malloc(i32) -> i32
+extern func rect_area(i32, i32) -> i32
+extern func print_i32(i32)
+extern func newline()
+func main() -> i32 {
+  local p: i32, r: i32
+entry:
+  p = call malloc(64)
+  r = call rect_area(6, 7)
+  i32.store(p, r)
+  call print_i32(i32.load(p))
+  call newline()
+  call print_i32(i32.ge_u(p, @__heap_base))
+  call newline()
+  return 0
+}
+"""
+
+
+def test_pie_main_heap_starts_past_its_libraries(tmp_path: Path, stdlib: Path) -> None:
+    """A position-independent main's `__heap_base` comes from the loader (wasm-ld imports
+    it as GOT.mem.__heap_base): past the main's data, its needed libraries and the stack,
+    so malloc works and never returns a library's memory."""
+    build_plugins(tmp_path, stdlib)
+    (tmp_path / "heap.ir").write_text(PIE_MALLOC)
+    assert irld("compile", tmp_path / "heap.ir", "-o", tmp_path / "heap.o").returncode == 0
+    linked = irld("link", "--pie", "--needed", "shapes.so.wasm", tmp_path / "heap.o", stdlib,
+                  "--export", "print_str", "-o", tmp_path / "heap.wasm")
+    assert linked.returncode == 0, linked.stderr
+    result = run(tmp_path / "heap.wasm", ["heap"], capture=True)
+    assert (result.exit_code, result.stdout) == (0, b"shapes plugin loaded\n42\n1\n"), \
+        result.stderr
+
+
 @pytest.mark.parametrize("name", ["shapes", "scaler"])
 def test_side_module_bytes_do_not_depend_on_the_hash_seed(tmp_path: Path, name: str) -> None:
     assert irld("compile", PLUGINS / f"{name}.ir", "-o", tmp_path / f"{name}.o").returncode == 0
