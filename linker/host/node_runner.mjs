@@ -26,6 +26,9 @@ import { dirname, isAbsolute, join } from 'node:path';
 import process from 'node:process';
 import { closureTableGrow } from './js/irld-runtime.mjs';
 import { DynamicLoader, fileLibraries } from './js/irld-dylink.mjs';
+// V8's wasm stack lines and its trap messages in wasmtime's words, as the JS runtime has
+// them (linker/host/backtrace.py holds the same table)
+import { FRAME as WASM_FRAME, WORDS as TRAP_WORDS } from './js/irld-trap.mjs';
 
 const EXIT_TRAP = 134;
 
@@ -205,26 +208,6 @@ function fallbackSummary() {
   stderr(`irld: ffi host fallback: ${parts.join(', ')}\n`);
 }
 
-// V8 stack lines for wasm frames look like
-//   at boom (wasm://wasm/f64d1c82:wasm-function[0]:0x2a)
-//   at wasm://wasm/f64d1c82:wasm-function[2]:0x36          (no name)
-// where 0x2a is the byte offset in the module file.
-const WASM_FRAME = /^\s*at (?:(.+?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)?$/;
-
-// V8's trap messages in the words wasmtime's trap codes get
-// (linker/host/backtrace.py holds the same table).
-const TRAP_WORDS = {
-  'Maximum call stack size exceeded': 'call stack exhausted',
-  'memory access out of bounds': 'out of bounds memory access',
-  'table index is out of bounds': 'indirect call past the end of the function table',
-  'null function or function signature mismatch':
-    'indirect call to a null function pointer or of the wrong type',
-  'divide result unrepresentable': 'integer overflow',
-  'divide by zero': 'integer divide by zero',
-  'remainder by zero': 'integer divide by zero',
-  'float unrepresentable in integer range': 'invalid conversion to integer',
-  'unreachable': 'unreachable instruction executed',
-};
 const PANIC_FUNCTION = '__irld_panic';
 
 // The source map the module names in its sourceMappingURL section (irld link

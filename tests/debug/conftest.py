@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,8 @@ from linker.cli.main import main as irld_main
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from debug_util import Build  # noqa: E402
+
 
 @pytest.fixture
 def node() -> str:
@@ -21,9 +22,6 @@ def node() -> str:
         return linker.host.find_node()
     except linker.host.NodeNotFoundError as exc:
         pytest.skip(str(exc))
-
-
-Build = Callable[..., Path]
 
 
 @pytest.fixture
@@ -42,8 +40,3 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Build:
         assert irld_main(["link", *objs, "-o", out, *flags]) == 0
         return tmp_path / out
     return run
-
-
-def line_of(text: str, needle: str) -> int:
-    """The 1-based line of the first line of `text` containing `needle`."""
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from conftest import Build
+from debug_util import Build
 
 from tests.browser import browser
 

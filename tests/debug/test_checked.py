@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import Build, line_of
+from debug_util import Build, line_of
 
 import linker.host
 

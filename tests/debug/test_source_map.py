@@ -11,7 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import Build, line_of
+from debug_util import Build, line_of
 
 from linker import sourcemap
 

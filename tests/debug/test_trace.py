@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Build
+from debug_util import Build
 
 import linker.host
 from linker.cli.main import main

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Build, line_of
+from debug_util import Build, line_of
 
 import linker.host
 

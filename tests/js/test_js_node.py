@@ -137,6 +137,19 @@ def test_link_to_mjs_writes_the_loader(examples: dict[str, Example], tmp_path: P
     assert out.read_bytes() == first
 
 
+def test_an_instrumented_program_runs_through_the_loader(examples: dict[str, Example],
+                                                        tmp_path: Path, node: str) -> None:
+    """`--instrument` adds `irld_trace` imports; the runtime gives them (doing nothing, as
+    `irld run` without --trace does), so the program still runs as a command."""
+    ex = examples["callbacks"]
+    out = tmp_path / "cb.mjs"
+    proc = subprocess.run([IRLD, "link", *ex.objects, "--instrument", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run = subprocess.run([node, str(out)], capture_output=True, timeout=120)
+    assert (run.returncode, run.stdout, run.stderr) == (0, ex.expected, b"")
+
+
 def test_failed_link_writes_no_loader(tmp_path: Path) -> None:
     out = tmp_path / "bad.mjs"
     proc = subprocess.run([IRLD, "link", str(tmp_path / "missing.o"), "-o", str(out)],

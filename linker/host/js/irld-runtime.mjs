@@ -415,6 +415,8 @@ export async function instantiate(source, options = {}) {
       },
     },
   };
+  // `irld link --instrument`'s hooks: nothing to do here (irld run traces)
+  host.irld_trace = new Proxy({}, { get: () => () => {} });
   for (const t of ['i32', 'i64', 'f64']) host.env[`irld_trace_${t}`] = (v) => stderr(enc.encode(`trace ${t}: ${v}\n`));
   const imports = {};
   // dlopen and friends: the loader (irld-dylink.mjs) is loaded only by a program importing them

@@ -14,8 +14,8 @@
 
 // V8's stack lines of wasm frames: `at name (wasm://wasm/<id>:wasm-function[N]:0xOFFSET)`,
 // the offset a byte offset in the module file.
-const FRAME = /^\s*at (?:(.+?) \()?\S*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)?$/;
-const WORDS = {
+export const FRAME = /^\s*at (?:(.+?) \()?\S*:wasm-function\[(\d+)\]:0x([0-9a-f]+)\)?$/;
+export const WORDS = {
   'Maximum call stack size exceeded': 'call stack exhausted',
   'memory access out of bounds': 'out of bounds memory access',
   'table index is out of bounds': 'indirect call past the end of the function table',
