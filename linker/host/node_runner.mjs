@@ -259,6 +259,69 @@ function trap(error) {
   fail(EXIT_TRAP, lines.join('\n'));
 }
 
+// --split=ROOTS (linker/split.py, as the wasmtime loader's install_split): each table slot
+// the `irld.split` section lists gets a placeholder whose first call loads the secondary
+// module, whose element segment puts the real functions in the slots. A placeholder is a
+// JS function of the slot's type, made a table-worthy wasm function by a two-line module
+// that imports it and exports it again.
+function installSplit(module, instance, libraries) {
+  const [section] = WebAssembly.Module.customSections(module, 'irld.split');
+  if (!section) return;
+  const b = new Uint8Array(section);
+  let p = 0;
+  const uleb = () => { let v = 0, shift = 0, x; do { x = b[p++]; v += (x & 127) * 2 ** shift; shift += 7; } while (x & 128); return v; };
+  const bytes = (n) => b.subarray(p, (p += n));
+  const name = new TextDecoder().decode(bytes(uleb()));
+  const slots = Array.from({ length: uleb() }, () => [uleb(), uleb()]);
+  const types = Array.from({ length: uleb() }, () => {
+    const start = p;
+    p++;               // 0x60
+    bytes(uleb());     // parameters
+    bytes(uleb());     // results
+    return b.slice(start, p);
+  });
+  const table = instance.exports.__indirect_function_table;
+  let loaded = false;
+  const load = () => {
+    if (loaded) return;
+    const file = libraries.find(name);
+    if (file === null) {
+      throw new WebAssembly.RuntimeError(
+        `${name}: cannot load the split module: no such file (searched ${libraries.searched()})`);
+    }
+    const secondary = new WebAssembly.Module(libraries.read(file));
+    const given = { memory: instance.exports.memory, __indirect_function_table: table };
+    const imports = {};
+    const missing = [];
+    for (const imp of WebAssembly.Module.imports(secondary)) {
+      const value = (imp.module === 'env' ? given[imp.name] : undefined) ?? instance.exports[imp.name];
+      if (value === undefined) missing.push(`${imp.module}.${imp.name}`);
+      (imports[imp.module] ??= {})[imp.name] = value;
+    }
+    if (missing.length > 0) {
+      throw new WebAssembly.RuntimeError(`${file}: not the split module of this program (the ` +
+        `program does not export ${missing.join(', ')})`);
+    }
+    new WebAssembly.Instance(secondary, imports);
+    loaded = true;
+  };
+  const section_ = (id, body) => [id, ...leb(body.length), ...body];
+  const str = (text) => [text.length, ...new TextEncoder().encode(text)];
+  for (const [slot, type] of slots) {
+    const wrapper = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      ...section_(1, [1, ...types[type]]), ...section_(2, [1, ...str('e'), ...str('f'), 0, 0]),
+      ...section_(7, [1, ...str('f'), 0, 0])]));
+    const placeholder = (...args) => { load(); return table.get(slot)(...args); };
+    table.set(slot, new WebAssembly.Instance(wrapper, { e: { f: placeholder } }).exports.f);
+  }
+}
+
+function leb(n) {
+  const out = [];
+  do { out.push((n & 127) | (n >= 128 ? 128 : 0)); n = Math.floor(n / 128); } while (n > 0);
+  return out;
+}
+
 function isTrap(error) {
   // Stack exhaustion is a RangeError in V8, not a WebAssembly.RuntimeError.
   return error instanceof WebAssembly.RuntimeError || error instanceof RangeError;
@@ -315,6 +378,7 @@ try {
 }
 
 loader.attachStaticMain(instance, bytes, path);
+installSplit(module, instance, fileLibraries(fs, [dirname(path), ...libraryPath]));
 let status;
 try {
   status = wasi.start(instance);

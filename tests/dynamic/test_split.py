@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from linker.host import run
+from linker.host import NodeNotFoundError, RunResult, find_node, run, run_node
 from linker.host.dylink import read_linked_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,17 +53,29 @@ def test_cold_functions_move_to_the_secondary(split: Path) -> None:
     assert info.split is not None
 
 
-def test_secondary_is_read_only_when_first_called(split: Path) -> None:
+def _runner(engine: str) -> Callable[[Path, list[str]], RunResult]:
+    if engine == "wasmtime":
+        return lambda wasm, argv: run(wasm, argv, capture=True)
+    try:
+        find_node()
+    except NodeNotFoundError as exc:
+        pytest.skip(str(exc))
+    return lambda wasm, argv: run_node(wasm, argv)
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "node"])
+def test_secondary_is_read_only_when_first_called(split: Path, engine: str) -> None:
+    go = _runner(engine)
     (split / "main.split.wasm").rename(split / "away.wasm")
-    hot = run(split / "main.wasm", ["main"], capture=True)
+    hot = go(split / "main.wasm", ["main"])
     assert (hot.exit_code, hot.stdout) == (0, HOT), hot.stderr   # never needed it
-    cold = run(split / "main.wasm", ["main", "x"], capture=True)
+    cold = go(split / "main.wasm", ["main", "x"])
     assert cold.exit_code == 134
     assert b"main.split.wasm: cannot load the split module: no such file" in cold.stderr
     (split / "away.wasm").rename(split / "main.split.wasm")
-    cold = run(split / "main.wasm", ["main", "x"], capture=True)
+    cold = go(split / "main.wasm", ["main", "x"])
     assert (cold.exit_code, cold.stdout) == (0, HOT + COLD), cold.stderr
-    whole = run(split / "whole.wasm", ["main", "x"], capture=True)
+    whole = go(split / "whole.wasm", ["main", "x"])
     assert whole.stdout == cold.stdout
 
 
