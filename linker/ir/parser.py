@@ -1038,6 +1038,10 @@ def _parse(text: str, filename: str, *, stock_lark: bool) -> Module:
     finally:
         sys.setrecursionlimit(old_limit)
         if gc_was_enabled:
+            # Move what the passes allocated out of the youngest generation
+            # (O(1)), or the next collection would walk all of it.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
     if builder.diags or module is None:
         diags_sorted = sorted(builder.diags, key=_diag_key)
