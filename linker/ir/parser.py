@@ -599,6 +599,8 @@ class _Bail(Exception):
     """The body parser met something it does not take: parse the file again without it."""
 
 
+# Punctuation the body parser lexes without a regex (see `_BodyParser.quick_table`).
+_QUICK_PUNCTUATION = {",": "COMMA", ")": "RPAR"}
 _EXPR_START = frozenset({"NAME", "INT", "FLOAT", "SYMREF", "CALLEE", "SIG"})
 _OPERAND_LEAVES = frozenset({"NAME", "INT", "FLOAT", "SYMREF", "OFFSET_ARG"})
 _STMT_START = frozenset({"DEST", "CALLEE", "CALL", "CALL_INDIRECT"})
@@ -643,11 +645,28 @@ class _BodyParser:
         self.star_local_names = _star_rule(lark, "__local_decl_star", "COMMA")
         self.star_params = _star_rule(lark, "__functype_star", "COMMA")
         self.make_body = collector.body
+        self.quicks: list[dict[str, str] | None] = [None] * len(fast.actions)
+        self.punctuation = {ch: name for ch, name in _QUICK_PUNCTUATION.items()
+                            if lark.get_terminal(name).pattern.type == "str"
+                            and lark.get_terminal(name).pattern.value == ch}
         # The states right after a function body's '{' (where `local_decl*` begins).
         self.starts: frozenset[int] = frozenset(
             target for acts in fast.actions
             if (target := acts.get("LBRACE")).__class__ is int
             and self.star_locals in fast.actions[target])
+
+    def quick_table(self, state: int) -> dict[str, str]:
+        """The one-character punctuation `state` lexes without its regex.
+
+        When the next character is ',' or ')' (no gap before it), a state
+        whose terminals include COMMA or RPAR lexes exactly that token: no
+        other terminal can match text starting with either character (all
+        begin with a letter, digit, sign, '@', '"', '.', '-', '[', '(' or
+        a gap), so every higher-priority alternative of the state's regex fails.
+        """
+        lexer: Any = self.fast.lexer.lexers[state]
+        names = {t.name for t in lexer.terminals if t.name not in lexer.ignore_types}
+        return {ch: name for ch, name in self.punctuation.items() if name in names}
 
     def parse(self, text: str, pos: int, line: int, line_start: int,
               b0: int) -> tuple[Any, int, int, int, int, tuple[int, int, int]]:
@@ -660,6 +679,7 @@ class _BodyParser:
         star_local_names, star_params = self.star_local_names, self.star_params
         actions = fast.actions
         patterns = fast.patterns
+        quicks = self.quicks
         compile_state = fast.compile_state
         valueless = _VALUELESS
         new = tuple.__new__
@@ -668,10 +688,10 @@ class _BodyParser:
         rfind = text.rfind
         t = ""          # the look-ahead token's type
         tok: Any = None  # the look-ahead token (None for punctuation)
-        tok_start = 0
 
         def lex(state: int) -> None:
-            nonlocal t, tok, tok_start, pos, line, line_start
+            """Lex the first token, in state `state`."""
+            nonlocal t, tok, pos, line, line_start
             match = patterns[state]
             if match is None:
                 match = compile_state(state)
@@ -686,7 +706,6 @@ class _BodyParser:
                     line += nl
                     line_start = rfind("\n", pos, start) + 1
             pos = m.end()
-            tok_start = start
             if t in valueless:
                 tok = None
             else:
@@ -696,10 +715,18 @@ class _BodyParser:
         def shift(state: int) -> int:
             """Shift the look-ahead from `state`, lex the next token; the new state."""
             # `lex`, inlined: this runs once per token.
-            nonlocal t, tok, tok_start, pos, line, line_start
+            nonlocal t, tok, pos, line, line_start
             target = actions[state].get(t)
             if target.__class__ is not int:
                 raise _Bail
+            quick = quicks[target]
+            if quick is None:
+                quick = quicks[target] = self.quick_table(target)
+            kind = quick.get(text[pos:pos + 1])
+            if kind is not None:
+                t, tok = kind, None
+                pos += 1
+                return target
             match = patterns[target]
             if match is None:
                 match = compile_state(target)
@@ -714,7 +741,6 @@ class _BodyParser:
                     line += nl
                     line_start = rfind("\n", pos, start) + 1
             pos = end
-            tok_start = start
             if t in valueless:
                 tok = None
             else:
@@ -955,7 +981,7 @@ class _BodyParser:
                 children.append(block(at))
         if t != "RBRACE":
             raise _Bail
-        close_start, close_line = tok_start, line
+        close_start, close_line = pos - 1, line     # '}' is one character
         end_col = close_start - line_start + 2
         target = actions[at].get("RBRACE")
         if target.__class__ is not int:
