@@ -1914,8 +1914,15 @@ class _Builder:
             return self.app_slow(callee, args, op)
         out: list[Expr] = []
         expr = self.expr
+        scope = self.scope
         for a, w in zip(args, want):
-            e, t = expr(a, w)
+            # A local, the most common operand, is built here (as `expr` builds it).
+            t = _MISSING if a[0] != "NAME" else scope.get(a[1], _MISSING)
+            if t is _MISSING:
+                e, t = expr(a, w)
+            else:
+                line = a[3]
+                e = LocalGet(a[1], span=_make_span(self.file, line, a[4], line, a[5]))
             if t is not w and t is not None:
                 self.error(f"operand {len(out) + 1} of {op.name} has type {t.value}, "
                            f"expected {w.value}", _first_tok(a))
