@@ -1306,36 +1306,73 @@ class _Header:
         self.first_def: dict[str, Any] = {}
 
 
-def _span_maker() -> Callable[[str, int, int, int, int], Span]:
-    """A `Span` constructor for the builder's hot paths (half a million spans
-    on the 5 MB benchmark): it sets the five slots through their descriptors,
-    a third cheaper than the frozen class's `__init__` (which goes through
-    `object.__setattr__`).  `Span` itself if its fields are not exactly those
-    five plain slots (no default, validator or converter)."""
-    names = ("file", "line", "col", "end_line", "end_col")
-    fields = attrs.fields(Span)
-    if (tuple(f.name for f in fields) != names
-            or any(f.validator or f.converter or f.default is not attrs.NOTHING for f in fields)
-            or hasattr(Span, "__attrs_post_init__")
-            or not all(type(Span.__dict__.get(n)).__name__ == "member_descriptor"
-                       for n in names)):
-        return Span
+def _slot_maker(cls: Any) -> Any:
+    """A positional constructor of attrs class `cls` (every field, in order)
+    for the builder's hot paths: it sets the slots through their
+    descriptors, a third cheaper than a frozen class's `__init__` (which goes
+    through `object.__setattr__`), and the objects are the same.  Half a
+    million spans and as many nodes on the 5 MB benchmark.  `cls` itself
+    when a field has a validator or converter, the class has a post-init
+    hook, or a field is not a plain slot."""
+    fields = attrs.fields(cls)
+    names = [f.name for f in fields]
+    if (any(f.validator or f.converter for f in fields)
+            or hasattr(cls, "__attrs_post_init__")
+            or not all(type(cls.__dict__.get(n)).__name__ == "member_descriptor" for n in names)):
+        return cls
     new = object.__new__
-    set_file, set_line, set_col, set_end_line, set_end_col = (
-        Span.__dict__[n].__set__ for n in names)
+    setters = [cls.__dict__[n].__set__ for n in names]
+    if len(names) == 2:
+        set0, set1 = setters
 
-    def make(file: str, line: int, col: int, end_line: int, end_col: int) -> Span:
-        span: Span = new(Span)
-        set_file(span, file)
-        set_line(span, line)
-        set_col(span, col)
-        set_end_line(span, end_line)
-        set_end_col(span, end_col)
-        return span
-    return make
+        def make2(a: Any, b: Any) -> Any:
+            obj = new(cls)
+            set0(obj, a)
+            set1(obj, b)
+            return obj
+        return make2
+    if len(names) == 3:
+        set0, set1, set2 = setters
+
+        def make3(a: Any, b: Any, c: Any) -> Any:
+            obj = new(cls)
+            set0(obj, a)
+            set1(obj, b)
+            set2(obj, c)
+            return obj
+        return make3
+    if len(names) == 4:
+        set0, set1, set2, set3 = setters
+
+        def make4(a: Any, b: Any, c: Any, d: Any) -> Any:
+            obj = new(cls)
+            set0(obj, a)
+            set1(obj, b)
+            set2(obj, c)
+            set3(obj, d)
+            return obj
+        return make4
+    if len(names) == 5:
+        set0, set1, set2, set3, set4 = setters
+
+        def make5(a: Any, b: Any, c: Any, d: Any, e: Any) -> Any:
+            obj = new(cls)
+            set0(obj, a)
+            set1(obj, b)
+            set2(obj, c)
+            set3(obj, d)
+            set4(obj, e)
+            return obj
+        return make5
+    return cls
 
 
-_make_span = _span_maker()
+_make_span: Callable[[str, int, int, int, int], Span] = _slot_maker(Span)
+# (positional, the span last)
+_make_local: Callable[[str, Span], LocalGet] = _slot_maker(LocalGet)
+_make_op: Callable[[str, tuple[Expr, ...], Span], OpExpr] = _slot_maker(OpExpr)
+_make_const: Callable[[ValType, int | float, Span], Const] = _slot_maker(Const)
+_make_load: Callable[[str, Expr, int, Span], Load] = _slot_maker(Load)
 
 
 class _Builder:
@@ -1463,14 +1500,14 @@ class _Builder:
                 v = _int(text)
                 lo, hi = _INT_RANGE[want]
                 if lo <= v <= hi:
-                    return Const(want, v, span=_make_span(self.file, line, tok[4], line, tok[5]))
+                    return _make_const(want, v, _make_span(self.file, line, tok[4], line, tok[5]))
             lo, hi = _INT_RANGE[want]
             self.int_lit(tok, lo, hi, want.value)  # reports the error
             return _BAD
         fv = self.float_lit(tok, 32 if want is F32 else 64)
         if fv is None:
             return _BAD
-        return Const(want, fv, span=_make_span(self.file, line, tok[4], line, tok[5]))
+        return _make_const(want, fv, _make_span(self.file, line, tok[4], line, tok[5]))
 
     def sym_offset(self, tok: Any, text: str) -> tuple[str, int] | None:
         """`name+off` / `name-off` (an ADDR_TARGET or SYMREF without '@')."""
@@ -1860,7 +1897,7 @@ class _Builder:
                 t = self.scope.get(name, _MISSING)
                 if t is not _MISSING:
                     line = tok[3]
-                    return LocalGet(name, span=_make_span(self.file, line, tok[4], line, tok[5])), t
+                    return _make_local(name, _make_span(self.file, line, tok[4], line, tok[5])), t
                 decl = self.decls.get(name)
                 if decl is not None and decl.kind == "global":
                     line = tok[3]
@@ -1922,7 +1959,7 @@ class _Builder:
                 e, t = expr(a, w)
             else:
                 line = a[3]
-                e = LocalGet(a[1], span=_make_span(self.file, line, a[4], line, a[5]))
+                e = _make_local(a[1], _make_span(self.file, line, a[4], line, a[5]))
             if t is not w and t is not None:
                 self.error(f"operand {len(out) + 1} of {op.name} has type {t.value}, "
                            f"expected {w.value}", _first_tok(a))
@@ -1931,8 +1968,8 @@ class _Builder:
         line = callee[3]
         span = _make_span(self.file, line, col, line, col + len(op.name))
         if op.kind is OpKind.LOAD:
-            return Load(op.name, out[0], offset, span=span), op.result
-        return OpExpr(op.name, tuple(out), span=span), op.result
+            return _make_load(op.name, out[0], offset, span), op.result
+        return _make_op(op.name, tuple(out), span), op.result
 
     def app_slow(self, callee: Any, raw_args: list[Any], op: Op | None) -> tuple[Expr, ValType | None]:
         """`app` for everything but an op with the right operand count and no offset."""
