@@ -239,8 +239,8 @@ class ObjectAssembly:
                                         off, size))
         uses_table = False
         for ft, body, fsites in self.pending_funcs:
-            relocs = [self.reloc(s.type, s.offset + _locals_len(body), s.target, s.addend)
-                      for s in fsites]
+            base = _locals_len(body) if fsites else 0
+            relocs = [self.reloc(s.type, s.offset + base, s.target, s.addend) for s in fsites]
             uses_table = uses_table or any(r.type in _TABLE_USES for r in relocs)
             w.add_function(ft, body, relocs)
         for (name, raw, align), dsites in zip(segments, data_sites):

@@ -9,9 +9,13 @@ Two passes, both linear:
    so no parse tree is ever built.  `_FastLALR` runs those tables with a
    tighter loop than lark's (same states, same terminals, same callbacks;
    see its docstring); `IRLD_PARSER=lark` selects lark's own loop, and the
-   tests check that both build the same modules.  Finished module items are
-   appended to a list as a side effect, so the items before a syntax error
-   survive it.
+   tests check that both build the same modules.  Function bodies, nearly
+   all of the text, are read by `_BodyParser`, recursive descent that lexes
+   each token in the LALR state the table would be in and builds the raw
+   tuples the callbacks would build, without the reductions; on anything
+   wrong it gives up and the file is parsed again by the LALR loop alone,
+   which reports the errors.  Finished module items are appended to a list
+   as a side effect, so the items before a syntax error survive it.
 2. **Build.**  `_Builder` turns the raw items into `linker.ir.model` nodes.  It
    first collects every declaration (so calls and global references may point
    forward), then types each function body top-down: a constant gets its type
@@ -44,11 +48,12 @@ import re
 import struct
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import attrs
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import ContextualLexer
@@ -391,6 +396,7 @@ class _FastLALR:
         self.gap_re = f"(?>(?:{gap})*)"
         self.gap: Any = re.compile(self.gap_re).match
         self.root = self._pattern([t for t in root.terminals if t.name not in root.ignore_types])
+        self.body: _BodyParser | None = None    # set by `_get_parser`
 
     def expected(self, stack: list[int]) -> set[str]:
         """The terminals the parser could shift next from `stack`.
@@ -465,9 +471,17 @@ class _FastLALR:
         self.patterns[state] = pattern
         return pattern
 
-    def parse(self, text: str, start: str, pos: int, line: int) -> None:
-        """Parse `text[pos:]` (which begins line `line`) from start symbol `start`."""
+    def parse(self, text: str, start: str, pos: int, line: int, bodies: bool = True) -> None:
+        """Parse `text[pos:]` (which begins line `line`) from start symbol `start`.
+
+        With `bodies`, function bodies are read by `_BodyParser`, which
+        raises `_Bail` on anything it does not take.
+        """
         actions = self.actions
+        body_parser = self.body
+        body_starts = body_parser.starts if bodies and body_parser is not None else frozenset()
+        after_body = -1     # the LALR state after a body's '}': the next token is lexed there
+        body_last = (0, 1, 1)
         patterns = self.patterns
         valueless = _VALUELESS
         end_state = self.end_states[start]
@@ -481,9 +495,12 @@ class _FastLALR:
         line_start = pos
         last: tuple[int, int, int] = (0, 1, 1)  # start, line, end column of the last token
         while True:
-            match = patterns[state]
+            lex_state = state
+            if after_body >= 0:
+                lex_state, after_body = after_body, -1
+            match = patterns[lex_state]
             if match is None:
-                match = self.compile_state(state)
+                match = self.compile_state(lex_state)
             m = match(text, pos)
             if m is None:
                 if self.gap(text, pos).end() >= len(text):
@@ -504,6 +521,17 @@ class _FastLALR:
             while True:
                 act = actions[state].get(type_)
                 if act.__class__ is int:
+                    if act in body_starts:
+                        assert body_parser is not None
+                        value, after_body, pos, line, line_start, body_last = body_parser.parse(
+                            text, pos, line, line_start, act)
+                        goto_body = actions[state].get("body")
+                        if goto_body.__class__ is not int:
+                            raise _Bail
+                        state = goto_body
+                        state_stack.append(state)
+                        value_stack.append(value)
+                        break
                     state = act
                     state_stack.append(state)
                     value_stack.append(tok)
@@ -526,7 +554,7 @@ class _FastLALR:
                 value_stack.append(callback(children))
                 state = actions[state_stack[-1]][origin]
                 state_stack.append(state)
-            last = (start_, line, col + pos - start_)
+            last = body_last if after_body >= 0 else (start_, line, col + pos - start_)
         end_tok = new(tok_cls, ("$END", "", last[0], last[1], last[2], last[2]))
         while state != end_state:
             act = actions[state].get("$END")
@@ -567,6 +595,401 @@ class _FastLALR:
         raise _unexpected_chars(text, gap_end, line, col, allowed=expected)
 
 
+class _Bail(Exception):
+    """The body parser met something it does not take: parse the file again without it."""
+
+
+# Punctuation the body parser lexes without a regex (see `_BodyParser.quick_table`).
+_QUICK_PUNCTUATION = {",": "COMMA", ")": "RPAR"}
+_EXPR_START = frozenset({"NAME", "INT", "FLOAT", "SYMREF", "CALLEE", "SIG"})
+_OPERAND_LEAVES = frozenset({"NAME", "INT", "FLOAT", "SYMREF", "OFFSET_ARG"})
+_STMT_START = frozenset({"DEST", "CALLEE", "CALL", "CALL_INDIRECT"})
+_TERM_START = frozenset({"JUMP", "IF", "SWITCH", "RETURN", "TAIL", "UNREACHABLE", "PANIC"})
+
+
+def _star_rule(lark: Lark, prefix: str, first: str) -> str:
+    """The name lark gave a list rule (`__<rule>_star_<n>`) whose first item is `first`."""
+    for rule in lark.rules:
+        name = rule.origin.name
+        if name.startswith(prefix) and rule.expansion and rule.expansion[0].name == first:
+            return str(name)
+    raise _Unsupported(prefix)
+
+
+class _BodyParser:
+    """Recursive descent over a function body, in lockstep with the LALR tables.
+
+    A function body is nearly all of a module's text, and in the LALR loop
+    each of its tokens costs one or more reductions, each a Python callback
+    on a list sliced off the stack.  This parser reads the body with one
+    function per rule of `grammar.lark` (`body`, `local_decl`, `block`,
+    `stmt`, `term`, `functype`; operand lists with an explicit stack, since
+    expressions nest deeper than Python's recursion limit) and builds the
+    same raw tuples the `_Collector` callbacks build.
+
+    It still tracks the LALR state: each token is lexed with the pattern of
+    the state the LALR parser would be in (the state after shifting the
+    previous token), and shifted from the state the LALR parser would reach
+    after its reductions (`goto` on the rule just completed, from the state
+    where that rule began), so it splits the text into exactly the tokens
+    the LALR parser would, and a token the table cannot shift stops it.
+    Anything it does not take (a syntax error, a lexing error, the end of
+    the file) raises `_Bail`, and the caller parses the whole file again
+    with the plain LALR loop, which reports the error as always.
+    """
+
+    def __init__(self, fast: _FastLALR, lark: Lark, collector: _Collector) -> None:
+        self.fast = fast
+        self.star_locals = _star_rule(lark, "__body_star", "local_decl")
+        self.star_blocks = _star_rule(lark, "__body_star", "block")
+        self.star_local_names = _star_rule(lark, "__local_decl_star", "COMMA")
+        self.star_params = _star_rule(lark, "__functype_star", "COMMA")
+        self.make_body = collector.body
+        self.quicks: list[dict[str, str] | None] = [None] * len(fast.actions)
+        self.punctuation = {ch: name for ch, name in _QUICK_PUNCTUATION.items()
+                            if lark.get_terminal(name).pattern.type == "str"
+                            and lark.get_terminal(name).pattern.value == ch}
+        # The states right after a function body's '{' (where `local_decl*` begins).
+        self.starts: frozenset[int] = frozenset(
+            target for acts in fast.actions
+            if (target := acts.get("LBRACE")).__class__ is int
+            and self.star_locals in fast.actions[target])
+
+    def quick_table(self, state: int) -> dict[str, str]:
+        """The one-character punctuation `state` lexes without its regex.
+
+        When the next character is ',' or ')' (no gap before it), a state
+        whose terminals include COMMA or RPAR lexes exactly that token: no
+        other terminal can match text starting with either character (all
+        begin with a letter, digit, sign, '@', '"', '.', '-', '[', '(' or
+        a gap), so every higher-priority alternative of the state's regex fails.
+        """
+        lexer: Any = self.fast.lexer.lexers[state]
+        names = {t.name for t in lexer.terminals if t.name not in lexer.ignore_types}
+        return {ch: name for ch, name in self.punctuation.items() if name in names}
+
+    def parse(self, text: str, pos: int, line: int, line_start: int,
+              b0: int) -> tuple[Any, int, int, int, int, tuple[int, int, int]]:
+        """Parse a body from just after its '{' (LALR state `b0`) through its '}'.
+
+        Returns the `body` value, the LALR state after the '}', the position,
+        line and line start after it, and the '}' as (start, line, end column).
+        """
+        fast = self.fast
+        star_local_names, star_params = self.star_local_names, self.star_params
+        actions = fast.actions
+        patterns = fast.patterns
+        quicks = self.quicks
+        compile_state = fast.compile_state
+        valueless = _VALUELESS
+        new = tuple.__new__
+        tok_cls = _Tok
+        count = text.count
+        rfind = text.rfind
+        t = ""          # the look-ahead token's type
+        tok: Any = None  # the look-ahead token (None for punctuation)
+
+        def lex(state: int) -> None:
+            """Lex the first token, in state `state`."""
+            nonlocal t, tok, pos, line, line_start
+            match = patterns[state]
+            if match is None:
+                match = compile_state(state)
+            m = match(text, pos)
+            if m is None:
+                raise _Bail
+            t = m.lastgroup
+            start = m.start(t)
+            if start != pos:
+                nl = count("\n", pos, start)
+                if nl:
+                    line += nl
+                    line_start = rfind("\n", pos, start) + 1
+            pos = m.end()
+            if t in valueless:
+                tok = None
+            else:
+                col = start - line_start + 1
+                tok = new(tok_cls, (t, text[start:pos], start, line, col, col + pos - start))
+
+        def shift(state: int) -> int:
+            """Shift the look-ahead from `state`, lex the next token; the new state."""
+            # `lex`, inlined: this runs once per token.
+            nonlocal t, tok, pos, line, line_start
+            target = actions[state].get(t)
+            if target.__class__ is not int:
+                raise _Bail
+            quick = quicks[target]
+            if quick is None:
+                quick = quicks[target] = self.quick_table(target)
+            kind = quick.get(text[pos:pos + 1])
+            if kind is not None:
+                t, tok = kind, None
+                pos += 1
+                return target
+            match = patterns[target]
+            if match is None:
+                match = compile_state(target)
+            m = match(text, pos)
+            if m is None:
+                raise _Bail
+            t = m.lastgroup
+            start, end = m.span(t)
+            if start != pos:
+                nl = count("\n", pos, start)
+                if nl:
+                    line += nl
+                    line_start = rfind("\n", pos, start) + 1
+            pos = end
+            if t in valueless:
+                tok = None
+            else:
+                col = start - line_start + 1
+                tok = new(tok_cls, (t, text[start:end], start, line, col, col + end - start))
+            return target
+
+        def goto(state: int, rule: str) -> int:
+            target = actions[state].get(rule)
+            if target.__class__ is not int:
+                raise _Bail
+            return target
+
+        def expect(state: int, type_: str) -> int:
+            if t != type_:
+                raise _Bail
+            return shift(state)
+
+        def operands(after_open: int) -> list[Any]:
+            """Operands up to and including the ')' (the '(' was shifted to `after_open`)."""
+            if t == "RPAR":
+                shift(after_open)
+                return []
+            # Frames of the applications being read: (callee, operands, the
+            # state after '(' and `arglist`, where ',' and ')' are shifted).
+            frames: list[tuple[Any, list[Any], int]] = [
+                (None, [], goto(after_open, "arglist"))]
+            at = after_open
+            while True:
+                if t == "CALLEE":
+                    callee = tok
+                    inner = shift(at)
+                    if t != "RPAR":
+                        frames.append((callee, [], goto(inner, "arglist")))
+                        at = inner
+                        continue
+                    shift(inner)
+                    value: Any = ("app", callee, [])
+                elif t in _OPERAND_LEAVES:
+                    value = tok
+                    shift(at)
+                elif t == "SIG":
+                    sig = tok
+                    s = shift(at)
+                    name = tok
+                    expect(s, "NAME")
+                    value = ("sigref", sig, name)
+                else:
+                    raise _Bail
+                while True:
+                    callee, args, listed = frames[-1]
+                    args.append(value)
+                    if t == "COMMA":
+                        at = shift(listed)
+                        break
+                    if t != "RPAR":
+                        raise _Bail
+                    shift(listed)
+                    frames.pop()
+                    if not frames:
+                        return args
+                    value = ("app", callee, args)
+
+        def expr(at: int) -> Any:
+            if t == "CALLEE":
+                callee = tok
+                return ("app", callee, operands(shift(at)))
+            if t == "SIG":
+                sig = tok
+                s = shift(at)
+                name = tok
+                expect(s, "NAME")
+                return ("sigref", sig, name)
+            if t in _OPERAND_LEAVES and t != "OFFSET_ARG":
+                value = tok
+                shift(at)
+                return value
+            raise _Bail
+
+        def functype(at: int) -> list[Any]:
+            out: list[Any] = []
+            s = expect(at, "LPAR")
+            if t == "NAME":
+                out.append(tok)
+                first = s = shift(s)
+                more = False
+                while t == "COMMA":
+                    s = shift(goto(first, star_params) if more else first)
+                    out.append(tok)
+                    s = expect(s, "NAME")
+                    more = True
+                if more:
+                    s = goto(first, star_params)
+            s = expect(s, "RPAR")
+            if t == "ARROW":
+                out.append(tok)
+                s = shift(s)
+                out.append(tok)
+                expect(s, "NAME")
+            return out
+
+        def indirect(at: int) -> tuple[Any, list[Any], Any, list[Any]]:
+            """CALL_INDIRECT functype '[' expr ']' '(' [operands] ')'."""
+            ci = tok
+            s = shift(at)
+            ft = functype(s)
+            s = expect(goto(s, "functype"), "LSQB")
+            target = expr(s)
+            s = expect(goto(s, "expr"), "RSQB")
+            s = expect(s, "LPAR")
+            return ci, ft, target, operands(s)
+
+        def stmt(at: int) -> tuple[Any, ...]:
+            if t == "DEST":
+                dest = tok
+                s = shift(at)
+                if t == "CALL":
+                    s = shift(s)
+                    callee = tok
+                    s = expect(s, "CALLEE")
+                    return ("assign_call", dest, callee, operands(s))
+                if t == "CALL_INDIRECT":
+                    return ("assign_call_indirect", dest, *indirect(s))
+                return ("assign", dest, expr(s))
+            if t == "CALLEE":
+                callee = tok
+                return ("op_stmt", callee, operands(shift(at)))
+            if t == "CALL":
+                s = shift(at)
+                callee = tok
+                s = expect(s, "CALLEE")
+                return ("call", callee, operands(s))
+            return ("call_indirect", *indirect(at))
+
+        def term(at: int) -> tuple[Any, ...]:
+            kw = tok
+            if t == "JUMP":
+                s = shift(at)
+                target = tok
+                expect(s, "NAME")
+                return ("jump", kw, target)
+            if t == "IF":
+                s = shift(at)
+                cond = expr(s)
+                s = expect(goto(s, "expr"), "THEN")
+                then = tok
+                s = expect(s, "NAME")
+                s = expect(s, "ELSE")
+                else_ = tok
+                expect(s, "NAME")
+                return ("branch", kw, cond, then, else_)
+            if t == "SWITCH":
+                s = shift(at)
+                index = expr(s)
+                s = expect(goto(s, "expr"), "LSQB")
+                names: list[Any] = []
+                if t == "NAME":
+                    names.append(tok)
+                    shift(s)
+                    listed = goto(s, "names")
+                    while t == "COMMA":
+                        c = shift(listed)
+                        names.append(tok)
+                        expect(c, "NAME")
+                    s = listed
+                s = expect(s, "RSQB")
+                s = expect(s, "ELSE")
+                default = tok
+                expect(s, "NAME")
+                return ("switch", kw, index, names, default)
+            if t == "RETURN":
+                s = shift(at)
+                if t in _EXPR_START:
+                    return ("ret", kw, expr(s))
+                return ("ret", kw, None)
+            if t == "TAIL":
+                s = shift(at)
+                if t == "CALL":
+                    s = shift(s)
+                    callee = tok
+                    s = expect(s, "CALLEE")
+                    return ("tail_call", kw, callee, operands(s))
+                if t != "CALL_INDIRECT":
+                    raise _Bail
+                return ("tail_call_indirect", kw, *indirect(s))
+            if t == "UNREACHABLE":
+                shift(at)
+                return ("unreachable", kw)
+            s = shift(at)   # PANIC
+            text_tok = tok
+            expect(s, "STRING")
+            return ("panic", kw, text_tok)
+
+        def block(at: int) -> tuple[Any, ...]:
+            label = tok
+            s = shift(at)
+            stmts: list[Any] = []
+            if t in _STMT_START:
+                stmts.append(stmt(s))
+                listed = goto(s, "stmts")
+                while t in _STMT_START:
+                    stmts.append(stmt(listed))
+                s = listed
+            end = term(s) if t in _TERM_START else None
+            return ("block", label, stmts, end)
+
+        def local_decl(at: int) -> tuple[str, list[Any]]:
+            s = shift(at)
+            names: list[Any] = [tok]
+            s = expect(s, "NAME")
+            s = expect(s, "COLON")
+            names.append(tok)
+            first = expect(s, "NAME")
+            more = False
+            while t == "COMMA":
+                s = shift(goto(first, star_local_names) if more else first)
+                names.append(tok)
+                s = expect(s, "NAME")
+                s = expect(s, "COLON")
+                names.append(tok)
+                s = expect(s, "NAME")
+                more = True
+            return ("local", names)
+
+        lex(b0)
+        children: list[Any] = []
+        at = b0
+        if t == "LOCAL":
+            children.append(local_decl(at))
+            at = goto(b0, self.star_locals)
+            while t == "LOCAL":
+                children.append(local_decl(at))
+        if t == "LABEL_DEF":
+            first = at
+            children.append(block(first))
+            at = goto(first, self.star_blocks)
+            while t == "LABEL_DEF":
+                children.append(block(at))
+        if t != "RBRACE":
+            raise _Bail
+        close_start, close_line = pos - 1, line     # '}' is one character
+        end_col = close_start - line_start + 2
+        target = actions[at].get("RBRACE")
+        if target.__class__ is not int:
+            raise _Bail
+        return (self.make_body(children), target, pos, line, line_start,
+                (close_start, close_line, end_col))
+
+
 class _TokLexer(ContextualLexer):
     """lark's contextual lexer, handing out its tokens as `_Tok` (lark's own loop, for tests)."""
 
@@ -593,6 +1016,11 @@ def _get_parser() -> tuple[Lark, _Collector, _FastLALR | None]:
         if type(lexer) is ContextualLexer:
             lexer.__class__ = _TokLexer
         fast = None if os.environ.get("IRLD_PARSER") == "lark" else _FastLALR(lark)
+        if fast is not None:
+            try:
+                fast.body = _BodyParser(fast, lark, collector)
+            except _Unsupported:
+                pass
         _parser = (lark, collector, fast)
     return _parser
 
@@ -621,13 +1049,8 @@ def _parse(text: str, filename: str, *, stock_lark: bool) -> Module:
             lark, collector, fast = _get_parser()
             if stock_lark:
                 fast = None
-            collector.reset()
             try:
-                try:
-                    diags = _parse_syntax(lark, fast, collector, text, filename)
-                except _Unsupported:
-                    collector.reset()
-                    diags = _parse_syntax(lark, None, collector, text, filename)
+                diags = _syntax(lark, fast, collector, text, filename)
                 raw_items = collector.found
                 module_tok = collector.module
             finally:
@@ -643,6 +1066,10 @@ def _parse(text: str, filename: str, *, stock_lark: bool) -> Module:
     finally:
         sys.setrecursionlimit(old_limit)
         if gc_was_enabled:
+            # Move what the passes allocated out of the youngest generation
+            # (O(1)), or the next collection would walk all of it.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
     if builder.diags or module is None:
         diags_sorted = sorted(builder.diags, key=_diag_key)
@@ -680,8 +1107,31 @@ def _diag_key(d: Diagnostic) -> tuple[int, int]:
 # ---------------------------------------------------------------- syntax errors
 
 
+def _syntax(lark: Lark, fast: _FastLALR | None, collector: _Collector, text: str,
+            filename: str) -> list[Diagnostic]:
+    """Pass 1 into `collector`: with the body parser, then, if that found
+    anything wrong, again with the LALR loop alone, which reports errors
+    exactly as lark would (the body parser stops at the first one, and its
+    state stack after a body is not lark's)."""
+    collector.reset()
+    try:
+        diags = _parse_syntax(lark, fast, collector, text, filename, bodies=True)
+        if not diags:
+            return diags
+    except _Bail:
+        pass
+    except _Unsupported:
+        fast = None
+    collector.reset()
+    try:
+        return _parse_syntax(lark, fast, collector, text, filename, bodies=False)
+    except _Unsupported:
+        collector.reset()
+        return _parse_syntax(lark, None, collector, text, filename, bodies=False)
+
+
 def _parse_syntax(lark: Lark, fast: _FastLALR | None, collector: _Collector, text: str,
-                  filename: str) -> list[Diagnostic]:
+                  filename: str, *, bodies: bool) -> list[Diagnostic]:
     """Parse `text`, resynchronising after each syntax error."""
     diags: list[Diagnostic] = []
     start, chunk_offset, sync_line = "start", -1, 1
@@ -689,7 +1139,7 @@ def _parse_syntax(lark: Lark, fast: _FastLALR | None, collector: _Collector, tex
     while True:
         try:
             if fast is not None:
-                fast.parse(text, start, max(chunk_offset, 0), sync_line)
+                fast.parse(text, start, max(chunk_offset, 0), sync_line, bodies)
             elif chunk_offset <= 0:
                 lark.parse(text, start=start)
             else:
@@ -856,6 +1306,75 @@ class _Header:
         self.first_def: dict[str, Any] = {}
 
 
+def _slot_maker(cls: Any) -> Any:
+    """A positional constructor of attrs class `cls` (every field, in order)
+    for the builder's hot paths: it sets the slots through their
+    descriptors, a third cheaper than a frozen class's `__init__` (which goes
+    through `object.__setattr__`), and the objects are the same.  Half a
+    million spans and as many nodes on the 5 MB benchmark.  `cls` itself
+    when a field has a validator or converter, the class has a post-init
+    hook, or a field is not a plain slot."""
+    fields = attrs.fields(cls)
+    names = [f.name for f in fields]
+    if (any(f.validator or f.converter for f in fields)
+            or hasattr(cls, "__attrs_post_init__")
+            or not all(type(cls.__dict__.get(n)).__name__ == "member_descriptor" for n in names)):
+        return cls
+    new = object.__new__
+    setters = [cls.__dict__[n].__set__ for n in names]
+    if len(names) == 2:
+        set0, set1 = setters
+
+        def make2(a: Any, b: Any) -> Any:
+            obj = new(cls)
+            set0(obj, a)
+            set1(obj, b)
+            return obj
+        return make2
+    if len(names) == 3:
+        set0, set1, set2 = setters
+
+        def make3(a: Any, b: Any, c: Any) -> Any:
+            obj = new(cls)
+            set0(obj, a)
+            set1(obj, b)
+            set2(obj, c)
+            return obj
+        return make3
+    if len(names) == 4:
+        set0, set1, set2, set3 = setters
+
+        def make4(a: Any, b: Any, c: Any, d: Any) -> Any:
+            obj = new(cls)
+            set0(obj, a)
+            set1(obj, b)
+            set2(obj, c)
+            set3(obj, d)
+            return obj
+        return make4
+    if len(names) == 5:
+        set0, set1, set2, set3, set4 = setters
+
+        def make5(a: Any, b: Any, c: Any, d: Any, e: Any) -> Any:
+            obj = new(cls)
+            set0(obj, a)
+            set1(obj, b)
+            set2(obj, c)
+            set3(obj, d)
+            set4(obj, e)
+            return obj
+        return make5
+    return cls
+
+
+_make_span: Callable[[str, int, int, int, int], Span] = _slot_maker(Span)
+# (positional, the span last)
+_make_local: Callable[[str, Span], LocalGet] = _slot_maker(LocalGet)
+_make_op: Callable[[str, tuple[Expr, ...], Span], OpExpr] = _slot_maker(OpExpr)
+_make_const: Callable[[ValType, int | float, Span], Const] = _slot_maker(Const)
+_make_load: Callable[[str, Expr, int, Span], Load] = _slot_maker(Load)
+
+
 class _Builder:
     """Pass 2: raw items to model nodes, with typing and name resolution."""
 
@@ -878,7 +1397,7 @@ class _Builder:
 
     def span(self, tok: Any) -> Span:
         line = tok[3]  # tokens never span lines
-        return Span(self.file, line, tok[4], line, tok[5])
+        return _make_span(self.file, line, tok[4], line, tok[5])
 
     def error(self, msg: str, tok: Any, notes: tuple[str, ...] = ()) -> None:
         self.diags.append(Diagnostic.error(msg, self.span(tok), notes=notes))
@@ -981,14 +1500,14 @@ class _Builder:
                 v = _int(text)
                 lo, hi = _INT_RANGE[want]
                 if lo <= v <= hi:
-                    return Const(want, v, span=Span(self.file, line, tok[4], line, tok[5]))
+                    return _make_const(want, v, _make_span(self.file, line, tok[4], line, tok[5]))
             lo, hi = _INT_RANGE[want]
             self.int_lit(tok, lo, hi, want.value)  # reports the error
             return _BAD
         fv = self.float_lit(tok, 32 if want is F32 else 64)
         if fv is None:
             return _BAD
-        return Const(want, fv, span=Span(self.file, line, tok[4], line, tok[5]))
+        return _make_const(want, fv, _make_span(self.file, line, tok[4], line, tok[5]))
 
     def sym_offset(self, tok: Any, text: str) -> tuple[str, int] | None:
         """`name+off` / `name-off` (an ADDR_TARGET or SYMREF without '@')."""
@@ -1378,11 +1897,11 @@ class _Builder:
                 t = self.scope.get(name, _MISSING)
                 if t is not _MISSING:
                     line = tok[3]
-                    return LocalGet(name, span=Span(self.file, line, tok[4], line, tok[5])), t
+                    return _make_local(name, _make_span(self.file, line, tok[4], line, tok[5])), t
                 decl = self.decls.get(name)
                 if decl is not None and decl.kind == "global":
                     line = tok[3]
-                    return GlobalGet(name, span=Span(self.file, line, tok[4], line,
+                    return GlobalGet(name, span=_make_span(self.file, line, tok[4], line,
                                                      tok[5])), decl.type
                 if decl is not None:
                     self.error(f"'{name}' is a {'function' if decl.kind == 'func' else 'data'} "
@@ -1432,18 +1951,25 @@ class _Builder:
             return self.app_slow(callee, args, op)
         out: list[Expr] = []
         expr = self.expr
+        scope = self.scope
         for a, w in zip(args, want):
-            e, t = expr(a, w)
+            # A local, the most common operand, is built here (as `expr` builds it).
+            t = _MISSING if a[0] != "NAME" else scope.get(a[1], _MISSING)
+            if t is _MISSING:
+                e, t = expr(a, w)
+            else:
+                line = a[3]
+                e = _make_local(a[1], _make_span(self.file, line, a[4], line, a[5]))
             if t is not w and t is not None:
                 self.error(f"operand {len(out) + 1} of {op.name} has type {t.value}, "
                            f"expected {w.value}", _first_tok(a))
             out.append(e)
         col = callee[4]
         line = callee[3]
-        span = Span(self.file, line, col, line, col + len(op.name))
+        span = _make_span(self.file, line, col, line, col + len(op.name))
         if op.kind is OpKind.LOAD:
-            return Load(op.name, out[0], offset, span=span), op.result
-        return OpExpr(op.name, tuple(out), span=span), op.result
+            return _make_load(op.name, out[0], offset, span), op.result
+        return _make_op(op.name, tuple(out), span), op.result
 
     def app_slow(self, callee: Any, raw_args: list[Any], op: Op | None) -> tuple[Expr, ValType | None]:
         """`app` for everything but an op with the right operand count and no offset."""
@@ -1566,7 +2092,7 @@ class _Builder:
                 self.error(f"cannot assign {et.value} to '{name}' of type {t.value}",
                            _first_tok(raw))
             line = dest[3]
-            return Assign(name, e, span=Span(self.file, line, dest[4], line, dest[5]))
+            return Assign(name, e, span=_make_span(self.file, line, dest[4], line, dest[5]))
         decl = self.decls.get(name)
         if decl is not None and decl.kind == "global":
             gt = decl.type

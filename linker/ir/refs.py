@@ -47,9 +47,21 @@ class RefCollector:
 
     def expr(self, e: Expr) -> None:
         # Explicit stack: expression trees from generated code can be deep.
+        # Dispatch on the exact class first (`match` class patterns cost an
+        # isinstance and an attribute fetch per case); subclasses fall through.
         stack: list[Expr] = [e]
         while stack:
-            match stack.pop():
+            node = stack.pop()
+            cls = node.__class__
+            if cls is LocalGet or cls is Const:
+                continue
+            if cls is OpExpr:
+                stack.extend(reversed(node.args))  # type: ignore[union-attr]
+                continue
+            if cls is Load:
+                stack.append(node.addr)  # type: ignore[union-attr]
+                continue
+            match node:
                 case SymRef(symbol=s):
                     self.add(s, EdgeKind.ADDRESS)
                 case GlobalGet(name=n):

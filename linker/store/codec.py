@@ -111,10 +111,19 @@ _NO_NAMES: Mapping[str, str] = {}
 def _encode_expr(e: Expr, out: list[Any], names: Mapping[str, str]) -> None:
     # Post-order with an explicit stack; isinstance chains are faster than
     # `match` class patterns on this hot path.
+    if e.__class__ is LocalGet:  # a leaf, the most common operand: no stack
+        out += (LOCAL, e.name)
+        return
     stack: list[Expr | object] = [e]
     while stack:
         node = stack.pop()
-        if node is _POST:
+        cls: type = node.__class__
+        if cls is LocalGet:  # the exact classes first: cheaper than isinstance
+            out += (LOCAL, node.name)  # type: ignore[attr-defined]
+        elif cls is OpExpr:
+            stack += (node, _POST)
+            stack.extend(reversed(node.args))  # type: ignore[attr-defined]
+        elif node is _POST:
             node = stack.pop()
             if isinstance(node, OpExpr):
                 out += (OP, node.op, len(node.args))
@@ -123,7 +132,8 @@ def _encode_expr(e: Expr, out: list[Any], names: Mapping[str, str]) -> None:
         elif isinstance(node, LocalGet):
             out += (LOCAL, node.name)
         elif isinstance(node, Const):
-            out += (CONST, node.type.value, node.value)
+            # `_value_`, not `value`: the enum property is a Python-level call.
+            out += (CONST, node.type._value_, node.value)
         elif isinstance(node, OpExpr):
             stack += (node, _POST)
             stack.extend(reversed(node.args))

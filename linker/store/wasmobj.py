@@ -1294,6 +1294,9 @@ def padded_uleb(value: int, width: int = 5) -> bytes:
     """`value` as an unsigned LEB of exactly `width` bytes, as relocated sites are written."""
     if not 0 <= value < 1 << (7 * width):
         raise ValueError(f"{value} does not fit a {width}-byte unsigned LEB")
+    if width == 5:  # every relocated site but 64-bit ones: no generator
+        return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14 & 0x7F | 0x80,
+                      value >> 21 & 0x7F | 0x80, value >> 28))
     out = bytearray((value >> (7 * i)) & 0x7F | 0x80 for i in range(width))
     out[-1] &= 0x7F
     return bytes(out)

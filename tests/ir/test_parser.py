@@ -4,6 +4,8 @@ name resolution, spans, and agreement between the fast driver and lark's loop.""
 from __future__ import annotations
 
 import math
+import random
+import re
 import struct
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from linker.diagnostics import DiagnosticError, Span
 from linker.ir import model as ir
 from linker.ir.ctypes import CKind, CScalar, CSig, CStruct, lower
-from linker.ir.parser import _parse, parse_module
+from linker.ir.parser import _Bail, _get_parser, _parse, _parse_syntax, parse_module
 from linker.ir.printer import print_module
 from linker.ir.types import FuncType, ValType
 
@@ -298,6 +300,58 @@ def test_fast_driver_matches_lark() -> None:
     """The fast LALR driver builds exactly what lark's own loop builds."""
     for name, text in _inputs():
         assert _parse(text, name, stock_lark=False) == _parse(text, name, stock_lark=True), name
+
+
+def _raw_syntax(text: str, bodies: bool) -> object:
+    """Pass 1 alone: the raw items (or "bail" when the body parser gives up)."""
+    lark, collector, fast = _get_parser()
+    assert fast is not None and fast.body is not None
+    collector.reset()
+    try:
+        diags = _parse_syntax(lark, fast, collector, text, "t.ir", bodies=bodies)
+    except _Bail:
+        return "bail"
+    finally:
+        found, module = collector.found, collector.module
+        collector.reset()
+    return (bool(diags), found, module)
+
+
+_MUTATIONS = ["(", ")", ",", "=", ":", " ", "\n", "x", "offset=4", "offset", "return", "jump",
+              "call", "call_indirect", "tail", "if", "then", "else", "switch", "[", "]",
+              "local", "sig", "1", "1.5", "@d", "}", "{", "//c\n", "/*c*/", "x:", "x =",
+              "i32.add(", "panic", '"s"', "unreachable", "->", "i32", "entry:", "returnx"]
+
+
+def test_body_parser_matches_lalr_loop() -> None:
+    """The body parser reads bodies into exactly the raw items the LALR loop
+    builds, on valid files and on mutated ones (a mutation that is still
+    valid must parse the same; one that is not must make it give up or
+    report an error, never parse differently)."""
+    texts = [text for _, text in _inputs()]
+    rng = random.Random(14)
+    cases = list(texts)
+    for _ in range(600):
+        parts = re.split(r"(\s+|[(),\[\]{}=:])", rng.choice(texts))
+        for _ in range(rng.randint(1, 3)):
+            k = rng.randrange(len(parts))
+            if rng.random() < 0.3:
+                parts[k] = ""
+            else:
+                parts.insert(k, rng.choice(_MUTATIONS))
+        cases.append("".join(parts))
+    for i, text in enumerate(cases):
+        lalr = _raw_syntax(text, bodies=False)
+        rd = _raw_syntax(text, bodies=True)
+        assert isinstance(lalr, tuple)
+        if i < len(texts):
+            assert rd == lalr, i          # every valid file: no fallback
+        elif rd == "bail":
+            continue
+        elif not lalr[0]:
+            assert rd == lalr, text       # valid: the same items
+        else:
+            assert isinstance(rd, tuple) and rd[0], text    # an error outside any body
 
 
 def test_fast_driver_reports_errors_where_lark_does() -> None:
