@@ -164,6 +164,11 @@ class _FuncGen:
         # read tees the value into the local.  By local: the stackified values
         # waiting for their read, innermost last (see `stack_stmt`).
         self.plan: dict[int, dict[int, int]] = {}     # _STACK, _TEE or _SKIP
+        # (block, statement) of a stackified call -> the constants the next
+        # statement evaluates before reading its result: emitted before the
+        # call, and skipped (`hoisted`) where they stand.
+        self.hoist: dict[tuple[int, int], tuple[ir.Expr, ...]] = {}
+        self.hoisted = 0
         self.subst: dict[str, list[_Pending]] = {}
         self.temp: dict[ValType, int] = {}
         self.own: dict[str, int] = {}
@@ -331,6 +336,7 @@ class _FuncGen:
                         dest = None     # the trampoline driver needs the value in a local
                 else:
                     dest = None
+                under = stack_in        # does this statement read a value left on the stack?
                 stack_in = False
                 n = 0 if dest is None else reads.get(dest, 0)
                 if n == 0:
@@ -338,17 +344,25 @@ class _FuncGen:
                 assert dest is not None
                 if k + 1 < len(stmts):
                     nxt = stmts[k + 1]
-                    where, count = _read_position(_stmt_exprs(nxt), dest)
+                    exprs = _stmt_exprs(nxt)
                     direct = True
                     # Assigned again right after this read: the value is dead then.
-                    kills = count == 1 and _dest(nxt) == dest
+                    kills = _dest(nxt) == dest
                 else:
                     mode = follows.get(bi, 0)
                     if mode == 0:
                         continue
-                    where, count = _read_position(_term_exprs(blk.term, trampoline), dest)
+                    exprs = _term_exprs(blk.term, trampoline)
                     direct = mode == 2
-                    kills = count == 1 and type(blk.term) in _LEAVING
+                    kills = type(blk.term) in _LEAVING
+                where, count = _read_position(exprs, dest)
+                kills = kills and count == 1
+                if where == 1 and on_stack and direct and not under and cls is not ir.Assign:
+                    # `f(1, 2, x)` after `x = g()`: the constants go before the call.
+                    lead = _constant_lead(exprs)
+                    if lead and _read_position(exprs[lead:], dest)[0] == 0:
+                        self.hoist[(bi, k)] = exprs[:lead]
+                        where = 0
                 if where == 0 and (direct or not on_stack) or where == 1 and not on_stack:
                     tee = n > 1 and not kills
                     chosen[k] = _TEE if tee else _STACK
@@ -382,6 +396,8 @@ class _FuncGen:
         if self.f.result is not None and self.ctx.trace is None:
             typed_if, arm_ends = _final_if(instrs)
         at_end = {last, *arm_ends} if typed_if >= 0 else {last}
+        if self.f.result is None:
+            at_end = _tail_exits(instrs)
         for pos, ins in enumerate(instrs):
             match ins:
                 case Code(payload=i):
@@ -395,7 +411,8 @@ class _FuncGen:
                             if act is None:
                                 self.emit_stmt(s)
                             elif act != _SKIP:
-                                self.stack_stmt(s, act == _TEE)
+                                self.stack_stmt(s, act == _TEE,
+                                                self.hoist.get((cast(int, i), k), ()))
                 case BlockStart():
                     b.block()
                 case LoopStart():
@@ -427,7 +444,8 @@ class _FuncGen:
                 case Exit(payload=t):
                     # A return at the very end: the function's end returns.
                     self.emit_exit(cast(ir.Terminator, t), pos in at_end and (
-                        b.depth == 0 or typed_if >= 0) and self.ctx.trace is None)
+                        b.depth == 0 or typed_if >= 0 or self.f.result is None)
+                        and self.ctx.trace is None)
         return typed_if >= 0 or last >= 0 and type(instrs[last]) in (Exit, Br, BrTable)
 
     def emit_exit(self, t: ir.Terminator, at_end: bool = False) -> None:
@@ -536,7 +554,7 @@ class _FuncGen:
     def emit_tail_call(self, callee: str, args: Sequence[ir.Expr]) -> None:
         if self.ctx.trace is not None:
             self.ctx.trace.tail(self.b)
-        for a in args:
+        for a in args[self.take_hoisted():]:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.call_op(0x12, callee)
@@ -552,7 +570,7 @@ class _FuncGen:
                                 args: Sequence[ir.Expr]) -> None:
         if self.ctx.trace is not None:
             self.ctx.trace.tail(self.b)
-        for a in args:
+        for a in args[self.take_hoisted():]:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.emit_expr(target)
@@ -644,7 +662,14 @@ class _FuncGen:
 
     # ------------------------------------------------------------ statements
 
-    def stack_stmt(self, s: ir.Stmt, tee: bool) -> None:
+    def take_hoisted(self) -> int:
+        """How many leading expressions of this statement were emitted
+        already (`hoist`)."""
+        n = self.hoisted
+        self.hoisted = 0
+        return n
+
+    def stack_stmt(self, s: ir.Stmt, tee: bool, hoist: Sequence[ir.Expr] = ()) -> None:
         """A stackified statement (`plan_stack`): an assignment's value waits
         for its read; a call runs here and leaves its result on the stack.
 
@@ -657,9 +682,12 @@ class _FuncGen:
             return
         dest = cast(ir.Call | ir.CallIndirect, s).dest
         assert dest is not None
+        for e in hoist:
+            self.emit_expr(e)
         self.emit_stmt(s, keep=True)
         if tee:
             self.b.local_tee(self.local_index[dest])
+        self.hoisted = len(hoist)
         self.subst.setdefault(dest, []).append(_Pending(None, None, -1))
 
     def emit_stmt(self, s: ir.Stmt, keep: bool = False) -> None:
@@ -676,7 +704,8 @@ class _FuncGen:
                 b.local_set(idx)
             return
         if isinstance(s, ir.Store):
-            self.emit_expr(s.addr)
+            if not self.take_hoisted():
+                self.emit_expr(s.addr)
             if self.checks is not None:
                 self.check_access(s.op, s.offset)
             self.emit_expr(s.value)
@@ -688,7 +717,7 @@ class _FuncGen:
                 ffi = trace is not None and c == FFI_CALL and len(args) == 4
                 if ffi:
                     self.trace_ffi("ffi_call", args)
-                for a in args:
+                for a in args[self.take_hoisted():]:
                     self.emit_expr(a)
                 self.call_op(0x10, c)
                 if ffi:
@@ -697,7 +726,7 @@ class _FuncGen:
                 self.finish_call(d, self.callee_result(c, d), tr is not None and tr.may_tail(c),
                                  keep)
             case ir.CallIndirect(dest=d, type=ty, target=tg, args=args):
-                for a in args:
+                for a in args[self.take_hoisted():]:
                     self.emit_expr(a)
                 self.emit_expr(tg)
                 if self.checks is not None:
@@ -928,6 +957,17 @@ def _term_exprs(t: ir.Terminator, trampoline: bool) -> tuple[ir.Expr, ...]:
     return ()
 
 
+def _constant_lead(exprs: Sequence[ir.Expr]) -> int:
+    """How many of `exprs` are, from the first, constants (nothing to
+    evaluate: they may be emitted earlier)."""
+    n = 0
+    for e in exprs:
+        if type(e) not in (ir.Const, ir.SymRef, ir.SigRef):
+            break
+        n += 1
+    return n
+
+
 def _count_reads(f: ir.Func) -> dict[str, int]:
     """How many times each local is read in the function's code."""
     reads: dict[str, int] = {}
@@ -1088,24 +1128,65 @@ def _uses_dispatch(instrs: Sequence[Instr]) -> bool:
     return False
 
 
+# How far `_falls_through` looks (bounds the work on very deep trees).
+_FALL_LIMIT = 64
+
+
+def _else_ends(instrs: Sequence[Instr]) -> dict[int, int]:
+    """The index of the `end` of the `if` each `else` belongs to."""
+    out: dict[int, int] = {}
+    opened: list[int] = []          # index of each open construct's `else`, or -1
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is BlockStart or cls is LoopStart or cls is IfStart:
+            opened.append(-1)
+        elif cls is Else:
+            opened[-1] = i
+        elif cls is End:
+            e = opened.pop()
+            if e >= 0:
+                out[e] = i
+    return out
+
+
+def _falls_through(instrs: Sequence[Instr], i: int, count: int,
+                   else_ends: Mapping[int, int]) -> int:
+    """Where control falling through to position `i` goes once it has left
+    `count` enclosing constructs, when it runs nothing on the way (an `else`
+    jumps to its if's `end`; falling off a loop's body leaves it); -1 when
+    it would run something first."""
+    n = len(instrs)
+    closed = steps = 0
+    while closed < count:
+        steps += 1
+        if i >= n or steps > _FALL_LIMIT:
+            return -1
+        cls = type(instrs[i])
+        if cls is End:
+            closed += 1
+            i += 1
+        elif cls is Else:
+            i = else_ends[i]
+        else:
+            return -1
+    return i
+
+
 def _peephole(instrs: list[Instr]) -> list[Instr]:
     """Drop what the relooper's structure leaves redundant: a `br d` that
-    only does what falling through does (the next d+1 instructions end the
-    d+1 innermost constructs, none of them a loop, whose label is its start;
-    for d = 0 an `else` ends the arm as well), then empty blocks and empty
-    else arms."""
+    goes where falling through goes (the d+1 innermost constructs end right
+    after it, and construct d is not a loop, whose label is its start), then
+    empty blocks and empty else arms."""
     kept: list[Instr] = []
     opened: list[type] = []         # BlockStart / LoopStart / IfStart of each open construct
-    n = len(instrs)
+    else_ends = _else_ends(instrs)
     for i, ins in enumerate(instrs):
         cls = type(ins)
         if cls is Br:
             d = cast(Br, ins).depth
-            if d < len(opened) and LoopStart not in opened[len(opened) - d - 1:]:
-                if (d == 0 and i + 1 < n and type(instrs[i + 1]) is Else
-                        or i + d + 1 < n and all(type(x) is End
-                                                 for x in instrs[i + 1:i + d + 2])):
-                    continue
+            if (d < len(opened) and opened[-1 - d] is not LoopStart
+                    and _falls_through(instrs, i + 1, d + 1, else_ends) >= 0):
+                continue
         elif cls is End:
             opened.pop()
         elif cls is BlockStart or cls is LoopStart or cls is IfStart:
@@ -1120,6 +1201,23 @@ def _peephole(instrs: list[Instr]) -> list[Instr]:
                 out.pop()           # an empty block
                 continue
         out.append(ins)
+    return out
+
+
+def _tail_exits(instrs: Sequence[Instr]) -> set[int]:
+    """Positions of exits after which control would fall through to the
+    function's end anyway (a `return` there, without a value, can go)."""
+    else_ends = _else_ends(instrs)
+    out: set[int] = set()
+    depth = 0
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is Exit and _falls_through(instrs, i + 1, depth, else_ends) == len(instrs):
+            out.add(i)
+        elif cls is End:
+            depth -= 1
+        elif cls is BlockStart or cls is LoopStart or cls is IfStart:
+            depth += 1
     return out
 
 
