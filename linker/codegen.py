@@ -704,7 +704,9 @@ class _FuncGen:
                 b.local_set(idx)
             return
         if isinstance(s, ir.Store):
-            if not self.take_hoisted():
+            if self.hoisted:
+                self.hoisted = 0        # the address is on the stack already
+            else:
                 self.emit_expr(s.addr)
             if self.checks is not None:
                 self.check_access(s.op, s.offset)
@@ -860,6 +862,8 @@ def _initial_zeros(f: ir.Func) -> set[int]:
     """Statements of the entry block that set a local to zero before anything
     else sets it (locals start at zero: docs/ir.md), when no jump leads back
     to the entry."""
+    if not any(type(s) is ir.Assign and type(s.value) is ir.Const for s in f.blocks[0].stmts):
+        return set()
     entry = f.blocks[0].label
     for blk in f.blocks:
         t = blk.term
@@ -923,37 +927,37 @@ _BARRIERS = frozenset(
 _BARRIER = object()     # _read_position's marker: a barrier op completes here
 
 
-def _stmt_exprs(s: ir.Stmt) -> tuple[ir.Expr, ...]:
-    """The expressions a statement evaluates, in evaluation order."""
+def _stmt_exprs(s: Any) -> tuple[ir.Expr, ...]:
+    """The expressions a statement (an `ir.Stmt`) evaluates, in evaluation order."""
     cls = type(s)
     if cls is ir.Assign:
-        return (cast(ir.Assign, s).value,)
+        return (s.value,)
     if cls is ir.Store:
-        st = cast(ir.Store, s)
-        return (st.addr, st.value)
+        return (s.addr, s.value)
     if cls is ir.Call:
-        return cast(ir.Call, s).args
+        args: tuple[ir.Expr, ...] = s.args
+        return args
     if cls is ir.CallIndirect:
-        ci = cast(ir.CallIndirect, s)
-        return ci.args + (ci.target,)
-    return (cast(ir.GlobalSet, s).value,)
+        return s.args + (s.target,)     # type: ignore[no-any-return]
+    return (s.value,)
 
 
-def _term_exprs(t: ir.Terminator, trampoline: bool) -> tuple[ir.Expr, ...]:
-    """The expressions a terminator evaluates, in order (in trampoline mode an
-    indirect tail call stores its arguments in globals before its target: the
-    target is left out)."""
-    match t:
-        case ir.Branch(cond=c):
-            return (c,)
-        case ir.Switch(index=x):
-            return (x,)
-        case ir.Return(value=v):
-            return () if v is None else (v,)
-        case ir.TailCall(args=args):
-            return args
-        case ir.TailCallIndirect(target=tg, args=args):
-            return args if trampoline else args + (tg,)
+def _term_exprs(t: Any, trampoline: bool) -> tuple[ir.Expr, ...]:
+    """The expressions a terminator (an `ir.Terminator`) evaluates, in order
+    (in trampoline mode an indirect tail call stores its arguments in globals
+    before its target: the target is left out)."""
+    cls = type(t)
+    if cls is ir.Branch:
+        return (t.cond,)
+    if cls is ir.Return:
+        return () if t.value is None else (t.value,)
+    if cls is ir.TailCall:
+        args: tuple[ir.Expr, ...] = t.args
+        return args
+    if cls is ir.Switch:
+        return (t.index,)
+    if cls is ir.TailCallIndirect:
+        return t.args if trampoline else t.args + (t.target,)   # type: ignore[no-any-return]
     return ()
 
 
@@ -971,22 +975,27 @@ def _constant_lead(exprs: Sequence[ir.Expr]) -> int:
 def _count_reads(f: ir.Func) -> dict[str, int]:
     """How many times each local is read in the function's code."""
     reads: dict[str, int] = {}
-    stack: list[ir.Expr] = []
+    get = reads.get
+    # Any: IR nodes of every kind, dispatched on their exact class (no casts in
+    # this loop: it walks every expression of every function once).
+    stack: list[Any] = []
+    extend = stack.extend
     for blk in f.blocks:
         for s in blk.stmts:
-            stack.extend(_stmt_exprs(s))
-        stack.extend(_term_exprs(blk.term, False))
+            extend(_stmt_exprs(s))
+        extend(_term_exprs(blk.term, False))
     pop, push = stack.pop, stack.append
+    OpExpr, LocalGet, Load = ir.OpExpr, ir.LocalGet, ir.Load
     while stack:
         e = pop()
         cls = type(e)
-        if cls is ir.LocalGet:
-            n = cast(ir.LocalGet, e).name
-            reads[n] = reads.get(n, 0) + 1
-        elif cls is ir.OpExpr:
-            stack.extend(cast(ir.OpExpr, e).args)
-        elif cls is ir.Load:
-            push(cast(ir.Load, e).addr)
+        if cls is OpExpr:
+            extend(e.args)
+        elif cls is LocalGet:
+            n = e.name
+            reads[n] = get(n, 0) + 1
+        elif cls is Load:
+            push(e.addr)
     return reads
 
 
