@@ -34,7 +34,7 @@ import enum
 import math
 import os
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any, NamedTuple, Protocol, cast
 
 import attrs
@@ -312,20 +312,25 @@ class _FuncGen:
         tr = self.ctx.trampoline
         trampoline = self.ctx.mode is TailCallMode.TRAMPOLINE
         consumed: dict[str, int] = {}
-        zeroed = _initial_zeros(self.f)
+        zeroed = initial_zeros(self.f)
         for bi, blk in enumerate(self.f.blocks):
             stmts = blk.stmts
             chosen: dict[int, int] = {}
-            stack_in = False        # is the previous statement's call result on the stack?
+            skips = zeroed if bi == 0 else frozenset()
+            stack_in: set[int] = set()  # statements reading a call's result left on the stack
+            # Consumers of the values now on the stack, innermost last: a value
+            # pushed under them must be consumed first (last in, first out).
+            open_: list[int] = []
             for k, s in enumerate(stmts):
+                while open_ and open_[-1] <= k:
+                    open_.pop()
                 cls = type(s)
-                if bi == 0 and k in zeroed:
+                if k in skips:
                     chosen[k] = _SKIP
-                    stack_in = False
                     continue
                 if cls is ir.Assign:
                     dest: str | None = cast(ir.Assign, s).local
-                    on_stack = stack_in
+                    on_stack = k in stack_in
                 elif cls is ir.Call or cls is ir.CallIndirect:
                     dest = cast(ir.Call | ir.CallIndirect, s).dest
                     on_stack = True
@@ -336,14 +341,15 @@ class _FuncGen:
                         dest = None     # the trampoline driver needs the value in a local
                 else:
                     dest = None
-                under = stack_in        # does this statement read a value left on the stack?
-                stack_in = False
                 n = 0 if dest is None else reads.get(dest, 0)
                 if n == 0:
                     continue
                 assert dest is not None
-                if k + 1 < len(stmts):
-                    nxt = stmts[k + 1]
+                c = _consumer(stmts, k, dest, cls is not ir.Assign, skips)
+                if c < 0 or on_stack and open_ and c >= open_[-1]:
+                    continue
+                if c < len(stmts):
+                    nxt = stmts[c]
                     exprs = _stmt_exprs(nxt)
                     direct = True
                     # Assigned again right after this read: the value is dead then.
@@ -357,7 +363,8 @@ class _FuncGen:
                     kills = type(blk.term) in _LEAVING
                 where, count = _read_position(exprs, dest)
                 kills = kills and count == 1
-                if where == 1 and on_stack and direct and not under and cls is not ir.Assign:
+                if (where == 1 and on_stack and direct and c == k + 1 and k not in stack_in
+                        and cls is not ir.Assign):
                     # `f(1, 2, x)` after `x = g()`: the constants go before the call.
                     lead = _constant_lead(exprs)
                     if lead and _read_position(exprs[lead:], dest)[0] == 0:
@@ -370,7 +377,9 @@ class _FuncGen:
                         consumed[dest] = consumed.get(dest, 0) + 1
                     else:
                         consumed.setdefault(dest, 0)
-                    stack_in = on_stack
+                    if on_stack:
+                        stack_in.add(c)
+                        open_.append(c)
             if chosen:
                 self.plan[bi] = chosen
         return consumed
@@ -858,7 +867,7 @@ class _Pending(NamedTuple):
 _STACK, _TEE, _SKIP = 0, 1, 2
 
 
-def _initial_zeros(f: ir.Func) -> set[int]:
+def initial_zeros(f: ir.Func) -> set[int]:
     """Statements of the entry block that set a local to zero before anything
     else sets it (locals start at zero: docs/ir.md), when no jump leads back
     to the entry."""
@@ -959,6 +968,97 @@ def _term_exprs(t: Any, trampoline: bool) -> tuple[ir.Expr, ...]:
     if cls is ir.TailCallIndirect:
         return t.args if trampoline else t.args + (t.target,)   # type: ignore[no-any-return]
     return ()
+
+
+# How many statements a value may be moved past (bounds the work).
+_SINK_LIMIT = 8
+
+
+def _consumer(stmts: Sequence[ir.Stmt], k: int, dest: str, in_place: bool,
+              skips: Set[int]) -> int:
+    """The statement after `k` (len(stmts): the terminator) where `dest`,
+    just written by statement k, is read first, if the value may go there
+    over the statements in between; -1 if not.
+
+    A call's result (`in_place`: the call runs where it stands) stays on the
+    stack under statements that neither read nor write `dest`: each leaves
+    the stack as it found it, and nothing changes order.  An assigned value,
+    moved to its read, passes only assignments that write neither `dest` nor
+    a local the value reads, and whose value cannot trap where the moved one
+    could trap otherwise (two loads may swap: either way the same trap)."""
+    j = k + 1
+    n = len(stmts)
+    if j == n or _reads_local(stmts[j], dest):
+        return j
+    info: tuple[frozenset[str], int] | None = None
+    for j in range(k + 1, n):
+        if j - k > _SINK_LIMIT:
+            return -1
+        s = stmts[j]
+        if _reads_local(s, dest):
+            return j
+        if j in skips:
+            continue
+        if _dest(s) == dest:
+            return -1
+        if in_place:
+            continue
+        if type(s) is not ir.Assign:
+            return -1
+        if info is None:
+            info = _value_info(cast(ir.Assign, stmts[k]).value)
+        reads, traps = info
+        if s.local in reads:
+            return -1
+        other = _value_info(s.value)[1]
+        if traps == _T_MEMSIZE or other == _T_MEMSIZE or (
+                traps and other and not (traps == other == _T_LOAD)):
+            return -1
+    return n
+
+
+# What may happen when an expression is evaluated (`_value_info`): nothing
+# but a result; a load's out-of-bounds trap; an arithmetic trap; memory.size
+# or memory.grow.
+_T_NONE, _T_LOAD, _T_ARITH, _T_MEMSIZE = 0, 1, 2, 3
+
+
+def _value_info(e: ir.Expr) -> tuple[frozenset[str], int]:
+    """The locals an expression reads, and the worst thing its evaluation may
+    do (the _T_* ranks)."""
+    reads: set[str] = set()
+    worst = _T_NONE
+    stack: list[Any] = [e]
+    while stack:
+        x = stack.pop()
+        cls = type(x)
+        if cls is ir.LocalGet:
+            reads.add(x.name)
+        elif cls is ir.OpExpr:
+            op = x.op
+            if op in _BARRIERS:
+                worst = max(worst, _T_MEMSIZE if op.startswith("memory.") else _T_ARITH)
+            stack.extend(x.args)
+        elif cls is ir.Load:
+            worst = max(worst, _T_LOAD)
+            stack.append(x.addr)
+    return frozenset(reads), worst
+
+
+def _reads_local(s: ir.Stmt, name: str) -> bool:
+    """Whether statement `s` reads local `name`."""
+    stack: list[Any] = list(_stmt_exprs(s))
+    while stack:
+        x = stack.pop()
+        cls = type(x)
+        if cls is ir.LocalGet:
+            if x.name == name:
+                return True
+        elif cls is ir.OpExpr:
+            stack.extend(x.args)
+        elif cls is ir.Load:
+            stack.append(x.addr)
+    return False
 
 
 def _constant_lead(exprs: Sequence[ir.Expr]) -> int:
