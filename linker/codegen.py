@@ -321,6 +321,7 @@ class _FuncGen:
             # Consumers of the values now on the stack, innermost last: a value
             # pushed under them must be consumed first (last in, first out).
             open_: list[int] = []
+            info: list[tuple[frozenset[str], int]] | None = None   # by statement, when needed
             for k, s in enumerate(stmts):
                 while open_ and open_[-1] <= k:
                     open_.pop()
@@ -345,7 +346,9 @@ class _FuncGen:
                 if n == 0:
                     continue
                 assert dest is not None
-                c = _consumer(stmts, k, dest, cls is not ir.Assign, skips)
+                if info is None:
+                    info = [_value_info(_stmt_exprs(x)) for x in stmts]
+                c = _consumer(stmts, info, k, dest, cls is not ir.Assign, skips)
                 if c < 0 or on_stack and open_ and c >= open_[-1]:
                     continue
                 if c < len(stmts):
@@ -974,11 +977,12 @@ def _term_exprs(t: Any, trampoline: bool) -> tuple[ir.Expr, ...]:
 _SINK_LIMIT = 8
 
 
-def _consumer(stmts: Sequence[ir.Stmt], k: int, dest: str, in_place: bool,
-              skips: Set[int]) -> int:
+def _consumer(stmts: Sequence[ir.Stmt], info: list[tuple[frozenset[str], int]], k: int,
+              dest: str, in_place: bool, skips: Set[int]) -> int:
     """The statement after `k` (len(stmts): the terminator) where `dest`,
     just written by statement k, is read first, if the value may go there
-    over the statements in between; -1 if not.
+    over the statements in between; -1 if not.  `info`: each statement's
+    `_value_info`.
 
     A call's result (`in_place`: the call runs where it stands) stays on the
     stack under statements that neither read nor write `dest`: each leaves
@@ -986,35 +990,25 @@ def _consumer(stmts: Sequence[ir.Stmt], k: int, dest: str, in_place: bool,
     moved to its read, passes only assignments that write neither `dest` nor
     a local the value reads, and whose value cannot trap where the moved one
     could trap otherwise (two loads may swap: either way the same trap)."""
-    j = k + 1
     n = len(stmts)
-    if j == n or _reads_local(stmts[j], dest):
-        return j
-    info: tuple[frozenset[str], int] | None = None
-    for j in range(k + 1, n):
-        if j - k > _SINK_LIMIT:
-            return -1
-        s = stmts[j]
-        if _reads_local(s, dest):
+    reads, traps = info[k]
+    for j in range(k + 1, min(n, k + 1 + _SINK_LIMIT)):
+        other_reads, other = info[j]
+        if dest in other_reads:
             return j
         if j in skips:
             continue
+        s = stmts[j]
         if _dest(s) == dest:
             return -1
         if in_place:
             continue
-        if type(s) is not ir.Assign:
+        if type(s) is not ir.Assign or s.local in reads:
             return -1
-        if info is None:
-            info = _value_info(cast(ir.Assign, stmts[k]).value)
-        reads, traps = info
-        if s.local in reads:
-            return -1
-        other = _value_info(s.value)[1]
         if traps == _T_MEMSIZE or other == _T_MEMSIZE or (
                 traps and other and not (traps == other == _T_LOAD)):
             return -1
-    return n
+    return n if n - (k + 1) <= _SINK_LIMIT else -1
 
 
 # What may happen when an expression is evaluated (`_value_info`): nothing
@@ -1023,42 +1017,28 @@ def _consumer(stmts: Sequence[ir.Stmt], k: int, dest: str, in_place: bool,
 _T_NONE, _T_LOAD, _T_ARITH, _T_MEMSIZE = 0, 1, 2, 3
 
 
-def _value_info(e: ir.Expr) -> tuple[frozenset[str], int]:
-    """The locals an expression reads, and the worst thing its evaluation may
-    do (the _T_* ranks)."""
+def _value_info(exprs: Sequence[ir.Expr]) -> tuple[frozenset[str], int]:
+    """The locals the expressions read, and the worst thing their evaluation
+    may do (the _T_* ranks)."""
     reads: set[str] = set()
     worst = _T_NONE
-    stack: list[Any] = [e]
+    stack: list[Any] = list(exprs)
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    OpExpr, LocalGet, Load = ir.OpExpr, ir.LocalGet, ir.Load
     while stack:
-        x = stack.pop()
+        x = pop()
         cls = type(x)
-        if cls is ir.LocalGet:
-            reads.add(x.name)
-        elif cls is ir.OpExpr:
+        if cls is OpExpr:
             op = x.op
             if op in _BARRIERS:
                 worst = max(worst, _T_MEMSIZE if op.startswith("memory.") else _T_ARITH)
-            stack.extend(x.args)
-        elif cls is ir.Load:
+            extend(x.args)
+        elif cls is LocalGet:
+            reads.add(x.name)
+        elif cls is Load:
             worst = max(worst, _T_LOAD)
-            stack.append(x.addr)
+            push(x.addr)
     return frozenset(reads), worst
-
-
-def _reads_local(s: ir.Stmt, name: str) -> bool:
-    """Whether statement `s` reads local `name`."""
-    stack: list[Any] = list(_stmt_exprs(s))
-    while stack:
-        x = stack.pop()
-        cls = type(x)
-        if cls is ir.LocalGet:
-            if x.name == name:
-                return True
-        elif cls is ir.OpExpr:
-            stack.extend(x.args)
-        elif cls is ir.Load:
-            stack.append(x.addr)
-    return False
 
 
 def _constant_lead(exprs: Sequence[ir.Expr]) -> int:
