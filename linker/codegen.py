@@ -12,6 +12,15 @@ Evaluation order (the IR's semantics, matched by the interpreter): operands
 left to right; a store evaluates its address, then its value; an indirect
 call evaluates its arguments, then its target.
 
+Local traffic and structure (what binaryen's simplify-locals, vacuum and
+remove-unused-brs do after other code generators; docs/lto.md, "Code
+generation"): a value whose local is read next goes straight to that read
+on the wasm stack (`plan_stack`), `local.tee` when the local is read again,
+and locals left unread get no slot; redundant `br`s, empty blocks and
+tail-position returns are dropped from the relooper's stream (`_peephole`,
+`_tail_exits`), `if (i32.eqz c)` swaps its arms, and a final `if` whose arms
+both exit takes the function's result type.
+
 Tail calls:
 * native: `return_call` / `return_call_indirect` (Wasm 3.0);
 * trampoline (Asterius's mini-interpreter, for engines without tail calls):
