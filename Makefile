@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 
 stdlib: $(STDLIB_ARCHIVE)
 
-# The object format version lives in objfile.py: a new one rebuilds the archive.
-$(STDLIB_ARCHIVE): $(STAMP) $(STDLIB_SRC) linker/store/objfile.py
+# The object format version lives in objfile.py: a new one rebuilds the archive;
+# so does a change to code generation (the objects carry generated code).
+$(STDLIB_ARCHIVE): $(STAMP) $(STDLIB_SRC) linker/store/objfile.py linker/codegen.py
 	@mkdir -p build/stdlib
 	@rm -f build/stdlib/*.o $(STDLIB_ARCHIVE)
 	$(IRLD) compile -j 2 $(STDLIB_SRC) --out-dir build/stdlib

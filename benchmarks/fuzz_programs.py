@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"programs: {args.count} (seeds {args.seed}..{args.seed + args.count - 1}, "
           f"size {args.size}), jobs {args.jobs}")
     probe = Checker()          # the engines this machine has, as the workers see them
-    print(f"runs per program: {probe.engines}")
+    skipped = ", ".join(f"{k}: {v}" for k, v in probe.skipped.items()) or "none"
+    print(f"engines skipped: {skipped}; with --lto: {probe.lto}")
     probe.close()
     print(f"disagreements: {counts['fail']}, generator errors: {counts['generator']}")
     print("outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))

@@ -91,7 +91,7 @@ def optimized_size(cmd: list[str] | None, wasm: bytes) -> int | None:
 
 def examples() -> list[Path]:
     return [d for d in sorted((ROOT / "examples").iterdir())
-            if d.is_dir() and list(d.glob("*.ir")) and not list(d.glob("*.c"))]
+            if d.is_dir() and list(d.glob("*.ir")) and not list(d.glob("**/*.c"))]
 
 
 def objects(ex: Path) -> list[str]:

@@ -12,6 +12,15 @@ Evaluation order (the IR's semantics, matched by the interpreter): operands
 left to right; a store evaluates its address, then its value; an indirect
 call evaluates its arguments, then its target.
 
+Local traffic and structure (what binaryen's simplify-locals, vacuum and
+remove-unused-brs do after other code generators; docs/lto.md, "Code
+generation"): a value whose local is read next goes straight to that read
+on the wasm stack (`plan_stack`), `local.tee` when the local is read again,
+and locals left unread get no slot; redundant `br`s, empty blocks and
+tail-position returns are dropped from the relooper's stream (`_peephole`,
+`_tail_exits`), `if (i32.eqz c)` swaps its arms, and a final `if` whose arms
+both exit takes the function's result type.
+
 Tail calls:
 * native: `return_call` / `return_call_indirect` (Wasm 3.0);
 * trampoline (Asterius's mini-interpreter, for engines without tail calls):
@@ -31,16 +40,17 @@ relooper, so `benchmarks/run.py` can compare the speed of the two outputs.
 from __future__ import annotations
 
 import enum
+import math
 import os
 import struct
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, cast
+from collections.abc import Callable, Mapping, Sequence, Set
+from typing import Any, NamedTuple, Protocol, cast
 
 import attrs
 
-from relooper import CFG, structure, structure_naive, uses_dispatch
+from relooper import CFG, structure, structure_naive
 from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, End, Exit,
-                           IfStart, LoopStart, Node, SetDispatch, instructions)
+                           IfStart, Instr, LoopStart, Node, SetDispatch, instructions)
 
 from linker.checked import Checks
 from linker.tracehooks import TraceHooks
@@ -150,13 +160,25 @@ class _FuncGen:
         self.ctx = ctx
         self.r = ctx.resolver
         self.b = InstrBuilder()
+        # Index of each IR local for writes (-1: dropped, its writes become
+        # `drop`) and for reads (-1: its one read takes the stackified value).
         self.local_index: dict[str, int] = {}
+        self.read_index: dict[str, int] = {}
+        self.local_types: dict[str, ValType] = {p.name: p.type for p in f.params}
+        self.local_types.update((p.name, p.type) for p in f.locals)
         self.locals: list[ValType] = []
-        for i, p in enumerate(f.params):
-            self.local_index[p.name] = i
-        for p in f.locals:
-            self.local_index[p.name] = len(f.params) + len(self.locals)
-            self.locals.append(p.type)
+        # Stackified statements by block index (see `plan_stack`), and the
+        # values waiting for their one read: (value, span), or ON_STACK.
+        # By block index: the stackified statements, each with whether its
+        # read tees the value into the local.  By local: the stackified values
+        # waiting for their read, innermost last (see `stack_stmt`).
+        self.plan: dict[int, dict[int, int]] = {}     # _STACK, _TEE or _SKIP
+        # (block, statement) of a stackified call -> the constants the next
+        # statement evaluates before reading its result: emitted before the
+        # call, and skipped (`hoisted`) where they stand.
+        self.hoist: dict[tuple[int, int], tuple[ir.Expr, ...]] = {}
+        self.hoisted = 0
+        self.subst: dict[str, list[_Pending]] = {}
         self.temp: dict[ValType, int] = {}
         self.own: dict[str, int] = {}
         self.lines = ctx.lines
@@ -216,13 +238,32 @@ class _FuncGen:
             # Offset -1: the function's entry (where a stack-overflow trap is).
             self.lines.append((ENTRY, f.span))
         if f.deferred_error is not None:
+            self.assign_locals({}, {})
             self.mark(f.span)
             self.emit_panic(f.deferred_error)
             return self.locals, self.b.finish()
+        instrs = list(instructions(self.structure()))
+        reads = _count_reads(f)
+        consumed: dict[str, int] = {}
+        if self.ctx.trace is None and self.checks is None:
+            consumed = self.plan_stack(instrs, reads)
+        self.assign_locals(reads, consumed)
         trace = self.ctx.trace
         if trace is not None:
             self.fid = self.r.func_index(f.name)
             trace.entry(self.b, self.fid, [(i, p.type) for i, p in enumerate(f.params)])
+        dispatch = self.temp_local(ValType.I32) if _uses_dispatch(instrs) else -1
+        instrs = _swap_eqz_ifs(_peephole(instrs), self.cond_spans)
+        ends_in_exit = self.emit_tree(instrs, dispatch)
+        if f.result is not None and not ends_in_exit:
+            # Every path left through an Exit; the end is unreachable but must
+            # type-check (after an exit instruction the stack is polymorphic).
+            self.b.unreachable()
+        return self.locals, self.b.finish()
+
+    def structure(self) -> list[Node]:
+        """The relooper's tree of the function's CFG."""
+        f = self.f
         tree: list[Node]
         if (len(f.blocks) == 1 and not isinstance(f.blocks[0].term, _BRANCHING)
                 and _STRUCTURE is structure):
@@ -235,24 +276,164 @@ class _FuncGen:
             for b in f.blocks:
                 _set_terminator(cfg, label_ids[b.label], b.term, label_ids)
             tree = _STRUCTURE(cfg)
-        dispatch = self.temp_local(ValType.I32) if uses_dispatch(tree) else -1
-        self.emit_tree(tree, dispatch)
-        if f.result is not None:
-            # Every path left through an Exit; the end is unreachable but must type-check.
-            self.b.unreachable()
-        return self.locals, self.b.finish()
+        return tree
+
+    def assign_locals(self, reads: Mapping[str, int], consumed: Mapping[str, int]) -> None:
+        """Number the params and the IR locals still read: a local never read,
+        or read only where stackified values go, needs no slot."""
+        f = self.f
+        li, ri = self.local_index, self.read_index
+        for i, p in enumerate(f.params):
+            li[p.name] = ri[p.name] = i
+        base = len(f.params)
+        for p in f.locals:
+            if reads.get(p.name, 0) <= consumed.get(p.name, 0):
+                li[p.name] = -1
+            else:
+                li[p.name] = base + len(self.locals)
+                self.locals.append(p.type)
+            ri[p.name] = li[p.name]
+        for name in consumed:
+            ri[name] = -1
+
+    # ------------------------------------------------------------ stackifying
+
+    def plan_stack(self, instrs: Sequence[Instr], reads: Mapping[str, int]) -> dict[str, int]:
+        """Choose the statements whose value goes straight to its next read.
+
+        A statement `x = value` (or a call with destination x) is stackified
+        when the first read of x after it is in the next thing evaluated: the
+        next statement of its block, or the block's terminator when the
+        relooper emits that right after the block's code.  A pure value (no
+        call in it) is emitted in place of that read, which moves it past what
+        the next statement evaluates before the read: allowed only when
+        nothing there can trap or touch memory (expressions write nothing, so
+        only a trap could tell the order).  A call's result is left on the
+        wasm stack, so its read must be the very first thing evaluated, with
+        no block opened in between.  When x is read again later, the read
+        becomes `local.tee` (binaryen's simplify-locals does the same); when
+        it is not (the only read, or the next statement assigns x again, or
+        returns), the local may go.  Returns, by local, how many of its reads
+        take a value without a tee; a local with no other read gets no slot.
+        Found in the IR before any code is emitted, so that dropped locals
+        get no slot."""
+        follows = _term_follows(self.f, instrs)
+        tr = self.ctx.trampoline
+        trampoline = self.ctx.mode is TailCallMode.TRAMPOLINE
+        consumed: dict[str, int] = {}
+        zeroed = initial_zeros(self.f)
+        for bi, blk in enumerate(self.f.blocks):
+            stmts = blk.stmts
+            chosen: dict[int, int] = {}
+            skips = zeroed if bi == 0 else frozenset()
+            stack_in: set[int] = set()  # statements reading a call's result left on the stack
+            # Consumers of the values now on the stack, innermost last: a value
+            # pushed under them must be consumed first (last in, first out).
+            open_: list[int] = []
+            info: list[tuple[frozenset[str], int]] | None = None   # by statement, when needed
+            for k, s in enumerate(stmts):
+                while open_ and open_[-1] <= k:
+                    open_.pop()
+                cls = type(s)
+                if k in skips:
+                    chosen[k] = _SKIP
+                    continue
+                if cls is ir.Assign:
+                    dest: str | None = cast(ir.Assign, s).local
+                    on_stack = k in stack_in
+                elif cls is ir.Call or cls is ir.CallIndirect:
+                    dest = cast(ir.Call | ir.CallIndirect, s).dest
+                    on_stack = True
+                    if dest is not None and (
+                            self.call_result(s) is None
+                            or (tr is not None and (tr.may_tail(cast(ir.Call, s).callee)
+                                                    if cls is ir.Call else tr.any_tail))):
+                        dest = None     # the trampoline driver needs the value in a local
+                else:
+                    dest = None
+                n = 0 if dest is None else reads.get(dest, 0)
+                if n == 0:
+                    continue
+                assert dest is not None
+                if info is None:
+                    info = [_value_info(_stmt_exprs(x)) for x in stmts]
+                c = _consumer(stmts, info, k, dest, cls is not ir.Assign, skips)
+                if c < 0 or on_stack and open_ and c >= open_[-1]:
+                    continue
+                if c < len(stmts):
+                    nxt = stmts[c]
+                    exprs = _stmt_exprs(nxt)
+                    direct = True
+                    # Assigned again right after this read: the value is dead then.
+                    kills = _dest(nxt) == dest
+                else:
+                    mode = follows.get(bi, 0)
+                    if mode == 0:
+                        continue
+                    exprs = _term_exprs(blk.term, trampoline)
+                    direct = mode == 2
+                    kills = type(blk.term) in _LEAVING
+                where, count = _read_position(exprs, dest)
+                kills = kills and count == 1
+                if (where == 1 and on_stack and direct and c == k + 1 and k not in stack_in
+                        and cls is not ir.Assign):
+                    # `f(1, 2, x)` after `x = g()`: the constants go before the call.
+                    lead = _constant_lead(exprs)
+                    if lead and _read_position(exprs[lead:], dest)[0] == 0:
+                        self.hoist[(bi, k)] = exprs[:lead]
+                        where = 0
+                if where == 0 and (direct or not on_stack) or where == 1 and not on_stack:
+                    tee = n > 1 and not kills
+                    chosen[k] = _TEE if tee else _STACK
+                    if not tee:
+                        consumed[dest] = consumed.get(dest, 0) + 1
+                    else:
+                        consumed.setdefault(dest, 0)
+                    if on_stack:
+                        stack_in.add(c)
+                        open_.append(c)
+            if chosen:
+                self.plan[bi] = chosen
+        return consumed
+
+    def call_result(self, s: ir.Stmt) -> ValType | None:
+        if type(s) is ir.Call:
+            return self.callee_result(s.callee, None)
+        return cast(ir.CallIndirect, s).type.result
 
     # ------------------------------------------------------------ control
 
-    def emit_tree(self, tree: Sequence[Node], dispatch: int) -> None:
+    def emit_tree(self, instrs: Sequence[Instr], dispatch: int) -> bool:
+        """Emit the relooper's instruction stream; whether it ends in an exit
+        or a branch (after which the function's end is unreachable)."""
         # Payloads are what `run` put in the CFG: block indices, IR expressions
         # (conditions, switch indexes) and IR terminators (exits).
         b = self.b
-        for ins in instructions(tree):
+        last = len(instrs) - 1
+        # A function ending in `if ... exit else ... exit end`: the if takes the
+        # function's result type and its arms' returns fall out of it
+        # (`return` at the end of an arm is then left out).
+        typed_if, arm_ends = -1, (-1, -1)
+        if self.f.result is not None and self.ctx.trace is None:
+            typed_if, arm_ends = _final_if(instrs)
+        at_end = {last, *arm_ends} if typed_if >= 0 else {last}
+        if self.f.result is None:
+            at_end = _tail_exits(instrs)
+        for pos, ins in enumerate(instrs):
             match ins:
                 case Code(payload=i):
-                    for s in self.f.blocks[cast(int, i)].stmts:
-                        self.emit_stmt(s)
+                    plan = self.plan.get(cast(int, i))
+                    if plan is None:
+                        for s in self.f.blocks[cast(int, i)].stmts:
+                            self.emit_stmt(s)
+                    else:
+                        for k, s in enumerate(self.f.blocks[cast(int, i)].stmts):
+                            act = plan.get(k)
+                            if act is None:
+                                self.emit_stmt(s)
+                            elif act != _SKIP:
+                                self.stack_stmt(s, act == _TEE,
+                                                self.hoist.get((cast(int, i), k), ()))
                 case BlockStart():
                     b.block()
                 case LoopStart():
@@ -260,7 +441,7 @@ class _FuncGen:
                 case IfStart(cond=c):
                     self.mark(self.cond_spans.get(id(c)))
                     self.emit_expr(cast(ir.Expr, c))
-                    b.if_()
+                    b.if_(self.f.result if pos == typed_if else None)
                 case Else():
                     b.else_()
                 case End():
@@ -282,9 +463,13 @@ class _FuncGen:
                     b.i32_const(v)
                     b.local_set(dispatch)
                 case Exit(payload=t):
-                    self.emit_exit(cast(ir.Terminator, t))
+                    # A return at the very end: the function's end returns.
+                    self.emit_exit(cast(ir.Terminator, t), pos in at_end and (
+                        b.depth == 0 or typed_if >= 0 or self.f.result is None)
+                        and self.ctx.trace is None)
+        return typed_if >= 0 or last >= 0 and type(instrs[last]) in (Exit, Br, BrTable)
 
-    def emit_exit(self, t: ir.Terminator) -> None:
+    def emit_exit(self, t: ir.Terminator, at_end: bool = False) -> None:
         b = self.b
         if self.tracking:
             self.mark(t.span)
@@ -296,7 +481,8 @@ class _FuncGen:
                 if trace is not None:
                     res = self.f.result
                     trace.exit(b, self.fid, res, -1 if res is None else self.temp_local(res))
-                b.return_()
+                if not at_end:
+                    b.return_()
             case ir.Unreachable():
                 b.unreachable()
             case ir.Panic(message=m):
@@ -389,7 +575,7 @@ class _FuncGen:
     def emit_tail_call(self, callee: str, args: Sequence[ir.Expr]) -> None:
         if self.ctx.trace is not None:
             self.ctx.trace.tail(self.b)
-        for a in args:
+        for a in args[self.take_hoisted():]:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.call_op(0x12, callee)
@@ -405,7 +591,7 @@ class _FuncGen:
                                 args: Sequence[ir.Expr]) -> None:
         if self.ctx.trace is not None:
             self.ctx.trace.tail(self.b)
-        for a in args:
+        for a in args[self.take_hoisted():]:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.emit_expr(target)
@@ -464,8 +650,10 @@ class _FuncGen:
             self.b.f64_const(0.0)
         self.b.return_()
 
-    def finish_call(self, dest: str | None, result: ValType | None, may_tail: bool) -> None:
-        """After a call: run the trampoline driver if needed, then store or drop the result."""
+    def finish_call(self, dest: str | None, result: ValType | None, may_tail: bool,
+                    keep: bool = False) -> None:
+        """After a call: run the trampoline driver if needed, then store or drop
+        the result (`keep`: leave it on the stack for its stackified read)."""
         b = self.b
         tr = self.ctx.trampoline
         if self.ctx.mode is TailCallMode.TRAMPOLINE and may_tail and tr is not None:
@@ -475,7 +663,9 @@ class _FuncGen:
                 b.call(tr.driver(None))
                 b.end()
                 return
-            tmp = self.local_index[dest] if dest is not None else self.temp_local(result)
+            tmp = self.local_index[dest] if dest is not None else -1
+            if tmp < 0:
+                tmp = self.temp_local(result)
             b.local_set(tmp)
             b.global_get(tr.pending_global)
             b.if_()
@@ -483,26 +673,62 @@ class _FuncGen:
             b.local_set(tmp)
             b.end()
             return
-        if result is None:
+        if result is None or keep:
             return
-        if dest is None:
+        idx = -1 if dest is None else self.local_index[dest]
+        if idx < 0:
             b.drop()
         else:
-            b.local_set(self.local_index[dest])
+            b.local_set(idx)
 
     # ------------------------------------------------------------ statements
 
-    def emit_stmt(self, s: ir.Stmt) -> None:
+    def take_hoisted(self) -> int:
+        """How many leading expressions of this statement were emitted
+        already (`hoist`)."""
+        n = self.hoisted
+        self.hoisted = 0
+        return n
+
+    def stack_stmt(self, s: ir.Stmt, tee: bool, hoist: Sequence[ir.Expr] = ()) -> None:
+        """A stackified statement (`plan_stack`): an assignment's value waits
+        for its read; a call runs here and leaves its result on the stack.
+
+        Pending values of one local form a stack: when a stackified value
+        itself reads the local (`x = f(); x = x - 1; g(x)`), its own read is
+        the older entry, found after the newer one is taken."""
+        if type(s) is ir.Assign:
+            entry = _Pending(s.value, s.span, self.local_index[s.local] if tee else -1)
+            self.subst.setdefault(s.local, []).append(entry)
+            return
+        dest = cast(ir.Call | ir.CallIndirect, s).dest
+        assert dest is not None
+        for e in hoist:
+            self.emit_expr(e)
+        self.emit_stmt(s, keep=True)
+        if tee:
+            self.b.local_tee(self.local_index[dest])
+        self.hoisted = len(hoist)
+        self.subst.setdefault(dest, []).append(_Pending(None, None, -1))
+
+    def emit_stmt(self, s: ir.Stmt, keep: bool = False) -> None:
         b = self.b
         if self.tracking:
             self.mark(s.span)
         # Fast paths for the two commonest statements (no `match` dispatch).
         if isinstance(s, ir.Assign):
             self.emit_expr(s.value)
-            b.local_set(self.local_index[s.local])
+            idx = self.local_index[s.local]
+            if idx < 0:
+                b.drop()        # never read: no local (the value may still trap)
+            else:
+                b.local_set(idx)
             return
         if isinstance(s, ir.Store):
-            self.emit_expr(s.addr)
+            if self.hoisted:
+                self.hoisted = 0        # the address is on the stack already
+            else:
+                self.emit_expr(s.addr)
             if self.checks is not None:
                 self.check_access(s.op, s.offset)
             self.emit_expr(s.value)
@@ -514,22 +740,23 @@ class _FuncGen:
                 ffi = trace is not None and c == FFI_CALL and len(args) == 4
                 if ffi:
                     self.trace_ffi("ffi_call", args)
-                for a in args:
+                for a in args[self.take_hoisted():]:
                     self.emit_expr(a)
                 self.call_op(0x10, c)
                 if ffi:
                     self.trace_ffi("ffi_return", (args[0], args[2]))
                 tr = self.ctx.trampoline
-                self.finish_call(d, self.callee_result(c, d), tr is not None and tr.may_tail(c))
+                self.finish_call(d, self.callee_result(c, d), tr is not None and tr.may_tail(c),
+                                 keep)
             case ir.CallIndirect(dest=d, type=ty, target=tg, args=args):
-                for a in args:
+                for a in args[self.take_hoisted():]:
                     self.emit_expr(a)
                 self.emit_expr(tg)
                 if self.checks is not None:
                     self.checks.emit_call(b, self.f.name, self.cur_span)
                 self.call_indirect_op(0x11, ty)
                 tr = self.ctx.trampoline
-                self.finish_call(d, ty.result, tr is not None and tr.any_tail)
+                self.finish_call(d, ty.result, tr is not None and tr.any_tail, keep)
             case ir.GlobalSet(name=n, value=v):
                 self.emit_expr(v)
                 self.global_op(0x24, n)
@@ -556,7 +783,7 @@ class _FuncGen:
         # the same stack as plain markers: an op name (str) or a load's
         # (op, offset) tuple is emitted when popped, after its operands.
         b = self.b
-        li = self.local_index
+        li = self.read_index
         # Any: nodes, op names and (op, offset) markers share the stack.
         stack: list[Any] = [e]
         pop, push = stack.pop, stack.append
@@ -564,7 +791,24 @@ class _FuncGen:
             node = pop()
             cls = type(node)
             if cls is ir.LocalGet:
-                b.local_get(li[node.name])
+                idx = li[node.name]
+                if idx >= 0:
+                    b.local_get(idx)
+                    continue
+                # A stackified local: a read with a value waiting takes it
+                # (a call's result is already on the stack); others read the local.
+                waiting = self.subst.get(node.name)
+                if not waiting:
+                    b.local_get(self.local_index[node.name])
+                    continue
+                value, span, tee = waiting.pop()
+                if value is not None:
+                    if self.tracking and span is not None:
+                        push(_Restore(self.cur_span))
+                        self.mark(span)
+                    if tee >= 0:
+                        push(tee)
+                    push(value)
             elif cls is ir.OpExpr:
                 args = node.args
                 push(node.op)
@@ -593,6 +837,10 @@ class _FuncGen:
                 self.global_op(0x23, node.name)
             elif cls is ir.SigRef:
                 self.sigref(node.name)
+            elif cls is int:
+                b.local_tee(node)       # after a stackified value read again later
+            elif cls is _Restore:
+                self.mark(node.span)
             else:
                 raise TypeError(f"not an expression: {node!r}")
 
@@ -602,9 +850,7 @@ class _FuncGen:
             case ir.Const(type=t):
                 return t
             case ir.LocalGet(name=n):
-                i = self.local_index[n]
-                np = len(self.f.params)
-                return self.f.params[i].type if i < np else self.locals[i - np]
+                return self.local_types[n]
             case ir.OpExpr(op=op) | ir.Load(op=op):
                 result = OPS_BY_NAME[op].result
                 assert result is not None
@@ -614,6 +860,463 @@ class _FuncGen:
             case ir.SymRef() | ir.SigRef():
                 return ValType.I32
         raise TypeError(e)
+
+
+# ---------------------------------------------------------------- stackifying
+
+class _Pending(NamedTuple):
+    """A stackified value waiting for its read: None when a call left it on
+    the stack; `tee` the local to keep it in too (-1: none)."""
+
+    value: ir.Expr | None
+    span: Span | None
+    tee: int
+
+
+# What `plan_stack` does with a statement: stackify it, stackify it and tee
+# the value into its local, or leave it out (a local set to the zero it
+# starts with).
+_STACK, _TEE, _SKIP = 0, 1, 2
+
+
+def initial_zeros(f: ir.Func) -> set[int]:
+    """Statements of the entry block that set a local to zero before anything
+    else sets it (locals start at zero: docs/ir.md), when no jump leads back
+    to the entry."""
+    if not any(type(s) is ir.Assign and type(s.value) is ir.Const for s in f.blocks[0].stmts):
+        return set()
+    entry = f.blocks[0].label
+    for blk in f.blocks:
+        t = blk.term
+        cls = type(t)
+        if (cls is ir.Jump and cast(ir.Jump, t).target == entry
+                or cls is ir.Branch and entry in (cast(ir.Branch, t).then, cast(ir.Branch, t).else_)
+                or cls is ir.Switch and (entry in cast(ir.Switch, t).targets
+                                         or cast(ir.Switch, t).default == entry)):
+            return set()
+    local_names = {p.name for p in f.locals}
+    written: set[str] = set()
+    out: set[int] = set()
+    for k, s in enumerate(f.blocks[0].stmts):
+        d = _dest(s)
+        if d is None:
+            continue
+        if type(s) is ir.Assign and d in local_names and d not in written:
+            v = s.value
+            if type(v) is ir.Const and _is_zero(v):
+                out.add(k)
+        written.add(d)
+    return out
+
+
+def _is_zero(c: ir.Const) -> bool:
+    """The zero a local starts with (+0.0 for floats: -0.0 differs)."""
+    v = c.value
+    if isinstance(v, float):
+        return v == 0.0 and math.copysign(1.0, v) > 0
+    return v == 0
+
+
+# Terminators after which no local is read again.
+_LEAVING = (ir.Return, ir.TailCall, ir.TailCallIndirect)
+
+
+def _dest(s: ir.Stmt) -> str | None:
+    """The local a statement writes."""
+    cls = type(s)
+    if cls is ir.Assign:
+        return cast(ir.Assign, s).local
+    if cls is ir.Call or cls is ir.CallIndirect:
+        return cast(ir.Call | ir.CallIndirect, s).dest
+    return None
+
+
+@attrs.frozen(slots=True)
+class _Restore:
+    """emit_expr's marker after a stackified value: the code from here on
+    comes from the reading statement again."""
+
+    span: Span | None
+
+
+# Ops that may trap, or read or change the memory's size: a stackified value
+# is never moved past one (loads too).  f32/f64 division does not trap.
+_BARRIERS = frozenset(
+    ["memory.size", "memory.grow"]
+    + [f"{t}.{op}_{s}" for t in ("i32", "i64") for op in ("div", "rem") for s in "su"]
+    + [f"{t}.trunc_{f}_{s}" for t in ("i32", "i64") for f in ("f32", "f64") for s in "su"])
+_BARRIER = object()     # _read_position's marker: a barrier op completes here
+
+
+def _stmt_exprs(s: Any) -> tuple[ir.Expr, ...]:
+    """The expressions a statement (an `ir.Stmt`) evaluates, in evaluation order."""
+    cls = type(s)
+    if cls is ir.Assign:
+        return (s.value,)
+    if cls is ir.Store:
+        return (s.addr, s.value)
+    if cls is ir.Call:
+        args: tuple[ir.Expr, ...] = s.args
+        return args
+    if cls is ir.CallIndirect:
+        return s.args + (s.target,)     # type: ignore[no-any-return]
+    return (s.value,)
+
+
+def _term_exprs(t: Any, trampoline: bool) -> tuple[ir.Expr, ...]:
+    """The expressions a terminator (an `ir.Terminator`) evaluates, in order
+    (in trampoline mode an indirect tail call stores its arguments in globals
+    before its target: the target is left out)."""
+    cls = type(t)
+    if cls is ir.Branch:
+        return (t.cond,)
+    if cls is ir.Return:
+        return () if t.value is None else (t.value,)
+    if cls is ir.TailCall:
+        args: tuple[ir.Expr, ...] = t.args
+        return args
+    if cls is ir.Switch:
+        return (t.index,)
+    if cls is ir.TailCallIndirect:
+        return t.args if trampoline else t.args + (t.target,)   # type: ignore[no-any-return]
+    return ()
+
+
+# How many statements a value may be moved past (bounds the work).
+_SINK_LIMIT = 8
+
+
+def _consumer(stmts: Sequence[ir.Stmt], info: list[tuple[frozenset[str], int]], k: int,
+              dest: str, in_place: bool, skips: Set[int]) -> int:
+    """The statement after `k` (len(stmts): the terminator) where `dest`,
+    just written by statement k, is read first, if the value may go there
+    over the statements in between; -1 if not.  `info`: each statement's
+    `_value_info`.
+
+    A call's result (`in_place`: the call runs where it stands) stays on the
+    stack under statements that neither read nor write `dest`: each leaves
+    the stack as it found it, and nothing changes order.  An assigned value,
+    moved to its read, passes only assignments that write neither `dest` nor
+    a local the value reads, and whose value cannot trap where the moved one
+    could trap otherwise (two loads may swap: either way the same trap)."""
+    n = len(stmts)
+    reads, traps = info[k]
+    for j in range(k + 1, min(n, k + 1 + _SINK_LIMIT)):
+        other_reads, other = info[j]
+        if dest in other_reads:
+            return j
+        if j in skips:
+            continue
+        s = stmts[j]
+        if _dest(s) == dest:
+            return -1
+        if in_place:
+            continue
+        if type(s) is not ir.Assign or s.local in reads:
+            return -1
+        if traps == _T_MEMSIZE or other == _T_MEMSIZE or (
+                traps and other and not (traps == other == _T_LOAD)):
+            return -1
+    return n if n - (k + 1) <= _SINK_LIMIT else -1
+
+
+# What may happen when an expression is evaluated (`_value_info`): nothing
+# but a result; a load's out-of-bounds trap; an arithmetic trap; memory.size
+# or memory.grow.
+_T_NONE, _T_LOAD, _T_ARITH, _T_MEMSIZE = 0, 1, 2, 3
+
+
+def _value_info(exprs: Sequence[ir.Expr]) -> tuple[frozenset[str], int]:
+    """The locals the expressions read, and the worst thing their evaluation
+    may do (the _T_* ranks)."""
+    reads: set[str] = set()
+    worst = _T_NONE
+    stack: list[Any] = list(exprs)
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    OpExpr, LocalGet, Load = ir.OpExpr, ir.LocalGet, ir.Load
+    while stack:
+        x = pop()
+        cls = type(x)
+        if cls is OpExpr:
+            op = x.op
+            if op in _BARRIERS:
+                worst = max(worst, _T_MEMSIZE if op.startswith("memory.") else _T_ARITH)
+            extend(x.args)
+        elif cls is LocalGet:
+            reads.add(x.name)
+        elif cls is Load:
+            worst = max(worst, _T_LOAD)
+            push(x.addr)
+    return frozenset(reads), worst
+
+
+def _constant_lead(exprs: Sequence[ir.Expr]) -> int:
+    """How many of `exprs` are, from the first, constants (nothing to
+    evaluate: they may be emitted earlier)."""
+    n = 0
+    for e in exprs:
+        if type(e) not in (ir.Const, ir.SymRef, ir.SigRef):
+            break
+        n += 1
+    return n
+
+
+def _count_reads(f: ir.Func) -> dict[str, int]:
+    """How many times each local is read in the function's code."""
+    reads: dict[str, int] = {}
+    get = reads.get
+    # Any: IR nodes of every kind, dispatched on their exact class (no casts in
+    # this loop: it walks every expression of every function once).
+    stack: list[Any] = []
+    extend = stack.extend
+    for blk in f.blocks:
+        for s in blk.stmts:
+            extend(_stmt_exprs(s))
+        extend(_term_exprs(blk.term, False))
+    pop, push = stack.pop, stack.append
+    OpExpr, LocalGet, Load = ir.OpExpr, ir.LocalGet, ir.Load
+    while stack:
+        e = pop()
+        cls = type(e)
+        if cls is OpExpr:
+            extend(e.args)
+        elif cls is LocalGet:
+            n = e.name
+            reads[n] = get(n, 0) + 1
+        elif cls is Load:
+            push(e.addr)
+    return reads
+
+
+def _read_position(exprs: Sequence[ir.Expr], name: str) -> tuple[int, int]:
+    """Where the evaluation of `exprs` first reads local `name` (0: first of
+    all, 1: after other things none of which may trap or touch memory, -1:
+    later than that or never), and how many times it reads it."""
+    stack: list[Any] = list(reversed(exprs))
+    pop, push = stack.pop, stack.append
+    first, where, count = True, -1, 0
+    barrier = False
+    while stack:
+        node = pop()
+        cls = type(node)
+        if cls is ir.LocalGet:
+            if node.name == name:
+                if count == 0 and not barrier:
+                    where = 0 if first else 1
+                count += 1
+        elif cls is ir.OpExpr:
+            if node.op in _BARRIERS:
+                push(_BARRIER)
+            stack.extend(reversed(node.args))
+            continue
+        elif cls is ir.Load:
+            push(_BARRIER)
+            push(node.addr)
+            continue
+        elif node is _BARRIER:
+            barrier = True
+        first = False
+    return where, count
+
+
+def _term_follows(f: ir.Func, instrs: Sequence[Instr]) -> dict[int, int]:
+    """For each block whose terminator the relooper emits right after the
+    block's code: 2 when nothing comes in between, 1 when only `block`
+    starts do (no code, but a value left on the stack would be out of
+    reach)."""
+    out: dict[int, int] = {}
+    n = len(instrs)
+    for k, ins in enumerate(instrs):
+        if type(ins) is not Code:
+            continue
+        bi = cast(int, ins.payload)
+        t = f.blocks[bi].term
+        j = k + 1
+        while j < n and type(instrs[j]) is BlockStart:
+            j += 1
+        nxt = instrs[j] if j < n else None
+        cls = type(nxt)
+        if cls is IfStart or cls is BrIf:
+            ok = type(t) is ir.Branch and cast(IfStart | BrIf, nxt).cond is t.cond
+        elif cls is BrTable:
+            ok = type(t) is ir.Switch and cast(BrTable, nxt).index is t.index
+        elif cls is Exit:
+            ok = cast(Exit, nxt).payload is t
+        else:
+            ok = False
+        mode = (2 if j == k + 1 else 1) if ok else 0
+        out[bi] = min(out.get(bi, mode), mode)
+    return out
+
+
+def _swap_eqz_ifs(instrs: list[Instr], cond_spans: dict[int, Span]) -> list[Instr]:
+    """`if (i32.eqz c) A else B end` -> `if c B else A end` (one op less).
+    Rebuilt with a work stack of index ranges (trees may be 10,000 deep)."""
+    n = len(instrs)
+    if not any(type(i) is IfStart and _is_eqz(i.cond) for i in instrs):
+        return instrs
+    match_else: dict[int, int] = {}
+    match_end: dict[int, int] = {}
+    opened: list[int] = []
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is BlockStart or cls is LoopStart or cls is IfStart:
+            opened.append(i)
+        elif cls is Else:
+            match_else[opened[-1]] = i
+        elif cls is End:
+            match_end[opened.pop()] = i
+    out: list[Instr] = []
+    work: list[tuple[int, int] | Instr] = [(0, n)]
+    while work:
+        item = work.pop()
+        if not isinstance(item, tuple):
+            out.append(item)
+            continue
+        a, z = item
+        for i in range(a, z):
+            ins = instrs[i]
+            if type(ins) is IfStart and i in match_else and _is_eqz(ins.cond):
+                inner = cast(ir.OpExpr, ins.cond).args[0]
+                span = cond_spans.get(id(ins.cond))
+                if span is not None:
+                    cond_spans[id(inner)] = span
+                out.append(IfStart(inner))
+                e, end = match_else[i], match_end[i]
+                work += [(end + 1, z), instrs[end], (i + 1, e), instrs[e], (e + 1, end)]
+                break
+            out.append(ins)
+    return out
+
+
+def _is_eqz(c: object) -> bool:
+    return type(c) is ir.OpExpr and c.op == "i32.eqz"
+
+
+def _final_if(instrs: Sequence[Instr]) -> tuple[int, tuple[int, int]]:
+    """When the stream ends with a top-level `if` whose two arms end in an
+    exit: the index of its start and of the two exits; else (-1, ...)."""
+    none = (-1, (-1, -1))
+    n = len(instrs)
+    if n < 4 or type(instrs[-1]) is not End or type(instrs[-2]) is not Exit:
+        return none
+    depth = 0
+    else_at = -1
+    for i in range(n - 1, -1, -1):
+        cls = type(instrs[i])
+        if cls is End:
+            depth += 1
+        elif cls is BlockStart or cls is LoopStart or cls is IfStart:
+            depth -= 1
+            if depth == 0:
+                if cls is not IfStart or else_at < 0 or type(instrs[else_at - 1]) is not Exit:
+                    return none
+                return i, (else_at - 1, n - 2)
+        elif cls is Else and depth == 1:
+            else_at = i
+    return none
+
+
+def _uses_dispatch(instrs: Sequence[Instr]) -> bool:
+    """`relooper.uses_dispatch` on the flat stream."""
+    for ins in instrs:
+        cls = type(ins)
+        if cls is SetDispatch or (cls is BrTable and cast(BrTable, ins).index is DISPATCH):
+            return True
+    return False
+
+
+# How far `_falls_through` looks (bounds the work on very deep trees).
+_FALL_LIMIT = 64
+
+
+def _else_ends(instrs: Sequence[Instr]) -> dict[int, int]:
+    """The index of the `end` of the `if` each `else` belongs to."""
+    out: dict[int, int] = {}
+    opened: list[int] = []          # index of each open construct's `else`, or -1
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is BlockStart or cls is LoopStart or cls is IfStart:
+            opened.append(-1)
+        elif cls is Else:
+            opened[-1] = i
+        elif cls is End:
+            e = opened.pop()
+            if e >= 0:
+                out[e] = i
+    return out
+
+
+def _falls_through(instrs: Sequence[Instr], i: int, count: int,
+                   else_ends: Mapping[int, int]) -> int:
+    """Where control falling through to position `i` goes once it has left
+    `count` enclosing constructs, when it runs nothing on the way (an `else`
+    jumps to its if's `end`; falling off a loop's body leaves it); -1 when
+    it would run something first."""
+    n = len(instrs)
+    closed = steps = 0
+    while closed < count:
+        steps += 1
+        if i >= n or steps > _FALL_LIMIT:
+            return -1
+        cls = type(instrs[i])
+        if cls is End:
+            closed += 1
+            i += 1
+        elif cls is Else:
+            i = else_ends[i]
+        else:
+            return -1
+    return i
+
+
+def _peephole(instrs: list[Instr]) -> list[Instr]:
+    """Drop what the relooper's structure leaves redundant: a `br d` that
+    goes where falling through goes (the d+1 innermost constructs end right
+    after it, and construct d is not a loop, whose label is its start), then
+    empty blocks and empty else arms."""
+    kept: list[Instr] = []
+    opened: list[type] = []         # BlockStart / LoopStart / IfStart of each open construct
+    else_ends = _else_ends(instrs)
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is Br:
+            d = cast(Br, ins).depth
+            if (d < len(opened) and opened[-1 - d] is not LoopStart
+                    and _falls_through(instrs, i + 1, d + 1, else_ends) >= 0):
+                continue
+        elif cls is End:
+            opened.pop()
+        elif cls is BlockStart or cls is LoopStart or cls is IfStart:
+            opened.append(cls)
+        kept.append(ins)
+    out: list[Instr] = []
+    for ins in kept:
+        if type(ins) is End:
+            if type(out[-1]) is Else:
+                out.pop()           # an empty else arm
+            if type(out[-1]) is BlockStart:
+                out.pop()           # an empty block
+                continue
+        out.append(ins)
+    return out
+
+
+def _tail_exits(instrs: Sequence[Instr]) -> set[int]:
+    """Positions of exits after which control would fall through to the
+    function's end anyway (a `return` there, without a value, can go)."""
+    else_ends = _else_ends(instrs)
+    out: set[int] = set()
+    depth = 0
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is Exit and _falls_through(instrs, i + 1, depth, else_ends) == len(instrs):
+            out.add(i)
+        elif cls is End:
+            depth -= 1
+        elif cls is BlockStart or cls is LoopStart or cls is IfStart:
+            depth += 1
+    return out
 
 
 def f32_nan_bits(v: float) -> int:

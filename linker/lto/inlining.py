@@ -34,7 +34,8 @@ import attrs
 from linker.ir import model as ir
 from linker.ir.types import ValType
 from linker.lto.cfg import maybe_uninit
-from linker.lto.estimate import func_bytes
+from linker.codegen import initial_zeros
+from linker.lto.estimate import func_bytes, stmt_bytes
 from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure
 from linker.lto.whole import Whole
 
@@ -119,7 +120,8 @@ class Inliner:
 
     def _worth(self, callee: str) -> bool:
         """Whether inlining every call of `callee` leaves the code no bigger: a copy
-        costs the body, a `local.set` per parameter and a `br` out, minus the call;
+        costs the body, a `local.set` per parameter, a `br` out (and a
+        `local.set` and `br` for each return from the fourth on), minus the call;
         when every call is inlined and nothing else refers to it, the function's
         own body and header (about 4 bytes) go."""
         if self.size_of(callee) > ONE_USE:
@@ -129,8 +131,18 @@ class Inliner:
         growth = body + 2 * len(g.params) + 2 - 4
         if growth <= 0:
             return True
+        # A copy's `return v` becomes `local.set dest` and a `br` out, 3 bytes
+        # more than `return` now that code generation leaves values on the
+        # stack; counted from the fourth return on (the first few usually merge
+        # with the continuation: a threshold measured on the examples).
+        returns = sum(1 for b in g.blocks if isinstance(b.term, ir.Return))
+        growth += 3 * max(returns - 3, 0)
         n = self.uses.get(callee, 0)
-        saved = 0 if callee in self.whole.pinned else body + 4
+        # Code generation leaves out the callee's own entry assignments of the
+        # zero a local starts with; a copy inlined into a loop must keep them.
+        entry = g.blocks[0].stmts if g.blocks else ()
+        own = body - sum(stmt_bytes(entry[i]) for i in initial_zeros(g)) if g.blocks else body
+        saved = 0 if callee in self.whole.pinned else own + 4
         return n * growth <= saved
 
     def bottom_up(self) -> list[str]:

@@ -1,0 +1,248 @@
+"""Code generation's local stackifying and structure cleanups (linker/codegen.py).
+
+Each test compiles one IR function with a stand-in resolver and checks the
+instruction mnemonics: what must go on the stack, and what must stay in a
+local because moving it would change what the program does (a trap before a
+store, a value read in a loop, a call's result under other operands).  The
+end-to-end behaviour is covered by the differential fuzzer and the examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from linker.codegen import FuncContext, TailCallMode, compile_function
+from linker.ir import model as ir
+from linker.ir.parser import parse_module
+from linker.ir.types import FuncType, ValType
+from linker.wasm.instr import decode_body
+
+PRELUDE = """module t
+extern func f(i32) -> i32
+extern func g() -> i32
+extern func use2(i32, i32)
+extern func use3(i32, i32, i32)
+"""
+
+
+class _Resolver:
+    def __init__(self, m: ir.Module) -> None:
+        self.funcs: dict[str, FuncType] = {}
+        for item in m.items:
+            if isinstance(item, ir.Func):
+                self.funcs[item.name] = FuncType(tuple(p.type for p in item.params),
+                                                 item.result)
+            elif isinstance(item, ir.ExternFunc):
+                self.funcs[item.name] = item.type
+
+    @property
+    def func_types(self) -> Mapping[str, FuncType]:
+        return self.funcs
+
+    @property
+    def global_types(self) -> Mapping[str, ValType]:
+        return {}
+
+    def func_index(self, symbol: str) -> int:
+        return sorted(self.funcs).index(symbol)
+
+    def symref(self, symbol: str, offset: int) -> int:
+        return 1024 + offset
+
+    def global_index(self, symbol: str) -> int:
+        return 0
+
+    def type_index(self, ft: FuncType) -> int:
+        return 0
+
+    def panic_call(self, function: str, message: str) -> tuple[int, int, int, int, int]:
+        return (0, 0, 0, 0, 0)
+
+
+def gen(body: str, name: str = "h",
+        mode: TailCallMode = TailCallMode.NATIVE) -> tuple[list[ValType], list[str]]:
+    """The locals and the instruction mnemonics (with local indices) of `name`."""
+    m = parse_module(PRELUDE + body, "t.ir")
+    f = next(i for i in m.items if isinstance(i, ir.Func) and i.name == name)
+    locals_, code = compile_function(f, FuncContext(_Resolver(m), {}, mode))
+    out = []
+    for op, imms in decode_body(code):
+        out.append(f"{op} {imms[0]}" if op.startswith("local.") else op)
+    return locals_, out
+
+
+def test_single_use_value_goes_straight_to_its_read() -> None:
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local x: i32
+entry:
+  x = i32.add(a, 1)
+  return i32.mul(x, 2)
+}""")
+    assert locals_ == []
+    assert code == ["local.get 0", "i32.const", "i32.add", "i32.const", "i32.mul"]
+
+
+def test_value_read_again_is_teed() -> None:
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local x: i32
+entry:
+  x = i32.add(a, 1)
+  call use2(x, x)
+  return x
+}""")
+    assert locals_ == [ValType.I32]
+    assert code[:5] == ["local.get 0", "i32.const", "i32.add", "local.tee 1", "local.get 1"]
+
+
+def test_call_result_stays_on_the_stack() -> None:
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local x: i32
+entry:
+  x = call f(a)
+  return i32.add(x, a)
+}""")
+    assert locals_ == []
+    assert code == ["local.get 0", "call", "local.get 0", "i32.add"]
+
+
+def test_constants_before_a_call_result_go_before_the_call() -> None:
+    locals_, code = gen("""
+func h(a: i32) {
+  local x: i32
+entry:
+  x = call f(a)
+  call use3(7, 8, x)
+  return
+}""")
+    assert locals_ == []
+    assert code == ["i32.const", "i32.const", "local.get 0", "call", "call"]
+
+
+def test_call_result_under_a_local_read_stays_in_a_local() -> None:
+    # `a` is read before x: x's value cannot be under it on the stack.
+    locals_, code = gen("""
+func h(a: i32) {
+  local x: i32
+entry:
+  x = call g()
+  call use2(a, x)
+  return
+}""")
+    assert locals_ == [ValType.I32]
+    assert code == ["call", "local.set 1", "local.get 0", "local.get 1", "call"]
+
+
+def test_pure_value_moves_past_pure_operands_only() -> None:
+    # x = a + 1 may move past the read of `b` (nothing can trap there) ...
+    _, code = gen("""
+func h(a: i32, b: i32) {
+  local x: i32
+entry:
+  x = i32.add(a, 1)
+  call use2(b, x)
+  return
+}""")
+    assert "local.set 2" not in code
+    # ... but a load that may trap must not move past a division that may trap:
+    # which trap happens first is observable.
+    locals_, code = gen("""
+func h(a: i32, b: i32) {
+  local x: i32
+entry:
+  x = i32.load(a)
+  call use2(i32.div_s(b, a), x)
+  return
+}""")
+    assert locals_ == [ValType.I32]
+    assert code[:3] == ["local.get 0", "i32.load", "local.set 2"]
+
+
+def test_value_does_not_cross_into_the_next_block_or_past_a_store() -> None:
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local x: i32
+entry:
+  x = i32.load(a)
+  i32.store(a, 5)
+  return x
+}""")
+    assert locals_ == [ValType.I32]
+    assert code[:3] == ["local.get 0", "i32.load", "local.set 1"]
+
+
+def test_loop_carried_value_keeps_its_local() -> None:
+    # i is read in the loop condition and written in the body: both stay.
+    locals_, code = gen("""
+func h(n: i32) -> i32 {
+  local i: i32
+entry:
+  jump head
+head:
+  if i32.lt_s(i, n) then body else done
+body:
+  i = i32.add(i, 1)
+  jump head
+done:
+  return i
+}""")
+    assert locals_ == [ValType.I32]
+    assert "local.set 1" in code or "local.tee 1" in code
+
+
+def test_unread_local_and_entry_zero_have_no_slot() -> None:
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local dead: i32, z: i64
+entry:
+  z = 0
+  dead = i32.div_s(a, a)
+  return i32.wrap_i64(z)
+}""")
+    # `dead` is never read: its value is still computed (it may trap) and dropped;
+    # `z = 0` is what z starts with.
+    assert locals_ == [ValType.I64]
+    assert code == ["local.get 0", "local.get 0", "i32.div_s", "drop", "local.get 1",
+                    "i32.wrap_i64"]
+
+
+def test_trampoline_mode_keeps_call_results_the_driver_needs() -> None:
+    # In trampoline mode a call that may leave a pending tail call stores its
+    # result in a local before the driver runs: it is never left on the stack.
+    from linker.codegen import Trampoline
+    m = parse_module(PRELUDE + """
+func k(a: i32) -> i32 {
+entry:
+  tail call f(a)
+}
+func h(a: i32) -> i32 {
+  local x: i32
+entry:
+  x = call k(a)
+  return i32.add(x, 1)
+}""", "t.ir")
+    f = next(i for i in m.items if isinstance(i, ir.Func) and i.name == "h")
+    tr = Trampoline(0, {ValType.I32: [1, 2]}, lambda s: 1, lambda t: 2, lambda r: 3,
+                    lambda s: s == "k")
+    locals_, code = compile_function(f, FuncContext(_Resolver(m), {}, TailCallMode.TRAMPOLINE,
+                                                    tr))
+    names = [op for op, _ in decode_body(code)]
+    assert locals_ == [ValType.I32]
+    assert names[:4] == ["local.get", "call", "local.set", "global.get"]
+
+
+def test_eqz_if_swaps_its_arms_and_final_if_is_typed() -> None:
+    _, code = gen("""
+func h(a: i32) -> i32 {
+entry:
+  if i32.eqz(a) then yes else no
+yes:
+  return 1
+no:
+  tail call f(a)
+}""")
+    # No eqz, no return: `if (result i32)` whose arms leave the value.
+    assert code == ["local.get 0", "if", "local.get 0", "return_call", "else", "i32.const",
+                    "end"]
