@@ -844,14 +844,18 @@ class FfiEmitter:
                         b.i32_const(v.offset)
                         b.op("i32.add")
                 b.op("i32.store", 4 * i)
+        def ret_pointer() -> None:
+            # where the handler writes its result: the caller's sret buffer, or the frame
+            if lay.sret:
+                b.local_get(base)
+            else:
+                b.local_get(F)
+                if roff > 0:
+                    b.i32_const(roff)
+                    b.op("i32.add")
+
         b.i32_const(s.id)
-        if lay.sret:
-            b.local_get(base)
-        else:
-            b.local_get(F)
-            if roff > 0:
-                b.i32_const(roff)
-                b.op("i32.add")
+        ret_pointer()
         b.local_get(F)
         b.local_get(R)
         b.op("i32.load", 8)
@@ -871,13 +875,7 @@ class FfiEmitter:
         hook = self.funcs.get(CLOSURE_RETURN_HOOK)
         if hook is not None:      # closure_return(sig, ret)
             b.i32_const(s.id)
-            if lay.sret:
-                b.local_get(base)
-            else:
-                b.local_get(F)
-                if roff > 0:
-                    b.i32_const(roff)
-                    b.op("i32.add")
+            ret_pointer()
             b.call(hook)
         if lay.result is not None:
             r = lay.result
