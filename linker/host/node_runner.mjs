@@ -305,14 +305,15 @@ function installSplit(module, instance, libraries) {
     new WebAssembly.Instance(secondary, imports);
     loaded = true;
   };
-  const section_ = (id, body) => [id, ...leb(body.length), ...body];
+  const wasmSection = (id, body) => [id, ...leb(body.length), ...body];
   const str = (text) => [text.length, ...new TextEncoder().encode(text)];
+  // one wrapper module per function type, instantiated per slot
+  const wrappers = types.map((type) => new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...wasmSection(1, [1, ...type]), ...wasmSection(2, [1, ...str('e'), ...str('f'), 0, 0]),
+    ...wasmSection(7, [1, ...str('f'), 0, 0])])));
   for (const [slot, type] of slots) {
-    const wrapper = new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-      ...section_(1, [1, ...types[type]]), ...section_(2, [1, ...str('e'), ...str('f'), 0, 0]),
-      ...section_(7, [1, ...str('f'), 0, 0])]));
     const placeholder = (...args) => { load(); return table.get(slot)(...args); };
-    table.set(slot, new WebAssembly.Instance(wrapper, { e: { f: placeholder } }).exports.f);
+    table.set(slot, new WebAssembly.Instance(wrappers[type], { e: { f: placeholder } }).exports.f);
   }
 }
 
