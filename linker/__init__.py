@@ -144,8 +144,8 @@ def compile_text(text: str, filename: str = "<string>") -> bytes:
 
     Raises `DiagnosticError` with every error of the text."""
     from linker.compile import compile_module
-    from linker.ir.parser import parse_module
-    return compile_module(parse_module(text, filename))
+    from linker.ir.parser import parse_module_checked
+    return compile_module(*parse_module_checked(text, filename))
 
 
 def compile_files(sources: Iterable[str | os.PathLike[str]],

@@ -10,7 +10,7 @@ Function bodies are renamed as they are encoded, not rebuilt first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -26,15 +26,21 @@ from linker.object_assembly import ObjectAssembly
 from linker.store.lines import encode_lines
 from linker.store.objfile import EntityEntry, EntityKind, append_irld_sections, encode_index
 
+if TYPE_CHECKING:   # the parser (and lark) is imported only by what parses text
+    from linker.ir.parser import ParsedBodies
+
 
 def private_name(module: str, name: str) -> str:
     """The link-time name of private symbol `name` of `module`."""
     return f"{module}${name}"
 
 
-def compile_module(m: ir.Module) -> bytes:
-    """Verify `m` and return its object file bytes; raises DiagnosticError."""
-    errors = errors_only(verify_module(m)) + _zero_fill_errors(m)
+def compile_module(m: ir.Module, parsed: ParsedBodies | None = None) -> bytes:
+    """Verify `m` and return its object file bytes; raises DiagnosticError.
+
+    `parsed`, from `linker.ir.parser.parse_module_checked`, spares the verifier
+    typing again the function bodies the parser typed (see `verify_module`)."""
+    errors = errors_only(verify_module(m, parsed)) + _zero_fill_errors(m)
     if errors:
         raise DiagnosticError(errors)
     return _object_bytes(m, _private_names(m))

@@ -187,6 +187,6 @@ def compile_job(job: Job) -> Outcome:
 
 def compile_source(text: str, filename: str) -> bytes:
     """Parse, verify and compile IR text; raises DiagnosticError with every error."""
-    from linker.ir.parser import parse_module
-    return compile_module(parse_module(text, filename))
+    from linker.ir.parser import parse_module_checked
+    return compile_module(*parse_module_checked(text, filename))
 

@@ -71,7 +71,7 @@ from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Ca
 from linker.ir.ops import OPS_BY_NAME, Op, OpKind
 from linker.ir.types import FuncType, ValType
 
-__all__ = ["parse_module"]
+__all__ = ["ParsedBodies", "parse_module", "parse_module_checked"]
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 _VALTYPES: dict[str, ValType] = {t.value: t for t in ValType}
@@ -1028,13 +1028,31 @@ def _get_parser() -> tuple[Lark, _Collector, _FastLALR | None]:
 # ---------------------------------------------------------------- public API
 
 
+# What the parser proved about the function bodies of a module it built, for
+# `linker.ir.verify.verify_module`: id(Func) -> (the Func, its `@sym` operands
+# in the order the verifier visits them).  The builder types every body
+# against the module's declarations by the verifier's rules (operand, call,
+# assignment and return types, locals, labels, constants, offsets, ops) and
+# reports each as its own diagnostic, so a module it returns breaks none of
+# them; what it does not check is whether an `@sym` names a function with an
+# offset or a global, left to the verifier.  The Func is kept (and compared
+# by identity) so an id never matches another object.
+ParsedBodies = dict[int, tuple[Func, list[SymRef]]]
+
+
 def parse_module(text: str, filename: str) -> Module:
     """Parse IR text; raise `DiagnosticError` with every error of the file."""
+    return _parse(text, filename, stock_lark=False)[0]
+
+
+def parse_module_checked(text: str, filename: str) -> tuple[Module, ParsedBodies]:
+    """`parse_module`, and what the parser proved about the module's function
+    bodies (pass it to `verify_module`, which then does not type them again)."""
     return _parse(text, filename, stock_lark=False)
 
 
-def _parse(text: str, filename: str, *, stock_lark: bool) -> Module:
-    """`parse_module`; `stock_lark` runs lark's own parse loop (for differential tests)."""
+def _parse(text: str, filename: str, *, stock_lark: bool) -> tuple[Module, ParsedBodies]:
+    """`parse_module_checked`; `stock_lark` runs lark's own parse loop (for differential tests)."""
     if text.startswith("\ufeff"):
         text = text[1:]         # a UTF-8 byte order mark, as editors on Windows write it
     # The passes allocate millions of small objects and free none of them
@@ -1074,7 +1092,7 @@ def _parse(text: str, filename: str, *, stock_lark: bool) -> Module:
     if builder.diags or module is None:
         diags_sorted = sorted(builder.diags, key=_diag_key)
         raise DiagnosticError(diags_sorted, sources={filename: text})
-    return module
+    return module, builder.checked
 
 
 _LEXEMES = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?(?:\*/|\Z)|[()]', re.S)
@@ -1392,6 +1410,10 @@ class _Builder:
         self.fname = ""
         self.result: ValType | None = None
         self.result_known = True
+        # The function being built's `@sym` operands (what the verifier still
+        # checks, see `ParsedBodies`), and every function built so far.
+        self.symrefs: list[SymRef] = []
+        self.checked: ParsedBodies = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -1821,8 +1843,10 @@ class _Builder:
             reason = self.text(c[2])
             if h.params is None or not h.result_ok or reason is None:
                 return None
-            return Func(name.value, tuple(h.params), h.result, (), (), h.private, reason,
+            func = Func(name.value, tuple(h.params), h.result, (), (), h.private, reason,
                         span=self.span(name))
+            self.checked[id(func)] = (func, [])
+            return func
         locals_: list[Param] = []
         ok = h.params is not None and h.result_ok
         raw_blocks: list[tuple[Any, ...]] = []
@@ -1854,12 +1878,16 @@ class _Builder:
             self.error(f"function '{name.value}' has no blocks", name)
             return None
         n_diags = len(self.diags)
+        symrefs: list[SymRef] = []
+        self.symrefs = symrefs
         blocks = [self.block(r) for r in raw_blocks]
         if not ok or len(self.diags) != n_diags or h.params is None:
             return None
-        return Func(name.value, tuple(h.params), h.result, tuple(locals_),
+        func = Func(name.value, tuple(h.params), h.result, tuple(locals_),
                     tuple(b for b in blocks if b is not None), h.private, None,
                     span=self.span(name))
+        self.checked[id(func)] = (func, symrefs)
+        return func
 
     def block(self, r: tuple[Any, ...]) -> BasicBlock | None:
         _, label_tok, raw_stmts, raw_term = r
@@ -1917,7 +1945,9 @@ class _Builder:
                 so = self.sym_offset(tok, tok.value[1:])
                 if so is None:
                     return _BAD, I32
-                return SymRef(so[0], so[1], span=self.span(tok)), I32
+                ref = SymRef(so[0], so[1], span=self.span(tok))
+                self.symrefs.append(ref)
+                return ref, I32
             # An `offset=N` operand out of place.
             self.error("'offset=' must be the last operand of a load or store", tok)
             return _BAD, None

@@ -33,7 +33,7 @@ and no work beyond a type comparison on the error-free path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from linker.diagnostics import Diagnostic, Span
 from linker.ir.ctypes import CStruct, is_empty, lower
@@ -45,6 +45,9 @@ from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Ca
                              TailCall, TailCallIndirect, Terminator, Unreachable, ZeroItem)
 from linker.ir.ops import OPS_BY_NAME, Op, OpKind
 from linker.ir.types import FuncType, ValType
+
+if TYPE_CHECKING:
+    from linker.ir.parser import ParsedBodies
 
 I32, I64 = ValType.I32, ValType.I64
 
@@ -70,13 +73,25 @@ _EXPR_OPS: dict[str, tuple[Op, list[ValType], ValType | None]] = {
 _POST = object()
 
 
-def verify_module(m: Module) -> list[Diagnostic]:
-    """Every error of `m`, in source order per item; empty when `m` is valid."""
+def verify_module(m: Module, parsed: ParsedBodies | None = None) -> list[Diagnostic]:
+    """Every error of `m`, in source order per item; empty when `m` is valid.
+
+    `parsed` is what `linker.ir.parser.parse_module_checked` proved about the
+    function bodies of `m` (its builder types each body by the rules below and
+    reports every break as its own diagnostic): such a body is not typed
+    again, only its `@sym` operands are checked (a function's takes no offset,
+    a global has no address), which the parser leaves to this pass.  Every
+    other function (built with the Python API, or not in `parsed`) and every
+    module-level and data rule is checked in full."""
     v = _Verifier(m)
     v.module_items()
     for item in m.items:
         if type(item) is Func:
-            v.func(item)
+            done = None if parsed is None else parsed.get(id(item))
+            if done is not None and done[0] is item:
+                v.parsed_func(item, done[1])
+            else:
+                v.func(item)
         elif type(item) is Data:
             v.data(item)
     return v.diags
@@ -371,6 +386,12 @@ class _Verifier:
             self.here = t.span if t.span is not None else b.span
             self.term(t, labels)
         self.block = None
+
+    def parsed_func(self, f: Func, symrefs: list[SymRef]) -> None:
+        """What `func` checks of a body the parser built and typed: its `@sym`s."""
+        self.fn, self.block, self.here = f, None, f.span
+        for r in symrefs:
+            self.symref(r.symbol, r.offset, r.span)
 
     def stmt(self, s: Stmt) -> None:
         if isinstance(s, Assign):

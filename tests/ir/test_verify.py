@@ -1,14 +1,19 @@
-"""Verifier rules, one test (or a few) per rule, on modules built with the Python API."""
+"""Verifier rules, one test (or a few) per rule, on modules built with the Python API;
+and the verifier on parsed modules, whose bodies the parser already typed."""
 
 from __future__ import annotations
 
+import random
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
-from linker.diagnostics import Diagnostic, Severity, Span
+from linker.diagnostics import Diagnostic, DiagnosticError, Severity, Span
 from linker.ir import model as ir
 from linker.ir.ctypes import CKind, CScalar, CSig
+from linker.ir.parser import parse_module_checked
 from linker.ir.types import FuncType, ValType
 from linker.ir.verify import verify_module
 
@@ -525,3 +530,80 @@ def test_linker_prefix_is_reserved() -> None:
     diags = verify_module(ir.Module("t", (f, ir.ExternFunc("__irld_x", FuncType()))))
     assert [d.message for d in diags] == [
         "symbol '__irld_fd_write' uses the prefix '__irld_', which is reserved for the linker"]
+
+
+# ---------------------------------------------------------------- bodies the parser typed
+
+
+_ROOT = Path(__file__).resolve().parents[2]
+# Tokens a mutation puts in place of one of the file's words: types, ops of
+# every kind, symbol references (with offsets, to functions and globals),
+# literals out of and in range.
+_SWAPS = ["i32", "i64", "f32", "f64", "i32.add", "i64.add", "f64.mul", "i32.eqz",
+          "i32.load", "i64.load8_s", "f32.store", "i32.store", "select", "memory.grow",
+          "i32.wrap_i64", "x", "n", "entry", "@main", "@main+4", "@d", "@d+8", "@g",
+          "0", "-1", "1.5", "0xffffffff", "0x1ffffffff", "offset=4", "offset=-4"]
+
+
+def _parsed_cases() -> list[str]:
+    files = sorted((Path(__file__).parent / "corpus").glob("*.ir")) + sorted(
+        (_ROOT / "examples").glob("**/*.ir")) + sorted((_ROOT / "stdlib").glob("*.ir"))
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    rng = random.Random(1414)
+    cases = list(texts)
+    for _ in range(1500):
+        text = rng.choice(texts)
+        # `@f+4` of the file's functions and `@g` of its globals break the
+        # rules the verifier checks itself; the rest, rules the parser checks.
+        refs = [f"@{n}+4" for n in re.findall(r"^(?:private )?func (\w+)", text, re.M)]
+        refs += [f"@{n}" for n in re.findall(r"^(?:private )?global (\w+)", text, re.M)]
+        words = list(re.finditer(r"@?[A-Za-z_][A-Za-z0-9_.$]*(?:[+-]\d+)?|-?\d+(?:\.\d+)?", text))
+        for _ in range(rng.randint(1, 2)):
+            w = rng.choice(words)
+            r = rng.random()
+            pick = (rng.choice(_SWAPS) if r < 0.5 or r < 0.8 and not refs
+                    else rng.choice(refs) if r < 0.8 else rng.choice(words).group())
+            text = text[:w.start()] + pick + text[w.end():]
+            words = list(re.finditer(r"@?[A-Za-z_][A-Za-z0-9_.$]*|-?\d+", text))
+        cases.append(text)
+    return cases
+
+
+def test_bodies_the_parser_typed_are_not_typed_again() -> None:
+    """`verify_module` given what the parser proved (it then checks only the
+    bodies' `@sym`s) reports exactly what the full verifier reports, on every
+    library, example and corpus file and on mutated ones that still parse."""
+    parsed_ok = with_errors = 0
+    for text in _parsed_cases():
+        try:
+            m, parsed = parse_module_checked(text, "t.ir")
+        except DiagnosticError:
+            continue
+        parsed_ok += 1
+        assert {id(f) for f in m.funcs} == set(parsed)
+        full = verify_module(m)
+        assert verify_module(m, parsed) == full, text
+        with_errors += bool(full)
+    assert parsed_ok > 200 and with_errors > 20, (parsed_ok, with_errors)
+
+
+def test_symrefs_in_parsed_bodies_are_still_checked() -> None:
+    text = ("module t\nglobal g: i32 = 0\nfunc h() { entry: return }\n"
+            "func f() -> i32 { entry: return i32.add(@h+4, @g) }\n")
+    m, parsed = parse_module_checked(text, "t.ir")
+    diags = verify_module(m, parsed)
+    assert [d.message for d in diags] == [
+        "'@h' is a function's table index and takes no offset (got 4)",
+        "'@g': global 'g' has no address"]
+    assert diags == verify_module(m)
+    assert [(d.span.line, d.span.col) for d in diags if d.span] == [(4, 41), (4, 47)]
+
+
+def test_a_body_the_parser_did_not_build_is_typed() -> None:
+    """Facts about other objects (an equal function built with the API) do not apply."""
+    text = "module t\nfunc f() -> i32 { entry: return 1 }\n"
+    m, parsed = parse_module_checked(text, "t.ir")
+    bad = ir.Func("f", (), I32, (), (ir.BasicBlock("entry", (), ir.Return(ir.Const(I64, 1))),))
+    other = ir.Module("t", (bad,))
+    assert [d.message for d in verify_module(other, parsed)] == [
+        d.message for d in verify_module(other)] != []
