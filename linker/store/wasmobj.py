@@ -1326,8 +1326,12 @@ def _check_relocs(relocs: Iterable[Reloc], size: int, what: str) -> tuple[Reloc,
     return out
 
 
-def _moved(relocs: Iterable[Reloc], base: int) -> list[Reloc]:
-    return [Reloc(r.type, r.offset + base, r.index, r.addend) for r in relocs]
+# A body's or segment's relocations and where its bytes start in the section.
+_Placed = tuple[int, tuple[Reloc, ...]]
+# Sites that hold a 5-byte unsigned LEB (`_site_bytes` of a value below 2**32).
+_UNSIGNED_LEB5: frozenset[int] = frozenset(
+    t for t in RelocType if RELOC_SIZE[t] == 5 and t not in _SIGNED_LEB)
+assert max(RelocType) < 0x80      # a type is one LEB byte (`_reloc_payload`)
 
 
 class ObjectWriter:
@@ -1547,29 +1551,31 @@ class ObjectWriter:
             k += n
         return out
 
-    def _code_section(self, out: _SectionSink) -> list[Reloc]:
+    def _code_section(self, out: _SectionSink) -> list[_Placed]:
         if not self._functions:
             return []
         buf = _vec(len(self._functions))
-        relocs: list[Reloc] = []
+        relocs: list[_Placed] = []
         for _, body, body_relocs in self._functions:
             write_uleb(buf, len(body))
-            relocs += _moved(body_relocs, len(buf))
+            if body_relocs:
+                relocs.append((len(buf), body_relocs))
             buf += self._fill_sites(body, body_relocs)
         out.code_index = out.section(10, buf)
         return relocs
 
-    def _data_section(self, out: _SectionSink) -> list[Reloc]:
+    def _data_section(self, out: _SectionSink) -> list[_Placed]:
         if not self._segments:
             return []
         buf = _vec(len(self._segments))
-        relocs: list[Reloc] = []
+        relocs: list[_Placed] = []
         for (_, data, _, _, seg_relocs), addr in zip(self._segments, self._segment_addresses()):
             buf += b"\x00\x41"  # active, memory 0, i32.const addr
             write_sleb(buf, addr)
             buf.append(0x0B)
             write_uleb(buf, len(data))
-            relocs += _moved(seg_relocs, len(buf))
+            if seg_relocs:
+                relocs.append((len(buf), seg_relocs))
             buf += self._fill_sites(data, seg_relocs)
         out.data_index = out.section(11, buf)
         return relocs
@@ -1579,25 +1585,37 @@ class ObjectWriter:
 
         clang leaves such provisional values (function, global and type
         indices, addresses in the object's own memory layout) so that an
-        object is itself a valid module; the linker overwrites them.
+        object is itself a valid module; the linker overwrites them.  Every
+        relocation a `reloc.*` section holds passes through here first, so
+        this is where each one's symbol (or type) index is checked, once.
         """
         if not relocs:
             return data
         out = bytearray(data)
         addresses = self._segment_addresses()
+        provisional = self._provisional
         for r in relocs:
-            value = self._provisional(r, addresses)
-            out[r.offset:r.offset + RELOC_SIZE[r.type]] = _site_bytes(r.type, value)
+            rtype, offset = r.type, r.offset
+            value = provisional(r, addresses)
+            if rtype in _UNSIGNED_LEB5:    # most sites: no wrapping needed below 2**32
+                if 0 <= value < 0x1_0000_0000:
+                    out[offset:offset + 5] = padded_uleb(value)
+                    continue
+            out[offset:offset + RELOC_SIZE[rtype]] = _site_bytes(rtype, value)
         return bytes(out)
 
     def _provisional(self, r: Reloc, addresses: list[int]) -> int:
         mask = _RELOC_KINDS[r.type]
+        index = r.index
         if not mask:  # TYPE_INDEX_LEB
-            if not 0 <= r.index < len(self._types):
-                raise ValueError(f"relocation at {r.offset}: no type {r.index}")
-            return r.index
-        self._check_symbol(r.index, mask, f"{RelocType(r.type).name} at {r.offset}")
-        sym = self._symbols[r.index]
+            if not 0 <= index < len(self._types):
+                raise ValueError(f"relocation at {r.offset}: no type {index}")
+            return index
+        symbols = self._symbols
+        # `_check_symbol`, inlined (its message built only on failure).
+        if not 0 <= index < len(symbols) or not (mask >> symbols[index].kind) & 1:
+            self._check_symbol(index, mask, f"{RelocType(r.type).name} at {r.offset}")
+        sym = symbols[index]
         if sym.kind == SymKind.DATA:  # memory addresses (or a GOT entry: 0)
             if sym.undefined or r.type in _INDEX_RELOCS:
                 return 0
@@ -1700,32 +1718,42 @@ class ObjectWriter:
                 write_uleb(sub, index)
         return sub
 
-    def _reloc_sections(self, out: _SectionSink, code: list[Reloc], data: list[Reloc],
+    def _reloc_sections(self, out: _SectionSink, code: list[_Placed], data: list[_Placed],
                         early: list[tuple[str, bytes, tuple[Reloc, ...]]],
                         custom_index: dict[str, int]) -> None:
         targets = [("CODE", out.code_index, code), ("DATA", out.data_index, data)]
-        targets += [(name, custom_index[name], list(relocs)) for name, _, relocs in early]
-        for name, index, relocs in targets:
-            if relocs and index is not None:
-                out.custom("reloc." + name, self._reloc_payload(index, relocs, name))
+        targets += [(name, custom_index[name], [(0, relocs)] if relocs else [])
+                    for name, _, relocs in early]
+        for name, index, placed in targets:
+            if placed and index is not None:
+                out.custom("reloc." + name, self._reloc_payload(index, placed, name))
 
-    def _reloc_payload(self, target: int, relocs: list[Reloc], what: str) -> bytearray:
+    def _reloc_payload(self, target: int, placed: list[_Placed], what: str) -> bytearray:
+        """The entries of each group of relocations, their offsets moved by the
+        group's base.  `_fill_sites` has checked every one of them already."""
         buf = bytearray()
         write_uleb(buf, target)
-        write_uleb(buf, len(relocs))
+        write_uleb(buf, sum(len(relocs) for _, relocs in placed))
         positions = self.reloc_positions.setdefault(what, [])
-        for r in relocs:
-            positions.append(len(buf))
-            mask = _RELOC_KINDS[r.type]
-            if mask:
-                self._check_symbol(r.index, mask, f"{what} relocation at {r.offset}")
-            elif not 0 <= r.index < len(self._types):
-                raise ValueError(f"{what} relocation at {r.offset}: no type {r.index}")
-            write_uleb(buf, r.type)
-            write_uleb(buf, r.offset)
-            write_uleb(buf, r.index)
-            if r.type in RELOC_HAS_ADDEND:
-                write_sleb(buf, r.addend)
+        mark = positions.append
+        append = buf.append
+        has_addend = RELOC_HAS_ADDEND
+        for base, relocs in placed:
+            for r in relocs:
+                mark(len(buf))
+                rtype, offset, index = r.type, r.offset + base, r.index
+                append(rtype)               # every type is below 0x80
+                # `write_uleb` of the offset and the index (both >= 0), inlined.
+                while offset >= 0x80:
+                    append(offset & 0x7F | 0x80)
+                    offset >>= 7
+                append(offset)
+                while index >= 0x80:
+                    append(index & 0x7F | 0x80)
+                    index >>= 7
+                append(index)
+                if rtype in has_addend:
+                    write_sleb(buf, r.addend)
         return buf
 
     def _features_payload(self) -> bytearray:
