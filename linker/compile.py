@@ -17,7 +17,7 @@ import attrs
 from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
 from linker.ir import model as ir
 from linker.ir.ctypes import lower
-from linker.ir.refs import EdgeKind, RefCollector, data_refs, func_refs
+from linker.ir.refs import EdgeKind, RefCollector, data_refs
 from linker.ir.verify import verify_module
 from linker.store.codec import encode_data, encode_func, encode_functype
 from linker.object_assembly import MAX_STORED_ZERO_FILL, ObjectAssembly, stored_zero_fill
@@ -221,10 +221,11 @@ def _entity(item: ir.Item, csigs: Mapping[str, str], mp: Mapping[str, str]) -> E
     # body just to rename it once cost a third of the compile time.
     match item:
         case ir.Func():
-            c = func_refs(item)
+            c = RefCollector()      # filled by the encoder's walk of the body
+            body = encode_func(item, mp, c)
             return EntityEntry(mp.get(item.name, item.name), EntityKind.FUNC, item.private,
                                encode_functype(item.type), _renamed_refs(c, mp),
-                               _sig_keys(c, csigs), item.deferred_error, encode_func(item, mp))
+                               _sig_keys(c, csigs), item.deferred_error, body)
         case ir.Data():
             d = _rename_item(item, mp) if mp else item
             assert isinstance(d, ir.Data)

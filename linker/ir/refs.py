@@ -34,6 +34,11 @@ class EdgeKind(enum.Enum):
     ROOT = "root"
     RUNTIME = "linker runtime"
 
+    # Members are singletons compared by identity: hash them by identity too
+    # (C-level), not by name through Enum's Python-level `__hash__`; every
+    # reference of every body is keyed by (symbol, kind) when compiled.
+    __hash__ = object.__hash__
+
 
 class RefCollector:
     """Accumulates (symbol, edge kind) pairs in first-seen order, without duplicates."""

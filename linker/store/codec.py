@@ -25,6 +25,7 @@ from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Ca
                              IntItem, Jump, Load, LocalGet, OpExpr, Panic, Param, Return, SigRef,
                              Stmt, Store, Switch, SymRef, TailCall, TailCallIndirect, Terminator,
                              Unreachable, ZeroItem)
+from linker.ir.refs import EdgeKind, RefCollector
 from linker.ir.types import FuncType, ValType
 
 # Expression tags.
@@ -105,12 +106,15 @@ def _op(v: Any, kind: str | None = None) -> str:
 
 
 _POST = object()  # work-stack mark: the node below it has its operands encoded
+_CALL_EDGE, _TAIL_CALL_EDGE = EdgeKind.CALL, EdgeKind.TAIL_CALL
+_ADDRESS_EDGE, _GLOBAL_EDGE = EdgeKind.ADDRESS, EdgeKind.GLOBAL
 _NO_NAMES: Mapping[str, str] = {}
 
 
-def _encode_expr(e: Expr, out: list[Any], names: Mapping[str, str]) -> None:
+def _encode_expr(e: Expr, out: list[Any], names: Mapping[str, str], refs: RefCollector) -> None:
     # Post-order with an explicit stack; isinstance chains are faster than
-    # `match` class patterns on this hot path.
+    # `match` class patterns on this hot path.  Leaves are met left to right,
+    # as `RefCollector.expr` meets them, so references keep its order.
     if e.__class__ is LocalGet:  # a leaf, the most common operand: no stack
         out += (LOCAL, e.name)
         return
@@ -140,60 +144,69 @@ def _encode_expr(e: Expr, out: list[Any], names: Mapping[str, str]) -> None:
         elif isinstance(node, Load):
             stack += (node, _POST, node.addr)
         elif isinstance(node, GlobalGet):
+            refs.add(node.name, _GLOBAL_EDGE)
             out += (GLOBAL, names.get(node.name, node.name))
         elif isinstance(node, SymRef):
+            refs.add(node.symbol, _ADDRESS_EDGE)
             out += (SYMREF, names.get(node.symbol, node.symbol), node.offset)
         elif isinstance(node, SigRef):
+            refs.sig_names.setdefault(node.name, None)
             out += (SIGREF, node.name)
         else:
             raise TypeError(f"not an expression: {node!r}")
 
 
-def _encode_stmt(s: Stmt, out: list[Any], names: Mapping[str, str]) -> None:
+def _encode_stmt(s: Stmt, out: list[Any], names: Mapping[str, str], refs: RefCollector) -> None:
+    # References in `RefCollector.stmt`'s order: a callee or a stored global
+    # before the operands.
     match s:
         case Assign(local=l, value=v):
-            _encode_expr(v, out, names)
+            _encode_expr(v, out, names, refs)
             out += (ASSIGN, l)
         case Store(op=op, addr=a, value=v, offset=o):
-            _encode_expr(a, out, names)
-            _encode_expr(v, out, names)
+            _encode_expr(a, out, names, refs)
+            _encode_expr(v, out, names, refs)
             out += (STORE, op, o)
         case Call(dest=d, callee=c, args=args):
+            refs.add(c, _CALL_EDGE)
             for a in args:
-                _encode_expr(a, out, names)
+                _encode_expr(a, out, names, refs)
             out += (CALL, d, names.get(c, c), len(args))
         case CallIndirect(dest=d, type=t, target=tg, args=args):
-            _encode_expr(tg, out, names)
+            _encode_expr(tg, out, names, refs)
             for a in args:
-                _encode_expr(a, out, names)
+                _encode_expr(a, out, names, refs)
             out += (CALLIND, d, encode_functype(t), len(args))
         case GlobalSet(name=n, value=v):
-            _encode_expr(v, out, names)
+            refs.add(n, _GLOBAL_EDGE)
+            _encode_expr(v, out, names, refs)
             out += (GSET, names.get(n, n))
 
 
-def _encode_term(t: Terminator, out: list[Any], names: Mapping[str, str]) -> None:
+def _encode_term(t: Terminator, out: list[Any], names: Mapping[str, str],
+                 refs: RefCollector) -> None:
     match t:
         case Jump(target=l):
             out += (JUMP, l)
         case Branch(cond=c, then=a, else_=b):
-            _encode_expr(c, out, names)
+            _encode_expr(c, out, names, refs)
             out += (BRANCH, a, b)
         case Switch(index=i, targets=ts, default=d):
-            _encode_expr(i, out, names)
+            _encode_expr(i, out, names, refs)
             out += (SWITCH, list(ts), d)
         case Return(value=v):
             if v is not None:
-                _encode_expr(v, out, names)
+                _encode_expr(v, out, names, refs)
             out += (RETURN, v is not None)
         case TailCall(callee=c, args=args):
+            refs.add(c, _TAIL_CALL_EDGE)
             for arg in args:
-                _encode_expr(arg, out, names)
+                _encode_expr(arg, out, names, refs)
             out += (TAILCALL, names.get(c, c), len(args))
         case TailCallIndirect(type=ty, target=tg, args=args):
-            _encode_expr(tg, out, names)
+            _encode_expr(tg, out, names, refs)
             for arg in args:
-                _encode_expr(arg, out, names)
+                _encode_expr(arg, out, names, refs)
             out += (TAILCALLIND, encode_functype(ty), len(args))
         case Unreachable():
             out.append(UNREACHABLE)
@@ -201,17 +214,22 @@ def _encode_term(t: Terminator, out: list[Any], names: Mapping[str, str]) -> Non
             out += (PANIC, m)
 
 
-def encode_func(f: Func, names: Mapping[str, str] = _NO_NAMES) -> list[Any]:
+def encode_func(f: Func, names: Mapping[str, str] = _NO_NAMES,
+                refs: RefCollector | None = None) -> list[Any]:
     """A function as [params, result, locals, deferred_error, flat code].
 
     `names` renames the symbols the body references (the compiler's private
-    renaming, done here so the body is not rebuilt just to be encoded)."""
+    renaming, done here so the body is not rebuilt just to be encoded).
+    `refs`, when given, collects the body's references in the same walk,
+    exactly as `linker.ir.refs.func_refs` does (names before renaming)."""
+    if refs is None:
+        refs = RefCollector()
     code: list[Any] = []
     for b in f.blocks:
         code += (BLOCK, b.label, len(b.stmts))
         for s in b.stmts:
-            _encode_stmt(s, code, names)
-        _encode_term(b.term, code, names)
+            _encode_stmt(s, code, names, refs)
+        _encode_term(b.term, code, names, refs)
     out = [[[p.name, p.type.value] for p in f.params],
            None if f.result is None else f.result.value,
            [[p.name, p.type.value] for p in f.locals],

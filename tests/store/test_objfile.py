@@ -352,3 +352,25 @@ def test_damaged_file_in_a_subprocess_has_no_traceback(tmp_path: Path, obj_bytes
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"{path}: error: truncated object file"), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_encoder_collects_the_references_func_refs_collects() -> None:
+    """`compile_module` takes a body's references from the encoder's walk:
+    the same (symbol, kind) pairs and signature names, in the same order, as
+    `func_refs`' own walk, on every library, example and corpus function."""
+    from linker.ir.parser import parse_module
+    from linker.ir.refs import RefCollector, func_refs
+    files = sorted(REPO.glob("stdlib/*.ir")) + sorted(REPO.glob("examples/**/*.ir")) + sorted(
+        REPO.glob("tests/ir/corpus/*.ir"))
+    modules = [parse_module(p.read_text(encoding="utf-8"), p.name) for p in files]
+    modules += [genir.generate_module(seed, 60, f"gen.m{seed}") for seed in range(5)]
+    seen = 0
+    for m in modules:
+        for f in m.funcs:
+            c = RefCollector()
+            encode_func(f, {}, c)
+            want = func_refs(f)
+            assert list(c.refs) == list(want.refs), f.name
+            assert list(c.sig_names) == list(want.sig_names), f.name
+            seen += len(want.refs)
+    assert seen > 500
