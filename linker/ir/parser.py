@@ -79,6 +79,7 @@ _INT_RANGE: dict[ValType, tuple[int, int]] = {
     I32: (-(1 << 31), (1 << 32) - 1),
     I64: (-(1 << 63), (1 << 64) - 1),
 }
+_I32_BOUNDS, _I64_BOUNDS = _INT_RANGE[I32], _INT_RANGE[I64]
 _WIDTH_RANGE: dict[int, tuple[int, int]] = {w: (-(1 << (w - 1)), (1 << w) - 1) for w in (8, 16, 32, 64)}
 _DATA_WIDTHS: dict[str, tuple[bool, int]] = {
     "i8": (False, 8), "i16": (False, 16), "i32": (False, 32), "i64": (False, 64),
@@ -1391,6 +1392,19 @@ _make_local: Callable[[str, Span], LocalGet] = _slot_maker(LocalGet)
 _make_op: Callable[[str, tuple[Expr, ...], Span], OpExpr] = _slot_maker(OpExpr)
 _make_const: Callable[[ValType, int | float, Span], Const] = _slot_maker(Const)
 _make_load: Callable[[str, Expr, int, Span], Load] = _slot_maker(Load)
+_make_assign: Callable[[str, Expr, Span], Assign] = _slot_maker(Assign)
+_make_store: Callable[[str, Expr, Expr, int, Span], Store] = _slot_maker(Store)
+_make_call: Callable[[str | None, str, tuple[Expr, ...], Span], Call] = _slot_maker(Call)
+_make_block: Callable[[str, tuple[Stmt, ...], Terminator, Span], BasicBlock] = _slot_maker(
+    BasicBlock)
+_make_jump: Callable[[str, Span], Jump] = _slot_maker(Jump)
+_make_branch: Callable[[Expr, str, str, Span], Branch] = _slot_maker(Branch)
+_make_return: Callable[[Expr | None, Span], Return] = _slot_maker(Return)
+# Ops an application may name, by callee token (`i32.add(`): the op, its
+# name, operand types, result and whether it is a load (stores are not values).
+_APP_OPS: dict[str, tuple[Op, str, tuple[ValType, ...], ValType | None, bool]] = {
+    name + "(": (op, op.name, op.params, op.result, op.kind is OpKind.LOAD)
+    for name, op in OPS_BY_NAME.items() if op.kind is not OpKind.STORE}
 
 
 class _Builder:
@@ -1519,8 +1533,10 @@ class _Builder:
         if want is I32 or want is I64:
             if tok[0] == "INT":
                 text = tok[1]
-                v = _int(text)
-                lo, hi = _INT_RANGE[want]
+                # A plain decimal literal, the common case: `_int`'s value.
+                v = int(text) if len(text) < 19 and text.isdigit() else _int(text)
+                # Not `_INT_RANGE[want]`: hashing an enum is a Python-level call.
+                lo, hi = _I32_BOUNDS if want is I32 else _I64_BOUNDS
                 if lo <= v <= hi:
                     return _make_const(want, v, _make_span(self.file, line, tok[4], line, tok[5]))
             lo, hi = _INT_RANGE[want]
@@ -1905,7 +1921,7 @@ class _Builder:
         term = builders[raw_term[0]](self, raw_term)
         if term is None:
             return None
-        return BasicBlock(name_tok.value, tuple(stmts), term, span=lspan)
+        return _make_block(name_tok.value, tuple(stmts), term, lspan)
 
     def target(self, tok: Any) -> str:
         name: str = tok.value
@@ -1967,16 +1983,16 @@ class _Builder:
         return args, None
 
     def app(self, callee: Any, args: list[Any]) -> tuple[Expr, ValType | None]:
-        op = _OPS_BY_CALLEE.get(callee[1])
-        if op is None or op.kind is OpKind.STORE:
-            return self.app_slow(callee, args, op)
+        info = _APP_OPS.get(callee[1])
+        if info is None:
+            return self.app_slow(callee, args, _OPS_BY_CALLEE.get(callee[1]))
+        op, op_name, want, result, is_load = info
         offset = 0
         if args and args[-1][0] == "OFFSET_ARG":  # raw nodes start with a lowercase tag
-            if op.kind is not OpKind.LOAD:
+            if not is_load:
                 return self.app_slow(callee, args, op)
             offset = self.mem_offset(args[-1])
             args = args[:-1]
-        want = op.params
         if len(args) != len(want):
             return self.app_slow(callee, args, op)
         out: list[Expr] = []
@@ -1991,15 +2007,15 @@ class _Builder:
                 line = a[3]
                 e = _make_local(a[1], _make_span(self.file, line, a[4], line, a[5]))
             if t is not w and t is not None:
-                self.error(f"operand {len(out) + 1} of {op.name} has type {t.value}, "
+                self.error(f"operand {len(out) + 1} of {op_name} has type {t.value}, "
                            f"expected {w.value}", _first_tok(a))
             out.append(e)
         col = callee[4]
         line = callee[3]
-        span = _make_span(self.file, line, col, line, col + len(op.name))
-        if op.kind is OpKind.LOAD:
-            return _make_load(op.name, out[0], offset, span), op.result
-        return _make_op(op.name, tuple(out), span), op.result
+        span = _make_span(self.file, line, col, line, col + len(op_name))
+        if is_load:
+            return _make_load(op_name, out[0], offset, span), result
+        return _make_op(op_name, tuple(out), span), result
 
     def app_slow(self, callee: Any, raw_args: list[Any], op: Op | None) -> tuple[Expr, ValType | None]:
         """`app` for everything but an op with the right operand count and no offset."""
@@ -2113,16 +2129,18 @@ class _Builder:
     # ------------------------------------------------------------ statements
 
     def s_assign(self, r: tuple[Any, ...]) -> Stmt | None:
-        dest, raw = _name_tok(r[1]), r[2]
-        name = dest[1]
+        raw = r[2]
+        fused = r[1]        # `x =` (`_name_tok`, without the token it would make)
+        name = fused[1][:-1].rstrip()
         t = self.scope.get(name, _MISSING)
         if t is not _MISSING:
             e, et = self.expr(raw, t)
             if et is not t and et is not None and t is not None:
                 self.error(f"cannot assign {et.value} to '{name}' of type {t.value}",
                            _first_tok(raw))
-            line = dest[3]
-            return Assign(name, e, span=_make_span(self.file, line, dest[4], line, dest[5]))
+            line, col = fused[3], fused[4]
+            return _make_assign(name, e, _make_span(self.file, line, col, line, col + len(name)))
+        dest = _name_tok(fused)
         decl = self.decls.get(name)
         if decl is not None and decl.kind == "global":
             gt = decl.type
@@ -2141,7 +2159,7 @@ class _Builder:
         what = f"call to '{callee_tok.value}'"
         args = self.call_args(ft, r[3], callee_tok, what)
         self.dest_local(dest, None if ft is None else ft.result, ft is not None, what)
-        return Call(dest.value, callee_tok.value, args, span=self.span(callee_tok))
+        return _make_call(dest.value, callee_tok.value, args, self.span(callee_tok))
 
     def indirect(self, ci_tok: Any, ft_raw: list[Any], target_raw: Raw,
                  raw_args: list[Any]) -> tuple[FuncType | None, Expr, tuple[Expr, ...]]:
@@ -2175,13 +2193,13 @@ class _Builder:
         offset = self.mem_offset(offset_tok)
         if len(typed) != 2:
             return None
-        return Store(op.name, typed[0], typed[1], offset, span=self.span(name_tok))
+        return _make_store(op.name, typed[0], typed[1], offset, self.span(name_tok))
 
     def s_call(self, r: tuple[Any, ...]) -> Stmt | None:
         callee_tok = _name_tok(r[1])
         ft = self.callee(callee_tok)
         args = self.call_args(ft, r[2], callee_tok, f"call to '{callee_tok.value}'")
-        return Call(None, callee_tok.value, args, span=self.span(callee_tok))
+        return _make_call(None, callee_tok.value, args, self.span(callee_tok))
 
     def s_call_indirect(self, r: tuple[Any, ...]) -> Stmt | None:
         ft, target, args = self.indirect(*r[1:])
@@ -2192,11 +2210,11 @@ class _Builder:
     # ------------------------------------------------------------ terminators
 
     def t_jump(self, r: tuple[Any, ...]) -> Terminator | None:
-        return Jump(self.target(r[2]), span=self.span(r[1]))
+        return _make_jump(self.target(r[2]), self.span(r[1]))
 
     def t_branch(self, r: tuple[Any, ...]) -> Terminator | None:
         cond = self.typed(r[2], I32, "branch condition")
-        return Branch(cond, self.target(r[3]), self.target(r[4]), span=self.span(r[1]))
+        return _make_branch(cond, self.target(r[3]), self.target(r[4]), self.span(r[1]))
 
     def t_switch(self, r: tuple[Any, ...]) -> Terminator | None:
         index = self.typed(r[2], I32, "switch index")
@@ -2220,7 +2238,7 @@ class _Builder:
             self.expr(raw, None)
             return Return(None, span=self.span(kw))
         value = self.typed(raw, self.result, "return value")
-        return Return(value, span=self.span(kw))
+        return _make_return(value, self.span(kw))
 
     def check_tail(self, result: ValType | None, at: Any, what: str) -> None:
         if result is not self.result and self.result_known:

@@ -225,42 +225,42 @@ def encode_func(f: Func, names: Mapping[str, str] = _NO_NAMES,
     if refs is None:
         refs = RefCollector()
     code: list[Any] = []
+    # The locations, [files, flat (file index, line, col) per statement and
+    # terminator in body order, then the function's own], are gathered in
+    # the same loop; none at all (a body built by the Python API) is None.
+    files: dict[str, int] = {}
+    flat: list[int] = []
+    span: Span | None
     for b in f.blocks:
         code += (BLOCK, b.label, len(b.stmts))
         for s in b.stmts:
             _encode_stmt(s, code, names, refs)
+            span = s.span
+            if span is not None and span.file in files:     # `_locate`, inlined
+                flat += (files[span.file], span.line, span.col)
+            else:
+                _locate(span, files, flat)
         _encode_term(b.term, code, names, refs)
+        _locate(b.term.span, files, flat)
+    if f.span is not None:
+        _locate(f.span, files, flat)
     out = [[[p.name, p.type.value] for p in f.params],
            None if f.result is None else f.result.value,
            [[p.name, p.type.value] for p in f.locals],
            f.deferred_error, code]
-    locs = _encode_locations(f)
-    if locs is not None:
-        out.append(locs)
+    if files:
+        out.append([list(files), flat])
     return out
 
 
-def _encode_locations(f: Func) -> list[Any] | None:
-    """[files, flat (file index, line, col) per statement and terminator], or None
-    when the function has no location at all (built by the Python API)."""
-    files: dict[str, int] = {}
-    flat: list[int] = []
-    for node in _located(f.blocks):
-        span = node.span
-        if span is None:
-            flat += (-1, 0, 0)
-            continue
-        k = files.setdefault(span.file, len(files))
-        flat += (k, span.line, span.col)
-    if f.span is not None:
-        flat += (files.setdefault(f.span.file, len(files)), f.span.line, f.span.col)
-    return [list(files), flat] if files else None
-
-
-def _located(blocks: Any) -> Any:
-    for b in blocks:
-        yield from b.stmts
-        yield b.term
+def _locate(span: Span | None, files: dict[str, int], flat: list[int]) -> None:
+    if span is None:
+        flat += (-1, 0, 0)
+        return
+    k = files.get(span.file)
+    if k is None:
+        k = files[span.file] = len(files)
+    flat += (k, span.line, span.col)
 
 
 def encode_data(d: Data) -> list[Any]:
@@ -305,7 +305,7 @@ def decode_func(name: str, private: bool, raw: Any) -> Func:
 
 
 def _attach_locations(blocks: list[BasicBlock], raw: Any) -> tuple[list[BasicBlock], Span | None]:
-    """The blocks with the spans of `_encode_locations` on their statements and
+    """The blocks with the spans `encode_func` records on their statements and
     terminators, and the function's own span (its declaration)."""
     files, flat = raw
     spans = [None if flat[i] < 0 else Span(files[flat[i]], flat[i + 1], flat[i + 2],
