@@ -646,7 +646,9 @@ class _BodyParser:
         self.star_local_names = _star_rule(lark, "__local_decl_star", "COMMA")
         self.star_params = _star_rule(lark, "__functype_star", "COMMA")
         self.make_body = collector.body
-        self.quicks: list[dict[str, str] | None] = [None] * len(fast.actions)
+        # Per LALR state, once lexed in: its quick punctuation (None when it
+        # has none) and its pattern, the two things `shift` needs.
+        self.lexers: list[tuple[dict[str, str] | None, Any] | None] = [None] * len(fast.actions)
         self.punctuation = {ch: name for ch, name in _QUICK_PUNCTUATION.items()
                             if lark.get_terminal(name).pattern.type == "str"
                             and lark.get_terminal(name).pattern.value == ch}
@@ -669,6 +671,13 @@ class _BodyParser:
         names = {t.name for t in lexer.terminals if t.name not in lexer.ignore_types}
         return {ch: name for ch, name in self.punctuation.items() if name in names}
 
+    def lexer(self, state: int) -> tuple[dict[str, str] | None, Any]:
+        """`state`'s quick punctuation (None if none) and its pattern."""
+        match = self.fast.patterns[state]
+        if match is None:
+            match = self.fast.compile_state(state)
+        return self.quick_table(state) or None, match
+
     def parse(self, text: str, pos: int, line: int, line_start: int,
               b0: int) -> tuple[Any, int, int, int, int, tuple[int, int, int]]:
         """Parse a body from just after its '{' (LALR state `b0`) through its '}'.
@@ -680,7 +689,7 @@ class _BodyParser:
         star_local_names, star_params = self.star_local_names, self.star_params
         actions = fast.actions
         patterns = fast.patterns
-        quicks = self.quicks
+        lexers = self.lexers
         compile_state = fast.compile_state
         valueless = _VALUELESS
         new = tuple.__new__
@@ -720,17 +729,16 @@ class _BodyParser:
             target = actions[state].get(t)
             if target.__class__ is not int:
                 raise _Bail
-            quick = quicks[target]
-            if quick is None:
-                quick = quicks[target] = self.quick_table(target)
-            kind = quick.get(text[pos:pos + 1])
-            if kind is not None:
-                t, tok = kind, None
-                pos += 1
-                return target
-            match = patterns[target]
-            if match is None:
-                match = compile_state(target)
+            lexer = lexers[target]
+            if lexer is None:
+                lexer = lexers[target] = self.lexer(target)
+            quick, match = lexer
+            if quick is not None:
+                kind = quick.get(text[pos:pos + 1])
+                if kind is not None:
+                    t, tok = kind, None
+                    pos += 1
+                    return target
             m = match(text, pos)
             if m is None:
                 raise _Bail
