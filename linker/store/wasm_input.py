@@ -192,10 +192,14 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
             by_func.setdefault(s.index, []).append(i)
     for index, syms in by_func.items():
         ft = w.func_type(index)
-        first = min(syms, key=lambda i: (w.symbols[i].weak, w.symbols[i].local, i))
+        # Nearly every function has one symbol: no ranking to do.
+        first = syms[0] if len(syms) == 1 else min(
+            syms, key=lambda i: (w.symbols[i].weak, w.symbols[i].local, i))
         s = w.symbols[first]
         _record(obj, names[first], EntityKind.FUNC, s.local, ft, None, index - base, s.weak,
                 s.hidden)
+        if len(syms) == 1:
+            continue
         for i in syms:
             if i == first:
                 continue
