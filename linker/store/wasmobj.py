@@ -180,7 +180,11 @@ _SYMKINDS: tuple[SymKind, ...] = tuple(SymKind)
 # ---------------------------------------------------------------- records
 
 
-@attrs.frozen(slots=True)
+# Not `frozen`: a frozen attrs class sets each field through
+# `object.__setattr__`, which made creating the relocations of a big link's
+# live functions twice as slow.  Treat a Reloc as immutable all the same (it
+# is hashed, and shared between the decoder's cache and its callers).
+@attrs.define(slots=True, unsafe_hash=True)
 class Reloc:
     """One relocation; `offset` is as in the file (see the module docstring)."""
 
