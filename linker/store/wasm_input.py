@@ -37,8 +37,9 @@ from linker.ir.refs import EdgeKind
 from linker.ir.types import ValType
 from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
-from linker.store.wasmobj import (Reloc, Symbol, SymKind, WasmObject, WasmObjectError,
-                                  read_object)
+from linker.store.wasmobj import (WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
+                                  WASM_SYM_UNDEFINED, Reloc, Symbol, SymKind, WasmObject,
+                                  WasmObjectError, read_object)
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
 
@@ -100,25 +101,41 @@ def read_wasm_object(buf: Any, start: int, end: int, name: str,
     _globals_and_undefined(w, obj, names)
     obj.ctors = [(names[sym], prio) for prio, sym in w.init_funcs]
     obj.comdats = _comdat_members(w, obj)
-    obj.weak_undefined = frozenset(names[i] for i, s in enumerate(w.symbols)
-                                   if s.undefined and s.weak)
-    obj.undefined = [names[i] for i, s in enumerate(w.symbols)
-                     if s.undefined and not s.weak and s.kind in _PULLING
-                     and (s.import_module or "env") == "env"]
+    _by_flags(w, obj, names)
     sigs = w.custom_section(FFI_SIGNATURES_SECTION)     # IRLD_FFI_SIGNATURE (irld_ffi.h)
     if sigs is not None:
         obj.ffi_signatures = bytes(sigs).decode("utf-8", "replace")
-    # crt1's `_start` is an entry, which the linker's own `_start` calls (after
-    # the ctors), not an export of its own.
-    obj.exports = [(names[i], names[i]) for i, s in enumerate(w.symbols)
-                   if not s.undefined and s.kind is SymKind.FUNCTION
-                   and s.exported and s.name not in ENTRY_NAMES]
-    # `__attribute__((used))` keeps a symbol alive without exporting it (lld's
-    # MarkLive enqueues no-strip symbols; only EXPORTED ones are exports).
-    obj.kept = [names[i] for i, s in enumerate(w.symbols)
-                if not s.undefined and s.no_strip and not s.exported
-                and s.kind in (SymKind.FUNCTION, SymKind.DATA)]
     return obj
+
+
+def _by_flags(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
+    """The weak and strong undefined symbols, the exports and the kept symbols,
+    in symbol order (one pass over the symbols: a library object has thousands)."""
+    weak_undefined: list[str] = []
+    undefined: list[str] = []
+    exports: list[tuple[str, str]] = []
+    kept: list[str] = []
+    for i, s in enumerate(w.symbols):
+        flags = s.flags
+        if flags & WASM_SYM_UNDEFINED:
+            if flags & WASM_SYM_BINDING_WEAK:
+                weak_undefined.append(names[i])
+            elif s.kind in _PULLING and (s.import_module or "env") == "env":
+                undefined.append(names[i])
+        elif flags & WASM_SYM_EXPORTED:
+            # crt1's `_start` is an entry, which the linker's own `_start`
+            # calls (after the ctors), not an export of its own.
+            if s.kind is SymKind.FUNCTION and s.name not in ENTRY_NAMES:
+                exports.append((names[i], names[i]))
+        elif flags & WASM_SYM_NO_STRIP and s.kind in (SymKind.FUNCTION, SymKind.DATA):
+            # `__attribute__((used))` keeps a symbol alive without exporting it
+            # (lld's MarkLive enqueues no-strip symbols; only EXPORTED ones are
+            # exports).
+            kept.append(names[i])
+    obj.weak_undefined = frozenset(weak_undefined)
+    obj.undefined = undefined
+    obj.exports = exports
+    obj.kept = kept
 
 
 def _link_names(w: WasmObject, where: str) -> list[str]:
@@ -187,15 +204,20 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     body is copied once and a pointer to either name compares equal."""
     base = w.num_imported_funcs
     by_func: dict[int, list[int]] = {}
+    func = SymKind.FUNCTION
     for i, s in enumerate(w.symbols):
-        if s.kind is SymKind.FUNCTION and not s.undefined:
+        if s.kind is func and not s.flags & WASM_SYM_UNDEFINED:
             by_func.setdefault(s.index, []).append(i)
     for index, syms in by_func.items():
         ft = w.func_type(index)
-        first = min(syms, key=lambda i: (w.symbols[i].weak, w.symbols[i].local, i))
+        # Nearly every function has one symbol: no ranking to do.
+        first = syms[0] if len(syms) == 1 else min(
+            syms, key=lambda i: (w.symbols[i].weak, w.symbols[i].local, i))
         s = w.symbols[first]
         _record(obj, names[first], EntityKind.FUNC, s.local, ft, None, index - base, s.weak,
                 s.hidden)
+        if len(syms) == 1:
+            continue
         for i in syms:
             if i == first:
                 continue
@@ -208,8 +230,9 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
 
 def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     by_segment: dict[int, list[tuple[int, Symbol, int]]] = {}
+    data = SymKind.DATA
     for i, s in enumerate(w.symbols):
-        if s.kind is SymKind.DATA and not s.undefined and not s.absolute:
+        if s.kind is data and not s.flags & WASM_SYM_UNDEFINED and not s.absolute:
             if s.tls:
                 raise ObjectError(obj.name, f"thread-local data '{s.name}' is not supported")
             by_segment.setdefault(s.index, []).append((s.offset, s, i))

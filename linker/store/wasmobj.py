@@ -39,11 +39,15 @@ to).
 out an object: type, import, function, table, tag, global, export, data
 count sections; the code section only as body boundaries (one size LEB per
 function); the data section only as segment boundaries; the linking
-section whole.  Relocations are parsed on first use: code and data ones on
-the first access of `code_relocs`, `data_relocs`, `function_relocs` or
-`segment_relocs`, custom-section (DWARF) ones separately on the first access
-of `custom_relocs`; a malformed reloc section raises `WasmObjectError` then
-(`WasmObject.load_relocs()` forces both).  Malformed input of any kind
+section whole.  Relocations are parsed on first use: `function_relocs(i)`
+decodes only function `i`'s entries, after one scan of ``reloc.CODE`` that
+reads just the offsets to find where each function's entries start (a link
+uses a fifth of a library's functions; see `function_relocs` for which
+errors a dead function's entries can hide); code and data ones whole on the
+first access of `code_relocs`, `data_relocs` or `segment_relocs`,
+custom-section (DWARF) ones separately on the first access of
+`custom_relocs`; a malformed reloc section raises `WasmObjectError` then
+(`WasmObject.load_relocs()` forces all).  Malformed input of any kind
 raises `WasmObjectError(file, reason)` and nothing else.
 
 Value types are `linker.ir.types.ValType` (i32, i64, f32, f64) and function
@@ -176,7 +180,11 @@ _SYMKINDS: tuple[SymKind, ...] = tuple(SymKind)
 # ---------------------------------------------------------------- records
 
 
-@attrs.frozen(slots=True)
+# Not `frozen`: a frozen attrs class sets each field through
+# `object.__setattr__`, which made creating the relocations of a big link's
+# live functions twice as slow.  Treat a Reloc as immutable all the same (it
+# is hashed, and shared between the decoder's cache and its callers).
+@attrs.define(slots=True, unsafe_hash=True)
 class Reloc:
     """One relocation; `offset` is as in the file (see the module docstring)."""
 
@@ -441,6 +449,11 @@ class WasmObject:
         self._custom_relocs: dict[int, list[Reloc]] | None = None
         self._data_only: list[Reloc] | None = None      # data relocations parsed alone
         self._code_reloc_bytes: tuple[bytes, int] | None = None   # reloc.CODE, code size
+        # Per defined function, where its entries start in reloc.CODE and how
+        # many there are (`_scan_code_relocs`); None until scanned, () when
+        # the section cannot be scanned (everything is then decoded at once).
+        self._code_ranges: tuple[list[int], list[int]] | tuple[()] | None = None
+        self._function_relocs: dict[int, list[Reloc]] = {}
         self._reloc_parser: _RelocParser | None = None
         self._code: list[Reloc] = []
         self._data: list[Reloc] = []
@@ -513,14 +526,11 @@ class WasmObject:
         if count == 0:
             return []
         if self._code_reloc_bytes is None:
-            index = next((i for i in self._reloc_sections
-                          if self._reloc_target(i) == self.code_section), None)
+            index = self._code_reloc_section()
             if index is None or self.code_section is None:
                 raise WasmObjectError(self.name,
                                       "no reloc.CODE section for the indexed relocations")
-            _, _, start, stop = self.sections[index]
-            code_start, code_stop = self.sections[self.code_section][2:]
-            self._code_reloc_bytes = (bytes(self.buf[start:stop]), code_stop - code_start)
+            self._code_reloc_bytes = self._code_reloc_payload(index)
         data, limit = self._code_reloc_bytes
         dest: list[Reloc] = []
         try:
@@ -538,10 +548,62 @@ class WasmObject:
         _, _, start, stop = self.sections[index]
         return _header_uleb(self.buf, start, stop)[0]
 
+    def _code_reloc_section(self) -> int | None:
+        """The index (into `sections`) of the first reloc section for code."""
+        return next((i for i in self._reloc_sections
+                     if self._reloc_target(i) == self.code_section), None)
+
+    def _code_reloc_payload(self, index: int) -> tuple[bytes, int]:
+        """Reloc section `index`'s payload (target and count included) and the
+        size of the code section's contents, the bound its offsets must keep."""
+        assert self.code_section is not None
+        _, _, start, stop = self.sections[index]
+        code_start, code_stop = self.sections[self.code_section][2:]
+        return bytes(self.buf[start:stop]), code_stop - code_start
+
     def function_relocs(self, i: int) -> list[Reloc]:
-        """Relocations inside defined function `i`'s body (file offsets)."""
+        """Relocations inside defined function `i`'s body (offsets relative to the
+        code section's contents).
+
+        Only this function's entries are decoded and checked: the first call
+        scans `reloc.CODE` once for where each function's entries start
+        (`_scan_code_relocs`), so the relocations of functions a link never
+        reaches are not decoded, like lld, which patches only live chunks.
+        A section whose structure is broken (unknown type, truncation, offsets
+        out of order, bytes left over) is refused here whatever the function;
+        an entry that is well formed but wrong (a symbol of the wrong kind,
+        a site past the section) only when its function is used."""
+        if self._relocs is None:
+            ranges = self._code_ranges if self._code_ranges is not None else self._scan()
+            if ranges:
+                found = self._function_relocs.get(i)
+                if found is None:
+                    starts, counts = ranges
+                    found = self.code_relocs_at(starts[i], counts[i])
+                    self._function_relocs[i] = found
+                return found
         f = self.functions[i]
         return self._slice(self.code_relocs, self._code_offsets, f.code_offset, f.size)
+
+    def _scan(self) -> tuple[list[int], list[int]] | tuple[()]:
+        """Scan reloc.CODE for each function's entries (see `function_relocs`);
+        () when everything must be decoded at once: no code relocations, two
+        sections for the code, or a section the scan does not follow, which
+        the full decoder then refuses with its precise reason."""
+        ranges: tuple[list[int], list[int]] | tuple[()] = ()
+        index = self._code_reloc_section()
+        if index is not None and sum(self._reloc_target(i) == self.code_section
+                                     for i in self._reloc_sections) == 1:
+            self._code_reloc_bytes = self._code_reloc_payload(index)
+            bounds: list[int] = []
+            for f in self.functions:
+                bounds += (f.code_offset, f.code_offset + f.size)
+            try:
+                ranges = _scan_code_relocs(self._code_reloc_bytes[0], bounds)
+            except _CAUGHT:
+                ranges = ()
+        self._code_ranges = ranges
+        return ranges
 
     def segment_relocs(self, i: int) -> list[Reloc]:
         """Relocations inside data segment `i`'s data (file offsets)."""
@@ -1280,6 +1342,70 @@ class _RelocParser:
             else:
                 append(Reloc(rtype, offset, index))
         return p
+
+
+def _scan_code_relocs(d: bytes, bounds: list[int]) -> tuple[list[int], list[int]]:
+    """Where each function's entries start in reloc.CODE payload `d`, and how many.
+
+    `bounds` holds each function's first and past-the-end code offset, in
+    order.  One pass decodes only the offsets (entries are sorted by offset,
+    Linking.md) and skips the rest; the entries before a function's first
+    offset up to its end are its own, as `WasmObject._slice` counts them.
+    Raises `_Fail` (or IndexError) on anything it does not follow, the
+    caller then decodes the section whole."""
+    p = _header_uleb(d, 0, len(d))[1]  # the target section, checked by the caller
+    n, p = _Parser.count(d, p)
+    has_addend = _HAS_ADDEND
+    marks_at: list[int] = []   # per bound: byte position of the first entry at or past it
+    marks_k: list[int] = []    # per bound: that entry's number
+    nb = len(bounds)
+    j = 0
+    edge = bounds[0] if nb else 1 << 64
+    prev = 0
+    for k in range(n):
+        # Hot loop: offsets of up to 3 bytes (code sections under 2 MB)
+        # inline, skipping LEBs by their continuation bits.
+        q = p
+        t = d[p]
+        if t >= 27:
+            raise _Fail("relocation type needs the full decoder")
+        offset = d[p + 1]
+        p += 2
+        if offset >= 0x80:
+            b = d[p]
+            if b < 0x80:
+                offset = (offset & 0x7F) | (b << 7)
+                p += 1
+            elif d[p + 1] < 0x80:
+                offset = (offset & 0x7F) | ((b & 0x7F) << 7) | (d[p + 1] << 14)
+                p += 2
+            else:
+                offset, p = _leb(d, q + 1, False)
+        if offset < prev:
+            raise _Fail("relocations out of offset order")
+        prev = offset
+        while offset >= edge:
+            marks_at.append(q)
+            marks_k.append(k)
+            j += 1
+            edge = bounds[j] if j < nb else 1 << 64
+        while d[p] >= 0x80:
+            p += 1
+        p += 1
+        if has_addend[t]:
+            while d[p] >= 0x80:
+                p += 1
+            p += 1
+    if p != len(d):
+        raise _Fail("bytes after the last relocation")
+    while j < nb:
+        marks_at.append(p)
+        marks_k.append(n)
+        j += 1
+    return marks_at[0::2], [e - s for s, e in zip(marks_k[0::2], marks_k[1::2])]
+
+
+_HAS_ADDEND: tuple[bool, ...] = tuple(t in RELOC_HAS_ADDEND for t in range(27))
 
 
 # Per relocation type: (enum member, allowed symbol kinds mask, patched bytes, has addend).

@@ -728,18 +728,23 @@ def test_object_inside_a_larger_buffer_keeps_absolute_offsets(
 
 
 def exercise(data: bytes | bytearray) -> None:
-    """Parse and touch everything lazy; only WasmObjectError may escape."""
-    try:
-        obj = read_object(data, "bad.o")
-        obj.load_relocs()
-        for i in range(len(obj.functions)):
-            obj.function_relocs(i)
-            obj.function_body(i)
-        for i in range(len(obj.segments)):
-            obj.segment_relocs(i)
-        obj.symbol_index()
-    except WasmObjectError as e:
-        assert e.file == "bad.o" and str(e) == f"bad.o: {e.reason}" and e.reason
+    """Parse and touch everything lazy, function relocations both one by one
+    (the scan) and all at once; only WasmObjectError may escape."""
+    for one_by_one in (True, False):
+        try:
+            obj = read_object(data, "bad.o")
+            if one_by_one:
+                for i in range(len(obj.functions)):
+                    obj.function_relocs(i)
+            obj.load_relocs()
+            for i in range(len(obj.functions)):
+                obj.function_relocs(i)
+                obj.function_body(i)
+            for i in range(len(obj.segments)):
+                obj.segment_relocs(i)
+            obj.symbol_index()
+        except WasmObjectError as e:
+            assert e.file == "bad.o" and str(e) == f"bad.o: {e.reason}" and e.reason
 
 
 def small_objects(tmp_path: Path) -> list[bytes]:
@@ -849,6 +854,73 @@ def test_malformed_relocations_are_refused_when_first_used(reloc_payload: bytes,
     with pytest.raises(WasmObjectError) as info:
         obj.code_relocs
     assert reason in info.value.reason
+
+
+def test_function_relocs_decode_only_that_function() -> None:
+    """Per function, the scan of reloc.CODE finds the same entries as decoding
+    the whole section, with offsets of one, two, three and four LEB bytes
+    (a 2.1 MB function), addends and symbol indices past 127."""
+    w = ObjectWriter()
+    rng = random.Random(7)
+    syms = [w.add_symbol(Symbol(SymKind.FUNCTION, WASM_SYM_UNDEFINED, f"u{k}",
+                                w.import_function("env", f"u{k}", FuncType()), 0, 0,
+                                "env", f"u{k}"))
+            for k in range(200)]
+    data_sym = w.add_symbol(Symbol(SymKind.DATA, WASM_SYM_UNDEFINED, "d", 0))
+    sizes = [12, 40, 3, 300, 20000, 2_100_000, 60]
+    for size in sizes:
+        body = bytearray(b"\x00" + b"\x01" * size + b"\x0b")
+        relocs = []
+        for at in sorted(rng.sample(range(1, size - 4), min(size // 6, 50))):
+            if rng.random() < 0.5:
+                relocs.append(Reloc(R.FUNCTION_INDEX_LEB, at, rng.choice(syms)))
+            else:
+                relocs.append(Reloc(R.MEMORY_ADDR_LEB, at, data_sym, rng.randrange(-9, 9999)))
+        relocs = [r for i, r in enumerate(relocs) if i == 0 or r.offset >= relocs[i - 1].offset + 5]
+        w.add_function(FuncType(), bytes(body), relocs)
+    w.add_function(FuncType(), b"\x00\x0b")  # none at all
+    w.add_symbol(Symbol(SymKind.FUNCTION, 0, "f", 200))
+    blob = w.finish()
+    whole = read_object(blob, "whole.o")
+    whole.load_relocs()
+    lazy = read_object(blob, "lazy.o")
+    order = list(range(len(sizes) + 1))
+    rng.shuffle(order)
+    for i in order:
+        assert lazy.function_relocs(i) == whole.function_relocs(i)
+        assert lazy.function_relocs(i) is lazy.function_relocs(i)  # decoded once
+    assert lazy._relocs is None  # the section was never decoded whole
+    assert sum(len(lazy.function_relocs(i)) for i in order) == len(whole.code_relocs)
+
+
+# Two functions of 6 bytes (code offsets 2..8 and 9..15) and their symbols.
+TWO_FUNCS = (HEADER + TYPES + section(3, b"\x02\x00\x00")
+             + section(10, b"\x02" + (b"\x06\x00" + b"\x01" * 4 + b"\x0b") * 2)
+             + custom("linking", b"\x02\x08\x0b\x02\x00\x00\x00\x01f\x00\x00\x01\x01g"))
+
+
+def test_a_bad_entry_in_an_unused_function_is_not_decoded() -> None:
+    # TYPE_INDEX_LEB at 3 (f, fine), then one at 10 (g) naming type 5 of 1.
+    obj = read_object(TWO_FUNCS + custom("reloc.CODE", b"\x02\x02\x06\x03\x00\x06\x0a\x05"),
+                      "bad.o")
+    assert obj.function_relocs(0) == [Reloc(R.TYPE_INDEX_LEB, 3, 0)]
+    with pytest.raises(WasmObjectError, match="^bad.o: .*type 5 out of range"):
+        obj.function_relocs(1)
+    with pytest.raises(WasmObjectError, match="type 5 out of range"):
+        obj.code_relocs
+
+
+@pytest.mark.parametrize("reloc_payload, reason", [
+    (b"\x02\x02\x06\x0a\x00\x06\x03\x00", "not in offset order"),
+    (b"\x02\x02\x06\x03\x00\x1b\x0a\x00", "unknown relocation type 27"),
+    (b"\x02\x02\x06\x03\x00\x06\x0a", "truncated"),
+    (b"\x02\x01\x06\x03\x00\x00", "unexpected bytes at its end"),
+])
+def test_a_broken_reloc_section_is_refused_whatever_function_is_used(
+        reloc_payload: bytes, reason: str) -> None:
+    obj = read_object(TWO_FUNCS + custom("reloc.CODE", reloc_payload), "bad.o")
+    with pytest.raises(WasmObjectError, match=f"^bad.o: .*{reason}"):
+        obj.function_relocs(0)
 
 
 def test_reloc_type_constants_are_the_standard_numbers() -> None:
