@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from linker.ir import model as ir
-from linker.lto.walk import stmt_exprs, subexprs, successors, term_exprs
+from linker.lto.walk import local_reads, stmt_exprs, successors, term_exprs
 
 
 def preds(f: ir.Func) -> dict[str, list[str]]:
@@ -87,20 +87,28 @@ def dominates(a: str, b: str, idom: dict[str, str]) -> bool:
 
 
 def reads(e: ir.Expr) -> set[str]:
-    return {n.name for n in subexprs(e) if isinstance(n, ir.LocalGet)}
+    return local_reads(e)
 
 
 def stmt_reads(s: ir.Stmt) -> set[str]:
+    """The locals `s` reads (a new set)."""
+    es = stmt_exprs(s)
+    if len(es) == 1:
+        return local_reads(es[0])
     out: set[str] = set()
-    for e in stmt_exprs(s):
-        out |= reads(e)
+    for e in es:
+        out |= local_reads(e)
     return out
 
 
 def term_reads(t: ir.Terminator) -> set[str]:
+    """The locals `t` reads (a new set)."""
+    es = term_exprs(t)
+    if len(es) == 1:
+        return local_reads(es[0])
     out: set[str] = set()
-    for e in term_exprs(t):
-        out |= reads(e)
+    for e in es:
+        out |= local_reads(e)
     return out
 
 

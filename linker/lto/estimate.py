@@ -13,24 +13,23 @@ bytes per function, at a tiny fraction of code generation's cost.
 from __future__ import annotations
 
 from linker.ir import model as ir
-from linker.lto.walk import stmt_exprs, subexprs, term_exprs
+from linker.lto.walk import nodes, stmt_exprs, term_exprs
 
 
 def expr_bytes(e: ir.Expr) -> int:
     from linker.lto.precompute import const_bytes
     total = 0
-    for n in subexprs(e):
-        match n:
-            case ir.Const():
-                total += const_bytes(n)
-            case ir.LocalGet() | ir.GlobalGet():
-                total += 2
-            case ir.OpExpr(op=op):
-                total += 2 if "trunc_sat" in op else 1
-            case ir.Load(offset=off):
-                total += 3 + (off >= 128)
-            case ir.SymRef() | ir.SigRef():
-                total += 3
+    for n in nodes(e):
+        if type(n) is ir.LocalGet or type(n) is ir.GlobalGet:
+            total += 2
+        elif type(n) is ir.Const:
+            total += const_bytes(n)
+        elif type(n) is ir.OpExpr:
+            total += 2 if "trunc_sat" in n.op else 1
+        elif type(n) is ir.Load:
+            total += 3 + (n.offset >= 128)
+        elif type(n) is ir.SymRef or type(n) is ir.SigRef:
+            total += 3
     return total
 
 

@@ -37,31 +37,99 @@ def op_may_trap(name: str) -> bool:
     return base.startswith("trunc_f")
 
 
-def subexprs(e: ir.Expr) -> Iterator[ir.Expr]:
-    """Every node of `e`, pre-order."""
-    stack = [e]
+# Beyond this depth the recursive rewrite falls back to the iterative one: Python's
+# stack is limited, and the recursive one is the faster for the usual shallow trees.
+_MAX_DEPTH = 150
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def nodes(e: ir.Expr) -> list[ir.Expr]:
+    """Every node of `e`, pre-order, as a list (the walkers' hot path)."""
+    if type(e) is not ir.OpExpr and type(e) is not ir.Load:
+        return [e]
+    out: list[ir.Expr] = []
+    stack: list[ir.Expr] = [e]
     while stack:
         n = stack.pop()
-        yield n
-        if isinstance(n, ir.OpExpr):
+        out.append(n)
+        if type(n) is ir.OpExpr:
             stack.extend(reversed(n.args))
-        elif isinstance(n, ir.Load):
+        elif type(n) is ir.Load:
             stack.append(n.addr)
+    return out
+
+
+def subexprs(e: ir.Expr) -> Iterator[ir.Expr]:
+    """Every node of `e`, pre-order."""
+    return iter(nodes(e))
+
+
+def local_reads(e: ir.Expr) -> set[str]:
+    """The locals `e` reads."""
+    if type(e) is ir.LocalGet:
+        return {e.name}
+    if type(e) is not ir.OpExpr and type(e) is not ir.Load:
+        return set()
+    return {n.name for n in nodes(e) if type(n) is ir.LocalGet}
 
 
 def is_pure(e: ir.Expr) -> bool:
     """No trap, no effect, no read of memory: safe to drop, move or duplicate
     while the locals and globals it reads keep their values."""
-    for n in subexprs(e):
-        if isinstance(n, ir.Load):
+    for n in nodes(e):
+        if type(n) is ir.Load:
             return False
-        if isinstance(n, ir.OpExpr) and op_may_trap(n.op):
+        if type(n) is ir.OpExpr and _may_trap(n.op):
             return False
     return True
 
 
+_TRAPS: dict[str, bool] = {}
+
+
+def _may_trap(name: str) -> bool:
+    hit = _TRAPS.get(name)
+    if hit is None:
+        hit = _TRAPS[name] = op_may_trap(name)
+    return hit
+
+
 def map_expr(e: ir.Expr, fn: ExprFn) -> ir.Expr:
-    """Rebuild `e` bottom-up, applying `fn` to every node after its operands."""
+    """Rebuild `e` bottom-up, applying `fn` to every node after its operands
+    (post-order, operands left to right).  `fn` must be a pure function of the
+    node: on a very deep tree the rewrite starts over iteratively."""
+    t = type(e)
+    if t is not ir.OpExpr and t is not ir.Load:
+        return fn(e)
+    try:
+        return _map_rec(e, fn, 0)
+    except _TooDeep:
+        return _map_iter(e, fn)
+
+
+def _map_rec(e: ir.Expr, fn: ExprFn, depth: int) -> ir.Expr:
+    if depth > _MAX_DEPTH:
+        raise _TooDeep
+    if type(e) is ir.OpExpr:
+        old = e.args
+        args = [fn(a) if type(a) is not ir.OpExpr and type(a) is not ir.Load
+                else _map_rec(a, fn, depth + 1) for a in old]
+        # identity, not equality: comparing rebuilt operands would walk whole subtrees
+        for a, b in zip(args, old):
+            if a is not b:
+                return fn(ir.OpExpr(e.op, tuple(args), span=e.span))
+        return fn(e)
+    assert type(e) is ir.Load
+    addr = e.addr
+    na = (fn(addr) if type(addr) is not ir.OpExpr and type(addr) is not ir.Load
+          else _map_rec(addr, fn, depth + 1))
+    return fn(e if na is addr else ir.Load(e.op, na, e.offset, span=e.span))
+
+
+def _map_iter(e: ir.Expr, fn: ExprFn) -> ir.Expr:
     # Post-order with an explicit stack: (node, children already done?).
     stack: list[tuple[ir.Expr, bool]] = [(e, False)]
     done: list[ir.Expr] = []
@@ -75,7 +143,6 @@ def map_expr(e: ir.Expr, fn: ExprFn) -> ir.Expr:
             n = len(node.args)
             args = tuple(done[len(done) - n:]) if n else ()
             del done[len(done) - n:]
-            # identity, not equality: comparing rebuilt operands would walk whole subtrees
             if any(a is not b for a, b in zip(args, node.args)):
                 node = attrs.evolve(node, args=args)
         elif isinstance(node, ir.Load):
@@ -146,41 +213,45 @@ def map_block(b: ir.BasicBlock, fn: ExprFn) -> ir.BasicBlock:
 
 def stmt_exprs(s: ir.Stmt) -> tuple[ir.Expr, ...]:
     """The expressions of a statement in evaluation order."""
-    match s:
-        case ir.Assign(value=v) | ir.GlobalSet(value=v):
-            return (v,)
-        case ir.Store(addr=a, value=v):
-            return (a, v)
-        case ir.Call(args=args):
-            return args
-        case ir.CallIndirect(target=t, args=args):
-            return (*args, t)
+    if type(s) is ir.Assign or type(s) is ir.GlobalSet:
+        return (s.value,)
+    if type(s) is ir.Call:
+        return s.args
+    if type(s) is ir.Store:
+        return (s.addr, s.value)
+    if type(s) is ir.CallIndirect:
+        return (*s.args, s.target)
     raise TypeError(s)
 
 
 def term_exprs(t: ir.Terminator) -> tuple[ir.Expr, ...]:
-    match t:
-        case ir.Branch(cond=c):
-            return (c,)
-        case ir.Switch(index=i):
-            return (i,)
-        case ir.Return(value=v) if v is not None:
-            return (v,)
-        case ir.TailCall(args=args):
-            return args
-        case ir.TailCallIndirect(target=tg, args=args):
-            return (*args, tg)
+    if type(t) is ir.Branch:
+        return (t.cond,)
+    if type(t) is ir.Return:
+        return () if t.value is None else (t.value,)
+    if type(t) is ir.Switch:
+        return (t.index,)
+    if type(t) is ir.TailCall:
+        return t.args
+    if type(t) is ir.TailCallIndirect:
+        return (*t.args, t.target)
     return ()
 
 
-def func_exprs(f: ir.Func) -> Iterator[ir.Expr]:
+def func_exprs(f: ir.Func) -> list[ir.Expr]:
     """Every expression node of a function body."""
+    out: list[ir.Expr] = []
     for b in f.blocks:
         for s in b.stmts:
             for e in stmt_exprs(s):
-                yield from subexprs(e)
+                t = type(e)
+                if t is ir.OpExpr or t is ir.Load:
+                    out += nodes(e)
+                else:
+                    out.append(e)
         for e in term_exprs(b.term):
-            yield from subexprs(e)
+            out += nodes(e)
+    return out
 
 
 def successors(t: ir.Terminator) -> tuple[str, ...]:
