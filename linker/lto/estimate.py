@@ -13,7 +13,7 @@ bytes per function, at a tiny fraction of code generation's cost.
 from __future__ import annotations
 
 from linker.ir import model as ir
-from linker.lto.walk import nodes, stmt_exprs, term_exprs
+from linker.lto.walk import nodes, per_func, stmt_exprs, term_exprs
 
 
 def expr_bytes(e: ir.Expr) -> int:
@@ -66,4 +66,8 @@ def term_bytes(t: ir.Terminator) -> int:
 
 
 def func_bytes(f: ir.Func) -> int:
+    return per_func("bytes", f, _func_bytes)
+
+
+def _func_bytes(f: ir.Func) -> int:
     return sum(sum(stmt_bytes(s) for s in b.stmts) + term_bytes(b.term) for b in f.blocks)
