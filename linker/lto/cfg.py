@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from linker.ir import model as ir
-from linker.lto.walk import local_reads, stmt_exprs, successors, term_exprs
+from linker.lto.walk import local_reads, per_func, stmt_exprs, successors, term_exprs
 
 
 def preds(f: ir.Func) -> dict[str, list[str]]:
@@ -90,15 +90,20 @@ def reads(e: ir.Expr) -> set[str]:
     return local_reads(e)
 
 
-def stmt_reads(s: ir.Stmt) -> set[str]:
-    """The locals `s` reads (a new set)."""
+def stmt_reads(s: ir.Stmt) -> frozenset[str]:
+    """The locals `s` reads (remembered per statement during the LTO phase: dce asks
+    each statement three times, inlining and propagation again)."""
+    return per_func("reads", s, _stmt_reads)
+
+
+def _stmt_reads(s: ir.Stmt) -> frozenset[str]:
     es = stmt_exprs(s)
     if len(es) == 1:
-        return local_reads(es[0])
+        return frozenset(local_reads(es[0]))
     out: set[str] = set()
     for e in es:
         out |= local_reads(e)
-    return out
+    return frozenset(out)
 
 
 def term_reads(t: ir.Terminator) -> set[str]:

@@ -24,6 +24,7 @@ from linker.ir.ops import OPS_BY_NAME, OpKind
 
 ExprFn = Callable[[ir.Expr], ir.Expr]
 T = TypeVar("T")
+U = TypeVar("U")
 
 # Ops that can trap: integer division and remainder, float-to-int truncation
 # (the saturating ones cannot); memory.grow changes the memory.
@@ -285,7 +286,7 @@ def _func_exprs(f: ir.Func) -> tuple[ir.Expr, ...]:
 # asks several passes' analyses of the same bodies (node lists, byte estimates); inside
 # `memoized()` they are computed once per body object.  The memo holds the bodies, so
 # an id is not reused while it is in the memo; it is dropped when the block ends.
-_memo: dict[tuple[str, int], tuple[ir.Func, Any]] | None = None
+_memo: dict[tuple[str, int], tuple[object, Any]] | None = None
 
 
 @contextmanager
@@ -298,8 +299,9 @@ def memoized() -> Iterator[None]:
         _memo = outer
 
 
-def per_func(kind: str, f: ir.Func, compute: Callable[[ir.Func], T]) -> T:
-    """`compute(f)`, remembered per body object (and `kind`) inside `memoized()`."""
+def per_func(kind: str, f: U, compute: Callable[[U], T]) -> T:
+    """`compute(f)`, remembered per object `f` (a body, a statement) and `kind` inside
+    `memoized()`."""
     memo = _memo
     if memo is None:
         return compute(f)
