@@ -162,11 +162,16 @@ def live_out(f: ir.Func) -> dict[str, set[str]]:
     return out
 
 
-def maybe_uninit(f: ir.Func) -> set[str]:
-    """Declared locals (not params) that some path reads before any write."""
+def maybe_uninit(f: ir.Func) -> frozenset[str]:
+    """Declared locals (not params) that some path reads before any write (remembered
+    per body during the LTO phase: a small callee is inlined at many sites)."""
+    return per_func("uninit", f, _maybe_uninit)
+
+
+def _maybe_uninit(f: ir.Func) -> frozenset[str]:
     names = {p.name for p in f.locals}
     if not names or not f.blocks:
-        return set()
+        return frozenset()
     by = {b.label: b for b in f.blocks}
     pr = preds(f)
     rpo = reverse_postorder(f)
@@ -189,4 +194,4 @@ def maybe_uninit(f: ir.Func) -> set[str]:
             if assigned.get(l) != cur:
                 assigned[l] = cur
                 changed = True
-    return found
+    return frozenset(found)
