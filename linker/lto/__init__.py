@@ -19,6 +19,7 @@ import attrs
 
 from linker.lto.manager import (DEFAULT_PIPELINE, PASSES, PassStat, default_pipeline,
                                 run_passes, unknown_passes)
+from linker.lto.walk import memoized
 from linker.lto.whole import Effect, Whole
 from linker.writer import LiveProgram
 
@@ -40,8 +41,9 @@ def run_lto(prog: LiveProgram, passes: tuple[str, ...] = DEFAULT_PIPELINE,
     before = len(whole.funcs)
     bodies = dict(whole.funcs)
     gtypes = {sym: vt for sym, vt, _init in prog.globals}
-    stats = run_passes(whole, passes, measure, gtypes)
-    whole.estimate(bodies)
+    with memoized():
+        stats = run_passes(whole, passes, measure, gtypes)
+        whole.estimate(bodies)
     return whole.finish(prog), LtoReport(tuple(stats), whole.effects, before, len(whole.funcs))
 
 

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from linker.ir import model as ir
-from linker.lto.walk import stmt_exprs, subexprs, successors, term_exprs
+from linker.lto.walk import local_reads, per_func, stmt_exprs, successors, term_exprs
 
 
 def preds(f: ir.Func) -> dict[str, list[str]]:
@@ -87,20 +87,33 @@ def dominates(a: str, b: str, idom: dict[str, str]) -> bool:
 
 
 def reads(e: ir.Expr) -> set[str]:
-    return {n.name for n in subexprs(e) if isinstance(n, ir.LocalGet)}
+    return local_reads(e)
 
 
-def stmt_reads(s: ir.Stmt) -> set[str]:
+def stmt_reads(s: ir.Stmt) -> frozenset[str]:
+    """The locals `s` reads (remembered per statement during the LTO phase: dce asks
+    each statement three times, inlining and propagation again)."""
+    return per_func("reads", s, _stmt_reads)
+
+
+def _stmt_reads(s: ir.Stmt) -> frozenset[str]:
+    es = stmt_exprs(s)
+    if len(es) == 1:
+        return frozenset(local_reads(es[0]))
     out: set[str] = set()
-    for e in stmt_exprs(s):
-        out |= reads(e)
-    return out
+    for e in es:
+        out |= local_reads(e)
+    return frozenset(out)
 
 
 def term_reads(t: ir.Terminator) -> set[str]:
+    """The locals `t` reads (a new set)."""
+    es = term_exprs(t)
+    if len(es) == 1:
+        return local_reads(es[0])
     out: set[str] = set()
-    for e in term_exprs(t):
-        out |= reads(e)
+    for e in es:
+        out |= local_reads(e)
     return out
 
 
@@ -149,11 +162,16 @@ def live_out(f: ir.Func) -> dict[str, set[str]]:
     return out
 
 
-def maybe_uninit(f: ir.Func) -> set[str]:
-    """Declared locals (not params) that some path reads before any write."""
+def maybe_uninit(f: ir.Func) -> frozenset[str]:
+    """Declared locals (not params) that some path reads before any write (remembered
+    per body during the LTO phase: a small callee is inlined at many sites)."""
+    return per_func("uninit", f, _maybe_uninit)
+
+
+def _maybe_uninit(f: ir.Func) -> frozenset[str]:
     names = {p.name for p in f.locals}
     if not names or not f.blocks:
-        return set()
+        return frozenset()
     by = {b.label: b for b in f.blocks}
     pr = preds(f)
     rpo = reverse_postorder(f)
@@ -176,4 +194,4 @@ def maybe_uninit(f: ir.Func) -> set[str]:
             if assigned.get(l) != cur:
                 assigned[l] = cur
                 changed = True
-    return found
+    return frozenset(found)

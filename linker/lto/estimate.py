@@ -13,24 +13,23 @@ bytes per function, at a tiny fraction of code generation's cost.
 from __future__ import annotations
 
 from linker.ir import model as ir
-from linker.lto.walk import stmt_exprs, subexprs, term_exprs
+from linker.lto.walk import nodes, per_func, stmt_exprs, term_exprs
 
 
 def expr_bytes(e: ir.Expr) -> int:
     from linker.lto.precompute import const_bytes
     total = 0
-    for n in subexprs(e):
-        match n:
-            case ir.Const():
-                total += const_bytes(n)
-            case ir.LocalGet() | ir.GlobalGet():
-                total += 2
-            case ir.OpExpr(op=op):
-                total += 2 if "trunc_sat" in op else 1
-            case ir.Load(offset=off):
-                total += 3 + (off >= 128)
-            case ir.SymRef() | ir.SigRef():
-                total += 3
+    for n in nodes(e):
+        if type(n) is ir.LocalGet or type(n) is ir.GlobalGet:
+            total += 2
+        elif type(n) is ir.Const:
+            total += const_bytes(n)
+        elif type(n) is ir.OpExpr:
+            total += 2 if "trunc_sat" in n.op else 1
+        elif type(n) is ir.Load:
+            total += 3 + (n.offset >= 128)
+        elif type(n) is ir.SymRef or type(n) is ir.SigRef:
+            total += 3
     return total
 
 
@@ -67,4 +66,13 @@ def term_bytes(t: ir.Terminator) -> int:
 
 
 def func_bytes(f: ir.Func) -> int:
-    return sum(sum(stmt_bytes(s) for s in b.stmts) + term_bytes(b.term) for b in f.blocks)
+    return per_func("bytes", f, _func_bytes)
+
+
+def _func_bytes(f: ir.Func) -> int:
+    # Per block, remembered: a pass that rewrites a body keeps its untouched blocks.
+    return sum(per_func("block-bytes", b, _block_bytes) for b in f.blocks)
+
+
+def _block_bytes(b: ir.BasicBlock) -> int:
+    return sum(stmt_bytes(s) for s in b.stmts) + term_bytes(b.term)

@@ -44,7 +44,7 @@ MAX_CALLER = 4000
 
 
 def size(f: ir.Func) -> int:
-    return sum(1 for _ in func_exprs(f)) + sum(len(b.stmts) + 1 for b in f.blocks)
+    return len(func_exprs(f)) + sum(len(b.stmts) + 1 for b in f.blocks)
 
 
 def zero(t: ValType) -> ir.Const:

@@ -73,8 +73,11 @@ def const_value(c: ir.Const) -> int | float:
 
 
 def fold_op(e: ir.OpExpr) -> ir.Expr:
+    for a in e.args:
+        if type(a) is not ir.Const:
+            return _identity(e)
     op = OPS_BY_NAME[e.op]
-    if op.result is None or not all(isinstance(a, ir.Const) for a in e.args):
+    if op.result is None:
         return _identity(e)
     fn = _evaluator(e.op)
     if fn is None:
@@ -89,7 +92,7 @@ def fold_op(e: ir.OpExpr) -> ir.Expr:
 
 
 def _identity(e: ir.OpExpr) -> ir.Expr:
-    if len(e.args) != 2:
+    if len(e.args) != 2 or type(e.args[1]) is not ir.Const:
         return e
     a, b = e.args
     ty, _, base = e.op.partition(".")
@@ -109,7 +112,15 @@ class Folder:
         self.images: dict[str, tuple[bytearray, bytearray, dict[int, ir.AddrItem]]] = {}
 
     def expr(self, e: ir.Expr) -> ir.Expr:
-        if isinstance(e, ir.OpExpr):
+        if type(e) is ir.OpExpr:
+            # Every rule needs an operand that is a constant or a symbol (or none at all).
+            args = e.args
+            for a in args:
+                if type(a) is ir.Const or type(a) is ir.SymRef:
+                    break
+            else:
+                if args:
+                    return e
             if e.op == "i32.add":
                 sym = self._symref_add(e)
                 if sym is not None:
@@ -189,7 +200,8 @@ def _item_bytes(item: ir.DataItem) -> bytes | None:
 
 
 def fold_function(f: ir.Func, folder: Folder) -> ir.Func:
-    blocks = tuple(_fold_term(map_block(b, folder.expr)) for b in f.blocks)
+    # Folding keeps every leaf: `folder.expr` sees inner nodes only.
+    blocks = tuple([_fold_term(map_block(b, folder.expr, leaves=False)) for b in f.blocks])
     f = attrs.evolve(f, blocks=blocks)
     return propagate(f, folder)
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from linker.diagnostics import Span
 from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Call, CallIndirect,
                              Const, Data, DataItem, Expr, FloatItem, Func, GlobalGet, GlobalSet,
                              IntItem, Jump, Load, LocalGet, OpExpr, Panic, Param, Return, SigRef,
                              Stmt, Store, Switch, SymRef, TailCall, TailCallIndirect, Terminator,
                              Unreachable, ZeroItem)
+from linker.ir.ops import OPS_BY_NAME
 from linker.ir.refs import EdgeKind, RefCollector
 from linker.ir.types import FuncType, ValType
 
@@ -91,8 +90,19 @@ def _const(t: ValType, v: Any) -> int | float:
     return float(v)
 
 
+_OPS_SEEN: set[tuple[str, str | None]] = set()   # (op, kind) pairs `_op` accepted
+
+
 def _op(v: Any, kind: str | None = None) -> str:
     """An op of the op table; a load or store where `kind` says so, else neither."""
+    if type(v) is str and (v, kind) in _OPS_SEEN:
+        return str(v)
+    op_ = _checked_op(v, kind)
+    _OPS_SEEN.add((op_, kind))
+    return op_
+
+
+def _checked_op(v: Any, kind: str | None) -> str:
     from linker.ir.ops import OPS_BY_NAME
     op = OPS_BY_NAME.get(v) if isinstance(v, str) else None
     if op is None or (op.kind.value in ("load", "store")) != (kind is not None) or \
@@ -315,9 +325,18 @@ def _attach_locations(blocks: list[BasicBlock], raw: Any) -> tuple[list[BasicBlo
     if len(spans) not in (count, count + 1):
         raise CodecError(f"{len(spans)} locations for {count} statements and terminators")
     it = iter(spans)
-    out = [BasicBlock(b.label, tuple(attrs.evolve(s, span=next(it)) for s in b.stmts),
-                      attrs.evolve(b.term, span=next(it))) for b in blocks]
-    return out, next(it, None)
+    # The statements and terminators were made by `_decode_blocks` a moment ago and
+    # nothing else refers to them yet: their spans are set in place (as attrs' own
+    # __init__ sets the fields of a frozen class) instead of copying every one.
+    for b in blocks:
+        for s in b.stmts:
+            _set_span(s, next(it))
+        _set_span(b.term, next(it))
+    return blocks, next(it, None)
+
+
+def _set_span(node: object, span: Span | None) -> None:
+    object.__setattr__(node, "span", span)
 
 
 def _decode_blocks(code: list[Any]) -> list[BasicBlock]:
@@ -371,7 +390,6 @@ def _decode_expr(code: list[Any], i: int, vals: list[Expr]) -> int:
         vals.append(GlobalGet(_str(code[i + 1])))
         return i + 2
     if tag == OP:
-        from linker.ir.ops import OPS_BY_NAME
         op = _op(code[i + 1])
         arity = len(OPS_BY_NAME[op].params)
         vals.append(OpExpr(op, _pop(vals, _int(code[i + 2], arity, arity))))
