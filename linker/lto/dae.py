@@ -22,6 +22,10 @@ function's type changes: `Whole.types` is updated, and `Whole.finish`
 gives the live function its new type, so code generation declares it and
 every call site (direct only: no indirect call or table slot can reach it)
 agrees.  `precompute-propagate` afterwards folds the constant into g's code.
+
+A result no call uses (every call drops it, none is a tail call, and g
+makes no tail call itself, whose callee's result would be g's) goes too:
+`return v` becomes `return`, v kept in a scratch local when it may trap.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ _MIXED = object()
 def candidates(whole: Whole) -> set[str]:
     """The functions every caller of which is a direct call in the IR."""
     out = {n for n, f in whole.funcs.items()
-           if f.params and n not in whole.pinned and n not in whole.address_taken}
+           if n not in whole.pinned and n not in whole.address_taken}
     for f in whole.funcs.values():
         for e in func_exprs(f):
             if isinstance(e, ir.SymRef):
@@ -49,18 +53,51 @@ def candidates(whole: Whole) -> set[str]:
     return out
 
 
-def _calls(whole: Whole, names: set[str]) -> dict[str, list[tuple[str, tuple[ir.Expr, ...]]]]:
-    """By candidate: (caller, args) of every direct call or tail call."""
+def _calls(whole: Whole, names: set[str]
+           ) -> tuple[dict[str, list[tuple[str, tuple[ir.Expr, ...]]]], set[str]]:
+    """By candidate: (caller, args) of every direct call or tail call; and the
+    candidates whose result some call uses (a destination or a tail call)."""
     sites: dict[str, list[tuple[str, tuple[ir.Expr, ...]]]] = {n: [] for n in names}
+    used: set[str] = set()
     for caller, f in whole.funcs.items():
         for b in f.blocks:
             for s in b.stmts:
                 if isinstance(s, ir.Call) and s.callee in sites:
                     sites[s.callee].append((caller, s.args))
+                    if s.dest is not None:
+                        used.add(s.callee)
             t = b.term
             if isinstance(t, ir.TailCall) and t.callee in sites:
                 sites[t.callee].append((caller, t.args))
-    return sites
+                used.add(t.callee)
+    return sites, used
+
+
+def drop_result(f: ir.Func) -> ir.Func:
+    """`f` returning nothing: each `return v` evaluates v only when it may trap
+    (into a scratch local), as the dropped result did."""
+    assert f.result is not None
+    names = {p.name for p in (*f.params, *f.locals)}
+    scratch = "dae$result"
+    while scratch in names:
+        scratch += "$"
+    used = False
+    blocks = []
+    for b in f.blocks:
+        t = b.term
+        if isinstance(t, ir.Return) and t.value is not None:
+            stmts = b.stmts
+            if not is_pure(t.value):
+                stmts += (ir.Assign(scratch, t.value, span=t.span),)
+                used = True
+            b = attrs.evolve(b, stmts=stmts, term=ir.Return(None, span=t.span))
+        blocks.append(b)
+    locals_ = f.locals + ((ir.Param(scratch, f.result),) if used else ())
+    return attrs.evolve(f, result=None, locals=locals_, blocks=tuple(blocks))
+
+
+def _tail_calls(f: ir.Func) -> bool:
+    return any(isinstance(b.term, (ir.TailCall, ir.TailCallIndirect)) for b in f.blocks)
 
 
 def _reads(f: ir.Func) -> set[str]:
@@ -150,18 +187,25 @@ def run(whole: Whole) -> None:
     names = candidates(whole)
     if not names:
         return
-    sites = _calls(whole, names)
+    sites, used = _calls(whole, names)
     retyped: dict[str, dict[int, ir.Const | None]] = {}
+    unused: list[str] = []
     for n in sorted(names):
-        drop = plan(n, whole.funcs[n], sites[n])
+        f = whole.funcs[n]
+        drop = plan(n, f, sites[n])
         if drop:
             retyped[n] = drop
-    if not retyped:
+        if f.result is not None and n not in used and not _tail_calls(f):
+            unused.append(n)
+    if not retyped and not unused:
         return
     for n, drop in retyped.items():
         whole.update(n, rewrite_callee(whole.funcs[n], drop))
-    for caller in list(whole.funcs):
-        whole.update(caller, rewrite_calls(whole.funcs[caller], retyped))
-    for n in retyped:
+    for n in unused:
+        whole.update(n, drop_result(whole.funcs[n]))
+    if retyped:
+        for caller in list(whole.funcs):
+            whole.update(caller, rewrite_calls(whole.funcs[caller], retyped))
+    for n in (*retyped, *unused):
         g = whole.funcs[n]
         whole.types[n] = FuncType(tuple(p.type for p in g.params), g.result)

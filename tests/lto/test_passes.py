@@ -280,6 +280,19 @@ entry:
   tail call scaled(a, 3, 9)
 }
 
+// every call drops the result
+func noisy(x: i32) -> i32 {
+entry:
+  call out(x)
+  return i32.add(x, 1)
+}
+
+// a dropped result that may trap is still computed
+func trapret(x: i32) -> i32 {
+entry:
+  return i32.div_s(100, x)
+}
+
 func main() -> i32 {
   local r: i32
 entry:
@@ -291,6 +304,8 @@ entry:
   call out(r)
   r = call down(4, 1)
   call out(r)
+  call noisy(r)
+  call trapret(r)
   r = call keeps(8, i32.div_s(1, 0))
   call out(r)
   return 0
@@ -303,7 +318,7 @@ def test_dae_drops_unread_and_constant_parameters(tmp_path: Path, mode: str) -> 
     objs = build(tmp_path, {"main": "module m\n" + DAE})
     plain = run_both(link(objs, lto=False, mode=mode))
     # the last call traps (division by zero) before it prints
-    assert plain == (b"0000000015\n0000000021\n0000000002\n0000000011\n", 134)
+    assert plain == (b"0000000015\n0000000021\n0000000002\n0000000011\n0000000011\n", 134)
     r = link(objs, ["dae"], mode=mode)
     assert run_both(r) == plain
     params = {n: [p.name for p in f.params] for n in ("scaled", "sum", "down", "keeps", "mid")
@@ -313,3 +328,9 @@ def test_dae_drops_unread_and_constant_parameters(tmp_path: Path, mode: str) -> 
     assert r.program is not None
     types = {lf.symbol: lf.type for lf in r.program.funcs}
     assert types["scaled"].params == (ir.ValType.I32,)
+    assert types["noisy"].result is None and types["trapret"].result is None
+    assert types["scaled"].result is not None       # mid's tail call returns it
+    trapret = func(r, "trapret")
+    assert trapret is not None
+    assert [s.local for b in trapret.blocks for s in b.stmts
+            if isinstance(s, ir.Assign)] == ["dae$result"]
