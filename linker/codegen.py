@@ -330,6 +330,10 @@ class _FuncGen:
             # Consumers of the values now on the stack, innermost last: a value
             # pushed under them must be consumed first (last in, first out).
             open_: list[int] = []
+            # By consumer: the locals whose call results wait for it on the
+            # stack, in push order; consumers whose constants were hoisted.
+            under: dict[int, list[str]] = {}
+            hoisted: set[int] = set()
             info: list[tuple[frozenset[str], int]] | None = None   # by statement, when needed
             for k, s in enumerate(stmts):
                 while open_ and open_[-1] <= k:
@@ -358,8 +362,15 @@ class _FuncGen:
                 if info is None:
                     info = [_value_info(_stmt_exprs(x)) for x in stmts]
                 c = _consumer(stmts, info, k, dest, cls is not ir.Assign, skips)
-                if c < 0 or on_stack and open_ and c >= open_[-1]:
+                if c < 0 or on_stack and open_ and c > open_[-1]:
                     continue
+                # A result over results its reader reads first (`a = f(); b = g();
+                # h(a + b)`): allowed when those reads come first, in push order.
+                below: Sequence[str] = ()
+                if on_stack and open_ and c == open_[-1]:
+                    if c in hoisted or c not in under:
+                        continue
+                    below = under[c]
                 if c < len(stmts):
                     nxt = stmts[c]
                     exprs = _stmt_exprs(nxt)
@@ -373,14 +384,17 @@ class _FuncGen:
                     exprs = _term_exprs(blk.term, trampoline)
                     direct = mode == 2
                     kills = type(blk.term) in _LEAVING
-                where, count = _read_position(exprs, dest)
+                where, count = _read_position(exprs, dest, below)
+                if below and where != 0:
+                    continue
                 kills = kills and count == 1
                 if (where == 1 and on_stack and direct and c == k + 1 and k not in stack_in
-                        and cls is not ir.Assign):
+                        and cls is not ir.Assign and not below):
                     # `f(1, 2, x)` after `x = g()`: the constants go before the call.
                     lead = _constant_lead(exprs)
                     if lead and _read_position(exprs[lead:], dest)[0] == 0:
                         self.hoist[(bi, k)] = exprs[:lead]
+                        hoisted.add(c)
                         where = 0
                 if where == 0 and (direct or not on_stack) or where == 1 and not on_stack:
                     tee = n > 1 and not kills
@@ -391,7 +405,9 @@ class _FuncGen:
                         consumed.setdefault(dest, 0)
                     if on_stack:
                         stack_in.add(c)
-                        open_.append(c)
+                        if not below:
+                            open_.append(c)
+                        under.setdefault(c, []).append(dest)
             if chosen:
                 self.plan[bi] = chosen
         return consumed
@@ -946,6 +962,7 @@ _BARRIERS = frozenset(
     + [f"{t}.{op}_{s}" for t in ("i32", "i64") for op in ("div", "rem") for s in "su"]
     + [f"{t}.trunc_{f}_{s}" for t in ("i32", "i64") for f in ("f32", "f64") for s in "su"])
 _BARRIER = object()     # _read_position's marker: a barrier op completes here
+_APPLIED = object()     # _read_position's marker: an op completes here
 
 
 def _stmt_exprs(s: Any) -> tuple[ir.Expr, ...]:
@@ -1088,25 +1105,34 @@ def _count_reads(f: ir.Func) -> dict[str, int]:
     return reads
 
 
-def _read_position(exprs: Sequence[ir.Expr], name: str) -> tuple[int, int]:
+def _read_position(exprs: Sequence[ir.Expr], name: str,
+                   below: Sequence[str] = ()) -> tuple[int, int]:
     """Where the evaluation of `exprs` first reads local `name` (0: first of
     all, 1: after other things none of which may trap or touch memory, -1:
-    later than that or never), and how many times it reads it."""
+    later than that or never), and how many times it reads it.  `below`:
+    locals whose values wait on the stack under this one; their first reads,
+    in that order, may come before `name`'s and still count as nothing."""
     stack: list[Any] = list(reversed(exprs))
     pop, push = stack.pop, stack.append
     first, where, count = True, -1, 0
     barrier = False
+    nb, seen = len(below), 0
     while stack:
         node = pop()
         cls = type(node)
         if cls is ir.LocalGet:
             if node.name == name:
                 if count == 0 and not barrier:
-                    where = 0 if first else 1
+                    where = 0 if first and seen == nb else 1
                 count += 1
+            elif first and seen < nb and node.name == below[seen]:
+                seen += 1
+                continue
         elif cls is ir.OpExpr:
             if node.op in _BARRIERS:
                 push(_BARRIER)
+            elif nb:
+                push(_APPLIED)      # the op runs on the values below: not first then
             stack.extend(reversed(node.args))
             continue
         elif cls is ir.Load:

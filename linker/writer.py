@@ -74,6 +74,7 @@ class LiveFunc:
     sig_ids: dict[str, int] = attrs.Factory(dict)   # module-local csig name -> id
     origin: str = ""
     decoded: ir.Func | None = None
+    retyped: FuncType | None = None     # LTO changed its parameters (`linker.lto.dae`)
 
     @property
     def func(self) -> ir.Func:
@@ -85,6 +86,8 @@ class LiveFunc:
 
     @property
     def type(self) -> FuncType:
+        if self.retyped is not None:
+            return self.retyped
         ft = self.rec.func_type
         assert ft is not None
         return ft

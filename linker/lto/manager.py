@@ -20,7 +20,7 @@ import attrs
 from linker.codegen import FuncContext, TailCallMode, compile_function
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
-from linker.lto import dce, directize, discovery, globals_, icf, inlining, merge_blocks, \
+from linker.lto import dae, dce, directize, discovery, globals_, icf, inlining, merge_blocks, \
     precompute, tail_call_loop
 from linker.lto.whole import Whole
 
@@ -40,6 +40,8 @@ PASSES: dict[str, Pass] = {p.name: p for p in (
     Pass("simplify-globals", "globals never written become constants; writes of globals "
          "never read are dropped", globals_.run),
     Pass("inlining", "inline small and single-use functions across modules", inlining.run),
+    Pass("dae", "dead-argument elimination: parameters never read, and arguments every "
+         "call passes as the same constant, leave functions only direct calls reach", dae.run),
     Pass("tail-call-loop", "a self tail call becomes a loop", tail_call_loop.run),
     Pass("dce", "drop unreachable blocks, dead assignments and unused locals", dce.run),
     Pass("merge-blocks", "jump threading, block merging, empty and unreachable blocks",
@@ -51,7 +53,7 @@ PASSES: dict[str, Pass] = {p.name: p for p in (
 )}
 
 DEFAULT_PIPELINE: tuple[str, ...] = (
-    "precompute-propagate", "directize", "simplify-globals", "inlining", "tail-call-loop",
+    "precompute-propagate", "directize", "simplify-globals", "inlining", "dae", "tail-call-loop",
     "precompute-propagate", "directize", "dce", "merge-blocks",
     "duplicate-function-elimination", "remove-unused-module-elements",
 )

@@ -186,7 +186,12 @@ class Whole:
             if lf.rec.obj.has_ir and lf.symbol not in self.funcs and lf.symbol not in self.pinned:
                 continue        # made unreachable by the passes
             body = self.funcs.get(lf.symbol)
-            funcs.append(lf if body is None else attrs.evolve(lf, decoded=body))
+            if body is None:
+                funcs.append(lf)
+            else:
+                ft = self.types.get(lf.symbol, lf.type)     # `dae` may have changed it
+                funcs.append(attrs.evolve(lf, decoded=body,
+                                          retyped=None if ft == lf.type else ft))
         globals_ = [g for g in prog.globals if g[0] in self.globals]
         # The panic pool keeps the texts of the code before the passes (dropped
         # blocks and functions included), so no address moves: a program may

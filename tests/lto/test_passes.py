@@ -240,3 +240,97 @@ def test_dropped_panics_keep_every_address(tmp_path: Path, mode: str) -> None:
     assert func(opt, "gone") is None or all(
         not isinstance(b.term, ir.Panic) for b in func(opt, "gone").blocks)  # type: ignore[union-attr]
     assert run_both(opt) == run_both(plain)
+
+
+DAE = MIX + """
+func scaled(x: i32, k: i32, unused: i32) -> i32 {
+entry:
+  return i32.mul(x, k)
+}
+
+// k passed on by the recursive call: still the constant 2
+func sum(n: i32, k: i32) -> i32 {
+entry:
+  if i32.eqz(n) then done else more
+more:
+  tail call sum(i32.sub(n, 1), k)
+done:
+  return k
+}
+
+// k changes before the recursive call: it must stay a parameter
+func down(n: i32, k: i32) -> i32 {
+entry:
+  if i32.eqz(n) then done else more
+more:
+  k = i32.add(k, n)
+  tail call down(i32.sub(n, 1), k)
+done:
+  return k
+}
+
+// the unread argument may trap: it stays
+func keeps(x: i32, t: i32) -> i32 {
+entry:
+  return x
+}
+
+func mid(a: i32) -> i32 {
+entry:
+  tail call scaled(a, 3, 9)
+}
+
+// every call drops the result
+func noisy(x: i32) -> i32 {
+entry:
+  call out(x)
+  return i32.add(x, 1)
+}
+
+// a dropped result that may trap is still computed
+func trapret(x: i32) -> i32 {
+entry:
+  return i32.div_s(100, x)
+}
+
+func main() -> i32 {
+  local r: i32
+entry:
+  r = call scaled(5, 3, 11)
+  call out(r)
+  r = call mid(7)
+  call out(r)
+  r = call sum(4, 2)
+  call out(r)
+  r = call down(4, 1)
+  call out(r)
+  call noisy(r)
+  call trapret(r)
+  r = call keeps(8, i32.div_s(1, 0))
+  call out(r)
+  return 0
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["native", "trampoline"])
+def test_dae_drops_unread_and_constant_parameters(tmp_path: Path, mode: str) -> None:
+    objs = build(tmp_path, {"main": "module m\n" + DAE})
+    plain = run_both(link(objs, lto=False, mode=mode))
+    # the last call traps (division by zero) before it prints
+    assert plain == (b"0000000015\n0000000021\n0000000002\n0000000011\n0000000011\n", 134)
+    r = link(objs, ["dae"], mode=mode)
+    assert run_both(r) == plain
+    params = {n: [p.name for p in f.params] for n in ("scaled", "sum", "down", "keeps", "mid")
+              if (f := func(r, n)) is not None}
+    assert params == {"scaled": ["x"], "sum": ["n"], "down": ["n", "k"], "keeps": ["t"],
+                      "mid": []}
+    assert r.program is not None
+    types = {lf.symbol: lf.type for lf in r.program.funcs}
+    assert types["scaled"].params == (ir.ValType.I32,)
+    assert types["noisy"].result is None and types["trapret"].result is None
+    assert types["scaled"].result is not None       # mid's tail call returns it
+    trapret = func(r, "trapret")
+    assert trapret is not None
+    assert [s.local for b in trapret.blocks for s in b.stmts
+            if isinstance(s, ir.Assign)] == ["dae$result"]

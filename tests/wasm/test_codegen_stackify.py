@@ -135,6 +135,50 @@ entry:
     assert code == ["call", "local.set 1", "local.get 0", "local.get 1", "call"]
 
 
+def test_call_results_read_in_push_order_stay_on_the_stack() -> None:
+    # fib's `a = f(); b = f(); return a + b`: b's result goes over a's.
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local x: i32, y: i32
+entry:
+  x = call f(a)
+  y = call g()
+  return i32.add(x, y)
+}""")
+    assert locals_ == []
+    assert code == ["local.get 0", "call", "call", "i32.add"]
+
+
+def test_call_result_over_a_result_an_op_reads_first_stays_in_a_local() -> None:
+    # std.args's `or(eqz(ptrs), eqz(buf))`: eqz runs on x before y is read,
+    # so y cannot be on the stack above x.
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local x: i32, y: i32
+entry:
+  x = call f(a)
+  y = call g()
+  return i32.or(i32.eqz(x), i32.eqz(y))
+}""")
+    assert locals_ == [ValType.I32]
+    assert code == ["local.get 0", "call", "call", "local.set 1", "i32.eqz",
+                    "local.get 1", "i32.eqz", "i32.or"]
+
+
+def test_call_results_read_out_of_push_order_stay_in_a_local() -> None:
+    locals_, code = gen("""
+func h(a: i32) {
+  local x: i32, y: i32
+entry:
+  x = call f(a)
+  y = call g()
+  call use2(y, x)
+  return
+}""")
+    assert locals_ == [ValType.I32]
+    assert code == ["local.get 0", "call", "local.set 1", "call", "local.get 1", "call"]
+
+
 def test_pure_value_moves_past_pure_operands_only() -> None:
     # x = a + 1 may move past the read of `b` (nothing can trap there) ...
     _, code = gen("""
