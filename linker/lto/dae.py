@@ -200,8 +200,11 @@ def run(whole: Whole) -> None:
     if not retyped and not unused:
         return
     for n, drop in retyped.items():
-        whole.update(n, rewrite_callee(whole.funcs[n], drop))
+        f = whole.funcs[n]
+        whole.effect(n).dropped_params.extend(f.params[i].name for i in sorted(drop))
+        whole.update(n, rewrite_callee(f, drop))
     for n in unused:
+        whole.effect(n).dropped_result = True
         whole.update(n, drop_result(whole.funcs[n]))
     if retyped:
         for caller in list(whole.funcs):

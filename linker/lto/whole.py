@@ -44,6 +44,8 @@ class Effect:
     devirtualized: int = 0        # call_indirect sites in it made direct
     self_tail_loops: int = 0      # self tail calls in it made a loop
     constant: bool = False        # a global read as its constant initial value
+    dropped_params: list[str] = attrs.Factory(list)  # by dae: constant or never read
+    dropped_result: bool = False  # by dae: no call used it
     est_before: int | None = None  # estimated code bytes before and after (linker.lto.estimate)
     est_after: int | None = None
 
@@ -61,6 +63,10 @@ class Effect:
             out["self_tail_loops"] = self.self_tail_loops
         if self.constant:
             out["constant"] = True
+        if self.dropped_params:
+            out["dropped_params"] = list(self.dropped_params)
+        if self.dropped_result:
+            out["dropped_result"] = True
         if self.est_before is not None and self.est_after is not None:
             out["est_bytes_before"] = self.est_before
             out["est_bytes_after"] = self.est_after
@@ -81,6 +87,10 @@ class Effect:
             parts.append("self tail calls as a loop")
         if self.constant:
             parts.append("constant")
+        if self.dropped_params:
+            parts.append(f"parameters {', '.join(self.dropped_params)} removed")
+        if self.dropped_result:
+            parts.append("result removed")
         if self.removed:
             parts.append("removed")
         if self.est_before is not None and self.est_after is not None:

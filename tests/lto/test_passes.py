@@ -334,3 +334,10 @@ def test_dae_drops_unread_and_constant_parameters(tmp_path: Path, mode: str) -> 
     assert trapret is not None
     assert [s.local for b in trapret.blocks for s in b.stmts
             if isinstance(s, ir.Assign)] == ["dae$result"]
+    # the report says what dae did to each function (JSON and `irld top`'s line)
+    assert r.lto is not None
+    effects = r.lto.effects
+    assert effects["scaled"].to_json()["dropped_params"] == ["k", "unused"]
+    assert effects["noisy"].to_json()["dropped_result"] is True
+    assert "result removed" in effects["trapret"].summary
+    assert "dropped_params" not in effects["main"].to_json()
