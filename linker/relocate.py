@@ -68,8 +68,8 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
               else w.code_relocs_at(*rec.relocs))
     try:
         if compress:
-            body = _compressed(body, [(rel.offset - fn.code_offset, rel.type,
-                                       _value(rel, obj, w, r, sig_ids)) for rel in relocs], moves)
+            body = _compressed_relocated(body, fn.code_offset, relocs, obj, w, r, sig_ids,
+                                         moves)
         else:
             for rel in relocs:
                 _patch(body, rel.offset - fn.code_offset, rel.type,
@@ -80,21 +80,55 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     return locals_, bytes(body[pos:-1])
 
 
-def _compressed(body: bytearray, sites: list[tuple[int, int, int]],
-                moves: list[tuple[int, int]] | None = None) -> bytearray:
-    """`body` with each (offset, type, value) site rewritten, LEBs at minimal width."""
+# Minimal-width unsigned LEBs of the values sites get (indices, addresses repeat
+# across a link's functions); bounded, as a long-lived process links many times.
+_ULEB_CACHE: dict[int, bytes] = {}
+_ULEB_CACHE_MAX = 1 << 16
+_FUNC_LEB = int(RelocType.FUNCTION_INDEX_LEB)
+_I32_INTS = frozenset(int(t) for t in _I32)
+_SLEB_INTS = frozenset(int(t) for t in _SLEB)
+_TABLE_INTS = frozenset(int(t) for t in _TABLE)
+_MEMORY_INTS = frozenset(int(t) for t in _MEMORY)
+# Plain ints: comparing with an enum member looks it up on the class each time.
+_TYPE_LEB, _TABLE_NUMBER = int(RelocType.TYPE_INDEX_LEB), int(RelocType.TABLE_NUMBER_LEB)
+_FUNC_I32 = int(RelocType.FUNCTION_INDEX_I32)
+_GLOBAL_LEB, _GLOBAL_I32 = int(RelocType.GLOBAL_INDEX_LEB), int(RelocType.GLOBAL_INDEX_I32)
+
+
+def _compressed_relocated(body: bytearray, base: int, relocs: Sequence[Reloc],
+                          obj: ObjectFile, w: WasmObject, r: LinkResolver,
+                          sig_ids: Mapping[str, int],
+                          moves: list[tuple[int, int]] | None) -> bytearray:
+    """`body` (code offsets from `base`) with each relocation's site rewritten,
+    LEBs at minimal width.  Every relocation of every live C function goes
+    through this loop, so calls (the commonest site) resolve inline and LEB
+    encodings are reused."""
     out = bytearray()
     prev = 0
-    for pos, rtype, value in sites:
+    cache = _ULEB_CACHE
+    names = obj.link_names
+    func_index = r.func_index
+    for rel in relocs:
+        pos = rel.offset - base
+        rtype = rel.type
+        if rtype == _FUNC_LEB and names is not None:
+            value = func_index(names[rel.index])
+        else:
+            value = _value(rel, obj, w, r, sig_ids)
         out += body[prev:pos]
-        if rtype in _I32:
+        if rtype in _I32_INTS:
             out += (value & 0xFFFFFFFF).to_bytes(4, "little")
             prev = pos + 4
             continue
-        if rtype in _SLEB:
+        if rtype in _SLEB_INTS:
             leb = sleb(value - (1 << 32) if value >= 1 << 31 else value)
         else:
-            leb = uleb(value)
+            found = cache.get(value)
+            if found is None:
+                found = uleb(value)
+                if len(cache) < _ULEB_CACHE_MAX:
+                    cache[value] = found
+            leb = found
         out += leb
         if moves is not None:
             moves.append((pos, 5 - len(leb)))
@@ -128,24 +162,24 @@ def _disagree(obj: ObjectFile, name: str, exc: KeyError) -> ObjectError:
 def _value(rel: Reloc, obj: ObjectFile, w: WasmObject, r: LinkResolver,
            sig_ids: Mapping[str, int]) -> int:
     rtype = rel.type
-    if rtype == RelocType.TYPE_INDEX_LEB:
+    if rtype == _TYPE_LEB:
         return r.type_index(w.types[rel.index])
-    if rtype == RelocType.TABLE_NUMBER_LEB:
+    if rtype == _TABLE_NUMBER:
         return 0                          # the one function table
     strings, where = obj.strings, obj.name
     name = obj.symbol_name(rel.index)
-    if rtype == RelocType.FUNCTION_INDEX_LEB or rtype == RelocType.FUNCTION_INDEX_I32:
+    if rtype == _FUNC_LEB or rtype == _FUNC_I32:
         return r.func_index(name)
-    if rtype in _TABLE:
+    if rtype in _TABLE_INTS:
         return r.table_index(name)
-    if rtype in _MEMORY:
+    if rtype in _MEMORY_INTS:
         text = strings.get(name)
         if text is not None:
             return (r.pool_address(text) + rel.addend) & 0xFFFFFFFF
         if name.startswith(SIG_SYMBOL_PREFIX):
             return sig_ids[name[len(SIG_SYMBOL_PREFIX):]]
         return r.symref(name, rel.addend)
-    if rtype == RelocType.GLOBAL_INDEX_LEB or rtype == RelocType.GLOBAL_INDEX_I32:
+    if rtype == _GLOBAL_LEB or rtype == _GLOBAL_I32:
         if w.symbols[rel.index].kind in (SymKind.DATA, SymKind.FUNCTION):
             # clang -fPIC's GOT access: only a side module has a GOT (linker.shared).
             raise ObjectError(where, f"relocation {RelocType(rtype).name} against '{name}' "

@@ -34,12 +34,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from linker.ir.refs import EdgeKind
-from linker.ir.types import ValType
+from linker.ir.types import FuncType, ValType
 from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
 from linker.store.wasmobj import (WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
                                   WASM_SYM_UNDEFINED, Reloc, Symbol, SymKind, WasmObject,
                                   WasmObjectError, read_object)
+from linker.store.objcache import IndexCache
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
 
@@ -63,21 +64,65 @@ _IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
 
 
 def object_from_buffer(buf: Any, start: int, length: int, name: str,
-                       stats: LoadStats | None = None) -> ObjectFile:
+                       stats: LoadStats | None = None,
+                       cache: IndexCache | None = None) -> ObjectFile:
     """Open the object at buf[start:start+length]: an irld object by its index,
-    any other WebAssembly object by its symbol table and relocations."""
+    any other WebAssembly object by its symbol table and relocations (through
+    `cache` when given: `linker.store.objcache`)."""
     stats = stats if stats is not None else LoadStats()
     end = start + length
     sections = scan_sections(buf, start, end, name)
     if any(n == INDEX_SECTION for _sid, n, _s0, _s1 in sections):
         return ObjectFile.from_buffer(buf, start, length, name, stats)
+    if cache is not None:
+        return cached_wasm_object(buf, start, end, name, stats, cache)
     return read_wasm_object(buf, start, end, name, stats)
 
 
-def open_object(path: str, stats: LoadStats | None = None) -> ObjectFile:
+def open_object(path: str, stats: LoadStats | None = None,
+                cache: IndexCache | None = None) -> ObjectFile:
     """Open an object file (irld's or any other WebAssembly object)."""
     buf = map_file(path)
-    return object_from_buffer(buf, 0, len(buf), path, stats)
+    return object_from_buffer(buf, 0, len(buf), path, stats, cache)
+
+
+def cached_wasm_object(buf: Any, start: int, end: int, name: str, stats: LoadStats,
+                       cache: IndexCache) -> ObjectFile:
+    """`read_wasm_object` through the index cache: restored from the object's
+    entry when there is a good one, else read and remembered for writing."""
+    key = cache.key(buf, start, end, name)
+    snap = cache.load(key)
+    if snap is not None:
+        try:
+            obj, static, records = restore_object(snap, buf, start, end, name, stats)
+        except Exception:       # a verified entry of an unexpected shape: read cold
+            cache.reject()
+        else:
+            stats.indices_read += 1
+            stats.bytes_read += end - start
+            _track(cache, key, obj, static, records, fresh=False)
+            return obj
+    obj = read_wasm_object(buf, start, end, name, stats)
+    _track(cache, key, obj, object_snapshot(obj), list(obj.records), fresh=True)
+    return obj
+
+
+def _track(cache: IndexCache, key: bytes, obj: ObjectFile, static: dict[str, Any],
+           records: list[EntityRecord], fresh: bool) -> None:
+    """Register the object's entry: `static` is what reading gave (before the
+    store drops COMDAT groups), `records` the records the references belong to."""
+    w = obj.wasm()
+
+    def payload() -> dict[str, Any]:
+        refs = {i: rec.raw_refs for i, rec in enumerate(records)
+                if static["records"][i][4] is None and rec.refs_known}
+        return {"object": static, "wasm": w.snapshot(), "refs": refs}
+
+    def progress() -> tuple[int, ...]:
+        return (w.decoded_functions(), sum(1 for r in records if r.refs_known),
+                w.code_ranges_known, w.data_relocs_known)
+
+    cache.track(key, payload, progress, fresh)
 
 
 def read_wasm_object(buf: Any, start: int, end: int, name: str,
@@ -160,7 +205,8 @@ class _ReferenceReader:
 
     def __init__(self, w: WasmObject, names: list[str], where: str) -> None:
         self.w, self.names, self.where = w, names, where
-        self.section = [s.kind is SymKind.SECTION for s in w.symbols]
+        section = int(SymKind.SECTION)
+        self.section = [k == section for k in w.symbol_kinds()]
 
     def __call__(self, rec: EntityRecord) -> list[Any]:
         w = self.w
@@ -317,3 +363,90 @@ def _const(init: bytes, vt: ValType, where: str) -> int | float:
         return float(struct.unpack_from("<d", init, 1)[0])
     raise ObjectError(where, f"unsupported {vt} global initializer")
 
+
+
+# ---------------------------------------------------------------- cache snapshots
+
+_KINDS = tuple(EntityKind)
+_KIND_NO = {k: i for i, k in enumerate(_KINDS)}
+_VT = {t.code: t for t in ValType}
+
+
+def _ft(ft: FuncType) -> tuple[tuple[int, ...], int | None]:
+    return (tuple(t.code for t in ft.params), None if ft.result is None else ft.result.code)
+
+
+def _info(rec: EntityRecord) -> Any:
+    kind, info = rec.kind, rec.info
+    if kind is EntityKind.FUNC:
+        return _ft(info)
+    if kind is EntityKind.IMPORT:
+        return (info[0], info[1], _ft(info[2]))
+    if kind is EntityKind.GLOBAL:
+        return (info[0].code, info[1])
+    return info                                  # DATA: (size, align, readonly)
+
+
+def object_snapshot(obj: ObjectFile) -> dict[str, Any]:
+    """What `read_wasm_object` made of a C object, as plain values; a record's
+    references are None when they are computed later (from relocations)."""
+    return {
+        "records": [(r.name, _KIND_NO[r.kind], r.private, _info(r),
+                     r._raw_refs, r.chunk, r.weak, r.hidden, r.alias) for r in obj.records],
+        "exports": obj.exports, "ctors": obj.ctors,
+        "extern_funcs": {n: _ft(t) for n, t in obj.extern_funcs.items()},
+        "extern_globals": {n: t.code for n, t in obj.extern_globals.items()},
+        "link_names": obj.link_names, "undefined": obj.undefined,
+        "weak_undefined": obj.weak_undefined, "kept": obj.kept, "comdats": obj.comdats,
+        "ffi_signatures": obj.ffi_signatures,
+    }
+
+
+def restore_object(snap: dict[str, Any], buf: Any, start: int, end: int, name: str,
+                   stats: LoadStats) -> tuple[ObjectFile, dict[str, Any], list[EntityRecord]]:
+    """The ObjectFile an `object_snapshot` (with its `WasmObject.snapshot` and
+    the references decoded so far) describes, the static part, and its records."""
+    static = snap["object"]
+    w = WasmObject.restore(name, buf, start, end, snap["wasm"])
+    types: dict[Any, FuncType] = {}
+
+    def ft(enc: Any) -> FuncType:
+        t = types.get(enc)
+        if t is None:
+            t = types[enc] = FuncType(tuple(_VT[c] for c in enc[0]),
+                                      None if enc[1] is None else _VT[enc[1]])
+        return t
+
+    names: list[str] = static["link_names"]
+    obj = ObjectFile(name=name, module=os.path.basename(name), records=[],
+                     exports=[(a, b) for a, b in static["exports"]],
+                     ctors=[(a, b) for a, b in static["ctors"]],
+                     extern_funcs={n: ft(t) for n, t in static["extern_funcs"].items()},
+                     extern_globals={n: _VT[c] for n, c in static["extern_globals"].items()},
+                     csigs={}, foreign_exports=[], buf=buf, stats=stats, span=(start, end))
+    obj.link_names = names
+    obj.set_wasm(w)
+    obj.refs_from_relocs = _ReferenceReader(w, names, name)
+    refs = snap["refs"]
+    records = obj.records
+    func, imp, glob = EntityKind.FUNC, EntityKind.IMPORT, EntityKind.GLOBAL
+    for i, (rname, k, private, info, raw, chunk, weak, hidden, alias) in enumerate(
+            static["records"]):
+        kind = _KINDS[k]
+        if kind is func:
+            info = ft(info)
+        elif kind is imp:
+            info = (info[0], info[1], ft(info[2]))
+        elif kind is glob:
+            info = (_VT[info[0]], info[1])
+        if raw is None:
+            raw = refs.get(i)
+        records.append(EntityRecord(rname, kind, private, info, raw, (), None, 0, 0, 0, obj,
+                                    (), chunk, None if alias is None else (alias[0], alias[1]),
+                                    weak, hidden))
+    obj.undefined = list(static["undefined"])
+    obj.weak_undefined = frozenset(static["weak_undefined"])
+    obj.kept = list(static["kept"])
+    obj.comdats = [(n, frozenset(m)) for n, m in static["comdats"]]
+    obj.ffi_signatures = static["ffi_signatures"]
+    return obj, static, list(records)

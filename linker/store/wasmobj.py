@@ -69,6 +69,7 @@ import collections
 import enum
 import mmap
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar, overload
 
 import attrs
 
@@ -431,11 +432,13 @@ class WasmObject:
         self.num_imported_tags = 0
         self.num_defined_tables = 0
         self.num_defined_tags = 0
-        self.functions: list[Function] = []
+        # Lists, or `_Lazy` views of a cache snapshot (`WasmObject.restore`).
+        self.functions: Sequence[Function] = []
         self.globals: list[Global] = []
         self.exports: list[tuple[str, int, int]] = []
-        self.segments: list[Segment] = []
-        self.symbols: list[Symbol] = []
+        self.segments: Sequence[Segment] = []
+        self.symbols: Sequence[Symbol] = []
+        self._symbol_kinds: list[int] | None = None
         self.init_funcs: list[tuple[int, int]] = []
         self.comdats: list[tuple[str, list[tuple[int, int]]]] = []
         self.target_features: list[tuple[str, str]] = []
@@ -454,6 +457,8 @@ class WasmObject:
         # the section cannot be scanned (everything is then decoded at once).
         self._code_ranges: tuple[list[int], list[int]] | tuple[()] | None = None
         self._function_relocs: dict[int, list[Reloc]] = {}
+        # A cache snapshot's decoded relocations per function (`restore`).
+        self._cached_relocs: dict[int, tuple[int, ...]] = {}
         self._reloc_parser: _RelocParser | None = None
         self._code: list[Reloc] = []
         self._data: list[Reloc] = []
@@ -578,8 +583,12 @@ class WasmObject:
             if ranges:
                 found = self._function_relocs.get(i)
                 if found is None:
-                    starts, counts = ranges
-                    found = self.code_relocs_at(starts[i], counts[i])
+                    rows = self._cached_relocs.get(i)
+                    if rows is not None:
+                        found = _relocs_from_rows(rows)
+                    else:
+                        starts, counts = ranges
+                        found = self.code_relocs_at(starts[i], counts[i])
                     self._function_relocs[i] = found
                 return found
         f = self.functions[i]
@@ -627,6 +636,105 @@ class WasmObject:
 
     # -- symbols
 
+    def symbol_kinds(self) -> list[int]:
+        """Each symbol's kind as a plain int (what the hot loops index)."""
+        if self._symbol_kinds is None:
+            self._symbol_kinds = [int(s.kind) for s in self.symbols]
+        return self._symbol_kinds
+
+    # -- cache snapshots (linker.store.objcache)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything `read_object` parsed, plus the relocations decoded so far,
+        as plain values (`marshal` writes them) with offsets relative to the
+        object's start, so the same bytes elsewhere (another archive) reuse it."""
+        b = self.start
+        return {
+            "types": [(tuple(t.code for t in ft.params),
+                       None if ft.result is None else ft.result.code) for ft in self.types],
+            "imports": [(i.module, i.field, i.kind, i.type_index,
+                         None if i.global_type is None else
+                         (i.global_type[0].code, i.global_type[1]), i.limits)
+                        for i in self.imports],
+            "counts": (self.num_imported_funcs, self.num_imported_globals,
+                       self.num_imported_tables, self.num_imported_tags,
+                       self.num_defined_tables, self.num_defined_tags),
+            "functions": _rows(self.functions, lambda f: (
+                f.type_index, f.start - b, f.end - b, f.code_offset)),
+            "globals": [(g.type.code, g.mutable, g.init) for g in self.globals],
+            "exports": self.exports,
+            "segments": _rows(self.segments, lambda g: (
+                g.name, g.alignment, g.flags, g.start - b, g.end - b,
+                g.data_offset_in_section, g.address, g.init_flags)),
+            "symbols": _rows(self.symbols, lambda s: (
+                int(s.kind), s.flags, s.name, s.index, s.offset, s.size, s.import_module,
+                s.import_name)),
+            "symbol_kinds": self.symbol_kinds(),
+            "init_funcs": self.init_funcs, "comdats": self.comdats,
+            "target_features": self.target_features,
+            "custom_sections": {k: (s0 - b, s1 - b)
+                                for k, (s0, s1) in self.custom_sections.items()},
+            "sections": [(i, n, s0 - b, s1 - b) for i, n, s0, s1 in self.sections],
+            "code_section": self.code_section, "data_section": self.data_section,
+            "data_count": self.data_count, "reloc_sections": self._reloc_sections,
+            "code_ranges": self._code_ranges if self._relocs is None else None,
+            "function_relocs": {**self._cached_relocs, **{
+                i: _reloc_rows(rs) for i, rs in self._function_relocs.items()}},
+            "data_relocs": None if self._data_only is None else _reloc_rows(self._data_only),
+        }
+
+    @property
+    def code_ranges_known(self) -> int:
+        """1 once reloc.CODE was scanned for each function's entries (or fully decoded)."""
+        return int(self._code_ranges is not None or self._relocs is not None)
+
+    @property
+    def data_relocs_known(self) -> int:
+        return int(self._data_only is not None)
+
+    def decoded_functions(self) -> int:
+        """How many functions' relocations are known (decoded or from a snapshot)."""
+        return len(self._cached_relocs.keys() | self._function_relocs.keys())
+
+    @staticmethod
+    def restore(name: str, buf: Buffer, start: int, end: int,
+                snap: dict[str, Any]) -> "WasmObject":
+        """The object `snapshot` described, for the same bytes at buf[start:end];
+        functions, symbols and segments are built only when one is indexed."""
+        w = WasmObject(name, buf, start, end)
+        b = start
+        vt = _VALTYPES
+        w.types = [FuncType(tuple(vt[c] for c in ps), None if r is None else vt[r])
+                   for ps, r in snap["types"]]
+        w.imports = [Import(m, f, k, ti, None if gt is None else (vt[gt[0]], gt[1]),
+                            None if lim is None else (lim[0], lim[1]))
+                     for m, f, k, ti, gt, lim in snap["imports"]]
+        (w.num_imported_funcs, w.num_imported_globals, w.num_imported_tables,
+         w.num_imported_tags, w.num_defined_tables, w.num_defined_tags) = snap["counts"]
+        w.functions = _Lazy(snap["functions"], lambda r: Function(r[0], r[1] + b, r[2] + b, r[3]))
+        w.globals = [Global(vt[c], m, i) for c, m, i in snap["globals"]]
+        w.exports = [(n, k, i) for n, k, i in snap["exports"]]
+        w.segments = _Lazy(snap["segments"], lambda r: Segment(
+            r[0], r[1], r[2], r[3] + b, r[4] + b, r[5], r[6], r[7]))
+        w.symbols = _Lazy(snap["symbols"], lambda r: Symbol(_SYMKINDS[r[0]], *r[1:]))
+        w._symbol_kinds = snap["symbol_kinds"]
+        w.init_funcs = [(p, i) for p, i in snap["init_funcs"]]
+        w.comdats = [(n, [(k, i) for k, i in es]) for n, es in snap["comdats"]]
+        w.target_features = [(p, f) for p, f in snap["target_features"]]
+        w.custom_sections = {k: (s0 + b, s1 + b) for k, (s0, s1) in snap["custom_sections"].items()}
+        w.sections = [(i, n, s0 + b, s1 + b) for i, n, s0, s1 in snap["sections"]]
+        w.code_section, w.data_section = snap["code_section"], snap["data_section"]
+        w.data_count = snap["data_count"]
+        w._reloc_sections = list(snap["reloc_sections"])
+        ranges = snap["code_ranges"]
+        w._code_ranges = None if ranges is None else (ranges[0], ranges[1]) if ranges else ()
+        w._cached_relocs = dict(snap["function_relocs"])
+        data = snap["data_relocs"]
+        if data is not None:
+            w._data_only = _relocs_from_rows(data)
+            w._data_offsets = [r.offset for r in w._data_only]
+        return w
+
     def symbol_index(self) -> dict[str, int]:
         """Name -> symbol index of every defined, non-local symbol."""
         if self._symbol_index is None:
@@ -643,6 +751,57 @@ class WasmObject:
                     i.type_index for i in self.imports if i.kind == _KIND_FUNC]
             return self.types[self._import_func_types[func_index]]
         return self.types[self.functions[func_index - self.num_imported_funcs].type_index]
+
+
+_T = TypeVar("_T")
+
+
+class _Lazy(Sequence[_T], Generic[_T]):
+    """A read-only list built item by item from a snapshot's rows: a link
+    touches the functions and symbols of its live code only."""
+
+    __slots__ = ("rows", "make", "made")
+
+    def __init__(self, rows: list[Any], make: Callable[[Any], _T]) -> None:
+        self.rows = rows
+        self.make = make
+        self.made: list[_T | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, i: int) -> _T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[_T]: ...
+
+    def __getitem__(self, i: int | slice) -> _T | list[_T]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self.rows)))]
+        x = self.made[i]
+        if x is None:
+            x = self.made[i] = self.make(self.rows[i])
+        return x
+
+
+def _rows(items: Sequence[_T], row: Callable[[_T], Any]) -> list[Any]:
+    """A sequence's snapshot rows (a `_Lazy` one's are at hand)."""
+    if isinstance(items, _Lazy):
+        return items.rows
+    return [row(x) for x in items]
+
+
+def _reloc_rows(relocs: Sequence[Reloc]) -> tuple[int, ...]:
+    flat: list[int] = []
+    for r in relocs:
+        flat += (int(r.type), r.offset, r.index, r.addend)
+    return tuple(flat)
+
+
+def _relocs_from_rows(rows: Sequence[int]) -> list[Reloc]:
+    info = _RELOC_INFO
+    return [Reloc(info[rows[k]][0], rows[k + 1], rows[k + 2], rows[k + 3])
+            for k in range(0, len(rows), 4)]
 
 
 def is_wasm_object(buf: Buffer, start: int = 0) -> bool:
@@ -933,7 +1092,9 @@ class _Parser:
         n, p = self.count(d, 0)
         if n != len(self.func_types):
             raise _Fail(f"{n} bodies for {len(self.func_types)} declared functions")
-        append = self.obj.functions.append
+        functions: list[Function] = []
+        self.obj.functions = functions
+        append = functions.append
         func_types = self.func_types
         size_limit = len(d)
         for i in range(n):
@@ -1041,7 +1202,9 @@ class _Parser:
         spaces = self.index_spaces()
         seg_sizes = [e - s for s, e, _, _, _ in self.raw_segments]
         nsegs = len(seg_sizes)
-        append = obj.symbols.append
+        symbols: list[Symbol] = []
+        obj.symbols = symbols
+        append = symbols.append
         kinds = _SYMKINDS
         data_kind = SymKind.DATA
         for i in range(n):
@@ -1134,7 +1297,9 @@ class _Parser:
             raise _Fail(f"{n} segment infos for {len(raw)} segments")
         if self.obj.segments:
             raise _Fail("a second segment info subsection")
-        append = self.obj.segments.append
+        segments: list[Segment] = []
+        self.obj.segments = segments
+        append = segments.append
         for i in range(n):
             name, p = _name(d, p)
             alignment, p = _uleb(d, p)
@@ -1194,7 +1359,8 @@ class _Parser:
 
     def build_segments(self) -> None:
         """Segments the linking section gave no info for: no name, byte aligned."""
-        segments = self.obj.segments
+        segments = list(self.obj.segments)
+        self.obj.segments = segments
         for start, end, offset, address, flags in self.raw_segments[len(segments):]:
             segments.append(Segment("", 0, 0, start, end, offset, address, flags))
 
@@ -1253,7 +1419,7 @@ class _RelocParser:
     def __init__(self, obj: WasmObject) -> None:
         self.obj = obj
         self.where = "relocations"
-        self.kinds = [int(s.kind) for s in obj.symbols]
+        self.kinds = obj.symbol_kinds()
 
     def parse(self, custom: bool, only: int | None = None) -> dict[int, list[Reloc]]:
         """Target section index -> its relocations, for custom or code/data targets
