@@ -70,7 +70,6 @@ from linker.output import OutputSet, declare_inputs, stage_outputs
 from linker.output import active as active_outputs
 from linker.program import (RESERVED_EXPORT_PREFIX, RESERVED_EXPORTS, build_program, entry_diagnostics, export_diagnostics,
                             signature_diagnostics)
-from linker.store.objcache import IndexCache
 from linker.store.store import StoreCounts, Store
 from linker.store.objfile import EntityKind
 from linker.store.wasm_input import object_from_buffer
@@ -257,7 +256,10 @@ def find_library(name: str, dirs: tuple[str, ...]) -> str | None:
 
 
 def open_store(ctx: LinkContext) -> None:
-    cache = IndexCache(ctx.options.cache_dir) if ctx.options.cache_dir else None
+    cache = None
+    if ctx.options.cache_dir:
+        from linker.store.objcache import IndexCache
+        cache = IndexCache(ctx.options.cache_dir)
     ctx.store = Store.open(ctx.input_paths, whole_archives=ctx.options.whole_archives,
                            cache=cache)
     ctx.store.fallbacks.append(linker_archive(RUNTIME_FUNCS, stats=ctx.store.stats))

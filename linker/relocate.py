@@ -24,7 +24,7 @@ from linker.codegen import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
 from linker.store.lines import LineTable, shifted
 from linker.store.objfile import EntityRecord, ObjectError, ObjectFile
-from linker.store.wasmobj import Reloc, SymKind, WasmObject
+from linker.store.wasmobj import SymKind, WasmObject, reloc_rows
 from linker.wasm.leb128 import read_uleb, sleb, uleb
 from linker.wasm.reloc import RelocType
 
@@ -64,16 +64,17 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     w = obj.wasm()
     fn = w.functions[rec.chunk]
     body = bytearray(w.buf[fn.start:fn.end])
-    relocs = (w.function_relocs(rec.chunk) if rec.relocs is None
-              else w.code_relocs_at(*rec.relocs))
+    rows = (w.function_reloc_rows(rec.chunk) if rec.relocs is None
+            else reloc_rows(w.code_relocs_at(*rec.relocs)))
     try:
         if compress:
-            body = _compressed_relocated(body, fn.code_offset, relocs, obj, w, r, sig_ids,
+            body = _compressed_relocated(body, fn.code_offset, rows, obj, w, r, sig_ids,
                                          moves)
         else:
-            for rel in relocs:
-                _patch(body, rel.offset - fn.code_offset, rel.type,
-                       _value(rel, obj, w, r, sig_ids))
+            for k in range(0, len(rows), 4):
+                rtype, offset, index, addend = rows[k:k + 4]
+                _patch(body, offset - fn.code_offset, rtype,
+                       _value(rtype, index, addend, obj, w, r, sig_ids))
     except KeyError as exc:
         raise _disagree(obj, rec.name, exc) from None
     locals_, pos = _locals(body, obj.name)
@@ -95,11 +96,12 @@ _FUNC_I32 = int(RelocType.FUNCTION_INDEX_I32)
 _GLOBAL_LEB, _GLOBAL_I32 = int(RelocType.GLOBAL_INDEX_LEB), int(RelocType.GLOBAL_INDEX_I32)
 
 
-def _compressed_relocated(body: bytearray, base: int, relocs: Sequence[Reloc],
+def _compressed_relocated(body: bytearray, base: int, rows: Sequence[int],
                           obj: ObjectFile, w: WasmObject, r: LinkResolver,
                           sig_ids: Mapping[str, int],
                           moves: list[tuple[int, int]] | None) -> bytearray:
-    """`body` (code offsets from `base`) with each relocation's site rewritten,
+    """`body` (code offsets from `base`) with each relocation's site rewritten
+    (`rows`: ``type, offset, index, addend`` per relocation),
     LEBs at minimal width.  Every relocation of every live C function goes
     through this loop, so calls (the commonest site) resolve inline and LEB
     encodings are reused."""
@@ -108,13 +110,13 @@ def _compressed_relocated(body: bytearray, base: int, relocs: Sequence[Reloc],
     cache = _ULEB_CACHE
     names = obj.link_names
     func_index = r.func_index
-    for rel in relocs:
-        pos = rel.offset - base
-        rtype = rel.type
+    for k in range(0, len(rows), 4):
+        rtype, offset, index, addend = rows[k:k + 4]
+        pos = offset - base
         if rtype == _FUNC_LEB and names is not None:
-            value = func_index(names[rel.index])
+            value = func_index(names[index])
         else:
-            value = _value(rel, obj, w, r, sig_ids)
+            value = _value(rtype, index, addend, obj, w, r, sig_ids)
         out += body[prev:pos]
         if rtype in _I32_INTS:
             out += (value & 0xFFFFFFFF).to_bytes(4, "little")
@@ -146,7 +148,7 @@ def relocate_segment(rec: EntityRecord, r: LinkResolver) -> bytes:
     try:
         for rel in w.segment_relocs(rec.chunk):
             _patch(data, rel.offset - seg.data_offset_in_section, rel.type,
-                   _value(rel, obj, w, r, {}))
+                   _value(rel.type, rel.index, rel.addend, obj, w, r, {}))
     except KeyError as exc:
         raise _disagree(obj, rec.name, exc) from None
     return bytes(data)
@@ -159,15 +161,16 @@ def _disagree(obj: ObjectFile, name: str, exc: KeyError) -> ObjectError:
                                  "index does not list (the object is inconsistent)")
 
 
-def _value(rel: Reloc, obj: ObjectFile, w: WasmObject, r: LinkResolver,
-           sig_ids: Mapping[str, int]) -> int:
-    rtype = rel.type
+def _value(rtype: int, index: int, addend: int, obj: ObjectFile, w: WasmObject,
+           r: LinkResolver, sig_ids: Mapping[str, int]) -> int:
+    """The value a relocation of type `rtype` against symbol (or type) `index`
+    with `addend` patches in."""
     if rtype == _TYPE_LEB:
-        return r.type_index(w.types[rel.index])
+        return r.type_index(w.types[index])
     if rtype == _TABLE_NUMBER:
         return 0                          # the one function table
     strings, where = obj.strings, obj.name
-    name = obj.symbol_name(rel.index)
+    name = obj.symbol_name(index)
     if rtype == _FUNC_LEB or rtype == _FUNC_I32:
         return r.func_index(name)
     if rtype in _TABLE_INTS:
@@ -175,12 +178,12 @@ def _value(rel: Reloc, obj: ObjectFile, w: WasmObject, r: LinkResolver,
     if rtype in _MEMORY_INTS:
         text = strings.get(name)
         if text is not None:
-            return (r.pool_address(text) + rel.addend) & 0xFFFFFFFF
+            return (r.pool_address(text) + addend) & 0xFFFFFFFF
         if name.startswith(SIG_SYMBOL_PREFIX):
             return sig_ids[name[len(SIG_SYMBOL_PREFIX):]]
-        return r.symref(name, rel.addend)
+        return r.symref(name, addend)
     if rtype == _GLOBAL_LEB or rtype == _GLOBAL_I32:
-        if w.symbols[rel.index].kind in (SymKind.DATA, SymKind.FUNCTION):
+        if w.symbols[index].kind in (SymKind.DATA, SymKind.FUNCTION):
             # clang -fPIC's GOT access: only a side module has a GOT (linker.shared).
             raise ObjectError(where, f"relocation {RelocType(rtype).name} against '{name}' "
                                      "is a GOT access of position-independent code: link it "

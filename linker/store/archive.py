@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from linker.store.ar import ArArchive, ArchiveError, write_archive
-from linker.store.objcache import IndexCache
 from linker.store.objfile import EntityKind, LoadStats, ObjectError, ObjectFile, map_file
 from linker.store.wasm_input import object_from_buffer
+
+if TYPE_CHECKING:
+    from linker.store.objcache import IndexCache
 
 # Entity kinds that go into the symbol index (everything an object defines).
 INDEXED_KINDS = frozenset({EntityKind.FUNC, EntityKind.DATA, EntityKind.GLOBAL,

@@ -34,11 +34,9 @@ with and without the cache.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,6 +51,7 @@ _SOURCES = ("objcache.py", "wasmobj.py", "wasm_input.py", "objfile.py")
 
 
 def _fingerprint() -> bytes:
+    import hashlib      # here, not at import: a link without a cache never needs it
     h = hashlib.blake2b(digest_size=_DIGEST)
     h.update(f"{FORMAT} {sys.implementation.cache_tag} {marshal.version}\0".encode())
     here = Path(__file__).resolve().parent
@@ -77,6 +76,7 @@ class IndexCache:
 
     def key(self, buf: Any, start: int, end: int, name: str) -> bytes:
         """The entry key of the object at buf[start:end] named `name`."""
+        import hashlib
         if self._fingerprint is None:
             self._fingerprint = _fingerprint()
         h = hashlib.blake2b(self._fingerprint, digest_size=_DIGEST)
@@ -90,6 +90,7 @@ class IndexCache:
     def load(self, key: bytes) -> dict[str, Any] | None:
         """The verified payload of `key`'s entry, or None (counted as a miss or a
         rejection)."""
+        import hashlib
         try:
             with open(self.path(key), "rb") as fh:
                 raw = fh.read()
@@ -134,6 +135,7 @@ class IndexCache:
             os.makedirs(self.directory, exist_ok=True)
         except OSError:
             return
+        import hashlib
         for key, make in todo:
             payload = marshal.dumps(make())
             digest = hashlib.blake2b(payload, digest_size=_DIGEST).digest()
@@ -141,6 +143,7 @@ class IndexCache:
                 self.written += 1
 
     def _write(self, key: bytes, data: bytes) -> bool:
+        import tempfile     # only when writing: it costs a warm link's start-up 10 ms
         tmp = None
         try:
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".idx")

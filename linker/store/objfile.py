@@ -118,11 +118,6 @@ class EntityRecord:
         return self._raw_refs
 
     @property
-    def refs_known(self) -> bool:
-        """Are the references at hand (not still to compute from relocations)?"""
-        return self._raw_refs is not None
-
-    @property
     def refs(self) -> list[tuple[str, EdgeKind]]:
         """(symbol, edge kind) pairs in the order the body first mentions them."""
         raw = self.raw_refs

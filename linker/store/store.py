@@ -23,15 +23,18 @@ decoded and byte read so tests and reports can prove the laziness.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.ir.model import Data, Func
 from linker.store.archive import Archive
-from linker.store.objcache import IndexCache
 from linker.store.wasm_input import open_object
 from linker.store.objfile import EntityKind, EntityRecord, LoadStats, ObjectError, ObjectFile
+
+if TYPE_CHECKING:
+    from linker.store.objcache import IndexCache
 
 
 _IMPORT_KINDS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
@@ -40,9 +40,11 @@ from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityR
 from linker.store.wasmobj import (WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
                                   WASM_SYM_UNDEFINED, Reloc, Symbol, SymKind, WasmObject,
                                   WasmObjectError, read_object)
-from linker.store.objcache import IndexCache
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
+
+if TYPE_CHECKING:
+    from linker.store.objcache import IndexCache
 
 _R = RelocType
 _ADDRESS_CODE = EDGE_INDEX[EdgeKind.ADDRESS]
@@ -94,33 +96,39 @@ def cached_wasm_object(buf: Any, start: int, end: int, name: str, stats: LoadSta
     snap = cache.load(key)
     if snap is not None:
         try:
-            obj, static, records = restore_object(snap, buf, start, end, name, stats)
+            obj = restore_object(snap, buf, start, end, name, stats)
         except Exception:       # a verified entry of an unexpected shape: read cold
             cache.reject()
         else:
             stats.indices_read += 1
             stats.bytes_read += end - start
-            _track(cache, key, obj, static, records, fresh=False)
+            _track(cache, key, obj, fresh=False)
             return obj
     obj = read_wasm_object(buf, start, end, name, stats)
-    _track(cache, key, obj, object_snapshot(obj), list(obj.records), fresh=True)
+    _track(cache, key, obj, fresh=True)
     return obj
 
 
-def _track(cache: IndexCache, key: bytes, obj: ObjectFile, static: dict[str, Any],
-           records: list[EntityRecord], fresh: bool) -> None:
-    """Register the object's entry: `static` is what reading gave (before the
-    store drops COMDAT groups), `records` the records the references belong to."""
+def _track(cache: IndexCache, key: bytes, obj: ObjectFile, fresh: bool) -> None:
+    """Register the object's entry, made when the cache is flushed from what
+    reading gave: the store may drop COMDAT groups from `obj` meanwhile, by
+    replacing its lists, never by changing them."""
     w = obj.wasm()
+    read = ObjectFile(name=obj.name, module=obj.module, records=obj.records,
+                      exports=obj.exports, ctors=obj.ctors, extern_funcs=obj.extern_funcs,
+                      extern_globals=obj.extern_globals, csigs={}, foreign_exports=[],
+                      buf=b"", kept=obj.kept, comdats=obj.comdats, undefined=obj.undefined,
+                      weak_undefined=obj.weak_undefined, link_names=obj.link_names,
+                      ffi_signatures=obj.ffi_signatures)
+    reader = obj.refs_from_relocs
+    assert isinstance(reader, _ReferenceReader)
 
     def payload() -> dict[str, Any]:
-        refs = {i: rec.raw_refs for i, rec in enumerate(records)
-                if static["records"][i][4] is None and rec.refs_known}
-        return {"object": static, "wasm": w.snapshot(), "refs": refs}
+        return {"object": object_snapshot(read), "wasm": w.snapshot()}
 
     def progress() -> tuple[int, ...]:
-        return (w.decoded_functions(), sum(1 for r in records if r.refs_known),
-                w.code_ranges_known, w.data_relocs_known)
+        return (w.newly_decoded_functions(), reader.computed, w.code_ranges_known,
+                w.data_relocs_known)
 
     cache.track(key, payload, progress, fresh)
 
@@ -207,9 +215,11 @@ class _ReferenceReader:
         self.w, self.names, self.where = w, names, where
         section = int(SymKind.SECTION)
         self.section = [k == section for k in w.symbol_kinds()]
+        self.computed = 0           # records whose references were computed here
 
     def __call__(self, rec: EntityRecord) -> list[Any]:
         w = self.w
+        self.computed += 1
         try:
             if rec.kind is EntityKind.FUNC:
                 return self.refs(w.function_relocs(rec.chunk), _ADDRESS_CODE)
@@ -376,23 +386,25 @@ def _ft(ft: FuncType) -> tuple[tuple[int, ...], int | None]:
     return (tuple(t.code for t in ft.params), None if ft.result is None else ft.result.code)
 
 
-def _info(rec: EntityRecord) -> Any:
-    kind, info = rec.kind, rec.info
-    if kind is EntityKind.FUNC:
-        return _ft(info)
-    if kind is EntityKind.IMPORT:
-        return (info[0], info[1], _ft(info[2]))
-    if kind is EntityKind.GLOBAL:
-        return (info[0].code, info[1])
-    return info                                  # DATA: (size, align, readonly)
-
-
 def object_snapshot(obj: ObjectFile) -> dict[str, Any]:
-    """What `read_wasm_object` made of a C object, as plain values; a record's
-    references are None when they are computed later (from relocations)."""
+    """What `read_wasm_object` made of a C object, as plain values, with the
+    references of every record computed so far (None: not yet); function
+    types are numbers into a list of the object's distinct ones."""
+    ftypes: dict[FuncType, int] = {}
+    func, data = EntityKind.FUNC, EntityKind.DATA
+    records = []
+    for r in obj.records:
+        kind, info = r.kind, r.info
+        if kind is func:
+            info = ftypes.setdefault(info, len(ftypes))
+        elif kind is EntityKind.IMPORT:
+            info = (info[0], info[1], _ft(info[2]))
+        elif kind is not data:                      # GLOBAL
+            info = (info[0].code, info[1])
+        records.append((r.name, _KIND_NO[kind], r.private, info, r._raw_refs, r.chunk,
+                        r.weak, r.hidden, r.alias))
     return {
-        "records": [(r.name, _KIND_NO[r.kind], r.private, _info(r),
-                     r._raw_refs, r.chunk, r.weak, r.hidden, r.alias) for r in obj.records],
+        "records": records, "ftypes": [_ft(t) for t in ftypes],
         "exports": obj.exports, "ctors": obj.ctors,
         "extern_funcs": {n: _ft(t) for n, t in obj.extern_funcs.items()},
         "extern_globals": {n: t.code for n, t in obj.extern_globals.items()},
@@ -402,51 +414,45 @@ def object_snapshot(obj: ObjectFile) -> dict[str, Any]:
     }
 
 
+def _functype(enc: Any) -> FuncType:
+    return FuncType(tuple(_VT[c] for c in enc[0]), None if enc[1] is None else _VT[enc[1]])
+
+
 def restore_object(snap: dict[str, Any], buf: Any, start: int, end: int, name: str,
-                   stats: LoadStats) -> tuple[ObjectFile, dict[str, Any], list[EntityRecord]]:
-    """The ObjectFile an `object_snapshot` (with its `WasmObject.snapshot` and
-    the references decoded so far) describes, the static part, and its records."""
+                   stats: LoadStats) -> ObjectFile:
+    """The ObjectFile an `object_snapshot` (with its `WasmObject.snapshot`)
+    describes, for the same bytes at buf[start:end]."""
     static = snap["object"]
     w = WasmObject.restore(name, buf, start, end, snap["wasm"])
-    types: dict[Any, FuncType] = {}
-
-    def ft(enc: Any) -> FuncType:
-        t = types.get(enc)
-        if t is None:
-            t = types[enc] = FuncType(tuple(_VT[c] for c in enc[0]),
-                                      None if enc[1] is None else _VT[enc[1]])
-        return t
-
     names: list[str] = static["link_names"]
     obj = ObjectFile(name=name, module=os.path.basename(name), records=[],
                      exports=[(a, b) for a, b in static["exports"]],
                      ctors=[(a, b) for a, b in static["ctors"]],
-                     extern_funcs={n: ft(t) for n, t in static["extern_funcs"].items()},
+                     extern_funcs={n: _functype(t) for n, t in static["extern_funcs"].items()},
                      extern_globals={n: _VT[c] for n, c in static["extern_globals"].items()},
                      csigs={}, foreign_exports=[], buf=buf, stats=stats, span=(start, end))
     obj.link_names = names
     obj.set_wasm(w)
     obj.refs_from_relocs = _ReferenceReader(w, names, name)
-    refs = snap["refs"]
-    records = obj.records
-    func, imp, glob = EntityKind.FUNC, EntityKind.IMPORT, EntityKind.GLOBAL
-    for i, (rname, k, private, info, raw, chunk, weak, hidden, alias) in enumerate(
-            static["records"]):
-        kind = _KINDS[k]
+    ftypes = [_functype(t) for t in static["ftypes"]]
+    append = obj.records.append
+    func, data, imp = EntityKind.FUNC, EntityKind.DATA, EntityKind.IMPORT
+    kinds = _KINDS
+    # The hot loop of a warm link (one pass per record): marshal gave tuples,
+    # lists and strings already in the record's shapes.
+    for rname, k, private, info, raw, chunk, weak, hidden, alias in static["records"]:
+        kind = kinds[k]
         if kind is func:
-            info = ft(info)
+            info = ftypes[info]
         elif kind is imp:
-            info = (info[0], info[1], ft(info[2]))
-        elif kind is glob:
+            info = (info[0], info[1], _functype(info[2]))
+        elif kind is not data:
             info = (_VT[info[0]], info[1])
-        if raw is None:
-            raw = refs.get(i)
-        records.append(EntityRecord(rname, kind, private, info, raw, (), None, 0, 0, 0, obj,
-                                    (), chunk, None if alias is None else (alias[0], alias[1]),
-                                    weak, hidden))
+        append(EntityRecord(rname, kind, private, info, raw, (), None, 0, 0, 0, obj, (),
+                            chunk, alias, weak, hidden))
     obj.undefined = list(static["undefined"])
     obj.weak_undefined = frozenset(static["weak_undefined"])
     obj.kept = list(static["kept"])
     obj.comdats = [(n, frozenset(m)) for n, m in static["comdats"]]
     obj.ffi_signatures = static["ffi_signatures"]
-    return obj, static, list(records)
+    return obj

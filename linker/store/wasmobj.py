@@ -87,7 +87,8 @@ __all__ = [
     "WASM_SEG_FLAG_STRINGS", "WASM_SEG_FLAG_TLS", "WASM_SEG_FLAG_RETAIN",
     "WASM_COMDAT_DATA", "WASM_COMDAT_FUNCTION", "WASM_COMDAT_SECTION",
     "Reloc", "Import", "Symbol", "Segment", "Function", "Global", "WasmObject",
-    "read_object", "is_wasm_object", "ObjectWriter", "padded_uleb", "padded_sleb", "Buffer",
+    "read_object", "is_wasm_object", "ObjectWriter", "reloc_rows", "padded_uleb", "padded_sleb",
+    "Buffer",
 ]
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
@@ -425,7 +426,7 @@ class WasmObject:
         self.start = start
         self.end = end
         self.types: list[FuncType] = []
-        self.imports: list[Import] = []
+        self.imports: Sequence[Import] = []
         self.num_imported_funcs = 0
         self.num_imported_globals = 0
         self.num_imported_tables = 0
@@ -451,6 +452,8 @@ class WasmObject:
         self._relocs: dict[int, list[Reloc]] | None = None  # code and data, by section
         self._custom_relocs: dict[int, list[Reloc]] | None = None
         self._data_only: list[Reloc] | None = None      # data relocations parsed alone
+        # A snapshot's data relocations, flat (`restore`): Relocs made per segment.
+        self._data_rows: tuple[int, ...] | None = None
         self._code_reloc_bytes: tuple[bytes, int] | None = None   # reloc.CODE, code size
         # Per defined function, where its entries start in reloc.CODE and how
         # many there are (`_scan_code_relocs`); None until scanned, () when
@@ -500,6 +503,8 @@ class WasmObject:
     @property
     def data_relocs(self) -> list[Reloc]:
         """Data section relocations, by offset (relative to the section's contents)."""
+        if self._data_rows is not None and self._data_only is None:
+            self._data_only = _relocs_from_rows(self._data_rows)
         if self._relocs is None and self._data_only is None:
             # Data alone (a link that copies code by indexed ranges) parses no
             # code relocation.
@@ -594,6 +599,16 @@ class WasmObject:
         f = self.functions[i]
         return self._slice(self.code_relocs, self._code_offsets, f.code_offset, f.size)
 
+    def function_reloc_rows(self, i: int) -> Sequence[int]:
+        """`function_relocs(i)` flat, ``type, offset, index, addend`` per
+        relocation: what patching reads (a snapshot holds them this way, so
+        a warm link makes no Reloc objects for them)."""
+        if self._relocs is None and i not in self._function_relocs:
+            rows = self._cached_relocs.get(i)
+            if rows is not None:
+                return rows
+        return reloc_rows(self.function_relocs(i))
+
     def _scan(self) -> tuple[list[int], list[int]] | tuple[()]:
         """Scan reloc.CODE for each function's entries (see `function_relocs`);
         () when everything must be decoded at once: no code relocations, two
@@ -617,6 +632,12 @@ class WasmObject:
     def segment_relocs(self, i: int) -> list[Reloc]:
         """Relocations inside data segment `i`'s data (file offsets)."""
         s = self.segments[i]
+        rows = self._data_rows
+        if rows is not None and self._data_only is None:
+            lo = s.data_offset_in_section
+            a = bisect.bisect_left(self._data_offsets, lo)
+            b = bisect.bisect_left(self._data_offsets, lo + s.size, a)
+            return _relocs_from_rows(rows[4 * a:4 * b])
         return self._slice(self.data_relocs, self._data_offsets, s.data_offset_in_section, s.size)
 
     @staticmethod
@@ -652,10 +673,12 @@ class WasmObject:
         return {
             "types": [(tuple(t.code for t in ft.params),
                        None if ft.result is None else ft.result.code) for ft in self.types],
-            "imports": [(i.module, i.field, i.kind, i.type_index,
-                         None if i.global_type is None else
-                         (i.global_type[0].code, i.global_type[1]), i.limits)
-                        for i in self.imports],
+            "imports": _rows(self.imports, lambda i: (
+                i.module, i.field, i.kind, i.type_index,
+                None if i.global_type is None else (i.global_type[0].code, i.global_type[1]),
+                i.limits)),
+            "import_func_types": [i.type_index for i in self.imports if i.kind == _KIND_FUNC]
+            if self._import_func_types is None else self._import_func_types,
             "counts": (self.num_imported_funcs, self.num_imported_globals,
                        self.num_imported_tables, self.num_imported_tags,
                        self.num_defined_tables, self.num_defined_tags),
@@ -679,8 +702,9 @@ class WasmObject:
             "data_count": self.data_count, "reloc_sections": self._reloc_sections,
             "code_ranges": self._code_ranges if self._relocs is None else None,
             "function_relocs": {**self._cached_relocs, **{
-                i: _reloc_rows(rs) for i, rs in self._function_relocs.items()}},
-            "data_relocs": None if self._data_only is None else _reloc_rows(self._data_only),
+                i: reloc_rows(rs) for i, rs in self._function_relocs.items()}},
+            "data_relocs": self._data_rows if self._data_rows is not None else
+            None if self._data_only is None else reloc_rows(self._data_only),
         }
 
     @property
@@ -690,11 +714,12 @@ class WasmObject:
 
     @property
     def data_relocs_known(self) -> int:
-        return int(self._data_only is not None)
+        return int(self._data_only is not None or self._data_rows is not None)
 
-    def decoded_functions(self) -> int:
-        """How many functions' relocations are known (decoded or from a snapshot)."""
-        return len(self._cached_relocs.keys() | self._function_relocs.keys())
+    def newly_decoded_functions(self) -> int:
+        """How many functions' relocations were decoded that a snapshot did not hold."""
+        cached = self._cached_relocs
+        return sum(1 for i in self._function_relocs if i not in cached)
 
     @staticmethod
     def restore(name: str, buf: Buffer, start: int, end: int,
@@ -706,9 +731,10 @@ class WasmObject:
         vt = _VALTYPES
         w.types = [FuncType(tuple(vt[c] for c in ps), None if r is None else vt[r])
                    for ps, r in snap["types"]]
-        w.imports = [Import(m, f, k, ti, None if gt is None else (vt[gt[0]], gt[1]),
-                            None if lim is None else (lim[0], lim[1]))
-                     for m, f, k, ti, gt, lim in snap["imports"]]
+        w.imports = _Lazy(snap["imports"], lambda r: Import(
+            r[0], r[1], r[2], r[3], None if r[4] is None else (vt[r[4][0]], r[4][1]),
+            None if r[5] is None else (r[5][0], r[5][1])))
+        w._import_func_types = snap["import_func_types"]
         (w.num_imported_funcs, w.num_imported_globals, w.num_imported_tables,
          w.num_imported_tags, w.num_defined_tables, w.num_defined_tags) = snap["counts"]
         w.functions = _Lazy(snap["functions"], lambda r: Function(r[0], r[1] + b, r[2] + b, r[3]))
@@ -731,8 +757,8 @@ class WasmObject:
         w._cached_relocs = dict(snap["function_relocs"])
         data = snap["data_relocs"]
         if data is not None:
-            w._data_only = _relocs_from_rows(data)
-            w._data_offsets = [r.offset for r in w._data_only]
+            w._data_rows = data
+            w._data_offsets = list(data[1::4])
         return w
 
     def symbol_index(self) -> dict[str, int]:
@@ -791,7 +817,8 @@ def _rows(items: Sequence[_T], row: Callable[[_T], Any]) -> list[Any]:
     return [row(x) for x in items]
 
 
-def _reloc_rows(relocs: Sequence[Reloc]) -> tuple[int, ...]:
+def reloc_rows(relocs: Sequence[Reloc]) -> tuple[int, ...]:
+    """Relocations flat: ``type, offset, index, addend`` each."""
     flat: list[int] = []
     for r in relocs:
         flat += (int(r.type), r.offset, r.index, r.addend)
@@ -974,11 +1001,13 @@ class _Parser:
     def parse_imports(self, d: bytes, base: int) -> int:
         n, p = self.count(d, 0)
         obj = self.obj
+        imports: list[Import] = []
+        obj.imports = imports
         for i in range(n):
             module, p = _name(d, p)
             field, p = _name(d, p)
             imp, p = self.import_desc(d, p, module, field, f"import {i} ({module}.{field})")
-            obj.imports.append(imp)
+            imports.append(imp)
         return p
 
     def import_desc(self, d: bytes, p: int, module: str, field: str,
