@@ -71,8 +71,8 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
             body = _compressed_relocated(body, fn.code_offset, rows, obj, w, r, sig_ids,
                                          moves)
         else:
-            for k in range(0, len(rows), 4):
-                rtype, offset, index, addend = rows[k:k + 4]
+            for rtype, offset, index, addend in zip(rows[0::4], rows[1::4], rows[2::4],
+                                                    rows[3::4]):
                 _patch(body, offset - fn.code_offset, rtype,
                        _value(rtype, index, addend, obj, w, r, sig_ids))
     except KeyError as exc:
@@ -103,18 +103,22 @@ def _compressed_relocated(body: bytearray, base: int, rows: Sequence[int],
     """`body` (code offsets from `base`) with each relocation's site rewritten
     (`rows`: ``type, offset, index, addend`` per relocation),
     LEBs at minimal width.  Every relocation of every live C function goes
-    through this loop, so calls (the commonest site) resolve inline and LEB
-    encodings are reused."""
+    through this loop, so calls and memory addresses (nearly all sites) of a
+    C object resolve inline, as `_value` would, and LEB encodings are reused."""
     out = bytearray()
     prev = 0
     cache = _ULEB_CACHE
-    names = obj.link_names
-    func_index = r.func_index
-    for k in range(0, len(rows), 4):
-        rtype, offset, index, addend = rows[k:k + 4]
+    names = obj.link_names if not obj.strings else None    # C: no panic-pool strings
+    func_index, symref = r.func_index, r.symref
+    memory = _MEMORY_INTS
+    for rtype, offset, index, addend in zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4]):
         pos = offset - base
-        if rtype == _FUNC_LEB and names is not None:
+        if names is None:
+            value = _value(rtype, index, addend, obj, w, r, sig_ids)
+        elif rtype == _FUNC_LEB:
             value = func_index(names[index])
+        elif rtype in memory and not names[index].startswith(SIG_SYMBOL_PREFIX):
+            value = symref(names[index], addend)
         else:
             value = _value(rtype, index, addend, obj, w, r, sig_ids)
         out += body[prev:pos]
