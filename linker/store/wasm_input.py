@@ -37,8 +37,9 @@ from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
-from linker.store.wasmobj import (WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
-                                  WASM_SYM_UNDEFINED, Reloc, Symbol, SymKind, WasmObject,
+from linker.store.wasmobj import (WASM_SYM_BINDING_LOCAL, WASM_SYM_BINDING_WEAK,
+                                  WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP, WASM_SYM_UNDEFINED,
+                                  WASM_SYM_VISIBILITY_HIDDEN, Reloc, Symbol, SymKind, WasmObject,
                                   WasmObjectError, read_object)
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
@@ -193,8 +194,9 @@ def _by_flags(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
 
 def _link_names(w: WasmObject, where: str) -> list[str]:
     base = os.path.basename(where)
-    return [f"{s.name}@{base}" if s.local and s.kind is not SymKind.SECTION else s.name
-            for s in w.symbols]
+    section = SymKind.SECTION
+    return [f"{s.name}@{base}" if s.flags & WASM_SYM_BINDING_LOCAL and s.kind is not section
+            else s.name for s in w.symbols]
 
 
 def _record(obj: ObjectFile, name: str, kind: EntityKind, local: bool, info: Any,
@@ -261,19 +263,32 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     base = w.num_imported_funcs
     by_func: dict[int, list[int]] = {}
     func = SymKind.FUNCTION
-    for i, s in enumerate(w.symbols):
+    symbols = w.symbols
+    for i, s in enumerate(symbols):
         if s.kind is func and not s.flags & WASM_SYM_UNDEFINED:
-            by_func.setdefault(s.index, []).append(i)
+            group = by_func.get(s.index)
+            if group is None:
+                by_func[s.index] = [i]
+            else:
+                group.append(i)
+    functions, types = w.functions, w.types
+    append = obj.records.append
+    FUNC = EntityKind.FUNC
     for index, syms in by_func.items():
-        ft = w.func_type(index)
-        # Nearly every function has one symbol: no ranking to do.
-        first = syms[0] if len(syms) == 1 else min(
-            syms, key=lambda i: (w.symbols[i].weak, w.symbols[i].local, i))
-        s = w.symbols[first]
-        _record(obj, names[first], EntityKind.FUNC, s.local, ft, None, index - base, s.weak,
-                s.hidden)
+        ft = types[functions[index - base].type_index]
         if len(syms) == 1:
+            # Nearly every function has one symbol: no ranking to do, and
+            # the record made inline (one pass per function of the object).
+            first = syms[0]
+            f = symbols[first].flags
+            append(EntityRecord(names[first], FUNC, bool(f & WASM_SYM_BINDING_LOCAL), ft, None,
+                                (), None, 0, 0, 0, obj, (), index - base, None,
+                                bool(f & WASM_SYM_BINDING_WEAK),
+                                bool(f & WASM_SYM_VISIBILITY_HIDDEN)))
             continue
+        first = min(syms, key=lambda i: (symbols[i].weak, symbols[i].local, i))
+        s = symbols[first]
+        _record(obj, names[first], FUNC, s.local, ft, None, index - base, s.weak, s.hidden)
         for i in syms:
             if i == first:
                 continue
@@ -414,8 +429,17 @@ def object_snapshot(obj: ObjectFile) -> dict[str, Any]:
     }
 
 
+_FUNCTYPES: dict[Any, FuncType] = {}
+
+
 def _functype(enc: Any) -> FuncType:
-    return FuncType(tuple(_VT[c] for c in enc[0]), None if enc[1] is None else _VT[enc[1]])
+    """The FuncType of an `_ft` encoding (one object per signature, as few as
+    a program has: every object declares the functions it calls)."""
+    ft = _FUNCTYPES.get(enc)
+    if ft is None:
+        ft = _FUNCTYPES[enc] = FuncType(tuple(_VT[c] for c in enc[0]),
+                                        None if enc[1] is None else _VT[enc[1]])
+    return ft
 
 
 def restore_object(snap: dict[str, Any], buf: Any, start: int, end: int, name: str,

@@ -184,8 +184,10 @@ _SYMKINDS: tuple[SymKind, ...] = tuple(SymKind)
 
 # Not `frozen`: a frozen attrs class sets each field through
 # `object.__setattr__`, which made creating the relocations of a big link's
-# live functions twice as slow.  Treat a Reloc as immutable all the same (it
-# is hashed, and shared between the decoder's cache and its callers).
+# live functions twice as slow (the same holds for Symbol, Segment and
+# Function, one per symbol, segment and function of every object read).
+# Treat them as immutable all the same (they are hashed, and shared between
+# the reader's caches and their callers).
 @attrs.define(slots=True, unsafe_hash=True)
 class Reloc:
     """One relocation; `offset` is as in the file (see the module docstring)."""
@@ -206,7 +208,7 @@ class Import:
     limits: tuple[int, int | None] | None = None  # tables and memories: (min, max)
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Symbol:
     """A symbol table entry (see the module docstring for `name` and `index`).
 
@@ -261,7 +263,7 @@ class Symbol:
         return bool(self.flags & WASM_SYM_ABSOLUTE)
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Segment:
     """A data segment: linking metadata plus where its bytes are.
 
@@ -287,7 +289,7 @@ class Segment:
         return self.end - self.start
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Function:
     """A defined function: `start`/`end` bound its body (locals and code, no size)."""
 
