@@ -187,7 +187,7 @@ def _value(rtype: int, index: int, addend: int, obj: ObjectFile, w: WasmObject,
             return sig_ids[name[len(SIG_SYMBOL_PREFIX):]]
         return r.symref(name, addend)
     if rtype == _GLOBAL_LEB or rtype == _GLOBAL_I32:
-        if w.symbols[index].kind in (SymKind.DATA, SymKind.FUNCTION):
+        if w.symbol_kinds()[index] in (SymKind.DATA, SymKind.FUNCTION):
             # clang -fPIC's GOT access: only a side module has a GOT (linker.shared).
             raise ObjectError(where, f"relocation {RelocType(rtype).name} against '{name}' "
                                      "is a GOT access of position-independent code: link it "

@@ -150,6 +150,12 @@ class Store:
         for symbol in obj.undefined:
             self.wanted_by.setdefault(symbol, obj.name)
         defined = self.defined
+        # Nearly always no name of the object is defined yet (and each is
+        # once in it): then the table takes them all in one C-level update.
+        mine = {rec.name: rec for rec in obj.records}
+        if len(mine) == len(obj.records) and defined.keys().isdisjoint(mine):
+            defined.update(mine)
+            return
         for rec in obj.records:
             old = defined.get(rec.name)
             if old is None:

@@ -64,6 +64,7 @@ _PULLING = frozenset({SymKind.FUNCTION, SymKind.DATA, SymKind.GLOBAL})
 FFI_SIGNATURES_SECTION = "irld.ffi_signatures"
 ENTRY_NAMES = frozenset({"_start", "_initialize"})
 _IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
+_SECTION = int(SymKind.SECTION)
 
 
 def object_from_buffer(buf: Any, start: int, length: int, name: str,
@@ -215,8 +216,6 @@ class _ReferenceReader:
 
     def __init__(self, w: WasmObject, names: list[str], where: str) -> None:
         self.w, self.names, self.where = w, names, where
-        section = int(SymKind.SECTION)
-        self.section = [k == section for k in w.symbol_kinds()]
         self.computed = 0           # records whose references were computed here
 
     def __call__(self, rec: EntityRecord) -> list[Any]:
@@ -232,7 +231,7 @@ class _ReferenceReader:
     def refs(self, relocs: Sequence[Reloc], address_code: int) -> list[Any]:
         """Flat (symbol, edge code) pairs of the relocations, first mention first."""
         seen: dict[tuple[str, int], None] = {}
-        names, section = self.names, self.section
+        names, kinds = self.names, self.w.symbol_kinds()
         for r in relocs:
             t = int(r.type)
             code = _EDGE_OF.get(t, -1)
@@ -242,7 +241,7 @@ class _ReferenceReader:
                 raise ObjectError(self.where, f"unsupported relocation type "
                                               f"{RelocType(t).name} (position-independent or "
                                               "64-bit code is not linked yet)")
-            if section[r.index]:
+            if kinds[r.index] == _SECTION:
                 continue
             seen[(names[r.index], address_code if code == _ADDRESS_CODE else code)] = None
         flat: list[Any] = []
@@ -430,6 +429,16 @@ def object_snapshot(obj: ObjectFile) -> dict[str, Any]:
 
 
 _FUNCTYPES: dict[Any, FuncType] = {}
+_FUNC_NO = _KIND_NO[EntityKind.FUNC]
+
+
+def _info_of(kind: EntityKind, info: Any) -> Any:
+    """A non-function record's `info` from its `object_snapshot` form."""
+    if kind is EntityKind.IMPORT:
+        return (info[0], info[1], _functype(info[2]))
+    if kind is EntityKind.GLOBAL:
+        return (_VT[info[0]], info[1])
+    return info                                     # DATA: (size, align, readonly)
 
 
 def _functype(enc: Any) -> FuncType:
@@ -459,21 +468,14 @@ def restore_object(snap: dict[str, Any], buf: Any, start: int, end: int, name: s
     obj.set_wasm(w)
     obj.refs_from_relocs = _ReferenceReader(w, names, name)
     ftypes = [_functype(t) for t in static["ftypes"]]
-    append = obj.records.append
-    func, data, imp = EntityKind.FUNC, EntityKind.DATA, EntityKind.IMPORT
     kinds = _KINDS
-    # The hot loop of a warm link (one pass per record): marshal gave tuples,
-    # lists and strings already in the record's shapes.
-    for rname, k, private, info, raw, chunk, weak, hidden, alias in static["records"]:
-        kind = kinds[k]
-        if kind is func:
-            info = ftypes[info]
-        elif kind is imp:
-            info = (info[0], info[1], _functype(info[2]))
-        elif kind is not data:
-            info = (_VT[info[0]], info[1])
-        append(EntityRecord(rname, kind, private, info, raw, (), None, 0, 0, 0, obj, (),
-                            chunk, alias, weak, hidden))
+    # The hot loop of a warm link (one record per function and data segment):
+    # marshal gave tuples, lists and strings already in the record's shapes.
+    obj.records = [
+        EntityRecord(rname, kinds[k], private, ftypes[info] if k == _FUNC_NO else
+                     _info_of(kinds[k], info), raw, (), None, 0, 0, 0, obj, (), chunk, alias,
+                     weak, hidden)
+        for rname, k, private, info, raw, chunk, weak, hidden, alias in static["records"]]
     obj.undefined = list(static["undefined"])
     obj.weak_undefined = frozenset(static["weak_undefined"])
     obj.kept = list(static["kept"])

@@ -64,6 +64,7 @@ object also validates as a module.
 
 from __future__ import annotations
 
+import array
 import bisect
 import collections
 import enum
@@ -441,7 +442,7 @@ class WasmObject:
         self.exports: list[tuple[str, int, int]] = []
         self.segments: Sequence[Segment] = []
         self.symbols: Sequence[Symbol] = []
-        self._symbol_kinds: list[int] | None = None
+        self._symbol_kinds: Sequence[int] | None = None
         self.init_funcs: list[tuple[int, int]] = []
         self.comdats: list[tuple[str, list[tuple[int, int]]]] = []
         self.target_features: list[tuple[str, str]] = []
@@ -460,7 +461,7 @@ class WasmObject:
         # Per defined function, where its entries start in reloc.CODE and how
         # many there are (`_scan_code_relocs`); None until scanned, () when
         # the section cannot be scanned (everything is then decoded at once).
-        self._code_ranges: tuple[list[int], list[int]] | tuple[()] | None = None
+        self._code_ranges: tuple[Sequence[int], Sequence[int]] | tuple[()] | None = None
         self._function_relocs: dict[int, list[Reloc]] = {}
         # A cache snapshot's decoded relocations per function (`restore`).
         self._cached_relocs: dict[int, tuple[int, ...]] = {}
@@ -659,10 +660,10 @@ class WasmObject:
 
     # -- symbols
 
-    def symbol_kinds(self) -> list[int]:
+    def symbol_kinds(self) -> Sequence[int]:
         """Each symbol's kind as a plain int (what the hot loops index)."""
         if self._symbol_kinds is None:
-            self._symbol_kinds = [int(s.kind) for s in self.symbols]
+            self._symbol_kinds = bytes(int(s.kind) for s in self.symbols)
         return self._symbol_kinds
 
     # -- cache snapshots (linker.store.objcache)
@@ -684,17 +685,14 @@ class WasmObject:
             "counts": (self.num_imported_funcs, self.num_imported_globals,
                        self.num_imported_tables, self.num_imported_tags,
                        self.num_defined_tables, self.num_defined_tags),
-            "functions": _rows(self.functions, lambda f: (
+            "functions": _flat_rows(self.functions, lambda f: (
                 f.type_index, f.start - b, f.end - b, f.code_offset)),
             "globals": [(g.type.code, g.mutable, g.init) for g in self.globals],
             "exports": self.exports,
             "segments": _rows(self.segments, lambda g: (
                 g.name, g.alignment, g.flags, g.start - b, g.end - b,
                 g.data_offset_in_section, g.address, g.init_flags)),
-            "symbols": _rows(self.symbols, lambda s: (
-                int(s.kind), s.flags, s.name, s.index, s.offset, s.size, s.import_module,
-                s.import_name)),
-            "symbol_kinds": self.symbol_kinds(),
+            "symbol_kinds": bytes(self.symbol_kinds()),
             "init_funcs": self.init_funcs, "comdats": self.comdats,
             "target_features": self.target_features,
             "custom_sections": {k: (s0 - b, s1 - b)
@@ -702,7 +700,8 @@ class WasmObject:
             "sections": [(i, n, s0 - b, s1 - b) for i, n, s0, s1 in self.sections],
             "code_section": self.code_section, "data_section": self.data_section,
             "data_count": self.data_count, "reloc_sections": self._reloc_sections,
-            "code_ranges": self._code_ranges if self._relocs is None else None,
+            "code_ranges": None if self._relocs is not None or self._code_ranges is None else
+            tuple(array.array("i", part) for part in self._code_ranges),
             "function_relocs": {**self._cached_relocs, **{
                 i: reloc_rows(rs) for i, rs in self._function_relocs.items()}},
             "data_relocs": self._data_rows if self._data_rows is not None else
@@ -739,12 +738,15 @@ class WasmObject:
         w._import_func_types = snap["import_func_types"]
         (w.num_imported_funcs, w.num_imported_globals, w.num_imported_tables,
          w.num_imported_tags, w.num_defined_tables, w.num_defined_tags) = snap["counts"]
-        w.functions = _Lazy(snap["functions"], lambda r: Function(r[0], r[1] + b, r[2] + b, r[3]))
+        w.functions = _Lazy(array.array("i", snap["functions"]),
+                            lambda r: Function(r[0], r[1] + b, r[2] + b, r[3]), width=4)
         w.globals = [Global(vt[c], m, i) for c, m, i in snap["globals"]]
         w.exports = [(n, k, i) for n, k, i in snap["exports"]]
         w.segments = _Lazy(snap["segments"], lambda r: Segment(
             r[0], r[1], r[2], r[3] + b, r[4] + b, r[5], r[6], r[7]))
-        w.symbols = _Lazy(snap["symbols"], lambda r: Symbol(_SYMKINDS[r[0]], *r[1:]))
+        # Symbols are wanted on a warm link's rare paths only (DWARF, errors):
+        # they are read again from the object then; their kinds are at hand.
+        w.symbols = _SymbolsOnDemand(w)
         w._symbol_kinds = snap["symbol_kinds"]
         w.init_funcs = [(p, i) for p, i in snap["init_funcs"]]
         w.comdats = [(n, [(k, i) for k, i in es]) for n, es in snap["comdats"]]
@@ -755,7 +757,9 @@ class WasmObject:
         w.data_count = snap["data_count"]
         w._reloc_sections = list(snap["reloc_sections"])
         ranges = snap["code_ranges"]
-        w._code_ranges = None if ranges is None else (ranges[0], ranges[1]) if ranges else ()
+        w._code_ranges = (None if ranges is None else
+                          (array.array("i", ranges[0]), array.array("i", ranges[1])) if ranges
+                          else ())
         w._cached_relocs = dict(snap["function_relocs"])
         data = snap["data_relocs"]
         if data is not None:
@@ -785,18 +789,20 @@ _T = TypeVar("_T")
 
 
 class _Lazy(Sequence[_T], Generic[_T]):
-    """A read-only list built item by item from a snapshot's rows: a link
-    touches the functions and symbols of its live code only."""
+    """A read-only list built item by item from a snapshot's rows (or, with
+    `width`, from a flat array of ints, `width` a row): a link touches the
+    functions and segments of its live code only."""
 
-    __slots__ = ("rows", "make", "made")
+    __slots__ = ("rows", "make", "made", "width")
 
-    def __init__(self, rows: list[Any], make: Callable[[Any], _T]) -> None:
+    def __init__(self, rows: Sequence[Any], make: Callable[[Any], _T], width: int = 0) -> None:
         self.rows = rows
         self.make = make
-        self.made: list[_T | None] = [None] * len(rows)
+        self.width = width
+        self.made: list[_T | None] = [None] * len(self)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.rows) // self.width if self.width else len(self.rows)
 
     @overload
     def __getitem__(self, i: int) -> _T: ...
@@ -805,18 +811,58 @@ class _Lazy(Sequence[_T], Generic[_T]):
 
     def __getitem__(self, i: int | slice) -> _T | list[_T]:
         if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self.rows)))]
+            return [self[k] for k in range(*i.indices(len(self)))]
         x = self.made[i]
         if x is None:
-            x = self.made[i] = self.make(self.rows[i])
+            n = self.width
+            if n:
+                i %= len(self.made)
+                row = self.rows[n * i:n * i + n]
+            else:
+                row = self.rows[i]
+            x = self.made[i] = self.make(row)
         return x
 
 
-def _rows(items: Sequence[_T], row: Callable[[_T], Any]) -> list[Any]:
+class _SymbolsOnDemand(Sequence[Symbol]):
+    """A restored object's symbol table, read from the object at first use."""
+
+    __slots__ = ("w", "symbols")
+
+    def __init__(self, w: "WasmObject") -> None:
+        self.w = w
+        self.symbols: Sequence[Symbol] | None = None
+
+    def __len__(self) -> int:
+        return len(self.w.symbol_kinds())
+
+    @overload
+    def __getitem__(self, i: int) -> Symbol: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Symbol]: ...
+
+    def __getitem__(self, i: int | slice) -> Symbol | Sequence[Symbol]:
+        if self.symbols is None:
+            w = self.w
+            self.symbols = read_object(w.buf, w.name, start=w.start, end=w.end).symbols
+        return self.symbols[i]
+
+
+def _rows(items: Sequence[_T], row: Callable[[_T], Any]) -> Sequence[Any]:
     """A sequence's snapshot rows (a `_Lazy` one's are at hand)."""
     if isinstance(items, _Lazy):
         return items.rows
     return [row(x) for x in items]
+
+
+def _flat_rows(items: Sequence[_T], row: Callable[[_T], tuple[int, ...]]) -> bytes:
+    """A sequence's snapshot rows as one array of 32-bit ints, in bytes."""
+    if isinstance(items, _Lazy):
+        return bytes(items.rows)
+    flat = array.array("i")
+    for x in items:
+        flat.extend(row(x))
+    return flat.tobytes()
 
 
 def reloc_rows(relocs: Sequence[Reloc]) -> tuple[int, ...]:

@@ -109,11 +109,12 @@ def test_a_bad_entry_is_ignored_and_rewritten(program: tuple[Path, Path], tmp_pa
     elif damage == "foreign":                     # another object's (valid) entry
         bad = other.read_bytes()
     else:                                         # a checksummed payload that is not ours
-        import hashlib
         import marshal
+        import struct
+        import zlib
         payload = marshal.dumps({"object": 1})
         key = bytes.fromhex(victim.stem)
-        bad = MAGIC + key + hashlib.blake2b(payload, digest_size=32).digest() + payload
+        bad = MAGIC + key + struct.pack("<I", zlib.crc32(payload)) + payload
     victim.write_bytes(bad)
     c = _stats(program, cache)
     assert c.rejected == 1 and c.written == 1 and c.hits == len(entries) - 1
