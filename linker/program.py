@@ -30,6 +30,7 @@ from linker.store.store import Store
 from linker.writer import LiveData, LiveFunc, LiveProgram
 
 _FUNC_KINDS = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+_HOST_IMPORTS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
 _TAKEN_CODES = frozenset({EDGE_INDEX[EdgeKind.ADDRESS], EDGE_INDEX[EdgeKind.DATA_REF]})
 
 
@@ -54,7 +55,8 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
             continue
         local_ids = {name: ids[key] for name, (key, _pool) in obj.csigs.items() if key in ids}
         for rec in obj.records:
-            if id(rec) not in live_ids and not live.is_live(rec):
+            if id(rec) not in live_ids and (rec.kind not in _HOST_IMPORTS
+                                            or not live.is_live(rec)):
                 continue
             _collect_taken(rec, live, taken)
             match rec.kind:

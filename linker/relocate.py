@@ -81,10 +81,9 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     return locals_, bytes(body[pos:-1])
 
 
-# Minimal-width unsigned LEBs of the values sites get (indices, addresses repeat
-# across a link's functions); bounded, as a long-lived process links many times.
+# Minimal-width unsigned LEBs of the small values sites get (function and
+# global indices repeat across a link's functions); at most 16384 entries.
 _ULEB_CACHE: dict[int, bytes] = {}
-_ULEB_CACHE_MAX = 1 << 16
 _FUNC_LEB = int(RelocType.FUNCTION_INDEX_LEB)
 _I32_INTS = frozenset(int(t) for t in _I32)
 _SLEB_INTS = frozenset(int(t) for t in _SLEB)
@@ -128,13 +127,15 @@ def _compressed_relocated(body: bytearray, base: int, rows: Sequence[int],
             continue
         if rtype in _SLEB_INTS:
             leb = sleb(value - (1 << 32) if value >= 1 << 31 else value)
-        else:
+        elif value < 0x4000:            # indices: one or two bytes, reused
             found = cache.get(value)
             if found is None:
-                found = uleb(value)
-                if len(cache) < _ULEB_CACHE_MAX:
-                    cache[value] = found
+                found = cache[value] = uleb(value)
             leb = found
+        elif value < 0x200000:          # addresses: mostly distinct, three bytes
+            leb = bytes(((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, value >> 14))
+        else:
+            leb = uleb(value)
         out += leb
         if moves is not None:
             moves.append((pos, 5 - len(leb)))
