@@ -246,7 +246,7 @@ def link_commands(info: dict[str, Any], inputs: str, out_dir: Path,
     cmds = {
         "wasm-ld": [wasm_ld, "--no-entry", "--export=main", *extra, *files,
                     "-o", str(out_dir / "wasm-ld.wasm")],
-        # --no-cache: the cold figure, whatever $IRLD_CACHE_DIR says
+        # --no-cache: the cold figure, whatever $IRLD_INDEX_CACHE_DIR says
         "irld": [*irld_cmd, "--no-cache", "-o", str(out_dir / "irld.wasm")],
     }
     if cache_dir is not None:

@@ -129,7 +129,8 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `lto_passes=None`            `--lto-passes a,b,...` (needs `lto=True`)
     `cache_dir=None`             `--cache-dir DIR`: C objects' index cache
                                  (docs/objects.md; the CLI's default is
-                                 $IRLD_CACHE_DIR, the API reads no variable)
+                                 $IRLD_INDEX_CACHE_DIR, the API reads no
+                                 variable)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

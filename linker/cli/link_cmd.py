@@ -10,13 +10,16 @@
               [--closure-growth none|host] [--emit-js FILE.mjs]
               [--ffi-signatures FILE]... [--ffi-fallback none|host]
               [--lto | -O0|-O1|-O2|-Os] [--lto-passes A,B,...]
+              [--cache-dir DIR | --no-cache]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
 `--print-gc-sections`, every dead entity of every loaded object is printed
 (stdout) as `removing unused <kind> <input>:(<name>)`; `-v` prints phase
 timings and counts (stderr).  Without `-o` (and `--emit-wat`) the link
-runs every phase and writes nothing: a check.
+runs every phase and writes nothing: a check.  `--cache-dir DIR` (default
+`$IRLD_INDEX_CACHE_DIR`) keeps what reading each C object computes between
+links (docs/objects.md, "The object index cache"); the output is the same.
 """
 
 from __future__ import annotations

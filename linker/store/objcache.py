@@ -1,4 +1,4 @@
-"""The object index cache (`irld link --cache-dir DIR`, `IRLD_CACHE_DIR`).
+"""The object index cache (`irld link --cache-dir DIR`, `IRLD_INDEX_CACHE_DIR`).
 
 What opening and discovery compute for a standard (clang) object is kept
 between links, one entry per object, as lld's `--thinlto-cache-dir` keeps
@@ -45,9 +45,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CACHE_ENV", "IndexCache", "cache_from_env"]
+__all__ = ["CACHE_ENV", "IndexCache"]
 
-CACHE_ENV = "IRLD_CACHE_DIR"
+# Not $IRLD_CACHE_DIR: that names where irld keeps the libffi it builds
+# (linker.ffi.library), and setting it must not turn this cache on.
+CACHE_ENV = "IRLD_INDEX_CACHE_DIR"
 FORMAT = 2
 MAGIC = b"irld-idx"
 _DIGEST = 32
@@ -160,9 +162,3 @@ class IndexCache:
                 except OSError:
                     pass
             return False
-
-
-def cache_from_env(directory: str | None) -> IndexCache | None:
-    """The cache of `directory`, else of $IRLD_CACHE_DIR if set and not empty, else None."""
-    chosen = directory if directory else os.environ.get(CACHE_ENV) or None
-    return IndexCache(chosen) if chosen else None
