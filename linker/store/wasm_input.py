@@ -37,9 +37,9 @@ from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
-from linker.store.wasmobj import (WASM_SYM_BINDING_LOCAL, WASM_SYM_BINDING_WEAK,
-                                  WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP, WASM_SYM_UNDEFINED,
-                                  WASM_SYM_VISIBILITY_HIDDEN, Reloc, Symbol, SymKind, WasmObject,
+from linker.store.wasmobj import (WASM_SYM_ABSOLUTE, WASM_SYM_BINDING_LOCAL,
+                                  WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
+                                  WASM_SYM_TLS, WASM_SYM_UNDEFINED, WASM_SYM_VISIBILITY_HIDDEN, Reloc, Symbol, SymKind, WasmObject,
                                   WasmObjectError, read_object)
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
@@ -301,24 +301,42 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
 def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     by_segment: dict[int, list[tuple[int, Symbol, int]]] = {}
     data = SymKind.DATA
+    skip = WASM_SYM_UNDEFINED | WASM_SYM_ABSOLUTE
     for i, s in enumerate(w.symbols):
-        if s.kind is data and not s.flags & WASM_SYM_UNDEFINED and not s.absolute:
-            if s.tls:
+        if s.kind is data and not s.flags & skip:
+            if s.flags & WASM_SYM_TLS:
                 raise ObjectError(obj.name, f"thread-local data '{s.name}' is not supported")
-            by_segment.setdefault(s.index, []).append((s.offset, s, i))
+            group = by_segment.get(s.index)
+            if group is None:
+                by_segment[s.index] = [(s.offset, s, i)]
+            else:
+                group.append((s.offset, s, i))
+    append = obj.records.append
+    DATA = EntityKind.DATA
+    base = os.path.basename(obj.name)
     for seg_index in sorted(by_segment):
         seg = w.segments[seg_index]
-        syms = sorted(by_segment[seg_index], key=lambda x: (x[0], x[2]))
+        syms = by_segment[seg_index]
         readonly = seg.name.startswith(".rodata")
+        info = (seg.end - seg.start, 1 << seg.alignment, readonly)
         first_off, first, first_i = syms[0]
-        primary = names[first_i] if first_off == 0 else f"{seg.name}@{os.path.basename(obj.name)}"
-        _record(obj, primary, EntityKind.DATA, first.local if first_off == 0 else True,
-                (seg.size, 1 << seg.alignment, readonly), None, seg_index,
-                first.weak and first_off == 0, first.hidden or first_off != 0)
+        if len(syms) == 1 and first_off == 0:
+            # Nearly every segment (clang's -fdata-sections) holds one symbol.
+            f = first.flags
+            append(EntityRecord(names[first_i], DATA, bool(f & WASM_SYM_BINDING_LOCAL), info,
+                                None, (), None, 0, 0, 0, obj, (), seg_index, None,
+                                bool(f & WASM_SYM_BINDING_WEAK),
+                                bool(f & WASM_SYM_VISIBILITY_HIDDEN)))
+            continue
+        syms.sort(key=lambda x: (x[0], x[2]))
+        first_off, first, first_i = syms[0]
+        primary = names[first_i] if first_off == 0 else f"{seg.name}@{base}"
+        _record(obj, primary, DATA, first.local if first_off == 0 else True, info, None,
+                seg_index, first.weak and first_off == 0, first.hidden or first_off != 0)
         for off, s, i in syms:
             if names[i] == primary:
                 continue
-            alias = _record(obj, names[i], EntityKind.DATA, s.local, (0, 1, readonly),
+            alias = _record(obj, names[i], DATA, s.local, (0, 1, readonly),
                             [primary, EDGE_INDEX[EdgeKind.DATA_REF]], weak=s.weak,
                             hidden=s.hidden)
             alias.alias = (primary, off)

@@ -1557,16 +1557,34 @@ class _RelocParser:
                     raise _Fail(f"unknown relocation type {t}")
             else:
                 p += 1
+            # Offsets and symbol indices of up to 3 bytes (sections under 2 MB,
+            # objects under 2M symbols) decode inline; longer ones in `_leb`.
             offset = d[p]
             if offset < 0x80:
                 p += 1
             else:
-                offset, p = _uleb(d, p)
+                b = d[p + 1]
+                if b < 0x80:
+                    offset = (offset & 0x7F) | (b << 7)
+                    p += 2
+                elif d[p + 2] < 0x80:
+                    offset = (offset & 0x7F) | ((b & 0x7F) << 7) | (d[p + 2] << 14)
+                    p += 3
+                else:
+                    offset, p = _leb(d, p, False)
             index = d[p]
             if index < 0x80:
                 p += 1
             else:
-                index, p = _uleb(d, p)
+                b = d[p + 1]
+                if b < 0x80:
+                    index = (index & 0x7F) | (b << 7)
+                    p += 2
+                elif d[p + 2] < 0x80:
+                    index = (index & 0x7F) | ((b & 0x7F) << 7) | (d[p + 2] << 14)
+                    p += 3
+                else:
+                    index, p = _leb(d, p, False)
             rtype, mask, size, has_addend = info[t]
             if mask:
                 if index >= nsyms or not (mask >> kinds[index]) & 1:
@@ -1580,7 +1598,11 @@ class _RelocParser:
                 raise _Fail(f"{rtype.name} at {offset} runs past its target section")
             prev = offset
             if has_addend:
-                addend, p = _sleb(d, p)
+                addend = d[p]
+                if addend < 0x40:       # 0..63, one byte: nearly every addend
+                    p += 1
+                else:
+                    addend, p = _sleb(d, p)
                 append(Reloc(rtype, offset, index, addend))
             else:
                 append(Reloc(rtype, offset, index))
