@@ -344,7 +344,11 @@ def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
 
 def _globals_and_undefined(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     gbase = w.num_imported_globals
+    glob, func = SymKind.GLOBAL, SymKind.FUNCTION
     for i, s in enumerate(w.symbols):
+        kind = s.kind
+        if kind is not glob and (kind is not func or not s.flags & WASM_SYM_UNDEFINED):
+            continue                    # most symbols: defined functions and data
         if s.kind is SymKind.GLOBAL and not s.undefined:
             g = w.globals[s.index - gbase]
             _record(obj, names[i], EntityKind.GLOBAL, s.local, (g.type, _const(g.init, g.type,
