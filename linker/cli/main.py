@@ -63,8 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("irld: interrupted", file=sys.stderr)
         return 130
     if argv is None and _command(sys.argv[1:]) in EXIT_EARLY:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:         # a closed pipe, a full disk: the output is incomplete
+            status = status or 1
         os._exit(status)
     return status
 

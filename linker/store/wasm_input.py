@@ -24,6 +24,10 @@ index holds, so discovery, the reports and emission treat C and IR alike.
 * Local (`static`) symbols are renamed `<name>@<object>` so two objects may
   each have one; init functions become ctors with their priority; symbols
   marked exported are exports and roots; `used` (NO_STRIP) ones are roots only.
+
+With an index cache (`linker.store.objcache`), `cached_wasm_object` restores
+all of this from the object's entry (`restore_object`, the inverse of
+`object_snapshot` and `WasmObject.snapshot`) instead of reading it.
 """
 
 from __future__ import annotations

@@ -57,6 +57,12 @@ types in a signature or global, or a multi-value result, is refused with a
 them (clang's wasm32 C objects have them only when vector code passes
 v128 values between functions, or with reference-types builtins).
 
+`WasmObject.snapshot` turns what was parsed (and the relocations decoded
+so far) into plain values, and `WasmObject.restore` turns them back into an
+object for the same bytes, whose functions and segments are built when
+indexed and whose symbol table is read again only if asked for: the object
+index cache (`linker.store.objcache`).
+
 `ObjectWriter` writes objects laid out as clang lays them out (see its
 docstring), with relocated sites holding object-local values so that each
 object also validates as a module.
