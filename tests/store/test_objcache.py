@@ -224,3 +224,24 @@ def test_an_unwritable_cache_dir_does_not_fail_the_link(program: tuple[Path, Pat
             assert _link(program, ro) == _link(program, None)
         finally:
             ro.chmod(0o700)
+
+
+def test_as_a_program_the_link_flushes_before_its_early_exit(program: tuple[Path, Path],
+                                                            tmp_path: Path) -> None:
+    """`irld link` run as a program ends with os._exit (linker.cli.main.EXIT_EARLY):
+    its output, its stderr report and the cache entries are all there, and a
+    failing link still exits 1 with its diagnostic."""
+    main_o, lib = program
+    out = tmp_path / "a.wasm"
+    cmd = [sys.executable, "-m", "linker.cli.main", "link", "--no-entry", "--export", "main",
+           str(main_o), str(lib), "-o", str(out), "-v", "--cache-dir", str(tmp_path / "c")]
+    for _ in range(2):
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "irld: index cache" in done.stderr and done.stderr.endswith("\n")
+        assert out.read_bytes() == _link(program, None)
+    assert "0 misses" in done.stderr and list((tmp_path / "c").glob("*.idx"))
+    bad = subprocess.run([*cmd[:4], str(tmp_path / "missing.o")], capture_output=True,
+                         text=True)
+    assert bad.returncode == 1 and "cannot open" in bad.stderr
+    assert "Traceback" not in bad.stderr
