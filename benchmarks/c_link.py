@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/c_link.py [--funcs 100000] [--files 200] [--live-pct 20]
                                           [--seed 1] [--runs 5] [--inputs archive|objects]
                                           [--linkers wasm-ld,irld] [-j 2] [--json FILE]
+                                          [--cache]
 
 1. Generates the C program with `benchmarks/gen_c.py` and compiles it with
    `clang --target=wasm32-wasi -O1 -c` on `-j` cores, into
@@ -16,8 +17,14 @@
    run a fresh process measured with `os.wait4` (wall time, user + system
    CPU, peak RSS of the child).  irld's wall time includes starting Python
    (with its bytecode cache: PYTHONDONTWRITEBYTECODE is unset for the child).
+   With `--cache`, a third linker, `irld-cached`, is `irld link --cache-dir
+   DIR` (the object index cache, docs/objects.md): DIR is emptied first, so
+   its warm-up is the cold link that fills the cache and its measured runs
+   are warm; plain `irld` (no cache) stays the cold figure.
 3. Prints, per linker, the medians, the output's size, code-section size and
-   function count, and the irld / wasm-ld ratios.  A linker that fails is
+   function count, and the irld / wasm-ld ratios (each irld variant's); with
+   `--cache`, whether the cached link's output is byte-identical to the
+   uncached one's.  A linker that fails is
    reported with its exit status and stderr; the other's numbers still print.
 4. Runs `main` of every output under wasmtime (Python package) and checks
    that the results agree with each other and with the checksum the
@@ -231,15 +238,21 @@ def measure(cmd: list[str], log: Path) -> dict[str, Any]:
 
 
 def link_commands(info: dict[str, Any], inputs: str, out_dir: Path,
-                  wasm_ld: str, irld: str, threads: int | None) -> dict[str, list[str]]:
+                  wasm_ld: str, irld: str, threads: int | None,
+                  cache_dir: Path | None = None) -> dict[str, list[str]]:
     files = info["objects"] if inputs == "objects" else [info["main"], info["lib"]]
     extra = [f"--threads={threads}"] if threads else []
-    return {
+    irld_cmd = [irld, "link", "--no-entry", "--export", "main", *files]
+    cmds = {
         "wasm-ld": [wasm_ld, "--no-entry", "--export=main", *extra, *files,
                     "-o", str(out_dir / "wasm-ld.wasm")],
-        "irld": [irld, "link", "--no-entry", "--export", "main", *files,
-                 "-o", str(out_dir / "irld.wasm")],
+        # --no-cache: the cold figure, whatever $IRLD_INDEX_CACHE_DIR says
+        "irld": [*irld_cmd, "--no-cache", "-o", str(out_dir / "irld.wasm")],
     }
+    if cache_dir is not None:
+        cmds["irld-cached"] = [*irld_cmd, "--cache-dir", str(cache_dir),
+                               "-o", str(out_dir / "irld-cached.wasm")]
+    return cmds
 
 
 def bench(cmds: dict[str, list[str]], runs: int, out_dir: Path,
@@ -341,19 +354,14 @@ def report(info: dict[str, Any], res: dict[str, dict[str, Any]], runs_check: dic
         else:
             out.append(f"| {name} | 0 | failed | | | | | |")
     out.append("")
-    a, b = res.get("wasm-ld"), res.get("irld")
-    if a and b and a["runs"] and b["runs"]:
-        ma, mb = a.get("module", {}), b.get("module", {})
-        parts = [f"wall {b['wall_s'] / a['wall_s']:.2f}x",
-                 f"CPU {b['cpu_s'] / a['cpu_s']:.2f}x",
-                 f"peak RSS {b['peak_rss_mb'] / a['peak_rss_mb']:.2f}x"]
-        if ma.get("bytes") and mb.get("bytes"):
-            parts.append(f"output {mb['bytes'] / ma['bytes']:.3f}x")
-        if ma.get("code_bytes") and mb.get("code_bytes"):
-            parts.append(f"code {mb['code_bytes'] / ma['code_bytes']:.3f}x")
-        if ma.get("functions") and mb.get("functions"):
-            parts.append(f"functions {mb['functions']:,} vs {ma['functions']:,}")
-        out.append("irld / wasm-ld: " + ", ".join(parts))
+    for name in ("irld", "irld-cached"):
+        line = _ratios(res.get("wasm-ld"), res.get(name))
+        if line:
+            out.append(f"{name} / wasm-ld: {line}")
+    c, u = res.get("irld-cached", {}).get("output"), res.get("irld", {}).get("output")
+    if c and u:
+        same = Path(c).read_bytes() == Path(u).read_bytes()
+        out.append("irld-cached output byte-identical to irld's: " + ("yes" if same else "NO"))
     for name, r in res.items():
         f = r["failure"]
         if f is not None:
@@ -371,6 +379,23 @@ def report(info: dict[str, Any], res: dict[str, dict[str, Any]], runs_check: dic
         for k, v in runs_check.get("errors", {}).items():
             out.append(f"  {k}: {v}")
     return "\n".join(out)
+
+
+def _ratios(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    """`b`'s figures over `a`'s (wall, CPU, peak RSS, output, code, functions)."""
+    if not (a and b and a["runs"] and b["runs"]):
+        return ""
+    ma, mb = a.get("module", {}), b.get("module", {})
+    parts = [f"wall {b['wall_s'] / a['wall_s']:.2f}x",
+             f"CPU {b['cpu_s'] / a['cpu_s']:.2f}x",
+             f"peak RSS {b['peak_rss_mb'] / a['peak_rss_mb']:.2f}x"]
+    if ma.get("bytes") and mb.get("bytes"):
+        parts.append(f"output {mb['bytes'] / ma['bytes']:.3f}x")
+    if ma.get("code_bytes") and mb.get("code_bytes"):
+        parts.append(f"code {mb['code_bytes'] / ma['code_bytes']:.3f}x")
+    if ma.get("functions") and mb.get("functions"):
+        parts.append(f"functions {mb['functions']:,} vs {ma['functions']:,}")
+    return ", ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -392,10 +417,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cflags", default="",
                     help="extra clang flags (e.g. -fno-inline); objects go to obj-<hash>/")
     ap.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
+    ap.add_argument("--cache", action="store_true",
+                    help="also measure irld with its object index cache, warm "
+                         "(`irld-cached`; the cache is filled by its warm-up)")
     args = ap.parse_args(argv)
     linkers = [x for x in args.linkers.split(",") if x]
-    if set(linkers) - {"wasm-ld", "irld"}:
-        ap.error("--linkers: wasm-ld and/or irld")
+    if set(linkers) - {"wasm-ld", "irld", "irld-cached"}:
+        ap.error("--linkers: wasm-ld, irld and/or irld-cached")
+    if args.cache and "irld-cached" not in linkers:
+        linkers.append("irld-cached")
     for tool in ("clang", "llvm-ar", *(["wasm-ld"] if "wasm-ld" in linkers else [])):
         if not shutil.which(tool if tool != "wasm-ld" else args.wasm_ld):
             print(f"c_link: {tool} not found", file=sys.stderr)
@@ -406,8 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = (Path(info["dir"]) / gen_c.obj_dir_name(extra)
                / ("out-objects" if args.inputs == "objects" else "out"))
     out_dir.mkdir(exist_ok=True)
+    cache_dir = out_dir / "irld-cache"
+    if "irld-cached" in linkers:
+        shutil.rmtree(cache_dir, ignore_errors=True)    # the warm-up fills it
     cmds = link_commands(info, args.inputs, out_dir, args.wasm_ld, args.irld,
-                         args.wasm_ld_threads)
+                         args.wasm_ld_threads,
+                         cache_dir if "irld-cached" in linkers else None)
     cmds = {k: v for k, v in cmds.items() if k in linkers}
     res = bench(cmds, args.runs, out_dir)
     expected = info["manifest"]["checksum"]

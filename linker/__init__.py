@@ -46,7 +46,7 @@ _LAZY = {
 # LinkOptions fields that hold sequences; the API accepts any iterable of strings.
 _TUPLE_FIELDS = ("exports", "roots", "runtime_symbols", "library_paths", "libraries",
                  "whole_archives", "allowed_undefined", "ffi_signatures", "lto_passes")
-_PATH_FIELDS = ("emit_wat", "report_html", "emit_js")
+_PATH_FIELDS = ("emit_wat", "report_html", "emit_js", "cache_dir")
 
 
 def __getattr__(name: str) -> Any:
@@ -127,6 +127,10 @@ def link(inputs: Iterable[str | os.PathLike[str]],
     `instrument=False`           `--instrument` (trace hooks)
     `lto=False`                  `--lto` (also `-O1`/`-O2`/`-Os`)
     `lto_passes=None`            `--lto-passes a,b,...` (needs `lto=True`)
+    `cache_dir=None`             `--cache-dir DIR`: C objects' index cache
+                                 (docs/objects.md; the CLI's default is
+                                 $IRLD_INDEX_CACHE_DIR, the API reads no
+                                 variable)
     ===========================  ============================================
 
     Returns the driver's `LinkResult` (`wasm`, `warnings`, `timings`, `live`,

@@ -150,6 +150,9 @@ class LinkOptions:
     needed: tuple[str, ...] = ()           # --needed: libraries in the side module's dylink.0
     pie: bool = False                      # --pie: a position-independent main (linker.shared)
     split: tuple[str, ...] = ()            # --split=ROOTS: cold code to a secondary (linker.split)
+    # --cache-dir DIR: what reading and discovery compute per C object, kept between
+    # links (linker.store.objcache); the output is the same with and without it.
+    cache_dir: str | None = None
 
 
 def _check_data_base(value: int) -> None:
@@ -253,7 +256,12 @@ def find_library(name: str, dirs: tuple[str, ...]) -> str | None:
 
 
 def open_store(ctx: LinkContext) -> None:
-    ctx.store = Store.open(ctx.input_paths, whole_archives=ctx.options.whole_archives)
+    cache = None
+    if ctx.options.cache_dir:
+        from linker.store.objcache import IndexCache
+        cache = IndexCache(ctx.options.cache_dir)
+    ctx.store = Store.open(ctx.input_paths, whole_archives=ctx.options.whole_archives,
+                           cache=cache)
     ctx.store.fallbacks.append(linker_archive(RUNTIME_FUNCS, stats=ctx.store.stats))
     if ctx.options.eager_decode:
         ctx.eager_bodies = eager_decode_all(ctx.store)
@@ -530,6 +538,8 @@ def link(options: LinkOptions, phases: tuple[Phase, ...] = PHASES) -> LinkResult
             start = time.perf_counter()
             phase(ctx)
             timings.append(PhaseTiming(name, time.perf_counter() - start, peak_rss_kb()))
+    if ctx.store is not None and ctx.store.cache is not None:
+        ctx.store.cache.flush()     # after the outputs: the link succeeded
     return LinkResult(ctx.require_store(), ctx.require_live(), tuple(timings),
                       tuple(ctx.warnings), tuple(ctx.gc_sections), ctx.program, ctx.emitted,
                       ctx.wasm, ctx.lto)

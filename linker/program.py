@@ -25,11 +25,13 @@ from linker.ir.refs import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, CALL_DTORS, STACK_POINTER, is_linker_object
 from linker.marklive import LiveSet
-from linker.store.objfile import EntityKind, EntityRecord
+from linker.store.objfile import EDGE_INDEX, EntityKind, EntityRecord
 from linker.store.store import Store
 from linker.writer import LiveData, LiveFunc, LiveProgram
 
 _FUNC_KINDS = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+_HOST_IMPORTS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+_TAKEN_CODES = frozenset({EDGE_INDEX[EdgeKind.ADDRESS], EDGE_INDEX[EdgeKind.DATA_REF]})
 
 
 def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
@@ -45,12 +47,16 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
     exports: list[tuple[str, str]] = []
     ctors: list[tuple[int, int, str]] = []
     taken: dict[str, None] = {}
+    # One pass over every record of every live object: the live ones by
+    # identity first (a set lookup), `is_live` only for a merged host import.
+    live_ids = {id(rec) for rec in live.records()}
     for obj in live.objects:
         if is_linker_object(obj.name):
             continue
         local_ids = {name: ids[key] for name, (key, _pool) in obj.csigs.items() if key in ids}
         for rec in obj.records:
-            if not live.is_live(rec):
+            if id(rec) not in live_ids and (rec.kind not in _HOST_IMPORTS
+                                            or not live.is_live(rec)):
                 continue
             _collect_taken(rec, live, taken)
             match rec.kind:
@@ -116,8 +122,9 @@ def _calls_dtors(live: LiveSet, entry: str | None, crt1_runs_ctors: bool) -> boo
 
 
 def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:
-    for sym, kind in rec.refs:
-        if kind in (EdgeKind.ADDRESS, EdgeKind.DATA_REF):
+    raw = rec.raw_refs              # flat (symbol, edge code) pairs
+    for sym, code in zip(raw[0::2], raw[1::2]):
+        if code in _TAKEN_CODES:
             hit = live.live.get(sym)
             if hit is not None and hit[0].kind in _FUNC_KINDS:
                 taken.setdefault(sym, None)

@@ -24,7 +24,7 @@ from linker.codegen import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
 from linker.store.lines import LineTable, shifted
 from linker.store.objfile import EntityRecord, ObjectError, ObjectFile
-from linker.store.wasmobj import Reloc, SymKind, WasmObject
+from linker.store.wasmobj import SymKind, WasmObject, reloc_rows
 from linker.wasm.leb128 import read_uleb, sleb, uleb
 from linker.wasm.reloc import RelocType
 
@@ -64,35 +64,76 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     w = obj.wasm()
     fn = w.functions[rec.chunk]
     body = bytearray(w.buf[fn.start:fn.end])
-    relocs = (w.function_relocs(rec.chunk) if rec.relocs is None
-              else w.code_relocs_at(*rec.relocs))
+    rows = (w.function_reloc_rows(rec.chunk) if rec.relocs is None
+            else reloc_rows(w.code_relocs_at(*rec.relocs)))
     try:
         if compress:
-            body = _compressed(body, [(rel.offset - fn.code_offset, rel.type,
-                                       _value(rel, obj, w, r, sig_ids)) for rel in relocs], moves)
+            body = _compressed_relocated(body, fn.code_offset, rows, obj, w, r, sig_ids,
+                                         moves)
         else:
-            for rel in relocs:
-                _patch(body, rel.offset - fn.code_offset, rel.type,
-                       _value(rel, obj, w, r, sig_ids))
+            for rtype, offset, index, addend in zip(rows[0::4], rows[1::4], rows[2::4],
+                                                    rows[3::4]):
+                _patch(body, offset - fn.code_offset, rtype,
+                       _value(rtype, index, addend, obj, w, r, sig_ids))
     except KeyError as exc:
         raise _disagree(obj, rec.name, exc) from None
     locals_, pos = _locals(body, obj.name)
     return locals_, bytes(body[pos:-1])
 
 
-def _compressed(body: bytearray, sites: list[tuple[int, int, int]],
-                moves: list[tuple[int, int]] | None = None) -> bytearray:
-    """`body` with each (offset, type, value) site rewritten, LEBs at minimal width."""
+# Minimal-width unsigned LEBs of the small values sites get (function and
+# global indices repeat across a link's functions); at most 16384 entries.
+_ULEB_CACHE: dict[int, bytes] = {}
+_FUNC_LEB = int(RelocType.FUNCTION_INDEX_LEB)
+_I32_INTS = frozenset(int(t) for t in _I32)
+_SLEB_INTS = frozenset(int(t) for t in _SLEB)
+_TABLE_INTS = frozenset(int(t) for t in _TABLE)
+_MEMORY_INTS = frozenset(int(t) for t in _MEMORY)
+# Plain ints: comparing with an enum member looks it up on the class each time.
+_TYPE_LEB, _TABLE_NUMBER = int(RelocType.TYPE_INDEX_LEB), int(RelocType.TABLE_NUMBER_LEB)
+_FUNC_I32 = int(RelocType.FUNCTION_INDEX_I32)
+_GLOBAL_LEB, _GLOBAL_I32 = int(RelocType.GLOBAL_INDEX_LEB), int(RelocType.GLOBAL_INDEX_I32)
+
+
+def _compressed_relocated(body: bytearray, base: int, rows: Sequence[int],
+                          obj: ObjectFile, w: WasmObject, r: LinkResolver,
+                          sig_ids: Mapping[str, int],
+                          moves: list[tuple[int, int]] | None) -> bytearray:
+    """`body` (code offsets from `base`) with each relocation's site rewritten
+    (`rows`: ``type, offset, index, addend`` per relocation),
+    LEBs at minimal width.  Every relocation of every live C function goes
+    through this loop, so calls and memory addresses (nearly all sites) of a
+    C object resolve inline, as `_value` would, and LEB encodings are reused."""
     out = bytearray()
     prev = 0
-    for pos, rtype, value in sites:
+    cache = _ULEB_CACHE
+    names = obj.link_names if not obj.strings else None    # C: no panic-pool strings
+    func_index, symref = r.func_index, r.symref
+    memory = _MEMORY_INTS
+    for rtype, offset, index, addend in zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4]):
+        pos = offset - base
+        if names is None:
+            value = _value(rtype, index, addend, obj, w, r, sig_ids)
+        elif rtype == _FUNC_LEB:
+            value = func_index(names[index])
+        elif rtype in memory and not names[index].startswith(SIG_SYMBOL_PREFIX):
+            value = symref(names[index], addend)
+        else:
+            value = _value(rtype, index, addend, obj, w, r, sig_ids)
         out += body[prev:pos]
-        if rtype in _I32:
+        if rtype in _I32_INTS:
             out += (value & 0xFFFFFFFF).to_bytes(4, "little")
             prev = pos + 4
             continue
-        if rtype in _SLEB:
+        if rtype in _SLEB_INTS:
             leb = sleb(value - (1 << 32) if value >= 1 << 31 else value)
+        elif value < 0x4000:            # indices: one or two bytes, reused
+            found = cache.get(value)
+            if found is None:
+                found = cache[value] = uleb(value)
+            leb = found
+        elif value < 0x200000:          # addresses: mostly distinct, three bytes
+            leb = bytes(((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, value >> 14))
         else:
             leb = uleb(value)
         out += leb
@@ -112,7 +153,7 @@ def relocate_segment(rec: EntityRecord, r: LinkResolver) -> bytes:
     try:
         for rel in w.segment_relocs(rec.chunk):
             _patch(data, rel.offset - seg.data_offset_in_section, rel.type,
-                   _value(rel, obj, w, r, {}))
+                   _value(rel.type, rel.index, rel.addend, obj, w, r, {}))
     except KeyError as exc:
         raise _disagree(obj, rec.name, exc) from None
     return bytes(data)
@@ -125,28 +166,29 @@ def _disagree(obj: ObjectFile, name: str, exc: KeyError) -> ObjectError:
                                  "index does not list (the object is inconsistent)")
 
 
-def _value(rel: Reloc, obj: ObjectFile, w: WasmObject, r: LinkResolver,
-           sig_ids: Mapping[str, int]) -> int:
-    rtype = rel.type
-    if rtype == RelocType.TYPE_INDEX_LEB:
-        return r.type_index(w.types[rel.index])
-    if rtype == RelocType.TABLE_NUMBER_LEB:
+def _value(rtype: int, index: int, addend: int, obj: ObjectFile, w: WasmObject,
+           r: LinkResolver, sig_ids: Mapping[str, int]) -> int:
+    """The value a relocation of type `rtype` against symbol (or type) `index`
+    with `addend` patches in."""
+    if rtype == _TYPE_LEB:
+        return r.type_index(w.types[index])
+    if rtype == _TABLE_NUMBER:
         return 0                          # the one function table
     strings, where = obj.strings, obj.name
-    name = obj.symbol_name(rel.index)
-    if rtype == RelocType.FUNCTION_INDEX_LEB or rtype == RelocType.FUNCTION_INDEX_I32:
+    name = obj.symbol_name(index)
+    if rtype == _FUNC_LEB or rtype == _FUNC_I32:
         return r.func_index(name)
-    if rtype in _TABLE:
+    if rtype in _TABLE_INTS:
         return r.table_index(name)
-    if rtype in _MEMORY:
+    if rtype in _MEMORY_INTS:
         text = strings.get(name)
         if text is not None:
-            return (r.pool_address(text) + rel.addend) & 0xFFFFFFFF
+            return (r.pool_address(text) + addend) & 0xFFFFFFFF
         if name.startswith(SIG_SYMBOL_PREFIX):
             return sig_ids[name[len(SIG_SYMBOL_PREFIX):]]
-        return r.symref(name, rel.addend)
-    if rtype == RelocType.GLOBAL_INDEX_LEB or rtype == RelocType.GLOBAL_INDEX_I32:
-        if w.symbols[rel.index].kind in (SymKind.DATA, SymKind.FUNCTION):
+        return r.symref(name, addend)
+    if rtype == _GLOBAL_LEB or rtype == _GLOBAL_I32:
+        if w.symbol_kinds()[index] in (SymKind.DATA, SymKind.FUNCTION):
             # clang -fPIC's GOT access: only a side module has a GOT (linker.shared).
             raise ObjectError(where, f"relocation {RelocType(rtype).name} against '{name}' "
                                      "is a GOT access of position-independent code: link it "

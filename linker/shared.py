@@ -255,7 +255,7 @@ class _SharedEmitter:
                 if rel.type == R.TYPE_INDEX_LEB or rel.type == R.TABLE_NUMBER_LEB:
                     continue
                 name = obj.symbol_name(rel.index)
-                kind = w.symbols[rel.index].kind
+                kind = SymKind(w.symbol_kinds()[rel.index])   # no table read when restored
                 if rel.type in (R.GLOBAL_INDEX_LEB, R.GLOBAL_INDEX_I32) and kind in (
                         SymKind.DATA, SymKind.FUNCTION) and self.local_address(name, kind) is None:
                     self.global_for(name, kind, obj.name)
@@ -342,7 +342,7 @@ class _SharedEmitter:
             _patch(body, pos, t, 0)
             return
         name = obj.symbol_name(rel.index)
-        kind = obj.wasm().symbols[rel.index].kind
+        kind = SymKind(obj.wasm().symbol_kinds()[rel.index])
         if t in (R.FUNCTION_INDEX_LEB, R.FUNCTION_INDEX_I32):
             index = self.funcs.get(name)
             if index is None:

@@ -10,13 +10,16 @@
               [--closure-growth none|host] [--emit-js FILE.mjs]
               [--ffi-signatures FILE]... [--ffi-fallback none|host]
               [--lto | -O0|-O1|-O2|-Os] [--lto-passes A,B,...]
+              [--cache-dir DIR | --no-cache]
 
 Inputs are `.o` objects and `.a` archives; objects load first, in order,
 then archives in order, then the `-l` libraries in order.  With
 `--print-gc-sections`, every dead entity of every loaded object is printed
 (stdout) as `removing unused <kind> <input>:(<name>)`; `-v` prints phase
 timings and counts (stderr).  Without `-o` (and `--emit-wat`) the link
-runs every phase and writes nothing: a check.
+runs every phase and writes nothing: a check.  `--cache-dir DIR` (default
+`$IRLD_INDEX_CACHE_DIR`) keeps what reading each C object computes between
+links (docs/objects.md, "The object index cache"); the output is the same.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from linker.cli.link_flags import add_liveness_flags, liveness_options
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.driver import LinkOptions, LinkResult, link
 from linker.output import OutputSet
+from linker.store.objcache import CACHE_ENV
 
 
 def register(sub: Any) -> None:
@@ -127,6 +131,14 @@ def register(sub: Any) -> None:
     p.add_argument("--stack-first", action="store_true",
                    help="put the C stack below the data, so an overflow traps")
     p.add_argument("--eager-decode", action="store_true", help=argparse.SUPPRESS)
+    cache = p.add_mutually_exclusive_group()
+    cache.add_argument("--cache-dir", metavar="DIR", default=os.environ.get(CACHE_ENV) or None,
+                       help="keep what reading each C object computes (symbols, function "
+                            "bounds, decoded relocations) in DIR, keyed by the object's "
+                            "bytes, and reuse it in later links: same output, faster "
+                            f"(default: ${CACHE_ENV} if set; docs/objects.md)")
+    cache.add_argument("--no-cache", dest="cache_dir", action="store_const", const=None,
+                       help=f"no index cache, even if ${CACHE_ENV} is set")
     p.add_argument("--source-map", metavar="FILE",
                    help="write a source map (v3) from code offsets to IR file:line:col, "
                         "and name it in the output's sourceMappingURL section")
@@ -250,7 +262,7 @@ def _static_options(args: argparse.Namespace) -> LinkOptions:
         import_memory=args.import_memory, report_html=args.report_html,
         source_map=args.source_map, checked=args.checked, instrument=args.instrument,
         export_dynamic=args.export_dynamic, allowed_undefined=_symbol_files(args.allow_undefined_file),
-        lto_passes=args.lto_passes,
+        lto_passes=args.lto_passes, cache_dir=args.cache_dir,
         **{"stack_size": size for _key, size in args.z_options})
 
 
@@ -313,6 +325,11 @@ def verbose_report(result: LinkResult) -> str:
                      f"{result.ffi.total_bytes} bytes")
     if result.wasm is not None:
         lines.append(f"irld: output: {len(result.wasm)} bytes")
+    cache = result.store.cache
+    if cache is not None:
+        lines.append(f"irld: index cache {cache.directory}: {cache.hits} hits, "
+                     f"{cache.misses} misses, {cache.rejected} rejected, "
+                     f"{cache.written} written")
     lines += lto_lines(result)
     return "\n".join(lines)
 

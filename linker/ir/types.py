@@ -46,7 +46,9 @@ _BY_NAME = {t.value: t for t in ValType}
 VALTYPE_NAMES = frozenset(_BY_NAME)
 
 
-@attrs.frozen(slots=True)
+# The hash is cached: a link looks up the type of every function it emits,
+# and hashing the parameter tuple hashes each ValType in Python (Enum.__hash__).
+@attrs.frozen(slots=True, cache_hash=True)
 class FuncType:
     """A function signature: parameter types and at most one result."""
 

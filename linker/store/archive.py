@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from linker.store.ar import ArArchive, ArchiveError, write_archive
 from linker.store.objfile import EntityKind, LoadStats, ObjectError, ObjectFile, map_file
 from linker.store.wasm_input import object_from_buffer
+
+if TYPE_CHECKING:
+    from linker.store.objcache import IndexCache
 
 # Entity kinds that go into the symbol index (everything an object defines).
 INDEXED_KINDS = frozenset({EntityKind.FUNC, EntityKind.DATA, EntityKind.GLOBAL,
@@ -54,6 +57,8 @@ class Archive:
     ar: ArArchive = attrs.field(repr=False)
     stats: LoadStats = attrs.field(factory=LoadStats, repr=False)
     _loaded: dict[int, ObjectFile] = attrs.field(factory=dict, repr=False)
+    # The object index cache members are read through (linker.store.objcache).
+    cache: IndexCache | None = attrs.field(default=None, repr=False)
 
     @property
     def buf(self) -> Any:
@@ -84,7 +89,7 @@ class Archive:
             return obj
         m = self.members[i]
         obj = object_from_buffer(self.ar.buf, m.offset, m.length, self.member_label(i),
-                                 self.stats)
+                                 self.stats, self.cache)
         self._loaded[i] = obj
         return obj
 

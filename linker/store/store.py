@@ -23,6 +23,7 @@ decoded and byte read so tests and reports can prove the laziness.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -31,6 +32,9 @@ from linker.ir.model import Data, Func
 from linker.store.archive import Archive
 from linker.store.wasm_input import open_object
 from linker.store.objfile import EntityKind, EntityRecord, LoadStats, ObjectError, ObjectFile
+
+if TYPE_CHECKING:
+    from linker.store.objcache import IndexCache
 
 
 _IMPORT_KINDS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
@@ -70,8 +74,10 @@ def imports_agree(a: EntityRecord, b: EntityRecord) -> bool:
 class Store:
     """Loaded objects, lazy archives and the table of defined symbols."""
 
-    def __init__(self, stats: LoadStats | None = None) -> None:
+    def __init__(self, stats: LoadStats | None = None,
+                 cache: IndexCache | None = None) -> None:
         self.stats = stats if stats is not None else LoadStats()
+        self.cache = cache      # C objects' index cache (linker.store.objcache), if any
         self.objects: list[ObjectFile] = []         # load order: command line, then pulls
         self.archives: list[Archive] = []
         # Linker-provided definitions (`__heap_base`, the FFI runtime, ...):
@@ -98,22 +104,24 @@ class Store:
 
     @staticmethod
     def open(inputs: Sequence[str], stats: LoadStats | None = None,
-             whole_archives: Sequence[str] = ()) -> "Store":
+             whole_archives: Sequence[str] = (), cache: IndexCache | None = None) -> "Store":
         """Open `.o` objects and `.a` archives (indices only).
 
         Objects load first in the order given, then archives in the order
         given, wherever they appear in `inputs`.  Every unreadable or
-        unsupported input is reported in one DiagnosticError."""
-        store = Store(stats)
+        unsupported input is reported in one DiagnosticError.  C objects are
+        read through `cache` when given (`Store.cache`; the caller flushes it)."""
+        store = Store(stats, cache)
         errors: list[Diagnostic] = []
         objects: list[ObjectFile] = []
         for path in inputs:
             try:
                 kind = input_kind(path)
                 if kind == "object":
-                    objects.append(open_object(path, store.stats))
+                    objects.append(open_object(path, store.stats, cache))
                 elif kind == "archive":
                     store.archives.append(Archive.open(path, store.stats))
+                    store.archives[-1].cache = cache
                 else:
                     errors.append(_unsupported(path))
             except ObjectError as exc:
@@ -121,6 +129,7 @@ class Store:
         for path in whole_archives:   # --whole-archive: every member, as an object
             try:
                 ar = Archive.open(path, store.stats)
+                ar.cache = cache
                 objects += [ar.load(i) for i in range(len(ar.members))]
             except ObjectError as exc:
                 errors.append(Diagnostic.error(exc.reason, file=exc.file))
@@ -141,6 +150,12 @@ class Store:
         for symbol in obj.undefined:
             self.wanted_by.setdefault(symbol, obj.name)
         defined = self.defined
+        # Nearly always no name of the object is defined yet (and each is
+        # once in it): then the table takes them all in one C-level update.
+        mine = {rec.name: rec for rec in obj.records}
+        if len(mine) == len(obj.records) and defined.keys().isdisjoint(mine):
+            defined.update(mine)
+            return
         for rec in obj.records:
             old = defined.get(rec.name)
             if old is None:

@@ -24,6 +24,10 @@ index holds, so discovery, the reports and emission treat C and IR alike.
 * Local (`static`) symbols are renamed `<name>@<object>` so two objects may
   each have one; init functions become ctors with their priority; symbols
   marked exported are exports and roots; `used` (NO_STRIP) ones are roots only.
+
+With an index cache (`linker.store.objcache`), `cached_wasm_object` restores
+all of this from the object's entry (`restore_object`, the inverse of
+`object_snapshot` and `WasmObject.snapshot`) instead of reading it.
 """
 
 from __future__ import annotations
@@ -31,17 +35,21 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linker.ir.refs import EdgeKind
-from linker.ir.types import ValType
+from linker.ir.types import FuncType, ValType
 from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
-from linker.store.wasmobj import (WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
-                                  WASM_SYM_UNDEFINED, Reloc, Symbol, SymKind, WasmObject,
+from linker.store.wasmobj import (WASM_SYM_ABSOLUTE, WASM_SYM_BINDING_LOCAL,
+                                  WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
+                                  WASM_SYM_TLS, WASM_SYM_UNDEFINED, WASM_SYM_VISIBILITY_HIDDEN, Reloc, Symbol, SymKind, WasmObject,
                                   WasmObjectError, read_object)
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
+
+if TYPE_CHECKING:
+    from linker.store.objcache import IndexCache
 
 _R = RelocType
 _ADDRESS_CODE = EDGE_INDEX[EdgeKind.ADDRESS]
@@ -60,24 +68,75 @@ _PULLING = frozenset({SymKind.FUNCTION, SymKind.DATA, SymKind.GLOBAL})
 FFI_SIGNATURES_SECTION = "irld.ffi_signatures"
 ENTRY_NAMES = frozenset({"_start", "_initialize"})
 _IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
+_SECTION = int(SymKind.SECTION)
 
 
 def object_from_buffer(buf: Any, start: int, length: int, name: str,
-                       stats: LoadStats | None = None) -> ObjectFile:
+                       stats: LoadStats | None = None,
+                       cache: IndexCache | None = None) -> ObjectFile:
     """Open the object at buf[start:start+length]: an irld object by its index,
-    any other WebAssembly object by its symbol table and relocations."""
+    any other WebAssembly object by its symbol table and relocations (through
+    `cache` when given: `linker.store.objcache`)."""
     stats = stats if stats is not None else LoadStats()
     end = start + length
     sections = scan_sections(buf, start, end, name)
     if any(n == INDEX_SECTION for _sid, n, _s0, _s1 in sections):
         return ObjectFile.from_buffer(buf, start, length, name, stats)
+    if cache is not None:
+        return cached_wasm_object(buf, start, end, name, stats, cache)
     return read_wasm_object(buf, start, end, name, stats)
 
 
-def open_object(path: str, stats: LoadStats | None = None) -> ObjectFile:
+def open_object(path: str, stats: LoadStats | None = None,
+                cache: IndexCache | None = None) -> ObjectFile:
     """Open an object file (irld's or any other WebAssembly object)."""
     buf = map_file(path)
-    return object_from_buffer(buf, 0, len(buf), path, stats)
+    return object_from_buffer(buf, 0, len(buf), path, stats, cache)
+
+
+def cached_wasm_object(buf: Any, start: int, end: int, name: str, stats: LoadStats,
+                       cache: IndexCache) -> ObjectFile:
+    """`read_wasm_object` through the index cache: restored from the object's
+    entry when there is a good one, else read and remembered for writing."""
+    key = cache.key(buf, start, end, name)
+    snap = cache.load(key)
+    if snap is not None:
+        try:
+            obj = restore_object(snap, buf, start, end, name, stats)
+        except Exception:       # a verified entry of an unexpected shape: read cold
+            cache.reject()
+        else:
+            stats.indices_read += 1
+            stats.bytes_read += end - start
+            _track(cache, key, obj, fresh=False)
+            return obj
+    obj = read_wasm_object(buf, start, end, name, stats)
+    _track(cache, key, obj, fresh=True)
+    return obj
+
+
+def _track(cache: IndexCache, key: bytes, obj: ObjectFile, fresh: bool) -> None:
+    """Register the object's entry, made when the cache is flushed from what
+    reading gave: the store may drop COMDAT groups from `obj` meanwhile, by
+    replacing its lists, never by changing them."""
+    w = obj.wasm()
+    read = ObjectFile(name=obj.name, module=obj.module, records=obj.records,
+                      exports=obj.exports, ctors=obj.ctors, extern_funcs=obj.extern_funcs,
+                      extern_globals=obj.extern_globals, csigs={}, foreign_exports=[],
+                      buf=b"", kept=obj.kept, comdats=obj.comdats, undefined=obj.undefined,
+                      weak_undefined=obj.weak_undefined, link_names=obj.link_names,
+                      ffi_signatures=obj.ffi_signatures)
+    reader = obj.refs_from_relocs
+    assert isinstance(reader, _ReferenceReader)
+
+    def payload() -> dict[str, Any]:
+        return {"object": object_snapshot(read), "wasm": w.snapshot()}
+
+    def progress() -> tuple[int, ...]:
+        return (w.newly_decoded_functions(), reader.computed, w.code_ranges_known,
+                w.data_relocs_known)
+
+    cache.track(key, payload, progress, fresh)
 
 
 def read_wasm_object(buf: Any, start: int, end: int, name: str,
@@ -140,8 +199,9 @@ def _by_flags(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
 
 def _link_names(w: WasmObject, where: str) -> list[str]:
     base = os.path.basename(where)
-    return [f"{s.name}@{base}" if s.local and s.kind is not SymKind.SECTION else s.name
-            for s in w.symbols]
+    section = SymKind.SECTION
+    return [f"{s.name}@{base}" if s.flags & WASM_SYM_BINDING_LOCAL and s.kind is not section
+            else s.name for s in w.symbols]
 
 
 def _record(obj: ObjectFile, name: str, kind: EntityKind, local: bool, info: Any,
@@ -160,10 +220,11 @@ class _ReferenceReader:
 
     def __init__(self, w: WasmObject, names: list[str], where: str) -> None:
         self.w, self.names, self.where = w, names, where
-        self.section = [s.kind is SymKind.SECTION for s in w.symbols]
+        self.computed = 0           # records whose references were computed here
 
     def __call__(self, rec: EntityRecord) -> list[Any]:
         w = self.w
+        self.computed += 1
         try:
             if rec.kind is EntityKind.FUNC:
                 return self.refs(w.function_relocs(rec.chunk), _ADDRESS_CODE)
@@ -174,7 +235,7 @@ class _ReferenceReader:
     def refs(self, relocs: Sequence[Reloc], address_code: int) -> list[Any]:
         """Flat (symbol, edge code) pairs of the relocations, first mention first."""
         seen: dict[tuple[str, int], None] = {}
-        names, section = self.names, self.section
+        names, kinds = self.names, self.w.symbol_kinds()
         for r in relocs:
             t = int(r.type)
             code = _EDGE_OF.get(t, -1)
@@ -184,7 +245,7 @@ class _ReferenceReader:
                 raise ObjectError(self.where, f"unsupported relocation type "
                                               f"{RelocType(t).name} (position-independent or "
                                               "64-bit code is not linked yet)")
-            if section[r.index]:
+            if kinds[r.index] == _SECTION:
                 continue
             seen[(names[r.index], address_code if code == _ADDRESS_CODE else code)] = None
         flat: list[Any] = []
@@ -205,19 +266,32 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     base = w.num_imported_funcs
     by_func: dict[int, list[int]] = {}
     func = SymKind.FUNCTION
-    for i, s in enumerate(w.symbols):
+    symbols = w.symbols
+    for i, s in enumerate(symbols):
         if s.kind is func and not s.flags & WASM_SYM_UNDEFINED:
-            by_func.setdefault(s.index, []).append(i)
+            group = by_func.get(s.index)
+            if group is None:
+                by_func[s.index] = [i]
+            else:
+                group.append(i)
+    functions, types = w.functions, w.types
+    append = obj.records.append
+    FUNC = EntityKind.FUNC
     for index, syms in by_func.items():
-        ft = w.func_type(index)
-        # Nearly every function has one symbol: no ranking to do.
-        first = syms[0] if len(syms) == 1 else min(
-            syms, key=lambda i: (w.symbols[i].weak, w.symbols[i].local, i))
-        s = w.symbols[first]
-        _record(obj, names[first], EntityKind.FUNC, s.local, ft, None, index - base, s.weak,
-                s.hidden)
+        ft = types[functions[index - base].type_index]
         if len(syms) == 1:
+            # Nearly every function has one symbol: no ranking to do, and
+            # the record made inline (one pass per function of the object).
+            first = syms[0]
+            f = symbols[first].flags
+            append(EntityRecord(names[first], FUNC, bool(f & WASM_SYM_BINDING_LOCAL), ft, None,
+                                (), None, 0, 0, 0, obj, (), index - base, None,
+                                bool(f & WASM_SYM_BINDING_WEAK),
+                                bool(f & WASM_SYM_VISIBILITY_HIDDEN)))
             continue
+        first = min(syms, key=lambda i: (symbols[i].weak, symbols[i].local, i))
+        s = symbols[first]
+        _record(obj, names[first], FUNC, s.local, ft, None, index - base, s.weak, s.hidden)
         for i in syms:
             if i == first:
                 continue
@@ -231,24 +305,42 @@ def _functions(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
 def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     by_segment: dict[int, list[tuple[int, Symbol, int]]] = {}
     data = SymKind.DATA
+    skip = WASM_SYM_UNDEFINED | WASM_SYM_ABSOLUTE
     for i, s in enumerate(w.symbols):
-        if s.kind is data and not s.flags & WASM_SYM_UNDEFINED and not s.absolute:
-            if s.tls:
+        if s.kind is data and not s.flags & skip:
+            if s.flags & WASM_SYM_TLS:
                 raise ObjectError(obj.name, f"thread-local data '{s.name}' is not supported")
-            by_segment.setdefault(s.index, []).append((s.offset, s, i))
+            group = by_segment.get(s.index)
+            if group is None:
+                by_segment[s.index] = [(s.offset, s, i)]
+            else:
+                group.append((s.offset, s, i))
+    append = obj.records.append
+    DATA = EntityKind.DATA
+    base = os.path.basename(obj.name)
     for seg_index in sorted(by_segment):
         seg = w.segments[seg_index]
-        syms = sorted(by_segment[seg_index], key=lambda x: (x[0], x[2]))
+        syms = by_segment[seg_index]
         readonly = seg.name.startswith(".rodata")
+        info = (seg.end - seg.start, 1 << seg.alignment, readonly)
         first_off, first, first_i = syms[0]
-        primary = names[first_i] if first_off == 0 else f"{seg.name}@{os.path.basename(obj.name)}"
-        _record(obj, primary, EntityKind.DATA, first.local if first_off == 0 else True,
-                (seg.size, 1 << seg.alignment, readonly), None, seg_index,
-                first.weak and first_off == 0, first.hidden or first_off != 0)
+        if len(syms) == 1 and first_off == 0:
+            # Nearly every segment (clang's -fdata-sections) holds one symbol.
+            f = first.flags
+            append(EntityRecord(names[first_i], DATA, bool(f & WASM_SYM_BINDING_LOCAL), info,
+                                None, (), None, 0, 0, 0, obj, (), seg_index, None,
+                                bool(f & WASM_SYM_BINDING_WEAK),
+                                bool(f & WASM_SYM_VISIBILITY_HIDDEN)))
+            continue
+        syms.sort(key=lambda x: (x[0], x[2]))
+        first_off, first, first_i = syms[0]
+        primary = names[first_i] if first_off == 0 else f"{seg.name}@{base}"
+        _record(obj, primary, DATA, first.local if first_off == 0 else True, info, None,
+                seg_index, first.weak and first_off == 0, first.hidden or first_off != 0)
         for off, s, i in syms:
             if names[i] == primary:
                 continue
-            alias = _record(obj, names[i], EntityKind.DATA, s.local, (0, 1, readonly),
+            alias = _record(obj, names[i], DATA, s.local, (0, 1, readonly),
                             [primary, EDGE_INDEX[EdgeKind.DATA_REF]], weak=s.weak,
                             hidden=s.hidden)
             alias.alias = (primary, off)
@@ -256,7 +348,11 @@ def _data(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
 
 def _globals_and_undefined(w: WasmObject, obj: ObjectFile, names: list[str]) -> None:
     gbase = w.num_imported_globals
+    glob, func = SymKind.GLOBAL, SymKind.FUNCTION
     for i, s in enumerate(w.symbols):
+        kind = s.kind
+        if kind is not glob and (kind is not func or not s.flags & WASM_SYM_UNDEFINED):
+            continue                    # most symbols: defined functions and data
         if s.kind is SymKind.GLOBAL and not s.undefined:
             g = w.globals[s.index - gbase]
             _record(obj, names[i], EntityKind.GLOBAL, s.local, (g.type, _const(g.init, g.type,
@@ -317,3 +413,98 @@ def _const(init: bytes, vt: ValType, where: str) -> int | float:
         return float(struct.unpack_from("<d", init, 1)[0])
     raise ObjectError(where, f"unsupported {vt} global initializer")
 
+
+
+# ---------------------------------------------------------------- cache snapshots
+
+_KINDS = tuple(EntityKind)
+_KIND_NO = {k: i for i, k in enumerate(_KINDS)}
+_VT = {t.code: t for t in ValType}
+
+
+def _ft(ft: FuncType) -> tuple[tuple[int, ...], int | None]:
+    return (tuple(t.code for t in ft.params), None if ft.result is None else ft.result.code)
+
+
+def object_snapshot(obj: ObjectFile) -> dict[str, Any]:
+    """What `read_wasm_object` made of a C object, as plain values, with the
+    references of every record computed so far (None: not yet); function
+    types are numbers into a list of the object's distinct ones."""
+    ftypes: dict[FuncType, int] = {}
+    func, data = EntityKind.FUNC, EntityKind.DATA
+    records = []
+    for r in obj.records:
+        kind, info = r.kind, r.info
+        if kind is func:
+            info = ftypes.setdefault(info, len(ftypes))
+        elif kind is EntityKind.IMPORT:
+            info = (info[0], info[1], _ft(info[2]))
+        elif kind is not data:                      # GLOBAL
+            info = (info[0].code, info[1])
+        records.append((r.name, _KIND_NO[kind], r.private, info, r._raw_refs, r.chunk,
+                        r.weak, r.hidden, r.alias))
+    return {
+        "records": records, "ftypes": [_ft(t) for t in ftypes],
+        "exports": obj.exports, "ctors": obj.ctors,
+        "extern_funcs": {n: _ft(t) for n, t in obj.extern_funcs.items()},
+        "extern_globals": {n: t.code for n, t in obj.extern_globals.items()},
+        "link_names": obj.link_names, "undefined": obj.undefined,
+        "weak_undefined": obj.weak_undefined, "kept": obj.kept, "comdats": obj.comdats,
+        "ffi_signatures": obj.ffi_signatures,
+    }
+
+
+_FUNCTYPES: dict[Any, FuncType] = {}
+_FUNC_NO = _KIND_NO[EntityKind.FUNC]
+
+
+def _info_of(kind: EntityKind, info: Any) -> Any:
+    """A non-function record's `info` from its `object_snapshot` form."""
+    if kind is EntityKind.IMPORT:
+        return (info[0], info[1], _functype(info[2]))
+    if kind is EntityKind.GLOBAL:
+        return (_VT[info[0]], info[1])
+    return info                                     # DATA: (size, align, readonly)
+
+
+def _functype(enc: Any) -> FuncType:
+    """The FuncType of an `_ft` encoding (one object per signature, as few as
+    a program has: every object declares the functions it calls)."""
+    ft = _FUNCTYPES.get(enc)
+    if ft is None:
+        ft = _FUNCTYPES[enc] = FuncType(tuple(_VT[c] for c in enc[0]),
+                                        None if enc[1] is None else _VT[enc[1]])
+    return ft
+
+
+def restore_object(snap: dict[str, Any], buf: Any, start: int, end: int, name: str,
+                   stats: LoadStats) -> ObjectFile:
+    """The ObjectFile an `object_snapshot` (with its `WasmObject.snapshot`)
+    describes, for the same bytes at buf[start:end]."""
+    static = snap["object"]
+    w = WasmObject.restore(name, buf, start, end, snap["wasm"])
+    names: list[str] = static["link_names"]
+    obj = ObjectFile(name=name, module=os.path.basename(name), records=[],
+                     exports=[(a, b) for a, b in static["exports"]],
+                     ctors=[(a, b) for a, b in static["ctors"]],
+                     extern_funcs={n: _functype(t) for n, t in static["extern_funcs"].items()},
+                     extern_globals={n: _VT[c] for n, c in static["extern_globals"].items()},
+                     csigs={}, foreign_exports=[], buf=buf, stats=stats, span=(start, end))
+    obj.link_names = names
+    obj.set_wasm(w)
+    obj.refs_from_relocs = _ReferenceReader(w, names, name)
+    ftypes = [_functype(t) for t in static["ftypes"]]
+    kinds = _KINDS
+    # The hot loop of a warm link (one record per function and data segment):
+    # marshal gave tuples, lists and strings already in the record's shapes.
+    obj.records = [
+        EntityRecord(rname, kinds[k], private, ftypes[info] if k == _FUNC_NO else
+                     _info_of(kinds[k], info), raw, (), None, 0, 0, 0, obj, (), chunk, alias,
+                     weak, hidden)
+        for rname, k, private, info, raw, chunk, weak, hidden, alias in static["records"]]
+    obj.undefined = list(static["undefined"])
+    obj.weak_undefined = frozenset(static["weak_undefined"])
+    obj.kept = list(static["kept"])
+    obj.comdats = [(n, frozenset(m)) for n, m in static["comdats"]]
+    obj.ffi_signatures = static["ffi_signatures"]
+    return obj

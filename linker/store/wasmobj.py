@@ -57,6 +57,12 @@ types in a signature or global, or a multi-value result, is refused with a
 them (clang's wasm32 C objects have them only when vector code passes
 v128 values between functions, or with reference-types builtins).
 
+`WasmObject.snapshot` turns what was parsed (and the relocations decoded
+so far) into plain values, and `WasmObject.restore` turns them back into an
+object for the same bytes, whose functions and segments are built when
+indexed and whose symbol table is read again only if asked for: the object
+index cache (`linker.store.objcache`).
+
 `ObjectWriter` writes objects laid out as clang lays them out (see its
 docstring), with relocated sites holding object-local values so that each
 object also validates as a module.
@@ -64,11 +70,13 @@ object also validates as a module.
 
 from __future__ import annotations
 
+import array
 import bisect
 import collections
 import enum
 import mmap
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar, overload
 
 import attrs
 
@@ -86,7 +94,8 @@ __all__ = [
     "WASM_SEG_FLAG_STRINGS", "WASM_SEG_FLAG_TLS", "WASM_SEG_FLAG_RETAIN",
     "WASM_COMDAT_DATA", "WASM_COMDAT_FUNCTION", "WASM_COMDAT_SECTION",
     "Reloc", "Import", "Symbol", "Segment", "Function", "Global", "WasmObject",
-    "read_object", "is_wasm_object", "ObjectWriter", "padded_uleb", "padded_sleb", "Buffer",
+    "read_object", "is_wasm_object", "ObjectWriter", "reloc_rows", "padded_uleb", "padded_sleb",
+    "Buffer",
 ]
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
@@ -182,8 +191,10 @@ _SYMKINDS: tuple[SymKind, ...] = tuple(SymKind)
 
 # Not `frozen`: a frozen attrs class sets each field through
 # `object.__setattr__`, which made creating the relocations of a big link's
-# live functions twice as slow.  Treat a Reloc as immutable all the same (it
-# is hashed, and shared between the decoder's cache and its callers).
+# live functions twice as slow (the same holds for Symbol, Segment and
+# Function, one per symbol, segment and function of every object read).
+# Treat them as immutable all the same (they are hashed, and shared between
+# the reader's caches and their callers).
 @attrs.define(slots=True, unsafe_hash=True)
 class Reloc:
     """One relocation; `offset` is as in the file (see the module docstring)."""
@@ -204,7 +215,7 @@ class Import:
     limits: tuple[int, int | None] | None = None  # tables and memories: (min, max)
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Symbol:
     """A symbol table entry (see the module docstring for `name` and `index`).
 
@@ -259,7 +270,7 @@ class Symbol:
         return bool(self.flags & WASM_SYM_ABSOLUTE)
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Segment:
     """A data segment: linking metadata plus where its bytes are.
 
@@ -285,7 +296,7 @@ class Segment:
         return self.end - self.start
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Function:
     """A defined function: `start`/`end` bound its body (locals and code, no size)."""
 
@@ -424,18 +435,20 @@ class WasmObject:
         self.start = start
         self.end = end
         self.types: list[FuncType] = []
-        self.imports: list[Import] = []
+        self.imports: Sequence[Import] = []
         self.num_imported_funcs = 0
         self.num_imported_globals = 0
         self.num_imported_tables = 0
         self.num_imported_tags = 0
         self.num_defined_tables = 0
         self.num_defined_tags = 0
-        self.functions: list[Function] = []
+        # Lists, or `_Lazy` views of a cache snapshot (`WasmObject.restore`).
+        self.functions: Sequence[Function] = []
         self.globals: list[Global] = []
         self.exports: list[tuple[str, int, int]] = []
-        self.segments: list[Segment] = []
-        self.symbols: list[Symbol] = []
+        self.segments: Sequence[Segment] = []
+        self.symbols: Sequence[Symbol] = []
+        self._symbol_kinds: Sequence[int] | None = None
         self.init_funcs: list[tuple[int, int]] = []
         self.comdats: list[tuple[str, list[tuple[int, int]]]] = []
         self.target_features: list[tuple[str, str]] = []
@@ -448,12 +461,16 @@ class WasmObject:
         self._relocs: dict[int, list[Reloc]] | None = None  # code and data, by section
         self._custom_relocs: dict[int, list[Reloc]] | None = None
         self._data_only: list[Reloc] | None = None      # data relocations parsed alone
+        # A snapshot's data relocations, flat (`restore`): Relocs made per segment.
+        self._data_rows: tuple[int, ...] | None = None
         self._code_reloc_bytes: tuple[bytes, int] | None = None   # reloc.CODE, code size
         # Per defined function, where its entries start in reloc.CODE and how
         # many there are (`_scan_code_relocs`); None until scanned, () when
         # the section cannot be scanned (everything is then decoded at once).
-        self._code_ranges: tuple[list[int], list[int]] | tuple[()] | None = None
+        self._code_ranges: tuple[Sequence[int], Sequence[int]] | tuple[()] | None = None
         self._function_relocs: dict[int, list[Reloc]] = {}
+        # A cache snapshot's decoded relocations per function (`restore`).
+        self._cached_relocs: dict[int, tuple[int, ...]] = {}
         self._reloc_parser: _RelocParser | None = None
         self._code: list[Reloc] = []
         self._data: list[Reloc] = []
@@ -495,6 +512,8 @@ class WasmObject:
     @property
     def data_relocs(self) -> list[Reloc]:
         """Data section relocations, by offset (relative to the section's contents)."""
+        if self._data_rows is not None and self._data_only is None:
+            self._data_only = _relocs_from_rows(self._data_rows)
         if self._relocs is None and self._data_only is None:
             # Data alone (a link that copies code by indexed ranges) parses no
             # code relocation.
@@ -578,12 +597,26 @@ class WasmObject:
             if ranges:
                 found = self._function_relocs.get(i)
                 if found is None:
-                    starts, counts = ranges
-                    found = self.code_relocs_at(starts[i], counts[i])
+                    rows = self._cached_relocs.get(i)
+                    if rows is not None:
+                        found = _relocs_from_rows(rows)
+                    else:
+                        starts, counts = ranges
+                        found = self.code_relocs_at(starts[i], counts[i])
                     self._function_relocs[i] = found
                 return found
         f = self.functions[i]
         return self._slice(self.code_relocs, self._code_offsets, f.code_offset, f.size)
+
+    def function_reloc_rows(self, i: int) -> Sequence[int]:
+        """`function_relocs(i)` flat, ``type, offset, index, addend`` per
+        relocation: what patching reads (a snapshot holds them this way, so
+        a warm link makes no Reloc objects for them)."""
+        if self._relocs is None and i not in self._function_relocs:
+            rows = self._cached_relocs.get(i)
+            if rows is not None:
+                return rows
+        return reloc_rows(self.function_relocs(i))
 
     def _scan(self) -> tuple[list[int], list[int]] | tuple[()]:
         """Scan reloc.CODE for each function's entries (see `function_relocs`);
@@ -608,6 +641,12 @@ class WasmObject:
     def segment_relocs(self, i: int) -> list[Reloc]:
         """Relocations inside data segment `i`'s data (file offsets)."""
         s = self.segments[i]
+        rows = self._data_rows
+        if rows is not None and self._data_only is None:
+            lo = s.data_offset_in_section
+            a = bisect.bisect_left(self._data_offsets, lo)
+            b = bisect.bisect_left(self._data_offsets, lo + s.size, a)
+            return _relocs_from_rows(rows[4 * a:4 * b])
         return self._slice(self.data_relocs, self._data_offsets, s.data_offset_in_section, s.size)
 
     @staticmethod
@@ -627,6 +666,113 @@ class WasmObject:
 
     # -- symbols
 
+    def symbol_kinds(self) -> Sequence[int]:
+        """Each symbol's kind as a plain int (what the hot loops index)."""
+        if self._symbol_kinds is None:
+            self._symbol_kinds = bytes(int(s.kind) for s in self.symbols)
+        return self._symbol_kinds
+
+    # -- cache snapshots (linker.store.objcache)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything `read_object` parsed, plus the relocations decoded so far,
+        as plain values (`marshal` writes them) with offsets relative to the
+        object's start, so the same bytes elsewhere (another archive) reuse it."""
+        b = self.start
+        return {
+            "types": [(tuple(t.code for t in ft.params),
+                       None if ft.result is None else ft.result.code) for ft in self.types],
+            "imports": _rows(self.imports, lambda i: (
+                i.module, i.field, i.kind, i.type_index,
+                None if i.global_type is None else (i.global_type[0].code, i.global_type[1]),
+                i.limits)),
+            "import_func_types": [i.type_index for i in self.imports if i.kind == _KIND_FUNC]
+            if self._import_func_types is None else self._import_func_types,
+            "counts": (self.num_imported_funcs, self.num_imported_globals,
+                       self.num_imported_tables, self.num_imported_tags,
+                       self.num_defined_tables, self.num_defined_tags),
+            "functions": _flat_rows(self.functions, lambda f: (
+                f.type_index, f.start - b, f.end - b, f.code_offset)),
+            "globals": [(g.type.code, g.mutable, g.init) for g in self.globals],
+            "exports": self.exports,
+            "segments": _rows(self.segments, lambda g: (
+                g.name, g.alignment, g.flags, g.start - b, g.end - b,
+                g.data_offset_in_section, g.address, g.init_flags)),
+            "symbol_kinds": bytes(self.symbol_kinds()),
+            "init_funcs": self.init_funcs, "comdats": self.comdats,
+            "target_features": self.target_features,
+            "custom_sections": {k: (s0 - b, s1 - b)
+                                for k, (s0, s1) in self.custom_sections.items()},
+            "sections": [(i, n, s0 - b, s1 - b) for i, n, s0, s1 in self.sections],
+            "code_section": self.code_section, "data_section": self.data_section,
+            "data_count": self.data_count, "reloc_sections": self._reloc_sections,
+            "code_ranges": None if self._relocs is not None or self._code_ranges is None else
+            tuple(array.array("i", part) for part in self._code_ranges),
+            "function_relocs": {**self._cached_relocs, **{
+                i: reloc_rows(rs) for i, rs in self._function_relocs.items()}},
+            "data_relocs": self._data_rows if self._data_rows is not None else
+            None if self._data_only is None else reloc_rows(self._data_only),
+        }
+
+    @property
+    def code_ranges_known(self) -> int:
+        """1 once reloc.CODE was scanned for each function's entries (or fully decoded)."""
+        return int(self._code_ranges is not None or self._relocs is not None)
+
+    @property
+    def data_relocs_known(self) -> int:
+        return int(self._data_only is not None or self._data_rows is not None)
+
+    def newly_decoded_functions(self) -> int:
+        """How many functions' relocations were decoded that a snapshot did not hold."""
+        cached = self._cached_relocs
+        return sum(1 for i in self._function_relocs if i not in cached)
+
+    @staticmethod
+    def restore(name: str, buf: Buffer, start: int, end: int,
+                snap: dict[str, Any]) -> "WasmObject":
+        """The object `snapshot` described, for the same bytes at buf[start:end];
+        functions, symbols and segments are built only when one is indexed."""
+        w = WasmObject(name, buf, start, end)
+        b = start
+        vt = _VALTYPES
+        w.types = [FuncType(tuple(vt[c] for c in ps), None if r is None else vt[r])
+                   for ps, r in snap["types"]]
+        w.imports = _Lazy(snap["imports"], lambda r: Import(
+            r[0], r[1], r[2], r[3], None if r[4] is None else (vt[r[4][0]], r[4][1]),
+            None if r[5] is None else (r[5][0], r[5][1])))
+        w._import_func_types = snap["import_func_types"]
+        (w.num_imported_funcs, w.num_imported_globals, w.num_imported_tables,
+         w.num_imported_tags, w.num_defined_tables, w.num_defined_tags) = snap["counts"]
+        w.functions = _Lazy(array.array("i", snap["functions"]),
+                            lambda r: Function(r[0], r[1] + b, r[2] + b, r[3]), width=4)
+        w.globals = [Global(vt[c], m, i) for c, m, i in snap["globals"]]
+        w.exports = [(n, k, i) for n, k, i in snap["exports"]]
+        w.segments = _Lazy(snap["segments"], lambda r: Segment(
+            r[0], r[1], r[2], r[3] + b, r[4] + b, r[5], r[6], r[7]))
+        # Symbols are wanted on a warm link's rare paths only (DWARF, errors):
+        # they are read again from the object then; their kinds are at hand.
+        w.symbols = _SymbolsOnDemand(w)
+        w._symbol_kinds = snap["symbol_kinds"]
+        w.init_funcs = [(p, i) for p, i in snap["init_funcs"]]
+        w.comdats = [(n, [(k, i) for k, i in es]) for n, es in snap["comdats"]]
+        w.target_features = [(p, f) for p, f in snap["target_features"]]
+        w.custom_sections = {k: (s0 + b, s1 + b) for k, (s0, s1) in snap["custom_sections"].items()}
+        w.sections = [(i, n, s0 + b, s1 + b) for i, n, s0, s1 in snap["sections"]]
+        w.code_section, w.data_section = snap["code_section"], snap["data_section"]
+        w.data_count = snap["data_count"]
+        w._reloc_sections = list(snap["reloc_sections"])
+        ranges = snap["code_ranges"]
+        w._code_ranges = (None if ranges is None else
+                          (array.array("i", ranges[0]), array.array("i", ranges[1])) if ranges
+                          else ())
+        w._cached_relocs = dict(snap["function_relocs"])
+        data = snap["data_relocs"]
+        if data is not None:
+            w._data_rows = data
+            w._data_offsets = list(data[1::4])
+        return w
+
     def symbol_index(self) -> dict[str, int]:
         """Name -> symbol index of every defined, non-local symbol."""
         if self._symbol_index is None:
@@ -643,6 +789,100 @@ class WasmObject:
                     i.type_index for i in self.imports if i.kind == _KIND_FUNC]
             return self.types[self._import_func_types[func_index]]
         return self.types[self.functions[func_index - self.num_imported_funcs].type_index]
+
+
+_T = TypeVar("_T")
+
+
+class _Lazy(Sequence[_T], Generic[_T]):
+    """A read-only list built item by item from a snapshot's rows (or, with
+    `width`, from a flat array of ints, `width` a row): a link touches the
+    functions and segments of its live code only."""
+
+    __slots__ = ("rows", "make", "made", "width")
+
+    def __init__(self, rows: Sequence[Any], make: Callable[[Any], _T], width: int = 0) -> None:
+        self.rows = rows
+        self.make = make
+        self.width = width
+        self.made: list[_T | None] = [None] * len(self)
+
+    def __len__(self) -> int:
+        return len(self.rows) // self.width if self.width else len(self.rows)
+
+    @overload
+    def __getitem__(self, i: int) -> _T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[_T]: ...
+
+    def __getitem__(self, i: int | slice) -> _T | list[_T]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        x = self.made[i]
+        if x is None:
+            n = self.width
+            if n:
+                i %= len(self.made)
+                row = self.rows[n * i:n * i + n]
+            else:
+                row = self.rows[i]
+            x = self.made[i] = self.make(row)
+        return x
+
+
+class _SymbolsOnDemand(Sequence[Symbol]):
+    """A restored object's symbol table, read from the object at first use."""
+
+    __slots__ = ("w", "symbols")
+
+    def __init__(self, w: "WasmObject") -> None:
+        self.w = w
+        self.symbols: Sequence[Symbol] | None = None
+
+    def __len__(self) -> int:
+        return len(self.w.symbol_kinds())
+
+    @overload
+    def __getitem__(self, i: int) -> Symbol: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Symbol]: ...
+
+    def __getitem__(self, i: int | slice) -> Symbol | Sequence[Symbol]:
+        if self.symbols is None:
+            w = self.w
+            self.symbols = read_object(w.buf, w.name, start=w.start, end=w.end).symbols
+        return self.symbols[i]
+
+
+def _rows(items: Sequence[_T], row: Callable[[_T], Any]) -> Sequence[Any]:
+    """A sequence's snapshot rows (a `_Lazy` one's are at hand)."""
+    if isinstance(items, _Lazy):
+        return items.rows
+    return [row(x) for x in items]
+
+
+def _flat_rows(items: Sequence[_T], row: Callable[[_T], tuple[int, ...]]) -> bytes:
+    """A sequence's snapshot rows as one array of 32-bit ints, in bytes."""
+    if isinstance(items, _Lazy):
+        return bytes(items.rows)
+    flat = array.array("i")
+    for x in items:
+        flat.extend(row(x))
+    return flat.tobytes()
+
+
+def reloc_rows(relocs: Sequence[Reloc]) -> tuple[int, ...]:
+    """Relocations flat: ``type, offset, index, addend`` each."""
+    flat: list[int] = []
+    for r in relocs:
+        flat += (int(r.type), r.offset, r.index, r.addend)
+    return tuple(flat)
+
+
+def _relocs_from_rows(rows: Sequence[int]) -> list[Reloc]:
+    info = _RELOC_INFO
+    return [Reloc(info[rows[k]][0], rows[k + 1], rows[k + 2], rows[k + 3])
+            for k in range(0, len(rows), 4)]
 
 
 def is_wasm_object(buf: Buffer, start: int = 0) -> bool:
@@ -815,11 +1055,13 @@ class _Parser:
     def parse_imports(self, d: bytes, base: int) -> int:
         n, p = self.count(d, 0)
         obj = self.obj
+        imports: list[Import] = []
+        obj.imports = imports
         for i in range(n):
             module, p = _name(d, p)
             field, p = _name(d, p)
             imp, p = self.import_desc(d, p, module, field, f"import {i} ({module}.{field})")
-            obj.imports.append(imp)
+            imports.append(imp)
         return p
 
     def import_desc(self, d: bytes, p: int, module: str, field: str,
@@ -933,7 +1175,9 @@ class _Parser:
         n, p = self.count(d, 0)
         if n != len(self.func_types):
             raise _Fail(f"{n} bodies for {len(self.func_types)} declared functions")
-        append = self.obj.functions.append
+        functions: list[Function] = []
+        self.obj.functions = functions
+        append = functions.append
         func_types = self.func_types
         size_limit = len(d)
         for i in range(n):
@@ -1041,7 +1285,9 @@ class _Parser:
         spaces = self.index_spaces()
         seg_sizes = [e - s for s, e, _, _, _ in self.raw_segments]
         nsegs = len(seg_sizes)
-        append = obj.symbols.append
+        symbols: list[Symbol] = []
+        obj.symbols = symbols
+        append = symbols.append
         kinds = _SYMKINDS
         data_kind = SymKind.DATA
         for i in range(n):
@@ -1134,7 +1380,9 @@ class _Parser:
             raise _Fail(f"{n} segment infos for {len(raw)} segments")
         if self.obj.segments:
             raise _Fail("a second segment info subsection")
-        append = self.obj.segments.append
+        segments: list[Segment] = []
+        self.obj.segments = segments
+        append = segments.append
         for i in range(n):
             name, p = _name(d, p)
             alignment, p = _uleb(d, p)
@@ -1194,7 +1442,8 @@ class _Parser:
 
     def build_segments(self) -> None:
         """Segments the linking section gave no info for: no name, byte aligned."""
-        segments = self.obj.segments
+        segments = list(self.obj.segments)
+        self.obj.segments = segments
         for start, end, offset, address, flags in self.raw_segments[len(segments):]:
             segments.append(Segment("", 0, 0, start, end, offset, address, flags))
 
@@ -1253,7 +1502,7 @@ class _RelocParser:
     def __init__(self, obj: WasmObject) -> None:
         self.obj = obj
         self.where = "relocations"
-        self.kinds = [int(s.kind) for s in obj.symbols]
+        self.kinds = obj.symbol_kinds()
 
     def parse(self, custom: bool, only: int | None = None) -> dict[int, list[Reloc]]:
         """Target section index -> its relocations, for custom or code/data targets
@@ -1314,16 +1563,34 @@ class _RelocParser:
                     raise _Fail(f"unknown relocation type {t}")
             else:
                 p += 1
+            # Offsets and symbol indices of up to 3 bytes (sections under 2 MB,
+            # objects under 2M symbols) decode inline; longer ones in `_leb`.
             offset = d[p]
             if offset < 0x80:
                 p += 1
             else:
-                offset, p = _uleb(d, p)
+                b = d[p + 1]
+                if b < 0x80:
+                    offset = (offset & 0x7F) | (b << 7)
+                    p += 2
+                elif d[p + 2] < 0x80:
+                    offset = (offset & 0x7F) | ((b & 0x7F) << 7) | (d[p + 2] << 14)
+                    p += 3
+                else:
+                    offset, p = _leb(d, p, False)
             index = d[p]
             if index < 0x80:
                 p += 1
             else:
-                index, p = _uleb(d, p)
+                b = d[p + 1]
+                if b < 0x80:
+                    index = (index & 0x7F) | (b << 7)
+                    p += 2
+                elif d[p + 2] < 0x80:
+                    index = (index & 0x7F) | ((b & 0x7F) << 7) | (d[p + 2] << 14)
+                    p += 3
+                else:
+                    index, p = _leb(d, p, False)
             rtype, mask, size, has_addend = info[t]
             if mask:
                 if index >= nsyms or not (mask >> kinds[index]) & 1:
@@ -1337,7 +1604,11 @@ class _RelocParser:
                 raise _Fail(f"{rtype.name} at {offset} runs past its target section")
             prev = offset
             if has_addend:
-                addend, p = _sleb(d, p)
+                addend = d[p]
+                if addend < 0x40:       # 0..63, one byte: nearly every addend
+                    p += 1
+                else:
+                    addend, p = _sleb(d, p)
                 append(Reloc(rtype, offset, index, addend))
             else:
                 append(Reloc(rtype, offset, index))

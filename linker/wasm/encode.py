@@ -17,6 +17,7 @@ index, as the name section requires.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Sequence
 
@@ -136,15 +137,11 @@ def encode_locals(buf: bytearray, locals_: Sequence[ValType]) -> None:
 
 
 def _locals(buf: bytearray, locals_: Sequence[ValType]) -> None:
-    # Run-length compress consecutive locals of one type (spec 5.5.13).
-    runs: list[tuple[int, ValType]] = []
-    for t in locals_:
-        if runs and runs[-1][1] is t:
-            runs[-1] = (runs[-1][0] + 1, t)
-        else:
-            runs.append((1, t))
+    # Run-length compress consecutive locals of one type (spec 5.5.13);
+    # groupby finds the runs in C (every function of a link comes here).
+    runs = [(t, len(list(group))) for t, group in itertools.groupby(locals_)]
     write_uleb(buf, len(runs))
-    for count, t in runs:
+    for t, count in runs:
         write_uleb(buf, count)
         buf.append(t.code)
 
