@@ -244,7 +244,8 @@ def _resolve_sigs(f: ir.Func, ids: dict[str, int]) -> ir.Func:
         if isinstance(e, ir.SigRef) and e.name in ids:
             return ir.Const(ValType.I32, ids[e.name])
         return e
-    if not any(_has_sigref(b) for b in f.blocks):
+    # Most modules declare no C signature: nothing to resolve, no walk of the body.
+    if not ids or not any(_has_sigref(b) for b in f.blocks):
         return f
     return attrs.evolve(f, blocks=tuple(map_block(b, fn) for b in f.blocks))
 
