@@ -89,3 +89,16 @@ def test_output_runs_as_without_lto(objects: list[str]) -> None:
     a = linker.host.run(with_lto.wasm, ["prog"], capture=True)
     b = linker.host.run(without.wasm, ["prog"], capture=True)
     assert (a.stdout, a.exit_code) == (b.stdout, b.exit_code)
+
+
+def test_source_map_is_what_generation_gives(objects: list[str], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copied function's line table is its object's, moved with the relocation
+    sites: the same rows code generation makes from the spans."""
+    out, smap = tmp_path / "p.wasm", tmp_path / "p.wasm.map"
+    copying = linker.link(objects, out, lto=True, strip_all=False, source_map=str(smap))
+    copied_map = smap.read_text()
+    monkeypatch.setattr(linker.writer._Emitter, "copies", lambda *_a: False)
+    generating = linker.link(objects, out, lto=True, strip_all=False, source_map=str(smap))
+    assert copying.wasm == generating.wasm
+    assert copied_map == smap.read_text()
