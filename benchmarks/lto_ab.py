@@ -6,8 +6,8 @@ Each link runs in a fresh process (`benchmarks/lto.py`'s MEASURE script, this
 venv's Python, the tree under test first on PYTHONPATH), in the order
 base --lto, new --lto, new without LTO, repeated and so alternated; printed:
 the median wall time, CPU time (user + system: less sensitive than wall time
-to the other processes of a shared machine), peak RSS and the phase times of
-each, the LTO links' ratio to the link without LTO, and whether the two trees'
+to the other processes of a shared machine), peak RSS, the phase times and
+the LTO pass times of each, the LTO links' ratio to the link without LTO, and whether the two trees'
 `--lto` outputs are byte-identical.  The program is the one `benchmarks/lto.py`
 links (`benchmarks/gen.py`, built once into build/bench/scale/; `--program
 m200` for a 20,000-function one).
@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from lto import MEASURE  # noqa: E402
 
 # The measuring script, with the process's CPU time added to what it prints.
-SCRIPT = MEASURE.replace('"peak_rss_mb"', '"cpu_s": ru.ru_utime + ru.ru_stime, "peak_rss_mb"')
+SCRIPT = MEASURE.replace('"peak_rss_mb"', '"cpu_s": ru.ru_utime + ru.ru_stime, "passes": '
+                         '[[p.name, p.seconds] for p in (res.lto.passes if res.lto else ())], '
+                         '"peak_rss_mb"')
 OUT = ROOT / "build" / "bench" / "lto_ab"
 
 
@@ -60,6 +62,11 @@ def summary(name: str, rs: list[dict[str, Any]]) -> dict[str, float]:
           f"RSS {med['peak_rss_mb']:4.0f} MB  ({top})")
     walls = ", ".join(f"{r['link_s']:.2f}" for r in rs)
     print(f"{'':<14} each wall {walls}")
+    if rs[0]["passes"]:
+        passes = [statistics.median(r["passes"][i][1] for r in rs)
+                  for i in range(len(rs[0]["passes"]))]
+        print(f"{'':<14} passes " + ", ".join(
+            f"{name} {t:.2f}" for (name, _), t in zip(rs[0]["passes"], passes)))
     return med
 
 

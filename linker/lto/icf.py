@@ -10,7 +10,9 @@ discovery (unless something outside the IR keeps it).  As lld's
 folded into: `@f == @g` must stay false.  A function that panics is not
 folded either (its message names it).  Folding can make callers equal, so
 the pass repeats until nothing changes (binaryen's
-`duplicate-function-elimination` iterates the same way).
+`duplicate-function-elimination` iterates the same way); a round
+canonicalizes (and hashes) again only the bodies the previous one changed,
+and rewrites only the functions that call a folded one.
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ identical code folding) without its module's signature table.
 
 `Whole.finish(program)` returns the program emission works on: the same
 records, each live IR function carrying its optimized body, minus the
-functions and globals the passes made unreachable.  Passes mutate a
+functions and globals the passes made unreachable; a function no pass
+changed (its body equal to the decoded one, neither its type nor a
+callee's changed) is marked `as_compiled`, and emission copies its
+object's code instead of generating it again.  Passes mutate a
 `Whole` (as binaryen's passes mutate a Module); the phase as a whole
 returns a new program.
 """
