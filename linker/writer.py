@@ -75,6 +75,9 @@ class LiveFunc:
     origin: str = ""
     decoded: ir.Func | None = None
     retyped: FuncType | None = None     # LTO changed its parameters (`linker.lto.dae`)
+    # LTO left its IR as the object has it (`linker.lto.whole`): the object's compiled
+    # code is still its code, and a native-mode LTO link copies it.
+    as_compiled: bool = False
 
     @property
     def func(self) -> ir.Func:
@@ -384,6 +387,9 @@ class _Emitter:
         # Objects hold code compiled for native tail calls; any other mode
         # generates code again from the IR.
         self.from_ir = self.trampoline or opts.checked or opts.instrument or opts.from_ir
+        # Only LTO asks for IR: a function it left unchanged keeps its compiled code.
+        self.copy_unchanged = opts.from_ir and not (self.trampoline or opts.checked
+                                                    or opts.instrument)
         self.checks: Checks | None = None
         self.synthetic: dict[str, SyntheticFunc] = {}
         self.wrappers: dict[str, int] = {}      # symbol -> its tail-call-finishing wrapper
@@ -629,19 +635,21 @@ class _Emitter:
         for lf in self.prog.funcs:
             rows: list[tuple[int, Span]] | None = [] if self.opts.lines else None
             moves: list[tuple[int, int]] | None = [] if self.opts.lines else None
-            if self.from_ir and lf.rec.obj.has_ir:
+            redirects = self.redirects.get(lf.rec.obj.name, {})
+            if self.from_ir and lf.rec.obj.has_ir and not self.copies(lf, redirects):
                 ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows,
                                   checks=self.checks, trace=self.trace_hooks())
                 locals_, body = _compile_from_object(lf, ctx)
                 moves = None        # generated here: the rows are the table
             else:
                 # Compiled code, copied: IR in the objects' own (native) mode, or C.
-                redirects = self.redirects.get(lf.rec.obj.name, {})
                 r: LinkResolver = self.r
                 if tramp is not None or redirects:
                     r = _CallsFromC(self.r, tramp, self.wrapper, redirects)
-                locals_, body = relocate_function(lf.rec, r, self.prog.sig_ids,
-                                                  self.opts.compress_relocations, moves)
+                # Code LTO left alone is patched at minimal widths, as generated code is.
+                compress = self.opts.compress_relocations or (self.copy_unchanged
+                                                               and lf.rec.obj.has_ir)
+                locals_, body = relocate_function(lf.rec, r, self.prog.sig_ids, compress, moves)
             if self.opts.lines:
                 self.add_lines(lf, rows, moves)
             fn = self.mod.function(self.r.funcs[lf.symbol])
@@ -651,6 +659,15 @@ class _Emitter:
         if tramp is not None:
             self.gen_drivers()
         return sizes
+
+    def copies(self, lf: LiveFunc, redirects: dict[str, int]) -> bool:
+        """Whether an IR function is copied as compiled although the link generates
+        code from IR: LTO (native mode, no checks, no hooks) left it unchanged, so the
+        object's code, generated from this very IR by the same code generator in the
+        same mode, is the code generation would give again; its relocations resolve
+        to this link's indices as in a link without LTO.  (A call redirected to a
+        signature-mismatch stub is left to code generation, as without copying.)"""
+        return self.copy_unchanged and lf.as_compiled and not redirects
 
     def trace_hooks(self) -> TraceHooks | None:
         return TraceHooks.from_symbols(self.r.funcs) if self.opts.instrument else None

@@ -23,10 +23,14 @@ from linker.lto.whole import Whole
 def run(whole: Whole) -> None:
     written: set[str] = set()
     read: set[str] = set()
-    for f in whole.funcs.values():
-        for b in f.blocks:
-            written.update(s.name for s in b.stmts if isinstance(s, ir.GlobalSet))
-        read.update(e.name for e in func_exprs(f) if isinstance(e, ir.GlobalGet))
+    uses: dict[str, set[str]] = {}      # function -> the globals it reads or writes
+    for name, f in whole.funcs.items():
+        sets = {s.name for b in f.blocks for s in b.stmts if isinstance(s, ir.GlobalSet)}
+        gets = {e.name for e in func_exprs(f) if isinstance(e, ir.GlobalGet)}
+        written |= sets
+        read |= gets
+        if sets or gets:
+            uses[name] = sets | gets
     free = {g for g in whole.globals if g not in whole.pinned}
     consts = {g: ir.Const(*whole.globals[g]) for g in free - written}
     # A `global.get` is 2 bytes: only constants as small as that replace it.
@@ -41,9 +45,10 @@ def run(whole: Whole) -> None:
         return e
 
     touched = set(consts) | unread
-    for name, f in list(whole.funcs.items()):
-        if not touched & whole.refs_of(name):
+    for name, used in uses.items():
+        if touched.isdisjoint(used):
             continue
+        f = whole.funcs[name]
         blocks = []
         for b in f.blocks:
             if consts:

@@ -10,7 +10,9 @@ discovery (unless something outside the IR keeps it).  As lld's
 folded into: `@f == @g` must stay false.  A function that panics is not
 folded either (its message names it).  Folding can make callers equal, so
 the pass repeats until nothing changes (binaryen's
-`duplicate-function-elimination` iterates the same way).
+`duplicate-function-elimination` iterates the same way); a round
+canonicalizes (and hashes) again only the bodies the previous one changed,
+and rewrites only the functions that call a folded one.
 """
 
 from __future__ import annotations
@@ -66,8 +68,28 @@ def shape(f: ir.Func) -> tuple[object, ...]:
             tuple((len(b.stmts), type(b.term)) for b in f.blocks))
 
 
-def fold_round(whole: Whole) -> dict[str, str]:
-    first: dict[ir.Func, str] = {}
+@attrs.frozen(slots=True, eq=False)
+class _Key:
+    """A canonical form with its hash computed once (hashing a body walks all of it)."""
+
+    form: ir.Func
+    hashed: int
+
+    def __hash__(self) -> int:
+        return self.hashed
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, _Key) and self.hashed == other.hashed
+                and self.form == other.form)
+
+
+def fold_round(whole: Whole, memo: dict[str, tuple[ir.Func, _Key]] | None = None
+               ) -> dict[str, str]:
+    """One round: duplicate -> the first function of its class.  `memo` keeps each
+    canonical form across rounds while its body stays the same object (a round
+    rewrites only the callers of the functions it folded)."""
+    memo = {} if memo is None else memo
+    first: dict[_Key, str] = {}
     replace: dict[str, str] = {}
     shapes: dict[tuple[object, ...], list[str]] = {}
     for name, f in whole.funcs.items():
@@ -75,7 +97,13 @@ def fold_round(whole: Whole) -> dict[str, str]:
             shapes.setdefault(shape(f), []).append(name)
     for name in [n for group in shapes.values() if len(group) > 1 for n in group]:
         f = whole.funcs[name]
-        key = canonical(name, f)
+        hit = memo.get(name)
+        if hit is not None and hit[0] is f:
+            key = hit[1]
+        else:
+            form = canonical(name, f)
+            key = _Key(form, hash(form))
+            memo[name] = (f, key)
         rep = first.setdefault(key, name)
         if rep != name:
             replace[name] = rep
@@ -99,11 +127,26 @@ def redirect(f: ir.Func, replace: dict[str, str]) -> ir.Func:
 
 
 def run(whole: Whole) -> None:
+    memo: dict[str, tuple[ir.Func, _Key]] = {}
     for _round in range(4):
-        replace = fold_round(whole)
+        replace = fold_round(whole, memo)
         if not replace:
             return
         for dup, rep in replace.items():
             whole.effect(dup).folded_into = rep
         for name, f in list(whole.funcs.items()):
-            whole.update(name, redirect(f, replace))
+            if _calls_any(f, replace):
+                whole.update(name, redirect(f, replace))
+
+
+def _calls_any(f: ir.Func, replace: dict[str, str]) -> bool:
+    """Whether `f` calls a duplicate directly: the quick scan before `redirect`
+    rebuilds anything (most functions of a large program call none)."""
+    for b in f.blocks:
+        t = b.term
+        if isinstance(t, ir.TailCall) and t.callee in replace:
+            return True
+        for s in b.stmts:
+            if isinstance(s, ir.Call) and s.callee in replace:
+                return True
+    return False

@@ -33,7 +33,7 @@ from linker.ir import model as ir
 from linker.ir.ops import OPS_BY_NAME
 from linker.ir.types import ValType
 from linker.lto.cfg import idoms, dominates, stmt_reads, term_reads
-from linker.lto.walk import func_exprs, map_block, map_expr
+from linker.lto.walk import func_exprs, map_block, map_expr, per_func
 from linker.lto.whole import Whole
 from linker.writer import LiveData
 
@@ -130,6 +130,10 @@ class Folder:
             return self._load(e, e.addr)
         return e
 
+    def block(self, b: ir.BasicBlock) -> ir.BasicBlock:
+        """`b` folded (folding keeps every leaf: `expr` sees inner nodes only)."""
+        return _fold_term(map_block(b, self.expr, leaves=False))
+
     def _is_data(self, sym: str) -> bool:
         return sym not in self.whole.types
 
@@ -200,8 +204,11 @@ def _item_bytes(item: ir.DataItem) -> bytes | None:
 
 
 def fold_function(f: ir.Func, folder: Folder) -> ir.Func:
-    # Folding keeps every leaf: `folder.expr` sees inner nodes only.
-    blocks = tuple([_fold_term(map_block(b, folder.expr, leaves=False)) for b in f.blocks])
+    # A block's folding depends on the block alone (and the program's read-only data
+    # and symbols, which no pass changes): remembered per block object, so the round
+    # that confirms a fixed point, and the second run after inlining, fold again only
+    # the blocks that changed since.
+    blocks = tuple([per_func("fold", b, folder.block) for b in f.blocks])
     f = attrs.evolve(f, blocks=blocks)
     return propagate(f, folder)
 

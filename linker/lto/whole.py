@@ -13,7 +13,10 @@ identical code folding) without its module's signature table.
 
 `Whole.finish(program)` returns the program emission works on: the same
 records, each live IR function carrying its optimized body, minus the
-functions and globals the passes made unreachable.  Passes mutate a
+functions and globals the passes made unreachable; a function no pass
+changed (its body equal to the decoded one, neither its type nor a
+callee's changed) is marked `as_compiled`, and emission copies its
+object's code instead of generating it again.  Passes mutate a
 `Whole` (as binaryen's passes mutate a Module); the phase as a whole
 returns a new program.
 """
@@ -192,22 +195,36 @@ class Whole:
 
     def finish(self, prog: LiveProgram) -> LiveProgram:
         funcs: list[LiveFunc] = []
+        retyped = {lf.symbol for lf in prog.funcs
+                   if self.types.get(lf.symbol, lf.type) != lf.type}     # by `dae`
         for lf in prog.funcs:
             if lf.rec.obj.has_ir and lf.symbol not in self.funcs and lf.symbol not in self.pinned:
                 continue        # made unreachable by the passes
             body = self.funcs.get(lf.symbol)
             if body is None:
                 funcs.append(lf)
-            else:
-                ft = self.types.get(lf.symbol, lf.type)     # `dae` may have changed it
-                funcs.append(attrs.evolve(lf, decoded=body,
-                                          retyped=None if ft == lf.type else ft))
+                continue
+            ft = self.types.get(lf.symbol, lf.type)
+            same = self._as_compiled(lf, body, retyped)
+            funcs.append(attrs.evolve(lf, decoded=lf.decoded if same else body,
+                                      as_compiled=same,
+                                      retyped=None if ft == lf.type else ft))
         globals_ = [g for g in prog.globals if g[0] in self.globals]
         # The panic pool keeps the texts of the code before the passes (dropped
         # blocks and functions included), so no address moves: a program may
         # observe its data addresses, and LTO must not change what it computes.
         texts = [t for lf in prog.funcs for t in lf.rec.texts]
         return attrs.evolve(prog, funcs=funcs, globals=globals_, panic_texts=texts)
+
+    def _as_compiled(self, lf: LiveFunc, body: ir.Func, retyped: set[str]) -> bool:
+        """Whether the object's compiled code of `lf` is still its code
+        (`LiveFunc.as_compiled`): its body is the one `build` decoded, and neither
+        its type nor any callee's changed.  (A call's code follows the callee's
+        type as well as the IR: a call with no destination drops the result only
+        when there is one, and `dae` may remove a result its callers never used.)"""
+        if lf.symbol in retyped or not _unchanged(body, lf.decoded):
+            return False
+        return not (retyped and retyped & self.refs_of(lf.symbol))
 
     def referenced(self) -> set[str]:
         """Every symbol some live IR function refers to."""
@@ -217,12 +234,21 @@ class Whole:
         return out
 
 
+def _unchanged(body: ir.Func, decoded: ir.Func | None) -> bool:
+    """Whether `body` is the decoded one: the very object, or a rebuilt equal copy
+    (a cleanup pass that visits every body of a small program rebuilds the ones it
+    had nothing to do in; IR equality leaves out the spans, and the copy keeps the
+    decoded body's, which its compiled code and line table were made from)."""
+    return body is decoded or body == decoded
+
+
 def _resolve_sigs(f: ir.Func, ids: dict[str, int]) -> ir.Func:
     def fn(e: ir.Expr) -> ir.Expr:
         if isinstance(e, ir.SigRef) and e.name in ids:
             return ir.Const(ValType.I32, ids[e.name])
         return e
-    if not any(_has_sigref(b) for b in f.blocks):
+    # Most modules declare no C signature: nothing to resolve, no walk of the body.
+    if not ids or not any(_has_sigref(b) for b in f.blocks):
         return f
     return attrs.evolve(f, blocks=tuple(map_block(b, fn) for b in f.blocks))
 
