@@ -179,6 +179,7 @@ class _FuncGen:
         self.hoist: dict[tuple[int, int], tuple[ir.Expr, ...]] = {}
         self.hoisted = 0
         self.subst: dict[str, list[_Pending]] = {}
+        self.live: list[frozenset[str]] | None = None      # `_live_out`, when first needed
         self.temp: dict[ValType, int] = {}
         self.own: dict[str, int] = {}
         self.lines = ctx.lines
@@ -423,7 +424,8 @@ class _FuncGen:
                         hoisted.add(c)
                         where = 0
                 if where == 0 and (direct or not on_stack) or where == 1 and not on_stack:
-                    tee = n > 1 and not kills
+                    tee = n > 1 and not kills and (
+                        count > 1 or self.live_after(bi, c, dest, trampoline))
                     chosen[k] = _TEE if tee else _STACK
                     if not tee:
                         consumed[dest] = consumed.get(dest, 0) + 1
@@ -439,6 +441,23 @@ class _FuncGen:
             if chosen:
                 self.plan[bi] = chosen
         return consumed
+
+    def live_after(self, bi: int, c: int, x: str, trampoline: bool) -> bool:
+        """Whether local x may be read after statement c of block bi (c = the
+        number of statements: after the terminator) before it is written: a
+        value whose next read is its last needs no `local.tee`."""
+        blk = self.f.blocks[bi]
+        stmts = blk.stmts
+        for j in range(c + 1, len(stmts)):
+            if x in _value_info(_stmt_exprs(stmts[j]))[0]:
+                return True
+            if _dest(stmts[j]) == x:
+                return False
+        if c < len(stmts) and x in _value_info(_term_exprs(blk.term, trampoline))[0]:
+            return True
+        if self.live is None:
+            self.live = _live_out(self.f, trampoline)
+        return x in self.live[bi]
 
     def call_result(self, s: ir.Stmt) -> ValType | None:
         if type(s) is ir.Call:
@@ -1095,6 +1114,52 @@ def _value_info(exprs: Sequence[ir.Expr]) -> tuple[frozenset[str], int]:
             worst = max(worst, _T_LOAD)
             push(x.addr)
     return frozenset(reads), worst
+
+
+def _live_out(f: ir.Func, trampoline: bool) -> list[frozenset[str]]:
+    """By block index: the locals that may be read after the block before
+    being written (backward liveness, iterated over the CFG to a fixpoint)."""
+    index = {b.label: i for i, b in enumerate(f.blocks)}
+    n = len(f.blocks)
+    use: list[frozenset[str]] = []
+    defs: list[frozenset[str]] = []
+    succ: list[tuple[int, ...]] = []
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for i, b in enumerate(f.blocks):
+        live = set(_value_info(_term_exprs(b.term, trampoline))[0])
+        written: set[str] = set()
+        for s in reversed(b.stmts):
+            d = _dest(s)
+            if d is not None:
+                live.discard(d)
+                written.add(d)
+            live |= _value_info(_stmt_exprs(s))[0]
+        use.append(frozenset(live))
+        defs.append(frozenset(written))
+        t = b.term
+        targets = ((t.target,) if type(t) is ir.Jump else
+                   (t.then, t.else_) if type(t) is ir.Branch else
+                   (*t.targets, t.default) if type(t) is ir.Switch else ())
+        succ.append(tuple(index[x] for x in targets))
+        for x in succ[-1]:
+            preds[x].append(i)
+    live_in = list(use)
+    out: list[frozenset[str]] = [frozenset()] * n
+    work = list(range(n))
+    queued = set(work)
+    while work:
+        i = work.pop()
+        queued.discard(i)
+        lo = frozenset().union(*(live_in[x] for x in succ[i]))
+        out[i] = lo
+        li = use[i] | (lo - defs[i])
+        if li != live_in[i]:
+            live_in[i] = li
+            for p in preds[i]:
+                if p not in queued:
+                    queued.add(p)
+                    work.append(p)
+    return out
 
 
 def _merged_info(info: Sequence[tuple[frozenset[str], int]], k: int,

@@ -382,3 +382,28 @@ entry:
   return i32.wrap_i64(d)
 }""")
     assert locals_ == [ValType.I32] * 3 + [ValType.I64] * 2
+
+
+def test_value_dead_after_its_read_is_not_teed() -> None:
+    # c is read in three places, but each value of c only once: every
+    # assignment goes straight to its read, and c gets no slot.
+    locals_, code = gen("""
+func h(p: i32) -> i32 {
+  local c: i32, n: i32
+entry:
+  c = i32.load8_u(p)
+  if i32.eq(c, 32) then space else other
+space:
+  p = i32.add(p, 1)
+  c = i32.load8_u(p)
+  if i32.eq(c, 0) then done else space
+other:
+  n = i32.add(n, 1)
+  c = i32.load8_u(p, offset=1)
+  call use2(c, n)
+  jump done
+done:
+  return n
+}""")
+    assert locals_ == [ValType.I32]            # n only
+    assert code.count("local.tee 1") == 1 and "local.set 1" not in code
