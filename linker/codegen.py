@@ -356,6 +356,7 @@ class _FuncGen:
             # values are evaluated where it is, so what they read and may do counts
             # as its own when it is moved in turn.
             producers: dict[int, list[int]] = {}
+            pending: set[str] = set()   # locals some stackified assignment wrote
             for k, s in enumerate(stmts):
                 while open_ and open_[-1] <= k:
                     open_.pop()
@@ -410,9 +411,10 @@ class _FuncGen:
                 where, count = _read_position(exprs, dest, below)
                 if below and where != 0:
                     continue
-                if where == 1 and not on_stack and _reads_before(exprs, dest) & info[k][0]:
-                    # Moved past reads of locals it reads: one of those may take a
-                    # value (stackified earlier) that it was meant to read.
+                if where == 1 and not on_stack and (
+                        _reads_before(exprs, dest) & info[k][0] & pending):
+                    # Moved past a read of a local whose stackified value it is to
+                    # read: that read would take the value first.
                     continue
                 kills = kills and count == 1
                 if (where == 1 and on_stack and direct and c == k + 1 and k not in stack_in
@@ -433,6 +435,7 @@ class _FuncGen:
                         consumed.setdefault(dest, 0)
                     if cls is ir.Assign and c < len(stmts):
                         producers.setdefault(c, []).append(k)
+                        pending.add(dest)
                     if on_stack:
                         stack_in.add(c)
                         if not below:
