@@ -179,6 +179,7 @@ class _FuncGen:
         self.hoist: dict[tuple[int, int], tuple[ir.Expr, ...]] = {}
         self.hoisted = 0
         self.subst: dict[str, list[_Pending]] = {}
+        self.live: list[frozenset[str]] | None = None      # `_live_out`, when first needed
         self.temp: dict[ValType, int] = {}
         self.own: dict[str, int] = {}
         self.lines = ctx.lines
@@ -247,13 +248,13 @@ class _FuncGen:
         consumed: dict[str, int] = {}
         if self.ctx.trace is None and self.checks is None:
             consumed = self.plan_stack(instrs, reads)
-        self.assign_locals(reads, consumed)
+        dispatch = self.assign_locals(reads, consumed, _uses_dispatch(instrs))
         trace = self.ctx.trace
         if trace is not None:
             self.fid = self.r.func_index(f.name)
             trace.entry(self.b, self.fid, [(i, p.type) for i, p in enumerate(f.params)])
-        dispatch = self.temp_local(ValType.I32) if _uses_dispatch(instrs) else -1
-        instrs = _swap_eqz_ifs(_peephole(instrs), self.cond_spans)
+        instrs = _swap_eqz_ifs(_branch_arms(_peephole(instrs), self.cond_spans),
+                               self.cond_spans)
         ends_in_exit = self.emit_tree(instrs, dispatch)
         if f.result is not None and not ends_in_exit:
             # Every path left through an Exit; the end is unreachable but must
@@ -278,23 +279,39 @@ class _FuncGen:
             tree = _STRUCTURE(cfg)
         return tree
 
-    def assign_locals(self, reads: Mapping[str, int], consumed: Mapping[str, int]) -> None:
+    def assign_locals(self, reads: Mapping[str, int], consumed: Mapping[str, int],
+                      dispatch: bool = False) -> int:
         """Number the params and the IR locals still read: a local never read,
-        or read only where stackified values go, needs no slot."""
+        or read only where stackified values go, needs no slot.  Slots are
+        grouped by type (in order of first appearance), so the local
+        declarations are one run per type however inlining interleaved them;
+        the relooper's dispatch variable, when `dispatch`, joins the i32s.
+        Returns its slot (-1: none)."""
         f = self.f
         li, ri = self.local_index, self.read_index
         for i, p in enumerate(f.params):
             li[p.name] = ri[p.name] = i
-        base = len(f.params)
+        kept: dict[ValType, list[str | None]] = {}
         for p in f.locals:
             if reads.get(p.name, 0) <= consumed.get(p.name, 0):
-                li[p.name] = -1
+                li[p.name] = ri[p.name] = -1
             else:
-                li[p.name] = base + len(self.locals)
-                self.locals.append(p.type)
-            ri[p.name] = li[p.name]
+                kept.setdefault(p.type, []).append(p.name)
+        if dispatch:
+            kept.setdefault(ValType.I32, []).append(None)
+        slot = -1
+        base = len(f.params)
+        for t, names in kept.items():
+            for name in names:
+                idx = base + len(self.locals)
+                self.locals.append(t)
+                if name is None:
+                    slot = self.temp[t] = idx
+                else:
+                    li[name] = ri[name] = idx
         for name in consumed:
             ri[name] = -1
+        return slot
 
     # ------------------------------------------------------------ stackifying
 
@@ -335,6 +352,11 @@ class _FuncGen:
             under: dict[int, list[str]] = {}
             hoisted: set[int] = set()
             info: list[tuple[frozenset[str], int]] | None = None   # by statement, when needed
+            # By consumer: the stackified assignments whose values it reads.  Their
+            # values are evaluated where it is, so what they read and may do counts
+            # as its own when it is moved in turn.
+            producers: dict[int, list[int]] = {}
+            pending: set[str] = set()   # locals some stackified assignment wrote
             for k, s in enumerate(stmts):
                 while open_ and open_[-1] <= k:
                     open_.pop()
@@ -361,6 +383,8 @@ class _FuncGen:
                 assert dest is not None
                 if info is None:
                     info = [_value_info(_stmt_exprs(x)) for x in stmts]
+                if cls is ir.Assign and k in producers:
+                    info[k] = _merged_info(info, k, producers[k])
                 c = _consumer(stmts, info, k, dest, cls is not ir.Assign, skips)
                 if c < 0 or on_stack and open_ and c > open_[-1]:
                     continue
@@ -387,6 +411,11 @@ class _FuncGen:
                 where, count = _read_position(exprs, dest, below)
                 if below and where != 0:
                     continue
+                if where == 1 and not on_stack and (
+                        _reads_before(exprs, dest) & info[k][0] & pending):
+                    # Moved past a read of a local whose stackified value it is to
+                    # read: that read would take the value first.
+                    continue
                 kills = kills and count == 1
                 if (where == 1 and on_stack and direct and c == k + 1 and k not in stack_in
                         and cls is not ir.Assign and not below):
@@ -397,12 +426,16 @@ class _FuncGen:
                         hoisted.add(c)
                         where = 0
                 if where == 0 and (direct or not on_stack) or where == 1 and not on_stack:
-                    tee = n > 1 and not kills
+                    tee = n > 1 and not kills and (
+                        count > 1 or self.live_after(bi, c, dest, trampoline))
                     chosen[k] = _TEE if tee else _STACK
                     if not tee:
                         consumed[dest] = consumed.get(dest, 0) + 1
                     else:
                         consumed.setdefault(dest, 0)
+                    if cls is ir.Assign and c < len(stmts):
+                        producers.setdefault(c, []).append(k)
+                        pending.add(dest)
                     if on_stack:
                         stack_in.add(c)
                         if not below:
@@ -411,6 +444,23 @@ class _FuncGen:
             if chosen:
                 self.plan[bi] = chosen
         return consumed
+
+    def live_after(self, bi: int, c: int, x: str, trampoline: bool) -> bool:
+        """Whether local x may be read after statement c of block bi (c = the
+        number of statements: after the terminator) before it is written: a
+        value whose next read is its last needs no `local.tee`."""
+        blk = self.f.blocks[bi]
+        stmts = blk.stmts
+        for j in range(c + 1, len(stmts)):
+            if x in _value_info(_stmt_exprs(stmts[j]))[0]:
+                return True
+            if _dest(stmts[j]) == x:
+                return False
+        if c < len(stmts) and x in _value_info(_term_exprs(blk.term, trampoline))[0]:
+            return True
+        if self.live is None:
+            self.live = _live_out(self.f, trampoline)
+        return x in self.live[bi]
 
     def call_result(self, s: ir.Stmt) -> ValType | None:
         if type(s) is ir.Call:
@@ -426,13 +476,15 @@ class _FuncGen:
         # (conditions, switch indexes) and IR terminators (exits).
         b = self.b
         last = len(instrs) - 1
-        # A function ending in `if ... exit else ... exit end`: the if takes the
-        # function's result type and its arms' returns fall out of it
-        # (`return` at the end of an arm is then left out).
-        typed_if, arm_ends = -1, (-1, -1)
+        # A function ending in `if ... exit else ... exit end`, or a loop whose
+        # body ends so: the trailing constructs take the function's result
+        # type and the returns at their arms' ends fall out of them (`return`
+        # left out).
+        typed: set[int] = set()
+        at_end = {last}
         if self.f.result is not None and self.ctx.trace is None:
-            typed_if, arm_ends = _final_if(instrs)
-        at_end = {last, *arm_ends} if typed_if >= 0 else {last}
+            typed, exits = _final_tail(instrs)
+            at_end |= exits
         if self.f.result is None:
             at_end = _tail_exits(instrs)
         for pos, ins in enumerate(instrs):
@@ -453,11 +505,11 @@ class _FuncGen:
                 case BlockStart():
                     b.block()
                 case LoopStart():
-                    b.loop()
+                    b.loop(self.f.result if pos in typed else None)
                 case IfStart(cond=c):
                     self.mark(self.cond_spans.get(id(c)))
                     self.emit_expr(cast(ir.Expr, c))
-                    b.if_(self.f.result if pos == typed_if else None)
+                    b.if_(self.f.result if pos in typed else None)
                 case Else():
                     b.else_()
                 case End():
@@ -481,9 +533,9 @@ class _FuncGen:
                 case Exit(payload=t):
                     # A return at the very end: the function's end returns.
                     self.emit_exit(cast(ir.Terminator, t), pos in at_end and (
-                        b.depth == 0 or typed_if >= 0 or self.f.result is None)
+                        b.depth == 0 or typed or self.f.result is None)
                         and self.ctx.trace is None)
-        return typed_if >= 0 or last >= 0 and type(instrs[last]) in (Exit, Br, BrTable)
+        return bool(typed) or last >= 0 and type(instrs[last]) in (Exit, Br, BrTable)
 
     def emit_exit(self, t: ir.Terminator, at_end: bool = False) -> None:
         b = self.b
@@ -1067,6 +1119,81 @@ def _value_info(exprs: Sequence[ir.Expr]) -> tuple[frozenset[str], int]:
     return frozenset(reads), worst
 
 
+def _live_out(f: ir.Func, trampoline: bool) -> list[frozenset[str]]:
+    """By block index: the locals that may be read after the block before
+    being written (backward liveness, iterated over the CFG to a fixpoint)."""
+    index = {b.label: i for i, b in enumerate(f.blocks)}
+    n = len(f.blocks)
+    use: list[frozenset[str]] = []
+    defs: list[frozenset[str]] = []
+    succ: list[tuple[int, ...]] = []
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for i, b in enumerate(f.blocks):
+        live = set(_value_info(_term_exprs(b.term, trampoline))[0])
+        written: set[str] = set()
+        for s in reversed(b.stmts):
+            d = _dest(s)
+            if d is not None:
+                live.discard(d)
+                written.add(d)
+            live |= _value_info(_stmt_exprs(s))[0]
+        use.append(frozenset(live))
+        defs.append(frozenset(written))
+        t = b.term
+        targets = ((t.target,) if type(t) is ir.Jump else
+                   (t.then, t.else_) if type(t) is ir.Branch else
+                   (*t.targets, t.default) if type(t) is ir.Switch else ())
+        succ.append(tuple(index[x] for x in targets))
+        for x in succ[-1]:
+            preds[x].append(i)
+    live_in = list(use)
+    out: list[frozenset[str]] = [frozenset()] * n
+    work = list(range(n))
+    queued = set(work)
+    while work:
+        i = work.pop()
+        queued.discard(i)
+        lo = frozenset().union(*(live_in[x] for x in succ[i]))
+        out[i] = lo
+        li = use[i] | (lo - defs[i])
+        if li != live_in[i]:
+            live_in[i] = li
+            for p in preds[i]:
+                if p not in queued:
+                    queued.add(p)
+                    work.append(p)
+    return out
+
+
+def _merged_info(info: Sequence[tuple[frozenset[str], int]], k: int,
+                 producers: Sequence[int]) -> tuple[frozenset[str], int]:
+    """Statement k's reads and worst effect with those of the stackified values
+    it reads (evaluated where k's value is)."""
+    reads, worst = info[k]
+    for p in producers:
+        reads |= info[p][0]
+        worst = max(worst, info[p][1])
+    return reads, worst
+
+
+def _reads_before(exprs: Sequence[ir.Expr], name: str) -> set[str]:
+    """The locals evaluation of `exprs` reads before it first reads `name`."""
+    out: set[str] = set()
+    stack: list[Any] = list(reversed(exprs))
+    while stack:
+        node = stack.pop()
+        cls = type(node)
+        if cls is ir.LocalGet:
+            if node.name == name:
+                break
+            out.add(node.name)
+        elif cls is ir.OpExpr:
+            stack.extend(reversed(node.args))
+        elif cls is ir.Load:
+            stack.append(node.addr)
+    return out
+
+
 def _constant_lead(exprs: Sequence[ir.Expr]) -> int:
     """How many of `exprs` are, from the first, constants (nothing to
     evaluate: they may be emitted earlier)."""
@@ -1215,32 +1342,172 @@ def _swap_eqz_ifs(instrs: list[Instr], cond_spans: dict[int, Span]) -> list[Inst
     return out
 
 
+# Integer comparisons and their negations (float ones are not: NaN).
+_NEGATED = {f"{t}.{a}": f"{t}.{b}" for t in ("i32", "i64") for a, b in (
+    ("eq", "ne"), ("ne", "eq"), ("lt_s", "ge_s"), ("ge_s", "lt_s"), ("lt_u", "ge_u"),
+    ("ge_u", "lt_u"), ("gt_s", "le_s"), ("le_s", "gt_s"), ("gt_u", "le_u"), ("le_u", "gt_u"))}
+
+
+def _negate(c: object, cond_spans: dict[int, Span]) -> tuple[ir.Expr, bool]:
+    """A condition true exactly when `c` is false (as a branch condition), and
+    whether it costs nothing more than `c`: an inverted integer comparison,
+    the operand of `i32.eqz`, else `i32.eqz c`."""
+    e = cast(ir.Expr, c)
+    out: ir.Expr
+    if type(e) is ir.OpExpr and e.op in _NEGATED:
+        out, cheap = ir.OpExpr(_NEGATED[e.op], e.args, span=e.span), True
+    elif _is_eqz(e):
+        out, cheap = cast(ir.OpExpr, e).args[0], True
+    else:
+        out, cheap = ir.OpExpr("i32.eqz", (e,)), False
+    span = cond_spans.get(id(e))
+    if span is not None:
+        cond_spans[id(out)] = span
+    return out, cheap
+
+
+def _branch_arms(instrs: list[Instr], cond_spans: dict[int, Span]) -> list[Instr]:
+    """Ifs whose one arm only branches, or is empty (binaryen's
+    remove-unused-brs does the like):
+
+    * `if c (br d) else A end` -> `br_if c; A`, and `if c A else (br d) end`
+      -> `br_if !c; A` (to the same target; A no longer nests in the if, so
+      not when something branches to the if's own end);
+    * `if c else A end` (an empty then arm) -> `if !c A end` when negating c
+      costs nothing (an inverted comparison, or dropping an `i32.eqz`);
+    * `if c A (br d) else B end` -> `if c A (br d) end B`: the then arm never
+      falls through, so B may follow the if (typically a loop's exit:
+      `loop (if c (... br 1) end) B end`).
+
+    Branch targets are resolved to the construct they leave (its start's
+    position) first and their depths counted again in the new stream."""
+    if not any(type(i) is IfStart for i in instrs):
+        return instrs
+    match_else: dict[int, int] = {}
+    match_end: dict[int, int] = {}
+    target: dict[int, tuple[int, ...]] = {}     # branch position -> construct starts
+    targeted: set[int] = set()
+    opened: list[int] = []
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is BlockStart or cls is LoopStart or cls is IfStart:
+            opened.append(i)
+        elif cls is Else:
+            match_else[opened[-1]] = i
+        elif cls is End:
+            match_end[opened.pop()] = i
+        elif cls is Br or cls is BrIf or cls is BrTable:
+            t = target[i] = tuple(opened[-1 - d] for d in _depths(ins))
+            targeted.update(t)
+    replace: dict[int, Instr] = {}      # IfStart position -> its replacement
+    drop: set[int] = set()
+    for i, e in match_else.items():
+        if i in targeted:
+            continue
+        end = match_end[i]
+        c = cast(IfStart, instrs[i]).cond
+        if e == i + 2 and type(instrs[i + 1]) is Br:
+            replace[i] = BrIf(c, 0)
+            target[i] = target[i + 1]
+            drop.update((i + 1, e, end))
+        elif end == e + 2 and type(instrs[e + 1]) is Br:
+            replace[i] = BrIf(_negate(c, cond_spans)[0], 0)
+            target[i] = target[e + 1]
+            drop.update((e, e + 1, end))
+        elif e == i + 1:
+            neg, cheap = _negate(c, cond_spans)
+            if cheap:
+                replace[i] = IfStart(neg)
+                drop.add(e)
+        elif type(instrs[e - 1]) is Br or type(instrs[e - 1]) is BrTable:
+            replace[e] = End()      # the else arm follows the if
+            drop.add(end)
+    if not replace:
+        return instrs
+    out: list[Instr] = []
+    depth_of: dict[int, int] = {}       # open construct start -> its nesting level
+    stack: list[int] = []
+    for i, ins in enumerate(instrs):
+        if i in drop:
+            continue
+        ins = replace.get(i, ins)
+        cls = type(ins)
+        if cls is BlockStart or cls is LoopStart or cls is IfStart:
+            depth_of[i] = len(stack)
+            stack.append(i)
+        elif cls is End:
+            stack.pop()
+        elif cls is Br or cls is BrIf or cls is BrTable:
+            ds = [len(stack) - 1 - depth_of[t] for t in target[i]]
+            ins = _with_depths(ins, ds)
+        out.append(ins)
+    return out
+
+
+def _depths(ins: Instr) -> tuple[int, ...]:
+    if isinstance(ins, BrTable):
+        return (*ins.depths, ins.default)
+    return (cast(Br | BrIf, ins).depth,)
+
+
+def _with_depths(ins: Instr, ds: list[int]) -> Instr:
+    if isinstance(ins, BrTable):
+        return BrTable(ins.index, tuple(ds[:-1]), ds[-1])
+    if type(ins) is Br:
+        return Br(ds[0])
+    return BrIf(cast(BrIf, ins).cond, ds[0])
+
+
 def _is_eqz(c: object) -> bool:
     return type(c) is ir.OpExpr and c.op == "i32.eqz"
 
 
-def _final_if(instrs: Sequence[Instr]) -> tuple[int, tuple[int, int]]:
-    """When the stream ends with a top-level `if` whose two arms end in an
-    exit: the index of its start and of the two exits; else (-1, ...)."""
-    none = (-1, (-1, -1))
+def _final_tail(instrs: Sequence[Instr]) -> tuple[set[int], set[int]]:
+    """When the stream ends with constructs every way out of which falls off
+    the function's end with its result (binaryen gives such trailing ifs and
+    loops the function's type): the positions of those constructs' starts,
+    and of the exits whose `return` can then be left out.  Each place that
+    falls through to a typed construct's end must end in an exit or a branch
+    elsewhere: an `if` with both arms (each checked the same way), a loop's
+    body, nothing targeting an `if`'s end.  ({}, {}) when not so."""
+    typed: set[int] = set()
+    exits: set[int] = set()
     n = len(instrs)
-    if n < 4 or type(instrs[-1]) is not End or type(instrs[-2]) is not Exit:
-        return none
-    depth = 0
-    else_at = -1
-    for i in range(n - 1, -1, -1):
-        cls = type(instrs[i])
-        if cls is End:
-            depth += 1
-        elif cls is BlockStart or cls is LoopStart or cls is IfStart:
-            depth -= 1
-            if depth == 0:
-                if cls is not IfStart or else_at < 0 or type(instrs[else_at - 1]) is not Exit:
-                    return none
-                return i, (else_at - 1, n - 2)
-        elif cls is Else and depth == 1:
-            else_at = i
-    return none
+    if n < 2 or type(instrs[-1]) is not End:
+        return typed, exits
+    start: dict[int, int] = {}          # End position -> its construct's start
+    else_of: dict[int, int] = {}        # If start -> its Else position
+    targeted: set[int] = set()
+    opened: list[int] = []
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is BlockStart or cls is LoopStart or cls is IfStart:
+            opened.append(i)
+        elif cls is Else:
+            else_of[opened[-1]] = i
+        elif cls is End:
+            start[i] = opened.pop()
+        elif cls is Br or cls is BrIf or cls is BrTable:
+            targeted.update(opened[-1 - d] for d in _depths(ins))
+    work = [n - 1]                      # positions of the last instruction of an arm
+    while work:
+        k = work.pop()
+        cls = type(instrs[k])
+        if cls is Exit:
+            exits.add(k)
+        elif cls is End:
+            s0 = start[k]
+            kind = type(instrs[s0])
+            if kind is LoopStart:
+                work.append(k - 1)
+            elif kind is IfStart and s0 in else_of and s0 not in targeted:
+                work += [else_of[s0] - 1, k - 1]
+            else:
+                return set(), set()
+            typed.add(s0)
+        elif cls is not Br and cls is not BrTable:
+            return set(), set()
+    return typed, exits
 
 
 def _uses_dispatch(instrs: Sequence[Instr]) -> bool:

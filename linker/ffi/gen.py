@@ -932,20 +932,28 @@ class FfiEmitter:
         d, r, e = 3, 4, 5
         b = InstrBuilder()
         nsigs = len(self.plan.sigs)
+        # Signature ids are 1..nsigs; anything else gets 0.  With one signature
+        # (the common case) the test is `sig != 1` and its descriptor a constant.
         b.local_get(0)
         b.i32_const(1)
-        b.op("i32.sub")
-        b.i32_const(nsigs)
-        b.op("i32.ge_u")
+        if nsigs == 1:
+            b.op("i32.ne")
+        else:
+            b.op("i32.sub")
+            b.i32_const(nsigs)
+            b.op("i32.ge_u")
         b.if_()
         b.i32_const(0)
         b.return_()
         b.end()
-        b.local_get(0)
-        b.i32_const(4)
-        b.op("i32.shl")
-        self._mem(b, self.area - DESC)
-        b.op("i32.add")
+        if nsigs == 1:
+            self._mem(b, self.area)
+        else:
+            b.local_get(0)
+            b.i32_const(4)
+            b.op("i32.shl")
+            self._mem(b, self.area - DESC)
+            b.op("i32.add")
         b.local_tee(d)
         b.op("i32.load")
         b.local_tee(r)

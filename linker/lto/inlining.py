@@ -128,7 +128,15 @@ class Inliner:
             return False
         g = self.whole.funcs[callee]
         body = func_bytes(g)
-        growth = body + 2 * len(g.params) + 2 - 4
+        if _straight(g):
+            # One block ending in `return`: the copy falls through to the rest
+            # of the caller (no `br`, no `return`), and a parameter read once,
+            # in order, is stackified: its argument stands where its
+            # `local.get` was.
+            once = _read_once_in_order(g)
+            growth = body - 1 + 2 * (len(g.params) - once) - 2 * once - 4
+        else:
+            growth = body + 2 * len(g.params) + 2 - 4
         if growth <= 0:
             return True
         # A copy's `return v` becomes `local.set dest` and a `br` out, 3 bytes
@@ -259,6 +267,25 @@ class Inliner:
                     scratch.append(ir.Param(prefix + "drop", g.result))
                 stmts += (ir.Assign(scratch[0].name, t.value, span=t.span),)
         return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont, span=t.span))
+
+
+def _straight(g: ir.Func) -> bool:
+    return len(g.blocks) == 1 and isinstance(g.blocks[0].term, ir.Return)
+
+
+def _read_once_in_order(g: ir.Func) -> int:
+    """How many parameters a copy's code generation can leave on the stack:
+    all when each is read once, none is assigned, and the reads come in
+    parameter order (otherwise 0: a rough estimate)."""
+    index = {p.name: i for i, p in enumerate(g.params)}
+    order = [index[e.name] for e in func_exprs(g)
+             if isinstance(e, ir.LocalGet) and e.name in index]
+    written = any(isinstance(s, ir.Assign) and s.local in index
+                  or isinstance(s, (ir.Call, ir.CallIndirect)) and s.dest in index
+                  for b in g.blocks for s in b.stmts)
+    if written or order != list(range(len(g.params))):
+        return 0
+    return len(order)
 
 
 def _fresh(taken: set[str], counter: list[int]) -> str:

@@ -53,7 +53,8 @@ PASSES: dict[str, Pass] = {p.name: p for p in (
 )}
 
 DEFAULT_PIPELINE: tuple[str, ...] = (
-    "precompute-propagate", "directize", "simplify-globals", "inlining", "dae", "tail-call-loop",
+    "precompute-propagate", "directize", "simplify-globals", "inlining", "dae", "inlining",
+    "tail-call-loop",
     "precompute-propagate", "directize", "dce", "merge-blocks",
     "duplicate-function-elimination", "remove-unused-module-elements",
 )

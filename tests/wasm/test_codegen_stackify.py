@@ -290,3 +290,120 @@ no:
     # No eqz, no return: `if (result i32)` whose arms leave the value.
     assert code == ["local.get 0", "if", "local.get 0", "return_call", "else", "i32.const",
                     "end"]
+
+
+def test_value_read_through_a_stackified_chain_keeps_its_operands_old_values() -> None:
+    # `r = r + t` goes to `b = r`, which goes to the `t = ...` after it, which
+    # goes to `return r + t` -- after the return's own read of r.  Emitted
+    # there, the first value's read of t would take the later `t = ...`
+    # (found by the LTO fuzzer, seed 2, once inlining made this shape).
+    _, code = gen("""
+func h(v: i32) -> i32 {
+  local r: i32, t: i32, a: i32, b: i32
+entry:
+  r = i32.add(v, 2)
+  r = i32.add(r, t)
+  a = v
+  b = r
+  t = i32.add(i32.mul(a, 3), b)
+  return i32.add(r, t)
+}""")
+    # The old t (local 2) is read before anything writes it.
+    assert code.index("local.get 2") < code.index("local.set 2")
+    assert "local.tee 2" not in code[:code.index("local.get 2")]
+
+
+def test_loop_at_the_end_takes_the_result_type_and_branches_back_with_br_if() -> None:
+    _, code = gen("""
+func h(n: i32) -> i32 {
+  local i: i32
+entry:
+  jump loop
+loop:
+  i = i32.add(i, 1)
+  if i32.lt_s(i, n) then loop else done
+done:
+  return i
+}""")
+    # `loop (result i32) ... br_if 0; local.get i end`: no if/else, no return,
+    # no trailing unreachable.
+    assert code == ["loop", "local.get 1", "i32.const", "i32.add", "local.tee 1", "local.get 0",
+                    "i32.lt_s", "br_if", "local.get 1", "end"]
+
+
+def test_loop_exit_arm_follows_the_if() -> None:
+    _, code = gen("""
+func h(n: i32, p: i32) -> i32 {
+entry:
+  jump loop
+loop:
+  if i32.lt_s(n, 10) then body else out
+body:
+  i32.store(p, n)
+  n = i32.add(n, 1)
+  jump loop
+out:
+  call use2(n, n)
+  return n
+}""")
+    # `loop (if c (... br 1) end) exit-code end`: the then arm branches back,
+    # so the exit needs no `else`, and its value falls out of the typed loop.
+    assert "else" not in code and "return" not in code and "unreachable" not in code
+    assert code[-8:] == ["local.set 0", "br", "end", "local.get 0", "local.get 0", "call",
+                         "local.get 0", "end"]
+
+
+def test_empty_then_arm_inverts_the_comparison() -> None:
+    _, code = gen("""
+func h(n: i32, p: i32) -> i32 {
+entry:
+  if i32.gt_u(n, 10) then big else small
+small:
+  i32.store(p, n)
+  jump big
+big:
+  return n
+}""")
+    assert code[:4] == ["local.get 0", "i32.const", "i32.le_u", "if"]
+    assert "else" not in code
+
+
+def test_locals_are_declared_one_run_per_type() -> None:
+    locals_, _ = gen("""
+func h(n: i32) -> i32 {
+  local a: i32, b: i64, c: i32, d: i64, e: i32
+entry:
+  a = call f(n)
+  b = i64.extend_i32_s(a)
+  c = call f(a)
+  d = i64.add(b, b)
+  e = call f(c)
+  call use3(a, c, e)
+  return i32.wrap_i64(d)
+}""")
+    assert locals_ == [ValType.I32] * 3 + [ValType.I64] * 2
+
+
+def test_value_dead_after_its_read_is_not_teed() -> None:
+    # c is read in three places, but each value of c only once: every
+    # assignment goes straight to its read, and c gets no slot.
+    locals_, code = gen("""
+func h(p: i32) -> i32 {
+  local c: i32, n: i32
+entry:
+  c = i32.load8_u(p)
+  if i32.eq(c, 32) then space else other
+space:
+  p = i32.add(p, 1)
+  c = i32.load8_u(p)
+  if i32.eq(c, 0) then done else space
+other:
+  n = i32.add(n, 1)
+  c = i32.load8_u(p, offset=1)
+  call use2(c, n)
+  jump done
+done:
+  return n
+}""")
+    assert locals_ == [ValType.I32]            # n only
+    assert code.count("local.tee 1") == 1 and "local.set 1" not in code
