@@ -375,8 +375,9 @@ class _FuncGen:
                     nxt = stmts[c]
                     exprs = _stmt_exprs(nxt)
                     direct = True
-                    # Assigned again right after this read: the value is dead then.
-                    kills = _dest(nxt) == dest
+                    # Assigned again by the reader, or by a later statement of the
+                    # block before any read: the value is dead after this read.
+                    kills = _dest(nxt) == dest or _rewritten(stmts, info, c, dest)
                 else:
                     mode = follows.get(bi, 0)
                     if mode == 0:
@@ -1041,6 +1042,18 @@ def _consumer(stmts: Sequence[ir.Stmt], info: list[tuple[frozenset[str], int]], 
 # but a result; a load's out-of-bounds trap; an arithmetic trap; memory.size
 # or memory.grow.
 _T_NONE, _T_LOAD, _T_ARITH, _T_MEMSIZE = 0, 1, 2, 3
+
+
+def _rewritten(stmts: Sequence[ir.Stmt], info: Sequence[tuple[frozenset[str], int]],
+               c: int, local: str) -> bool:
+    """Whether a statement after `stmts[c]` in the block assigns `local` before
+    anything reads it (a statement reads its operands before it assigns)."""
+    for k in range(c + 1, len(stmts)):
+        if local in info[k][0]:
+            return False
+        if _dest(stmts[k]) == local:
+            return True
+    return False
 
 
 def _value_info(exprs: Sequence[ir.Expr]) -> tuple[frozenset[str], int]:

@@ -367,7 +367,9 @@ def lto(ctx: LinkContext) -> None:
     if bad:
         raise DiagnosticError([Diagnostic.error(
             f"unknown LTO pass: {name} (known: {', '.join(sorted(PASSES))})") for name in bad])
-    ctx.program, ctx.lto = run_lto(ctx.program, passes, measure=opts.verbose)
+    # --instrument traces the entry as a function of its own: `_start` stays the writer's.
+    ctx.program, ctx.lto = run_lto(ctx.program, passes, measure=opts.verbose,
+                                   ir_start=not opts.instrument)
 
 
 def emit(ctx: LinkContext) -> None:

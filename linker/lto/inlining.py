@@ -29,6 +29,9 @@ Fresh names are `lto$N$name` (N unique in the caller), labels alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
+
 import attrs
 
 from linker.ir import model as ir
@@ -36,7 +39,8 @@ from linker.ir.types import ValType
 from linker.lto.cfg import maybe_uninit
 from linker.codegen import initial_zeros
 from linker.lto.estimate import func_bytes, stmt_bytes
-from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure
+from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure, \
+    successors
 from linker.lto.whole import Whole
 
 ONE_USE = 200
@@ -145,6 +149,18 @@ class Inliner:
         saved = 0 if callee in self.whole.pinned else own + 4
         return n * growth <= saved
 
+    def moves(self, caller: str, callee: str, looped: Callable[[], bool]) -> bool:
+        """Whether to inline a callee with one call, which nothing outside the IR keeps,
+        whatever its size: its code moves (binaryen inlines such a function too, `main`
+        into `_start` included), and the header and call go.  Not when the call is
+        in a loop of the caller (`looped`): the copy would keep the zero resets a
+        fresh function gets for free (`linker.lto.dce` drops them elsewhere)."""
+        if callee == caller or callee not in self.whole.funcs or self.uses.get(callee, 0) != 1:
+            return False
+        if callee in self.whole.pinned or not inlinable(self.whole.funcs[callee]):
+            return False
+        return not looped()
+
     def bottom_up(self) -> list[str]:
         """Every function after its callees (post-order of the call graph, iterative;
         a cycle is broken where the walk first meets it), so a caller copies callees
@@ -178,7 +194,8 @@ class Inliner:
                 self.sizes.pop(name, None)
 
     def inline_into(self, name: str, f: ir.Func) -> ir.Func:
-        if not any(self._site(name, f, b) is not None for b in f.blocks):
+        if not any(self._site(name, f, b, partial(in_cycle, f.blocks, b)) is not None
+                   for b in f.blocks):
             return f
         counter = [0]
         taken = {p.name for p in (*f.params, *f.locals)} | {b.label for b in f.blocks}
@@ -188,7 +205,10 @@ class Inliner:
         out: list[ir.BasicBlock] = []
         while blocks:
             b = blocks.pop(0)
-            site = self._site(name, f, b) if budget > 0 else None
+
+            def looped(b: ir.BasicBlock = b) -> bool:   # asked rarely: built when asked
+                return in_cycle([*out, b, *blocks], b)
+            site = self._site(name, f, b, looped) if budget > 0 else None
             if site is None:
                 out.append(b)
                 continue
@@ -206,18 +226,23 @@ class Inliner:
             return f
         return attrs.evolve(f, blocks=tuple(out), locals=tuple(new_locals))
 
-    def _site(self, name: str, f: ir.Func, b: ir.BasicBlock) -> tuple[int, str] | None:
+    def _site(self, name: str, f: ir.Func, b: ir.BasicBlock,
+              looped: Callable[[], bool]) -> tuple[int, str] | None:
         """(statement index, callee) of the first call in `b` to inline; index
-        len(stmts) for the terminator's tail call."""
+        len(stmts) for the terminator's tail call.  `looped`: whether `b` is in a
+        cycle of the caller."""
         for i, s in enumerate(b.stmts):
-            if (isinstance(s, ir.Call) and self.wanted(name, s.callee)
+            if (isinstance(s, ir.Call) and self._take(name, s.callee, looped)
                     and not has_tail_calls(self.whole.funcs[s.callee])):
                 return i, s.callee
         t = b.term
-        if isinstance(t, ir.TailCall) and self.wanted(name, t.callee):
+        if isinstance(t, ir.TailCall) and self._take(name, t.callee, looped):
             if self.whole.funcs[t.callee].result == f.result:
                 return len(b.stmts), t.callee
         return None
+
+    def _take(self, caller: str, callee: str, looped: Callable[[], bool]) -> bool:
+        return self.wanted(caller, callee) or self.moves(caller, callee, looped)
 
     def _expand(self, b: ir.BasicBlock, index: int, g: ir.Func, prefix: str,
                 caller: ir.Func) -> tuple[list[ir.BasicBlock], list[ir.Param]]:
@@ -259,6 +284,23 @@ class Inliner:
                     scratch.append(ir.Param(prefix + "drop", g.result))
                 stmts += (ir.Assign(scratch[0].name, t.value, span=t.span),)
         return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont, span=t.span))
+
+
+def in_cycle(blocks: Sequence[ir.BasicBlock], b: ir.BasicBlock) -> bool:
+    """Whether control can come back to `b` once it leaves it (a search from its
+    successors)."""
+    by = {x.label: x for x in blocks}
+    work = list(successors(b.term))
+    seen = set(work)
+    while work:
+        l = work.pop()
+        if l == b.label:
+            return True
+        for s in successors(by[l].term):
+            if s not in seen:
+                seen.add(s)
+                work.append(s)
+    return False
 
 
 def _fresh(taken: set[str], counter: list[int]) -> str:
