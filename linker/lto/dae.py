@@ -33,7 +33,7 @@ from __future__ import annotations
 import attrs
 
 from linker.ir import model as ir
-from linker.ir.types import FuncType
+from linker.ir.types import FuncType, ValType
 from linker.lto.walk import func_exprs, is_pure
 from linker.lto.whole import Whole
 
@@ -115,11 +115,22 @@ def _writes(f: ir.Func) -> set[str]:
     return out
 
 
+# A constant argument `dae` moves into the callee: an integer, or an address (`@d+off`,
+# a function's table slot), which precompute-propagate then folds into loads.
+_Value = ir.Const | ir.SymRef
+
+
+def _constant(a: ir.Expr, t: ValType) -> bool:
+    if isinstance(a, ir.Const):
+        return a.type is t and bool(t.is_int)
+    return isinstance(a, ir.SymRef) and t is ValType.I32
+
+
 def plan(name: str, f: ir.Func, calls: list[tuple[str, tuple[ir.Expr, ...]]]
-         ) -> dict[int, ir.Const | None]:
+         ) -> dict[int, _Value | None]:
     """Parameter index -> the constant it takes (None: unread, just dropped)."""
     read, written = _reads(f), _writes(f)
-    out: dict[int, ir.Const | None] = {}
+    out: dict[int, _Value | None] = {}
     for i, p in enumerate(f.params):
         const: object = None
         pure = True
@@ -132,19 +143,18 @@ def plan(name: str, f: ir.Func, calls: list[tuple[str, tuple[ir.Expr, ...]]]
             if (caller == name and isinstance(a, ir.LocalGet) and a.name == p.name
                     and p.name not in written):
                 continue            # passed on unchanged by a recursive call
-            if (isinstance(a, ir.Const) and a.type == p.type and p.type.is_int
-                    and (const is None or const == a)):
+            if (_constant(a, p.type) and (const is None or const == a)):
                 const = a
             else:
                 const = _MIXED
-        if isinstance(const, ir.Const):
+        if isinstance(const, (ir.Const, ir.SymRef)):
             out[i] = const
         elif p.name not in read and pure and calls:
             out[i] = None
     return out
 
 
-def rewrite_callee(f: ir.Func, drop: dict[int, ir.Const | None]) -> ir.Func:
+def rewrite_callee(f: ir.Func, drop: dict[int, _Value | None]) -> ir.Func:
     params = tuple(p for i, p in enumerate(f.params) if i not in drop)
     moved = tuple(p for i, p in enumerate(f.params) if i in drop)
     sets = tuple(ir.Assign(f.params[i].name, c, span=f.span)
@@ -160,7 +170,7 @@ def rewrite_callee(f: ir.Func, drop: dict[int, ir.Const | None]) -> ir.Func:
     return attrs.evolve(f, params=params, locals=moved + f.locals, blocks=blocks)
 
 
-def rewrite_calls(f: ir.Func, retyped: dict[str, dict[int, ir.Const | None]]) -> ir.Func:
+def rewrite_calls(f: ir.Func, retyped: dict[str, dict[int, _Value | None]]) -> ir.Func:
     def args_of(callee: str, args: tuple[ir.Expr, ...]) -> tuple[ir.Expr, ...]:
         drop = retyped[callee]
         return tuple(a for i, a in enumerate(args) if i not in drop)
@@ -188,7 +198,7 @@ def run(whole: Whole) -> None:
     if not names:
         return
     sites, used = _calls(whole, names)
-    retyped: dict[str, dict[int, ir.Const | None]] = {}
+    retyped: dict[str, dict[int, _Value | None]] = {}
     unused: list[str] = []
     for n in sorted(names):
         f = whole.funcs[n]

@@ -36,7 +36,7 @@ import attrs
 
 from linker.ir import model as ir
 from linker.ir.types import ValType
-from linker.lto.cfg import maybe_uninit
+from linker.lto.cfg import maybe_uninit, stmt_writes
 from linker.codegen import initial_zeros
 from linker.lto.estimate import func_bytes, stmt_bytes
 from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure, \
@@ -132,14 +132,15 @@ class Inliner:
             return False
         g = self.whole.funcs[callee]
         body = func_bytes(g)
-        growth = body + 2 * len(g.params) + 2 - 4
+        returns = sum(1 for b in g.blocks if isinstance(b.term, ir.Return))
+        # A single `return` falls through into the continuation: no `br` out.
+        growth = body + 2 * _kept_params(g) + (2 if returns > 1 else 0) - 4
         if growth <= 0:
             return True
         # A copy's `return v` becomes `local.set dest` and a `br` out, 3 bytes
         # more than `return` now that code generation leaves values on the
         # stack; counted from the fourth return on (the first few usually merge
         # with the continuation: a threshold measured on the examples).
-        returns = sum(1 for b in g.blocks if isinstance(b.term, ir.Return))
         growth += 3 * max(returns - 3, 0)
         n = self.uses.get(callee, 0)
         # Code generation leaves out the callee's own entry assignments of the
@@ -284,6 +285,19 @@ class Inliner:
                     scratch.append(ir.Param(prefix + "drop", g.result))
                 stmts += (ir.Assign(scratch[0].name, t.value, span=t.span),)
         return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont, span=t.span))
+
+
+def _kept_params(g: ir.Func) -> int:
+    """The parameters a copy keeps in a local (a `local.set` of the argument): those
+    the callee assigns or reads more than once.  A parameter read once takes its
+    argument's value where it is read (code generation's stackifying, constant
+    propagation); one never read costs nothing."""
+    reads: dict[str, int] = {}
+    for e in func_exprs(g):
+        if isinstance(e, ir.LocalGet):
+            reads[e.name] = reads.get(e.name, 0) + 1
+    written = {w for b in g.blocks for s in b.stmts if (w := stmt_writes(s)) is not None}
+    return sum(1 for p in g.params if p.name in written or reads.get(p.name, 0) > 1)
 
 
 def in_cycle(blocks: Sequence[ir.BasicBlock], b: ir.BasicBlock) -> bool:
