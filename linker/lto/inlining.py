@@ -70,9 +70,10 @@ def has_tail_calls(f: ir.Func) -> bool:
 class _Renamer:
     """Fresh names for one inlined copy."""
 
-    def __init__(self, prefix: str, callee: ir.Func) -> None:
+    def __init__(self, prefix: str, callee: ir.Func, shared: dict[str, str]) -> None:
         self.prefix = prefix
         self.locals = {p.name: prefix + p.name for p in (*callee.params, *callee.locals)}
+        self.locals.update(shared)
 
     def label(self, l: str) -> str:
         return self.prefix + l
@@ -247,15 +248,18 @@ class Inliner:
 
     def _expand(self, b: ir.BasicBlock, index: int, g: ir.Func, prefix: str,
                 caller: ir.Func) -> tuple[list[ir.BasicBlock], list[ir.Param]]:
-        rn = _Renamer(prefix, g)
-        locals_ = [ir.Param(rn.locals[p.name], p.type) for p in (*g.params, *g.locals)]
         tail = index == len(b.stmts)
         call = b.term if tail else b.stmts[index]
         assert isinstance(call, (ir.Call, ir.TailCall))
+        shared = _shared_params(g, call.args)
+        rn = _Renamer(prefix, g, shared)
+        locals_ = [ir.Param(rn.locals[p.name], p.type) for p in (*g.params, *g.locals)
+                   if p.name not in shared]
         # The code an inlined call leaves behind keeps a location (the call's, the
         # callee's return's), so a trap in it still has its IR line under --lto.
         prologue: list[ir.Stmt] = [ir.Assign(rn.locals[p.name], a, span=call.span)
-                                   for p, a in zip(g.params, call.args)]
+                                   for p, a in zip(g.params, call.args)
+                                   if p.name not in shared]
         unset = maybe_uninit(g)
         prologue += [ir.Assign(rn.locals[p.name], zero(p.type), span=call.span)
                      for p in g.locals if p.name in unset]
@@ -287,6 +291,21 @@ class Inliner:
         return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont, span=t.span))
 
 
+def _shared_params(g: ir.Func, args: Sequence[ir.Expr]) -> dict[str, str]:
+    """Copy propagation at the call: a parameter the callee never assigns, whose
+    argument is a local of the caller, is that local in the copy (no copy, no new
+    local).  The copy assigns no local of the caller before it leaves (a `return`
+    assigns the call's destination and jumps out), so the local holds the
+    argument's value all through the copy, as the parameter would."""
+    written = _written(g)
+    return {p.name: a.name for p, a in zip(g.params, args)
+            if isinstance(a, ir.LocalGet) and p.name not in written}
+
+
+def _written(g: ir.Func) -> set[str]:
+    return {w for b in g.blocks for s in b.stmts if (w := stmt_writes(s)) is not None}
+
+
 def _kept_params(g: ir.Func) -> int:
     """The parameters a copy keeps in a local (a `local.set` of the argument): those
     the callee assigns or reads more than once.  A parameter read once takes its
@@ -296,7 +315,7 @@ def _kept_params(g: ir.Func) -> int:
     for e in func_exprs(g):
         if isinstance(e, ir.LocalGet):
             reads[e.name] = reads.get(e.name, 0) + 1
-    written = {w for b in g.blocks for s in b.stmts if (w := stmt_writes(s)) is not None}
+    written = _written(g)
     return sum(1 for p in g.params if p.name in written or reads.get(p.name, 0) > 1)
 
 
