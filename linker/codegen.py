@@ -502,8 +502,8 @@ class _FuncGen:
                     b.return_()
             case ir.Unreachable():
                 b.unreachable()
-            case ir.Panic(message=m):
-                self.emit_panic(m)
+            case ir.Panic(message=m, function=fn):
+                self.emit_panic(m, fn)
             case ir.TailCall(callee=c, args=args):
                 self.emit_tail_call(c, args)
             case ir.TailCallIndirect(type=ty, target=tg, args=args):
@@ -511,18 +511,21 @@ class _FuncGen:
             case _:
                 raise TypeError(f"not an exit terminator: {t!r}")
 
-    def emit_panic(self, message: str) -> None:
+    def emit_panic(self, message: str, function: str | None = None) -> None:
+        """`panic in <function>: <message>`; the function holding it unless LTO
+        inlined the panic from another (`ir.Panic.function`)."""
+        name = self.f.name if function is None else function
         sites = self.ctx.sites
         if sites is not None:
             # Object mode: the two strings are data symbols of the object's panic
             # pool, the panic function a symbol the linker defines.
-            for text in (self.f.name, message):
+            for text in (name, message):
                 self.site(RelocType.MEMORY_ADDR_SLEB, 0x41, sites.string(text))
                 self.b.i32_const(len(text.encode()))
             self.site(RelocType.FUNCTION_INDEX_LEB, 0x10, PANIC_SYMBOL)
             self.b.unreachable()
             return
-        fidx, fptr, flen, mptr, mlen = self.r.panic_call(self.f.name, message)
+        fidx, fptr, flen, mptr, mlen = self.r.panic_call(name, message)
         for v in (fptr, flen, mptr, mlen):
             self.b.i32_const(v)
         self.b.call(fidx)

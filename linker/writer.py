@@ -336,7 +336,7 @@ def _scan(funcs: Sequence[LiveFunc], arg_types: Any, from_ir: bool) -> _Scan:
         for b in f.blocks:
             t = b.term
             if isinstance(t, ir.Panic):
-                s.messages += [f.name, t.message]
+                s.messages += [f.name if t.function is None else t.function, t.message]
             elif isinstance(t, ir.TailCall):
                 seen_t.setdefault(t.callee, None)
                 s.has_tail.add(f.name)
@@ -768,14 +768,16 @@ class _Emitter:
     def add_ir_start(self, f: ir.Func, tramp: Trampoline | None) -> None:
         """`_start` generated from its IR (`LiveProgram.start`, made by LTO): code
         generation finishes the pending tail calls of what it calls, as in any IR
-        function.  Inlining copies no tail call or panic into it (`linker.lto.inlining`)."""
-        assert not any(isinstance(b.term, (ir.TailCall, ir.TailCallIndirect, ir.Panic))
-                       for b in f.blocks), "_start must not tail call or panic"
+        function.  Inlining copies no tail call into it (`linker.lto.inlining`)."""
+        assert not any(isinstance(b.term, (ir.TailCall, ir.TailCallIndirect))
+                       for b in f.blocks), "_start must not tail call"
         rows: list[tuple[int, Span]] | None = [] if self.opts.lines else None
         ctx = FuncContext(self.r, {}, self.opts.tail_calls, tramp, lines=rows,
                           checks=self.checks)
         locals_, body = compile_function(f, ctx)
         calls = [s.callee for b in f.blocks for s in b.stmts if isinstance(s, ir.Call)]
+        if any(isinstance(b.term, ir.Panic) for b in f.blocks):
+            calls.append(PANIC_SYMBOL)       # code inlined into it may panic
         if tramp is not None and tramp.any_tail:     # the drivers it may call
             calls += [driver_name(t) for t in self.drivers]
         idx = self.add_synthetic(FuncType(), SyntheticFunc(

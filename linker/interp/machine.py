@@ -540,8 +540,8 @@ class _FuncCompiler:
                 self.emit(f"return ({TAIL}, icall({target}, {self.m.type_id(ty)}), {argv})")
             case ir.Unreachable():
                 self.emit("raise Trap(UNREACHABLE)")
-            case ir.Panic(message=msg):
-                self.emit(f"panic({self.f.name!r}, {msg!r})")
+            case ir.Panic(message=msg, function=fn):
+                self.emit(f"panic({self.f.name if fn is None else fn!r}, {msg!r})")
             case _:
                 raise TypeError(t)
 

@@ -58,8 +58,6 @@ def zero(t: ValType) -> ir.Const:
 def inlinable(f: ir.Func) -> bool:
     if f.deferred_error is not None or not f.blocks:
         return False
-    if any(isinstance(b.term, ir.Panic) for b in f.blocks):
-        return False
     return not any(isinstance(e, ir.SigRef) for e in func_exprs(f))
 
 
@@ -72,6 +70,7 @@ class _Renamer:
 
     def __init__(self, prefix: str, callee: ir.Func, shared: dict[str, str]) -> None:
         self.prefix = prefix
+        self.callee = callee.name
         self.locals = {p.name: prefix + p.name for p in (*callee.params, *callee.locals)}
         self.locals.update(shared)
 
@@ -86,7 +85,10 @@ class _Renamer:
     def block(self, b: ir.BasicBlock) -> ir.BasicBlock:
         b = map_block(b, self.expr)
         stmts = tuple(self._stmt(s) for s in b.stmts)
-        return ir.BasicBlock(self.label(b.label), stmts, retarget(b.term, self.label))
+        term = retarget(b.term, self.label)
+        if isinstance(term, ir.Panic) and term.function is None:
+            term = attrs.evolve(term, function=self.callee)     # the message names it
+        return ir.BasicBlock(self.label(b.label), stmts, term)
 
     def _stmt(self, s: ir.Stmt) -> ir.Stmt:
         match s:

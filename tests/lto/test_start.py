@@ -15,6 +15,8 @@ from linker.cli.main import main
 from linker.ir import model as ir
 from linker.lto.dce import redundant_consts
 from linker.lto.inlining import in_cycle
+import linker.host
+from linker.interp import run_program
 from tests.lto.lto_util import MIX, build, link, run_both, stmts
 
 MODES = ("native", "trampoline")
@@ -224,3 +226,37 @@ def test_in_cycle() -> None:
               ir.BasicBlock("c", (), ir.Jump("b")),
               ir.BasicBlock("d", (), ir.Return())]
     assert [in_cycle(blocks, b) for b in blocks] == [False, True, True, False]
+
+
+PANICS = "module m\n" + MIX + """
+func check(v: i32) -> i32 {
+entry:
+  if i32.gt_u(v, 10) then bad else ok
+ok:
+  return i32.mul(v, 2)
+bad:
+  panic "too big"
+}
+func main() -> i32 {
+  local r: i32
+entry:
+  call out(8)
+  r = call check(40)
+  call out(r)
+  return 0
+}
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_inlined_panic_still_names_its_function(tmp_path: Path, mode: str) -> None:
+    """`check` is inlined (into main, then `_start`): its panic still says `check`."""
+    res = link(build(tmp_path, {"m": PANICS}), mode=mode)
+    assert res.program is not None and res.program.start is not None
+    assert "check" not in {lf.symbol for lf in res.program.funcs}
+    assert res.wasm is not None
+    got = linker.host.run(res.wasm, ["prog"], capture=True)
+    assert got.stdout == b"0000000008\n"
+    assert got.stderr.startswith(b"panic in check: too big\n")
+    assert run_both(res)[0] == b"0000000008\n"
+    assert run_program(res, ["prog"]).stderr.startswith(b"panic in check: too big\n")
