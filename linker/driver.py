@@ -367,9 +367,10 @@ def lto(ctx: LinkContext) -> None:
     if bad:
         raise DiagnosticError([Diagnostic.error(
             f"unknown LTO pass: {name} (known: {', '.join(sorted(PASSES))})") for name in bad])
-    # --instrument traces the entry as a function of its own: `_start` stays the writer's.
+    # `_start` as IR (linker.lto.start), except where another writer makes it
+    # (linker.shared: --shared, --pie) or --instrument traces the entry as a function.
     ctx.program, ctx.lto = run_lto(ctx.program, passes, measure=opts.verbose,
-                                   ir_start=not opts.instrument)
+                                   ir_start=not (opts.instrument or opts.shared))
 
 
 def emit(ctx: LinkContext) -> None:
