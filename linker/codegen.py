@@ -399,8 +399,9 @@ class _FuncGen:
                     nxt = stmts[c]
                     exprs = _stmt_exprs(nxt)
                     direct = True
-                    # Assigned again right after this read: the value is dead then.
-                    kills = _dest(nxt) == dest
+                    # Assigned again by the reader, or by a later statement of the
+                    # block before any read: the value is dead after this read.
+                    kills = _dest(nxt) == dest or _rewritten(stmts, info, c, dest)
                 else:
                     mode = follows.get(bi, 0)
                     if mode == 0:
@@ -553,8 +554,8 @@ class _FuncGen:
                     b.return_()
             case ir.Unreachable():
                 b.unreachable()
-            case ir.Panic(message=m):
-                self.emit_panic(m)
+            case ir.Panic(message=m, function=fn):
+                self.emit_panic(m, fn)
             case ir.TailCall(callee=c, args=args):
                 self.emit_tail_call(c, args)
             case ir.TailCallIndirect(type=ty, target=tg, args=args):
@@ -562,18 +563,21 @@ class _FuncGen:
             case _:
                 raise TypeError(f"not an exit terminator: {t!r}")
 
-    def emit_panic(self, message: str) -> None:
+    def emit_panic(self, message: str, function: str | None = None) -> None:
+        """`panic in <function>: <message>`; the function holding it unless LTO
+        inlined the panic from another (`ir.Panic.function`)."""
+        name = self.f.name if function is None else function
         sites = self.ctx.sites
         if sites is not None:
             # Object mode: the two strings are data symbols of the object's panic
             # pool, the panic function a symbol the linker defines.
-            for text in (self.f.name, message):
+            for text in (name, message):
                 self.site(RelocType.MEMORY_ADDR_SLEB, 0x41, sites.string(text))
                 self.b.i32_const(len(text.encode()))
             self.site(RelocType.FUNCTION_INDEX_LEB, 0x10, PANIC_SYMBOL)
             self.b.unreachable()
             return
-        fidx, fptr, flen, mptr, mlen = self.r.panic_call(self.f.name, message)
+        fidx, fptr, flen, mptr, mlen = self.r.panic_call(name, message)
         for v in (fptr, flen, mptr, mlen):
             self.b.i32_const(v)
         self.b.call(fidx)
@@ -1093,6 +1097,18 @@ def _consumer(stmts: Sequence[ir.Stmt], info: list[tuple[frozenset[str], int]], 
 # but a result; a load's out-of-bounds trap; an arithmetic trap; memory.size
 # or memory.grow.
 _T_NONE, _T_LOAD, _T_ARITH, _T_MEMSIZE = 0, 1, 2, 3
+
+
+def _rewritten(stmts: Sequence[ir.Stmt], info: Sequence[tuple[frozenset[str], int]],
+               c: int, local: str) -> bool:
+    """Whether a statement after `stmts[c]` in the block assigns `local` before
+    anything reads it (a statement reads its operands before it assigns)."""
+    for k in range(c + 1, len(stmts)):
+        if local in info[k][0]:
+            return False
+        if _dest(stmts[k]) == local:
+            return True
+    return False
 
 
 def _value_info(exprs: Sequence[ir.Expr]) -> tuple[frozenset[str], int]:

@@ -375,7 +375,10 @@ def lto(ctx: LinkContext) -> None:
     if bad:
         raise DiagnosticError([Diagnostic.error(
             f"unknown LTO pass: {name} (known: {', '.join(sorted(PASSES))})") for name in bad])
-    ctx.program, ctx.lto = run_lto(ctx.program, passes, measure=opts.verbose)
+    # `_start` as IR (linker.lto.start), except where another writer makes it
+    # (linker.shared: --shared, --pie) or --instrument traces the entry as a function.
+    ctx.program, ctx.lto = run_lto(ctx.program, passes, measure=opts.verbose,
+                                   ir_start=not (opts.instrument or opts.checked or opts.shared))
 
 
 def emit(ctx: LinkContext) -> None:
@@ -531,6 +534,13 @@ PHASES: tuple[Phase, ...] = (
 
 def link(options: LinkOptions, phases: tuple[Phase, ...] = PHASES) -> LinkResult:
     """Run the phases in order; raises DiagnosticError (or ObjectError) on bad input."""
+    if options.shared and options.lto:
+        # Side modules and PIE mains are written from the objects' compiled code
+        # (linker/shared.py); the bodies LTO changed would be ignored.
+        kind = "--pie" if options.pie else "--shared"
+        raise DiagnosticError([Diagnostic.error(
+            f"--lto cannot be used with {kind}: side modules and position-independent "
+            "mains are linked from compiled code only")])
     ctx = LinkContext(options)
     timings = []
     with command_outputs(options), no_cyclic_gc():

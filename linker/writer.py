@@ -156,6 +156,9 @@ class LiveProgram:
     # The panic pool's texts, when fixed by an earlier phase (--lto keeps the pool, and
     # so every address, of the link without it; None: from the code, as usual).
     panic_texts: list[str] | None = None
+    # `_start`'s body as IR, optimized with the program (`linker.lto.start`); None:
+    # the writer assembles `_start` itself.
+    start: ir.Func | None = None
 
 
 @attrs.define(slots=True)
@@ -336,7 +339,7 @@ def _scan(funcs: Sequence[LiveFunc], arg_types: Any, from_ir: bool) -> _Scan:
         for b in f.blocks:
             t = b.term
             if isinstance(t, ir.Panic):
-                s.messages += [f.name, t.message]
+                s.messages += [f.name if t.function is None else t.function, t.message]
             elif isinstance(t, ir.TailCall):
                 seen_t.setdefault(t.callee, None)
                 s.has_tail.add(f.name)
@@ -752,6 +755,9 @@ class _Emitter:
         prog, r = self.prog, self.r
         if prog.call_ctors:
             self.add_call_ctors(tramp)
+        if prog.start is not None:
+            self.add_ir_start(prog.start, tramp)
+            return
         ctors = () if prog.call_ctors else prog.ctors   # else the program runs them
         if prog.entry is None and not ctors:
             return
@@ -775,6 +781,28 @@ class _Emitter:
         idx = self.add_synthetic(FuncType(), SyntheticFunc(name, kind, tuple(calls)), locals_,
                                  b.finish())
         self.mod.exports.append(Export(name, ExternKind.FUNC, idx))
+
+    def add_ir_start(self, f: ir.Func, tramp: Trampoline | None) -> None:
+        """`_start` generated from its IR (`LiveProgram.start`, made by LTO): code
+        generation finishes the pending tail calls of what it calls, as in any IR
+        function.  Inlining copies no tail call into it (`linker.lto.inlining`)."""
+        assert not any(isinstance(b.term, (ir.TailCall, ir.TailCallIndirect))
+                       for b in f.blocks), "_start must not tail call"
+        rows: list[tuple[int, Span]] | None = [] if self.opts.lines else None
+        ctx = FuncContext(self.r, {}, self.opts.tail_calls, tramp, lines=rows,
+                          checks=self.checks)
+        locals_, body = compile_function(f, ctx)
+        calls = [s.callee for b in f.blocks for s in b.stmts if isinstance(s, ir.Call)]
+        if any(isinstance(b.term, ir.Panic) for b in f.blocks):
+            calls.append(PANIC_SYMBOL)       # code inlined into it may panic
+        if tramp is not None and tramp.any_tail:     # the drivers it may call
+            calls += [driver_name(t) for t in self.drivers]
+        idx = self.add_synthetic(FuncType(), SyntheticFunc(
+            f.name, SyntheticKind.START, tuple(dict.fromkeys(calls))), locals_, body)
+        table = table_from_spans(rows or [])
+        if table:       # the lines of the code inlined into it
+            self.lines[idx] = table
+        self.mod.exports.append(Export(f.name, ExternKind.FUNC, idx))
 
     def call_and_finish(self, b: InstrBuilder, sym: str, tramp: Trampoline | None,
                         locals_: list[ValType], calls: list[str], base: int = 0) -> None:

@@ -26,6 +26,7 @@ from linker.interp.hostctx import InterpContext, registry_hosts
 from linker.interp.machine import DEFAULT_MAX_DEPTH, Exit, InterpError, Machine, OutOfFuel
 from linker.interp.semantics import Trap
 from linker.interp.wasi import Host
+from linker.writer import LiveProgram
 from linker.host import EXIT_TRAP, HostFunctions, HostTrap, RunResult, TrapFrame, render_trap
 
 __all__ = ["InterpError", "Trap", "image_mismatches", "run_program", "trap_category"]
@@ -80,13 +81,10 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
     message: str | None = None
     exit_code = 0
     try:
-        for sym in prog.ctors:
-            machine.call(machine.funcs[sym], [], fuel)
-        if prog.entry is not None:
-            fn = machine.funcs[prog.entry]
-            result = machine.call(fn, [], fuel)
-            if fn.type.result is not None and fn.type.result.value == "i32":
-                wasi.proc_exit([result])
+        if prog.start is not None:      # LTO's `_start` (linker.lto.start)
+            machine.call(machine.funcs[prog.start.name], [], fuel)
+        else:
+            _start_protocol(machine, prog, wasi, fuel)
     except Exit as exc:
         exit_code = exc.code
         if not 0 <= exit_code < 126:
@@ -105,6 +103,18 @@ def run_program(link_result: object, argv: Sequence[str], stdin: bytes = b"", *,
         frames = tuple(TrapFrame(name, -1, -1) for name in getattr(machine, "backtrace", []))
         wasi.stderr += render_trap(message, frames).encode()
     return RunResult(exit_code, bytes(wasi.stdout), bytes(wasi.stderr), message, frames)
+
+
+def _start_protocol(machine: Machine, prog: LiveProgram, wasi: Host,
+                    fuel: list[int] | None) -> None:
+    """The writer's `_start`: the ctors in order, the entry, `proc_exit` with its i32 result."""
+    for sym in prog.ctors:
+        machine.call(machine.funcs[sym], [], fuel)
+    if prog.entry is not None:
+        fn = machine.funcs[prog.entry]
+        result = machine.call(fn, [], fuel)
+        if fn.type.result is not None and fn.type.result.value == "i32":
+            wasi.proc_exit([result])
 
 
 # Substrings of the engines' trap messages, by category.  V8 reports a null

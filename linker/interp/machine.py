@@ -31,7 +31,8 @@ arguments, then its target.  Memory accesses go through `struct` at
 out-of-bounds traps.
 
 The `_start` protocol is the emitter's: ctors in order, then the entry, then
-`proc_exit(result)` when it returns an i32.  A panic (or a call of a function
+`proc_exit(result)` when it returns an i32; after LTO, the IR `_start` it
+made (`LiveProgram.start`, the same calls, optimized).  A panic (or a call of a function
 with a deferred error) writes ``panic in <f>: <msg>`` to stderr and traps
 like the panic runtime's `unreachable`.
 """
@@ -52,7 +53,7 @@ from linker.ir.ctypes import CKind
 from linker.ir.ops import OPS_BY_NAME, OpKind
 from linker.ir.types import FuncType, ValType
 from linker.layout import PAGE
-from linker.writer import LiveProgram
+from linker.writer import PROC_EXIT_SYMBOL, WASI, LiveProgram
 
 CALL, RET, TAIL = 0, 1, 2
 MAX_PAGES = 65536
@@ -161,6 +162,8 @@ class Machine:
             f = lf.func
             zeros = [zero(p.type) for p in f.locals]
             self.funcs[lf.symbol] = Function(f.name, f.type, self.type_id(f.type), zeros)
+        if prog.start is not None:
+            self.add_start(prog.start, hosts)
         self.table: list[Function | None] = [None] * table_size
         self.table_slots = table_slots
         for sym, slot in table_slots.items():
@@ -172,6 +175,16 @@ class Machine:
             for slot, fn in enumerate(self.ffi.table, ffi.table_base):
                 self.table[slot] = fn
         self._compile()
+
+    def add_start(self, f: ir.Func, hosts: dict[tuple[str, str], tuple[FuncType, HostImpl]]) -> None:
+        """`_start` as LTO made it (`LiveProgram.start`), and the `proc_exit` it calls
+        under the writer's symbol for it."""
+        if PROC_EXIT_SYMBOL not in self.funcs:
+            ft, impl = hosts[(WASI, "proc_exit")]
+            self.funcs[PROC_EXIT_SYMBOL] = Function(PROC_EXIT_SYMBOL, ft, self.type_id(ft),
+                                                    host=impl)
+        self.funcs[f.name] = Function(f.name, f.type, self.type_id(f.type),
+                                      [zero(p.type) for p in f.locals])
 
     def type_id(self, ft: FuncType) -> int:
         return self.type_ids.setdefault(ft, len(self.type_ids))
@@ -195,6 +208,11 @@ class Machine:
             fc = _FuncCompiler(self, lf.func, lf.sig_ids, index, ns, len(names))
             src.extend(fc.compile())
             names.append((self.funcs[lf.symbol], fc.step_names))
+        start = self.prog.start
+        if start is not None:
+            fc = _FuncCompiler(self, start, {}, index, ns, len(names))
+            src.extend(fc.compile())
+            names.append((self.funcs[start.name], fc.step_names))
         code = compile("\n".join(src) + "\n", "<irld-interp>", "exec")
         exec(code, ns)  # noqa: S102 - source generated above from the verified IR
         for fn, step_names in names:
@@ -522,8 +540,8 @@ class _FuncCompiler:
                 self.emit(f"return ({TAIL}, icall({target}, {self.m.type_id(ty)}), {argv})")
             case ir.Unreachable():
                 self.emit("raise Trap(UNREACHABLE)")
-            case ir.Panic(message=msg):
-                self.emit(f"panic({self.f.name!r}, {msg!r})")
+            case ir.Panic(message=msg, function=fn):
+                self.emit(f"panic({self.f.name if fn is None else fn!r}, {msg!r})")
             case _:
                 raise TypeError(t)
 

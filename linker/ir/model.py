@@ -214,9 +214,12 @@ class Unreachable:
 
 @attrs.frozen(slots=True)
 class Panic:
-    """Stop with a readable message (Asterius's Barf / EmitErrorMessage)."""
+    """Stop with a readable message (Asterius's Barf / EmitErrorMessage).  `function`:
+    the function the message names when it is not the one holding the panic (LTO
+    inlined it; never written in the text format)."""
 
     message: str
+    function: str | None = None
     span: Span | None = _span()
 
 

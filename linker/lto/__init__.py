@@ -36,15 +36,19 @@ class LtoReport:
 
 
 def run_lto(prog: LiveProgram, passes: tuple[str, ...] = DEFAULT_PIPELINE,
-            measure: bool = False) -> tuple[LiveProgram, LtoReport]:
-    whole = Whole.build(prog)
-    before = len(whole.funcs)
+            measure: bool = False, ir_start: bool = True) -> tuple[LiveProgram, LtoReport]:
+    """Optimize the live IR; with `ir_start`, `_start` is made an IR function that takes
+    part (`linker.lto.start`: the entry and ctors may be inlined into it)."""
+    whole = Whole.build(prog, ir_start)
+    extra = 0 if whole.start is None else 1     # `_start` is the linker's, not counted
+    before = len(whole.funcs) - extra
     bodies = dict(whole.funcs)
     gtypes = {sym: vt for sym, vt, _init in prog.globals}
     with memoized():
         stats = run_passes(whole, passes, measure, gtypes)
         whole.estimate(bodies)
-    return whole.finish(prog), LtoReport(tuple(stats), whole.effects, before, len(whole.funcs))
+    return whole.finish(prog), LtoReport(tuple(stats), whole.effects, before,
+                                       len(whole.funcs) - extra)
 
 
 __all__ = ["DEFAULT_PIPELINE", "PASSES", "default_pipeline", "Effect", "LtoReport", "run_lto", "unknown_passes"]

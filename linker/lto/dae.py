@@ -115,11 +115,22 @@ def _writes(f: ir.Func) -> set[str]:
     return out
 
 
+# A constant argument `dae` moves into the callee: an integer, or an address (`@d+off`,
+# a function's table slot), which precompute-propagate then folds into loads.
+_Value = ir.Const | ir.SymRef
+
+
+def _constant(a: ir.Expr, t: ValType) -> bool:
+    if isinstance(a, ir.Const):
+        return a.type is t and bool(t.is_int)
+    return isinstance(a, ir.SymRef) and t is ValType.I32
+
+
 def plan(name: str, f: ir.Func, calls: list[tuple[str, tuple[ir.Expr, ...]]]
-         ) -> dict[int, ir.Const | ir.SymRef | None]:
+         ) -> dict[int, _Value | None]:
     """Parameter index -> the constant it takes (None: unread, just dropped)."""
     read, written = _reads(f), _writes(f)
-    out: dict[int, ir.Const | ir.SymRef | None] = {}
+    out: dict[int, _Value | None] = {}
     for i, p in enumerate(f.params):
         const: object = None
         pure = True
@@ -132,7 +143,7 @@ def plan(name: str, f: ir.Func, calls: list[tuple[str, tuple[ir.Expr, ...]]]
             if (caller == name and isinstance(a, ir.LocalGet) and a.name == p.name
                     and p.name not in written):
                 continue            # passed on unchanged by a recursive call
-            if (_link_const(a, p.type) and (const is None or const == a)):
+            if (_constant(a, p.type) and (const is None or const == a)):
                 const = a
             else:
                 const = _MIXED
@@ -143,14 +154,7 @@ def plan(name: str, f: ir.Func, calls: list[tuple[str, tuple[ir.Expr, ...]]]
     return out
 
 
-def _link_const(a: ir.Expr, t: ValType) -> bool:
-    """An integer constant of type t, or `@sym+off` (an i32 fixed at link time)."""
-    if isinstance(a, ir.Const):
-        return a.type == t and t.is_int
-    return isinstance(a, ir.SymRef) and t == ValType.I32
-
-
-def rewrite_callee(f: ir.Func, drop: dict[int, ir.Const | ir.SymRef | None]) -> ir.Func:
+def rewrite_callee(f: ir.Func, drop: dict[int, _Value | None]) -> ir.Func:
     params = tuple(p for i, p in enumerate(f.params) if i not in drop)
     moved = tuple(p for i, p in enumerate(f.params) if i in drop)
     sets = tuple(ir.Assign(f.params[i].name, c, span=f.span)
@@ -166,7 +170,7 @@ def rewrite_callee(f: ir.Func, drop: dict[int, ir.Const | ir.SymRef | None]) -> 
     return attrs.evolve(f, params=params, locals=moved + f.locals, blocks=blocks)
 
 
-def rewrite_calls(f: ir.Func, retyped: dict[str, dict[int, ir.Const | ir.SymRef | None]]) -> ir.Func:
+def rewrite_calls(f: ir.Func, retyped: dict[str, dict[int, _Value | None]]) -> ir.Func:
     def args_of(callee: str, args: tuple[ir.Expr, ...]) -> tuple[ir.Expr, ...]:
         drop = retyped[callee]
         return tuple(a for i, a in enumerate(args) if i not in drop)
@@ -194,7 +198,7 @@ def run(whole: Whole) -> None:
     if not names:
         return
     sites, used = _calls(whole, names)
-    retyped: dict[str, dict[int, ir.Const | ir.SymRef | None]] = {}
+    retyped: dict[str, dict[int, _Value | None]] = {}
     unused: list[str] = []
     for n in sorted(names):
         f = whole.funcs[n]

@@ -58,7 +58,9 @@ def canonical(name: str, f: ir.Func) -> ir.Func:
 
 
 def _foldable(whole: Whole, name: str, f: ir.Func) -> bool:
-    return (name not in whole.address_taken and f.deferred_error is None
+    # `_start` is the linker's (`linker.lto.start`): exported under its own name.
+    return (name not in whole.address_taken and name != whole.start
+            and f.deferred_error is None
             and not any(isinstance(b.term, ir.Panic) for b in f.blocks))
 
 

@@ -29,14 +29,18 @@ Fresh names are `lto$N$name` (N unique in the caller), labels alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
+
 import attrs
 
 from linker.ir import model as ir
 from linker.ir.types import ValType
-from linker.lto.cfg import maybe_uninit
+from linker.lto.cfg import maybe_uninit, stmt_writes
 from linker.codegen import initial_zeros
 from linker.lto.estimate import func_bytes, stmt_bytes
-from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure
+from linker.lto.walk import callees, func_exprs, map_block, retarget, subexprs, is_pure, \
+    successors
 from linker.lto.whole import Whole
 
 ONE_USE = 200
@@ -54,8 +58,6 @@ def zero(t: ValType) -> ir.Const:
 def inlinable(f: ir.Func) -> bool:
     if f.deferred_error is not None or not f.blocks:
         return False
-    if any(isinstance(b.term, ir.Panic) for b in f.blocks):
-        return False
     return not any(isinstance(e, ir.SigRef) for e in func_exprs(f))
 
 
@@ -66,9 +68,11 @@ def has_tail_calls(f: ir.Func) -> bool:
 class _Renamer:
     """Fresh names for one inlined copy."""
 
-    def __init__(self, prefix: str, callee: ir.Func) -> None:
+    def __init__(self, prefix: str, callee: ir.Func, shared: dict[str, str]) -> None:
         self.prefix = prefix
+        self.callee = callee.name
         self.locals = {p.name: prefix + p.name for p in (*callee.params, *callee.locals)}
+        self.locals.update(shared)
 
     def label(self, l: str) -> str:
         return self.prefix + l
@@ -81,7 +85,10 @@ class _Renamer:
     def block(self, b: ir.BasicBlock) -> ir.BasicBlock:
         b = map_block(b, self.expr)
         stmts = tuple(self._stmt(s) for s in b.stmts)
-        return ir.BasicBlock(self.label(b.label), stmts, retarget(b.term, self.label))
+        term = retarget(b.term, self.label)
+        if isinstance(term, ir.Panic) and term.function is None:
+            term = attrs.evolve(term, function=self.callee)     # the message names it
+        return ir.BasicBlock(self.label(b.label), stmts, term)
 
     def _stmt(self, s: ir.Stmt) -> ir.Stmt:
         match s:
@@ -128,6 +135,7 @@ class Inliner:
             return False
         g = self.whole.funcs[callee]
         body = func_bytes(g)
+        returns = sum(1 for b in g.blocks if isinstance(b.term, ir.Return))
         if _straight(g):
             # One block ending in `return`: the copy falls through to the rest
             # of the caller (no `br`, no `return`), and a parameter read once,
@@ -136,14 +144,14 @@ class Inliner:
             once = _read_once_in_order(g)
             growth = body - 1 + 2 * (len(g.params) - once) - 2 * once - 4
         else:
-            growth = body + 2 * len(g.params) + 2 - 4
+            # A single `return` falls through into the continuation: no `br` out.
+            growth = body + 2 * _kept_params(g) + (2 if returns > 1 else 0) - 4
         if growth <= 0:
             return True
         # A copy's `return v` becomes `local.set dest` and a `br` out, 3 bytes
         # more than `return` now that code generation leaves values on the
         # stack; counted from the fourth return on (the first few usually merge
         # with the continuation: a threshold measured on the examples).
-        returns = sum(1 for b in g.blocks if isinstance(b.term, ir.Return))
         growth += 3 * max(returns - 3, 0)
         n = self.uses.get(callee, 0)
         # Code generation leaves out the callee's own entry assignments of the
@@ -152,6 +160,18 @@ class Inliner:
         own = body - sum(stmt_bytes(entry[i]) for i in initial_zeros(g)) if g.blocks else body
         saved = 0 if callee in self.whole.pinned else own + 4
         return n * growth <= saved
+
+    def moves(self, caller: str, callee: str, looped: Callable[[], bool]) -> bool:
+        """Whether to inline a callee with one call, which nothing outside the IR keeps,
+        whatever its size: its code moves (binaryen inlines such a function too, `main`
+        into `_start` included), and the header and call go.  Not when the call is
+        in a loop of the caller (`looped`): the copy would keep the zero resets a
+        fresh function gets for free (`linker.lto.dce` drops them elsewhere)."""
+        if callee == caller or callee not in self.whole.funcs or self.uses.get(callee, 0) != 1:
+            return False
+        if callee in self.whole.pinned or not inlinable(self.whole.funcs[callee]):
+            return False
+        return not looped()
 
     def bottom_up(self) -> list[str]:
         """Every function after its callees (post-order of the call graph, iterative;
@@ -186,7 +206,8 @@ class Inliner:
                 self.sizes.pop(name, None)
 
     def inline_into(self, name: str, f: ir.Func) -> ir.Func:
-        if not any(self._site(name, f, b) is not None for b in f.blocks):
+        if not any(self._site(name, f, b, partial(in_cycle, f.blocks, b)) is not None
+                   for b in f.blocks):
             return f
         counter = [0]
         taken = {p.name for p in (*f.params, *f.locals)} | {b.label for b in f.blocks}
@@ -196,7 +217,10 @@ class Inliner:
         out: list[ir.BasicBlock] = []
         while blocks:
             b = blocks.pop(0)
-            site = self._site(name, f, b) if budget > 0 else None
+
+            def looped(b: ir.BasicBlock = b) -> bool:   # asked rarely: built when asked
+                return in_cycle([*out, b, *blocks], b)
+            site = self._site(name, f, b, looped) if budget > 0 else None
             if site is None:
                 out.append(b)
                 continue
@@ -214,30 +238,38 @@ class Inliner:
             return f
         return attrs.evolve(f, blocks=tuple(out), locals=tuple(new_locals))
 
-    def _site(self, name: str, f: ir.Func, b: ir.BasicBlock) -> tuple[int, str] | None:
+    def _site(self, name: str, f: ir.Func, b: ir.BasicBlock,
+              looped: Callable[[], bool]) -> tuple[int, str] | None:
         """(statement index, callee) of the first call in `b` to inline; index
-        len(stmts) for the terminator's tail call."""
+        len(stmts) for the terminator's tail call.  `looped`: whether `b` is in a
+        cycle of the caller."""
         for i, s in enumerate(b.stmts):
-            if (isinstance(s, ir.Call) and self.wanted(name, s.callee)
+            if (isinstance(s, ir.Call) and self._take(name, s.callee, looped)
                     and not has_tail_calls(self.whole.funcs[s.callee])):
                 return i, s.callee
         t = b.term
-        if isinstance(t, ir.TailCall) and self.wanted(name, t.callee):
+        if isinstance(t, ir.TailCall) and self._take(name, t.callee, looped):
             if self.whole.funcs[t.callee].result == f.result:
                 return len(b.stmts), t.callee
         return None
 
+    def _take(self, caller: str, callee: str, looped: Callable[[], bool]) -> bool:
+        return self.wanted(caller, callee) or self.moves(caller, callee, looped)
+
     def _expand(self, b: ir.BasicBlock, index: int, g: ir.Func, prefix: str,
                 caller: ir.Func) -> tuple[list[ir.BasicBlock], list[ir.Param]]:
-        rn = _Renamer(prefix, g)
-        locals_ = [ir.Param(rn.locals[p.name], p.type) for p in (*g.params, *g.locals)]
         tail = index == len(b.stmts)
         call = b.term if tail else b.stmts[index]
         assert isinstance(call, (ir.Call, ir.TailCall))
+        shared = _shared_params(g, call.args)
+        rn = _Renamer(prefix, g, shared)
+        locals_ = [ir.Param(rn.locals[p.name], p.type) for p in (*g.params, *g.locals)
+                   if p.name not in shared]
         # The code an inlined call leaves behind keeps a location (the call's, the
         # callee's return's), so a trap in it still has its IR line under --lto.
         prologue: list[ir.Stmt] = [ir.Assign(rn.locals[p.name], a, span=call.span)
-                                   for p, a in zip(g.params, call.args)]
+                                   for p, a in zip(g.params, call.args)
+                                   if p.name not in shared]
         unset = maybe_uninit(g)
         prologue += [ir.Assign(rn.locals[p.name], zero(p.type), span=call.span)
                      for p in g.locals if p.name in unset]
@@ -286,6 +318,51 @@ def _read_once_in_order(g: ir.Func) -> int:
     if written or order != list(range(len(g.params))):
         return 0
     return len(order)
+
+
+def _shared_params(g: ir.Func, args: Sequence[ir.Expr]) -> dict[str, str]:
+    """Copy propagation at the call: a parameter the callee never assigns, whose
+    argument is a local of the caller, is that local in the copy (no copy, no new
+    local).  The copy assigns no local of the caller before it leaves (a `return`
+    assigns the call's destination and jumps out), so the local holds the
+    argument's value all through the copy, as the parameter would."""
+    written = _written(g)
+    return {p.name: a.name for p, a in zip(g.params, args)
+            if isinstance(a, ir.LocalGet) and p.name not in written}
+
+
+def _written(g: ir.Func) -> set[str]:
+    return {w for b in g.blocks for s in b.stmts if (w := stmt_writes(s)) is not None}
+
+
+def _kept_params(g: ir.Func) -> int:
+    """The parameters a copy keeps in a local (a `local.set` of the argument): those
+    the callee assigns or reads more than once.  A parameter read once takes its
+    argument's value where it is read (code generation's stackifying, constant
+    propagation); one never read costs nothing."""
+    reads: dict[str, int] = {}
+    for e in func_exprs(g):
+        if isinstance(e, ir.LocalGet):
+            reads[e.name] = reads.get(e.name, 0) + 1
+    written = _written(g)
+    return sum(1 for p in g.params if p.name in written or reads.get(p.name, 0) > 1)
+
+
+def in_cycle(blocks: Sequence[ir.BasicBlock], b: ir.BasicBlock) -> bool:
+    """Whether control can come back to `b` once it leaves it (a search from its
+    successors)."""
+    by = {x.label: x for x in blocks}
+    work = list(successors(b.term))
+    seen = set(work)
+    while work:
+        l = work.pop()
+        if l == b.label:
+            return True
+        for s in successors(by[l].term):
+            if s not in seen:
+                seen.add(s)
+                work.append(s)
+    return False
 
 
 def _fresh(taken: set[str], counter: list[int]) -> str:

@@ -27,6 +27,7 @@ import attrs
 
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
+from linker.lto import start
 from linker.lto.estimate import func_bytes
 from linker.lto.walk import map_block, symbols_of
 from linker.writer import LiveData, LiveFunc, LiveProgram
@@ -113,6 +114,7 @@ class Whole:
     globals: dict[str, tuple[ValType, int | float]]
     effects: dict[str, Effect] = attrs.Factory(dict)
     thorough: bool = True                      # small program: cleanups visit every function
+    start: str | None = None                   # `_start` made an IR function (linker.lto.start)
     step: int = 0                              # bumped by every update
     changed_at: dict[str, int] = attrs.Factory(dict)
     last_run: dict[str, int] = attrs.Factory(dict)
@@ -155,17 +157,23 @@ class Whole:
         return e
 
     @classmethod
-    def build(cls, prog: LiveProgram) -> "Whole":
+    def build(cls, prog: LiveProgram, ir_start: bool = False) -> "Whole":
+        """The program's live IR; with `ir_start`, `_start` too when it can be IR
+        (`linker.lto.start`), and the entry and ctors it calls are no roots of their own."""
         funcs: dict[str, ir.Func] = {}
         types: dict[str, FuncType] = {}
-        pinned: set[str] = set(prog.ctors) | set(prog.address_taken)
-        pinned.update(sym for _name, sym in prog.exports)
-        if prog.entry is not None:
-            pinned.add(prog.entry)
         for sym, _m, _f, ft in prog.imports:
             types[sym] = ft
         for lf in prog.funcs:
             types[lf.symbol] = lf.type
+        ir_start = ir_start and start.wanted(prog, types)
+        pinned: set[str] = set(prog.ctors) | set(prog.address_taken)
+        if ir_start:
+            pinned = set(prog.address_taken) | set(prog.ctors).difference(start.called(prog))
+        elif prog.entry is not None:
+            pinned.add(prog.entry)
+        pinned.update(sym for _name, sym in prog.exports)
+        for lf in prog.funcs:
             if not lf.rec.obj.has_ir or lf.func.deferred_error is not None:
                 pinned.add(lf.symbol)
                 pinned.update(sym for sym, _kind in lf.rec.refs)
@@ -178,8 +186,13 @@ class Whole:
                 readonly[d.name] = d
         pinned.update(s for s, _seg, _off in prog.aliases)
         globals_ = {sym: (vt, init) for sym, vt, init in prog.globals}
+        if ir_start:
+            types.update(start.start_types())
+            funcs[start.START] = start.start_func(prog, types)
+            pinned.add(start.START)
         return cls(funcs, types, pinned, set(prog.address_taken), readonly, globals_,
-                   thorough=len(funcs) <= THOROUGH_LIMIT)
+                   thorough=len(funcs) <= THOROUGH_LIMIT,
+                   start=start.START if ir_start else None)
 
     def estimate(self, before: dict[str, ir.Func]) -> None:
         """Record the estimated code bytes of every function the passes changed."""
@@ -214,7 +227,8 @@ class Whole:
         # blocks and functions included), so no address moves: a program may
         # observe its data addresses, and LTO must not change what it computes.
         texts = [t for lf in prog.funcs for t in lf.rec.texts]
-        return attrs.evolve(prog, funcs=funcs, globals=globals_, panic_texts=texts)
+        return attrs.evolve(prog, funcs=funcs, globals=globals_, panic_texts=texts,
+                            start=None if self.start is None else self.funcs[self.start])
 
     def _as_compiled(self, lf: LiveFunc, body: ir.Func, retyped: set[str]) -> bool:
         """Whether the object's compiled code of `lf` is still its code

@@ -185,9 +185,9 @@ def test_cli_prints_the_ir_backtrace(build: Build, capfd: pytest.CaptureFixture[
 
 
 def test_locations_survive_lto_inlining(build: Build, node: str) -> None:
-    """--lto inlines `divide` into `main`, its `return` becoming an assignment: the
-    trapping division keeps its own IR location (the frame is main's, running the code
-    it inlined), not main's header."""
+    """--lto inlines `divide` into `main` and `main` into `_start`, a `return` becoming
+    an assignment: the trapping division keeps its own IR location (the frame is
+    `_start`'s, running the code inlined into it), not main's header."""
     src = """module t.inl
 
 func divide(a: i32, b: i32) -> i32 {
@@ -204,7 +204,6 @@ entry:
 """
     wasm = build({"inl.ir": src}, "--lto", "--source-map", "prog.wasm.map")
     want = ("error: wasm trap: integer divide by zero\n"
-            f"  at main (inl.ir:{line_of(src, 'return i32.div_u')}:3)\n"
-            "  at _start\n")
+            f"  at _start (inl.ir:{line_of(src, 'return i32.div_u')}:3)\n")
     assert linker.host.run(wasm, ["prog"], capture=True).stderr.decode() == want
     assert linker.host.run_node(wasm, ["prog"]).stderr.decode() == want

@@ -189,6 +189,12 @@ def test_pie_main_loads_its_needed_library_at_startup(tmp_path: Path, stdlib: Pa
     assert refused.returncode == 1
     assert refused.stderr == (f"irld run: error: {tmp_path / 'shapes.so.wasm'}: undefined symbol: "
                               "print_str (import env.print_str)\n")
+    # LTO's bodies cannot reach a module written from compiled code: refused, no output
+    for kind in ("--pie", "--shared"):
+        lto = irld("link", kind, "--lto", tmp_path / "pie.o", stdlib, "-o", tmp_path / "lto.wasm")
+        assert lto.returncode == 1 and "Traceback" not in lto.stderr
+        assert f"--lto cannot be used with {kind}" in lto.stderr
+        assert not (tmp_path / "lto.wasm").exists()
 
 
 PIE_MALLOC = """

@@ -153,7 +153,8 @@ def stdlib_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _link(sources: list[Path], archive: Path, out_dir: Path, mode: str = "native",
-          libc: LibcToolchain | None = None, c_lib: tuple[Path, ...] = ()) -> Path:
+          libc: LibcToolchain | None = None, c_lib: tuple[Path, ...] = (),
+          lto: bool = False) -> Path:
     """Compile and link; `c_lib` is archived as the example's own library, and
     `libc`'s compiler and archives are used when given (as make demo does)."""
     cc = list(libc.cc) if libc is not None else c_compiler()
@@ -178,7 +179,7 @@ def _link(sources: list[Path], archive: Path, out_dir: Path, mode: str = "native
         objs += libc.libs
     wasm = out_dir / "prog.wasm"
     opts = LinkOptions(inputs=(*objs, str(archive)), output=str(wasm),
-                       tail_calls=TailCallMode(mode))
+                       tail_calls=TailCallMode(mode), lto=lto)
     try:
         link(opts)
     except DiagnosticError as e:
@@ -223,9 +224,13 @@ def test_program_runs(path: Path, mode: str, stdlib_archive: Path, tmp_path: Pat
                      stderr.read_text() if stderr.exists() else None)
 
 
+@pytest.mark.parametrize("lto", (False, True), ids=("plain", "lto"))
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda d: d.name)
-def test_example_runs(example: Path, mode: str, stdlib_archive: Path, tmp_path: Path) -> None:
+def test_example_runs(example: Path, mode: str, lto: bool, stdlib_archive: Path,
+                      tmp_path: Path) -> None:
+    """Every example, in both tail-call modes, with and without --lto (which makes
+    `_start` an IR function and inlines `main` into it; a C `main` stays a call)."""
     c_sources = sorted(example.glob("*.c"))
     if c_sources and shutil.which("clang") is None and importlib.util.find_spec("ziglang") is None:
         pytest.skip("no C compiler for wasm32 (clang or the ziglang wheel)")
@@ -236,7 +241,7 @@ def test_example_runs(example: Path, mode: str, stdlib_archive: Path, tmp_path: 
         if libc is None:
             pytest.skip(missing_message())
     wasm = _link(sorted(example.glob("*.ir")) + c_sources, stdlib_archive, tmp_path, mode,
-                 libc, tuple(sorted(example.glob("lib/*.c"))))
+                 libc, tuple(sorted(example.glob("lib/*.c"))), lto)
     _run_and_compare(wasm, _lines(example / "args"), (example / "expected.out").read_bytes(),
                      _exit_status(example / "expected.exit"), example.name)
 
