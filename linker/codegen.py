@@ -1399,22 +1399,7 @@ def _branch_arms(instrs: list[Instr], cond_spans: dict[int, Span]) -> list[Instr
     position) first and their depths counted again in the new stream."""
     if not any(type(i) is IfStart for i in instrs):
         return instrs
-    match_else: dict[int, int] = {}
-    match_end: dict[int, int] = {}
-    target: dict[int, tuple[int, ...]] = {}     # branch position -> construct starts
-    targeted: set[int] = set()
-    opened: list[int] = []
-    for i, ins in enumerate(instrs):
-        cls = type(ins)
-        if cls is BlockStart or cls is LoopStart or cls is IfStart:
-            opened.append(i)
-        elif cls is Else:
-            match_else[opened[-1]] = i
-        elif cls is End:
-            match_end[opened.pop()] = i
-        elif cls is Br or cls is BrIf or cls is BrTable:
-            t = target[i] = tuple(opened[-1 - d] for d in _depths(ins))
-            targeted.update(t)
+    match_else, match_end, target, targeted = _nesting(instrs)
     replace: dict[int, Instr] = {}      # IfStart position -> its replacement
     drop: set[int] = set()
     for i, e in match_else.items():
@@ -1460,6 +1445,30 @@ def _branch_arms(instrs: list[Instr], cond_spans: dict[int, Span]) -> list[Instr
     return out
 
 
+def _nesting(instrs: Sequence[Instr]) -> tuple[dict[int, int], dict[int, int],
+                                                dict[int, tuple[int, ...]], set[int]]:
+    """The construct structure of a flat stream, by position: each `if` start's
+    `else`, each construct start's `end`, each branch's targets (the starts of
+    the constructs it leaves), and every start some branch targets."""
+    else_of: dict[int, int] = {}
+    end_of: dict[int, int] = {}
+    target: dict[int, tuple[int, ...]] = {}
+    targeted: set[int] = set()
+    opened: list[int] = []
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is BlockStart or cls is LoopStart or cls is IfStart:
+            opened.append(i)
+        elif cls is Else:
+            else_of[opened[-1]] = i
+        elif cls is End:
+            end_of[opened.pop()] = i
+        elif cls is Br or cls is BrIf or cls is BrTable:
+            t = target[i] = tuple(opened[-1 - d] for d in _depths(ins))
+            targeted.update(t)
+    return else_of, end_of, target, targeted
+
+
 def _depths(ins: Instr) -> tuple[int, ...]:
     if isinstance(ins, BrTable):
         return (*ins.depths, ins.default)
@@ -1491,20 +1500,8 @@ def _final_tail(instrs: Sequence[Instr]) -> tuple[set[int], set[int]]:
     n = len(instrs)
     if n < 2 or type(instrs[-1]) is not End:
         return typed, exits
-    start: dict[int, int] = {}          # End position -> its construct's start
-    else_of: dict[int, int] = {}        # If start -> its Else position
-    targeted: set[int] = set()
-    opened: list[int] = []
-    for i, ins in enumerate(instrs):
-        cls = type(ins)
-        if cls is BlockStart or cls is LoopStart or cls is IfStart:
-            opened.append(i)
-        elif cls is Else:
-            else_of[opened[-1]] = i
-        elif cls is End:
-            start[i] = opened.pop()
-        elif cls is Br or cls is BrIf or cls is BrTable:
-            targeted.update(opened[-1 - d] for d in _depths(ins))
+    else_of, end_of, _targets, targeted = _nesting(instrs)
+    start = {e: s0 for s0, e in end_of.items()}     # End position -> its construct's start
     work = [n - 1]                      # positions of the last instruction of an arm
     while work:
         k = work.pop()
