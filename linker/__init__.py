@@ -32,7 +32,7 @@ __all__ = ["DiagnosticError", "LinkOptions", "LinkResult", "TailCallMode", "comp
            "compile_text", "link", "link_options"]
 
 if TYPE_CHECKING:
-    from linker.codegen import TailCallMode
+    from linker.conventions import TailCallMode
     from linker.diagnostics import DiagnosticError
     from linker.driver import LinkOptions, LinkResult
 
@@ -63,7 +63,7 @@ def link_options(inputs: Iterable[str | os.PathLike[str]],
     """The `LinkOptions` that `link` would use (see `link` for the keywords)."""
     import attrs
 
-    from linker.codegen import TailCallMode
+    from linker.conventions import TailCallMode
     from linker.driver import LinkOptions
 
     fields = {a.name for a in attrs.fields(LinkOptions)}

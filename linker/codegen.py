@@ -39,7 +39,6 @@ relooper, so `benchmarks/run.py` can compare the speed of the two outputs.
 
 from __future__ import annotations
 
-import enum
 import math
 import os
 import struct
@@ -53,6 +52,10 @@ from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, 
                            IfStart, Instr, LoopStart, Node, SetDispatch, instructions)
 
 from linker.checked import Checks
+# Re-exported: defined apart so the link core can use them without this module.
+from linker.conventions import PANIC_SYMBOL as PANIC_SYMBOL
+from linker.conventions import SIG_SYMBOL_PREFIX as SIG_SYMBOL_PREFIX
+from linker.conventions import TailCallMode as TailCallMode
 from linker.tracehooks import TraceHooks
 from linker.diagnostics import Span
 from linker.ir import model as ir
@@ -66,11 +69,6 @@ _U32, _F32 = struct.Struct("<I"), struct.Struct("<f")
 # See the module docstring: a benchmark hook choosing Asterius's dispatcher.
 _STRUCTURE = structure_naive if os.environ.get("IRLD_NAIVE_RELOOPER") == "1" else structure
 _BRANCHING = (ir.Jump, ir.Branch, ir.Switch)
-
-
-class TailCallMode(enum.Enum):
-    NATIVE = "native"
-    TRAMPOLINE = "trampoline"
 
 
 class Resolver(Protocol):
@@ -104,8 +102,6 @@ class Trampoline:
     table_base_size: int = 0                    # slots of the real table (before thunk regions)
 
 
-PANIC_SYMBOL = "__irld_panic"
-SIG_SYMBOL_PREFIX = "__irld_ffi_sig:"          # + a signature key: its link-time id
 PADDED_ZERO = b"\x80\x80\x80\x80\x00"       # a relocation site: 0 as a 5-byte LEB
 FFI_CALL = "ffi_call"                        # the dynamic FFI's call (linker.ffi.plan)
 ENTRY = -1          # a line-table offset: the function's entry, before any code

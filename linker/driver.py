@@ -57,9 +57,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
-from linker.codegen import TailCallMode
-from linker.ffi.gen import FfiReport
-from linker.ffi.library import NAME as BUNDLED_LIBFFI, library_path as bundled_libffi
+from linker.conventions import TailCallMode
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.jsloader import loader_outputs, output_paths
 from linker.layout import LayoutError
@@ -74,13 +72,13 @@ from linker.store.store import StoreCounts, Store
 from linker.store.objfile import EntityKind
 from linker.store.wasm_input import object_from_buffer
 from linker.wasm.encode import encode_module
-from linker.wasm.wat import to_wat
 from linker.writer import EmitOptions, EmitResult, LinkError, LiveProgram, emit_program
 
 if TYPE_CHECKING:
     # Imported by the lto phase only: the passes bring the interpreter's semantics, and a
     # link without --lto should not pay for importing them.
     from linker.lto import LtoReport
+    from linker.ffi.gen import FfiReport
 
 
 @attrs.frozen(slots=True)
@@ -230,9 +228,12 @@ def find_inputs(ctx: LinkContext) -> None:
     errors = []
     for lib in opts.libraries:
         path = find_library(lib, opts.library_paths)
-        if path is None and lib == BUNDLED_LIBFFI:
-            # irld's own libffi (linker.ffi.library); position independent for side modules
-            path = bundled_libffi(pic=opts.shared or opts.pie)
+        if path is None:
+            # irld's own libffi (linker.ffi.library, which imports subprocess and tempfile
+            # to build it: here, not at the top); position independent for side modules
+            from linker.ffi import library
+            if lib == library.NAME:
+                path = library.library_path(pic=opts.shared or opts.pie)
         if path is None:
             where = ", ".join(opts.library_paths) if opts.library_paths else "no -L directory"
             errors.append(Diagnostic.error(
@@ -457,6 +458,7 @@ def write_output(ctx: LinkContext) -> None:
     if opts.source_map is not None and ctx.source_map is not None:
         files.append(("--source-map", opts.source_map, ctx.source_map))
     if opts.emit_wat is not None:
+        from linker.wasm.wat import to_wat
         files.append(("--emit-wat", opts.emit_wat, to_wat(ctx.emitted.module).encode()))
     if opts.report_html is not None:
         files.append(("--report-html", opts.report_html, report_html_bytes(ctx)))

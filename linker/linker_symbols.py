@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from linker.ir.types import FuncType
 from linker.store.archive import Archive, archive_bytes
-from linker.store.codec import encode_functype
+from linker.store.typecodec import encode_functype
 from linker.store.objfile import (EntityEntry, EntityKind, LoadStats, append_irld_sections,
                                    encode_index)
 from linker.store.wasmobj import ObjectWriter

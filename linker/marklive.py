@@ -53,7 +53,7 @@ from typing import NamedTuple
 import attrs
 
 from linker.diagnostics import Diagnostic
-from linker.ir.refs import EdgeKind
+from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType
 from linker.store.objfile import EDGE_CODES, EDGE_INDEX, EntityRecord, ObjectFile
 from linker.store.store import Store, imports_agree

@@ -18,10 +18,8 @@ relocations, which get table slots).
 from __future__ import annotations
 
 from linker.diagnostics import Diagnostic
-from linker.ffi.gen import sig_ids_of
-from linker.ffi.plan import FfiPlan
-from linker.ir import model as ir
-from linker.ir.refs import EdgeKind
+from linker.ffi.plan import FfiPlan, sig_ids_of
+from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, CALL_DTORS, STACK_POINTER, is_linker_object
 from linker.marklive import LiveSet

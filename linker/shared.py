@@ -69,7 +69,7 @@ from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.driver import PHASES, LinkContext, LinkOptions, LinkResult, Phase, link
 from linker.ffi.gen import FfiEmitter, Pic
 from linker.host.dylink import read_linked_module
-from linker.ir.refs import EdgeKind
+from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.layout import LayoutError, MemoryLayout, layout_memory
 from linker.linker_symbols import CALL_CTORS, STACK_POINTER

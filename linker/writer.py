@@ -22,32 +22,39 @@ Each of them is recorded as it is added, as a `SyntheticFunc` (what it is,
 the symbols it calls, the symbol it serves) in `EmitResult.synthetic`, so
 the link report knows them without reading their names.  The FFI's
 functions are `linker.ffi.gen`'s, reported by `EmitResult.ffi`.
+
+The code generator, the IR model, the FFI generator, checked mode and the
+trace hooks are imported where they are used: a link of C objects copies
+compiled code and needs none of them, and importing them (with the
+relooper) was a tenth of such a link's start-up.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from linker.codegen import (PANIC_SYMBOL, FuncContext, TailCallMode, Trampoline,
-                             compile_function)
-from linker.ffi.gen import Drive, FfiEmitter, FfiReport
-from linker.ffi.plan import FfiPlan
-from linker.ir import model as ir
+from linker.conventions import PANIC_SYMBOL, TailCallMode
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import CALL_CTORS, CALL_DTORS, STACK_POINTER
-from linker.checked import CHECKERS, SCRATCH as CHECK_SCRATCH, SCRATCH_SIZE, CheckBodies, Checks, pool_texts
 from linker.diagnostics import Span
-from linker.tracehooks import SIGS_SECTION, TraceHooks, hook_imports, sigs_section
 from linker.relocate import LinkResolver, relocate_function, relocate_segment, relocated_lines
 from linker.store.lines import LineTable, table_from_spans
 from linker.store.objfile import EntityRecord
 from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, segments_of_chunks
 from linker.wasm.instr import InstrBuilder
 from linker.wasm.module import CustomSection, ElementSegment, Export, ExternKind, WasmModule
+
+if TYPE_CHECKING:
+    from linker.checked import Checks
+    from linker.codegen import FuncContext, Trampoline
+    from linker.ffi.gen import FfiEmitter, FfiReport
+    from linker.ffi.plan import FfiPlan
+    from linker.ir import model as ir
+    from linker.tracehooks import TraceHooks
 
 WASI = "wasi_snapshot_preview1"
 FD_WRITE = FuncType((ValType.I32,) * 4, ValType.I32)
@@ -82,6 +89,7 @@ class LiveFunc:
     @property
     def func(self) -> ir.Func:
         if self.decoded is None:
+            from linker.ir import model as ir
             f = self.rec.obj.body(self.rec)
             assert isinstance(f, ir.Func)
             self.decoded = f
@@ -124,6 +132,7 @@ class LiveData:
     @property
     def items(self) -> tuple[ir.DataItem, ...]:
         if self.decoded is None:
+            from linker.ir import model as ir
             d = self.rec.obj.body(self.rec)
             assert isinstance(d, ir.Data)
             self.decoded = d
@@ -328,6 +337,7 @@ def _scan(funcs: Sequence[LiveFunc], arg_types: Any, from_ir: bool) -> _Scan:
         for lf in funcs:
             s.messages += lf.rec.texts
         return s
+    from linker.ir import model as ir
     seen_t: dict[str, None] = {}
     seen_ti: dict[FuncType, None] = {}
     for lf in funcs:
@@ -366,6 +376,7 @@ def _compile_from_object(lf: LiveFunc, ctx: FuncContext) -> tuple[list[ValType],
     types (`linker.store.codec`), but its references were verified only when
     it was compiled, by whoever wrote the object: an inconsistent body (an
     undefined local, a label that is not there) is an error naming the object."""
+    from linker.codegen import compile_function
     try:
         return compile_function(lf.func, ctx)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
@@ -412,7 +423,10 @@ class _Emitter:
         for sym, _m, _f, ft in prog.imports:
             r.func_types[sym] = ft
         ffi = prog.ffi
-        self.ffi = None if ffi is None or ffi.empty else FfiEmitter(ffi, self.mod, r.funcs)
+        self.ffi: FfiEmitter | None = None
+        if ffi is not None and not ffi.empty:
+            from linker.ffi.gen import FfiEmitter
+            self.ffi = FfiEmitter(ffi, self.mod, r.funcs)
         if self.ffi is not None:
             r.func_types.update(self.ffi.func_types())
         scan = _scan(prog.funcs, lambda c: r.func_types[c].params, self.from_ir)
@@ -442,6 +456,7 @@ class _Emitter:
         tramp = self.setup_trampoline(scan) if self.trampoline else None
         sizes = self.gen_bodies(tramp)
         if self.ffi is not None:
+            from linker.ffi.gen import Drive
             drive = None if tramp is None else Drive(tramp.pending_global, self.drivers.get)
             self.ffi.generate(self.memory.addresses, self.table.size - self.ffi.table_slots,
                               drive)
@@ -451,6 +466,7 @@ class _Emitter:
         segs = self.write_data()
         self.add_exports(tramp)
         if self.opts.instrument and self.prog.sig_ids:
+            from linker.tracehooks import SIGS_SECTION, sigs_section
             self.mod.custom_sections.append(
                 CustomSection(SIGS_SECTION, sigs_section(self.prog.sig_ids)))
         return EmitResult(self.mod, self.memory, self.table, dict(r.funcs), sizes, segs,
@@ -470,6 +486,7 @@ class _Emitter:
         if self.prog.entry is not None:
             wanted.append((PROC_EXIT_SYMBOL, WASI, "proc_exit", PROC_EXIT))
         if self.opts.instrument:
+            from linker.tracehooks import hook_imports
             wanted += hook_imports()
         for sym, module, field, ft in wanted:
             key = (module, field, ft)
@@ -522,6 +539,7 @@ class _Emitter:
         pool = [_PREFIX, _SEP, _NL] + scan.messages if need_panic else []
         extra = [(PANIC_SCRATCH, 44, 4)] if need_panic else []
         if self.opts.checked:
+            from linker.checked import SCRATCH as CHECK_SCRATCH, SCRATCH_SIZE, pool_texts
             pool += pool_texts([lf.func for lf in self.prog.funcs if lf.rec.obj.has_ir],
                                self.null_end())
             extra.append((CHECK_SCRATCH, SCRATCH_SIZE, 4))
@@ -555,6 +573,7 @@ class _Emitter:
     # ------------------------------------------------------------ trampoline
 
     def setup_trampoline(self, scan: _Scan) -> Trampoline:
+        from linker.codegen import Trampoline
         mod, r = self.mod, self.r
         pending = mod.add_global(ValType.I32, True, 0, name="__irld_tc_pending")
         args: dict[ValType, list[int]] = {}
@@ -640,6 +659,7 @@ class _Emitter:
             moves: list[tuple[int, int]] | None = [] if self.opts.lines else None
             redirects = self.redirects.get(lf.rec.obj.name, {})
             if self.from_ir and lf.rec.obj.has_ir and not self.copies(lf, redirects):
+                from linker.codegen import FuncContext
                 ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows,
                                   checks=self.checks, trace=self.trace_hooks())
                 locals_, body = _compile_from_object(lf, ctx)
@@ -673,7 +693,10 @@ class _Emitter:
         return self.copy_unchanged and lf.as_compiled and not redirects
 
     def trace_hooks(self) -> TraceHooks | None:
-        return TraceHooks.from_symbols(self.r.funcs) if self.opts.instrument else None
+        if not self.opts.instrument:
+            return None
+        from linker.tracehooks import TraceHooks
+        return TraceHooks.from_symbols(self.r.funcs)
 
     def null_end(self) -> int:
         """Checked mode's null region [0, end): below the data, unless the
@@ -682,6 +705,7 @@ class _Emitter:
 
     def add_checkers(self) -> None:
         """Checked mode's functions (`linker.checked`), after the layout."""
+        from linker.checked import CHECKERS, SCRATCH as CHECK_SCRATCH, CheckBodies, Checks
         mem = self.memory
         funcs = {name: self.add_synthetic(ft, SyntheticFunc(name, SyntheticKind.CHECK))
                  for name, ft in CHECKERS}
@@ -786,6 +810,8 @@ class _Emitter:
         """`_start` generated from its IR (`LiveProgram.start`, made by LTO): code
         generation finishes the pending tail calls of what it calls, as in any IR
         function.  Inlining copies no tail call into it (`linker.lto.inlining`)."""
+        from linker.codegen import FuncContext, compile_function
+        from linker.ir import model as ir
         assert not any(isinstance(b.term, (ir.TailCall, ir.TailCallIndirect))
                        for b in f.blocks), "_start must not tail call"
         rows: list[tuple[int, Span]] | None = [] if self.opts.lines else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from linker.codegen import TailCallMode
+from linker.conventions import TailCallMode
 
 
 def add_liveness_flags(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

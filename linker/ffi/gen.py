@@ -54,7 +54,8 @@ from linker.ffi.abi import (EXTEND, Kind, Place, SigLayout, access, handler_fram
                             sig_layout, small_int)
 from linker.ffi.plan import (FALLBACK, FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_FREE, HOST_CALL,
                              IRLD_CALL, IRLD_CLOSURE_ALLOC, IRLD_CLOSURE_FREE, NSIGS,
-                             RUNTIME_FUNCS, SIGTAB, TABLE_COPY, TABLE_GROW, FfiPlan, SigPlan)
+                             RUNTIME_FUNCS, SIGTAB, TABLE_COPY, TABLE_GROW, FfiPlan, SigPlan,
+                             sig_ids_of)
 from linker.ir.ctypes import CScalar, CSig, lower
 from linker.ir.types import FuncType, ValType
 from linker.tracehooks import CLOSURE_HOOK, CLOSURE_RETURN_HOOK
@@ -1214,10 +1215,6 @@ def function_bytes(mod: WasmModule, idx: int, in_table: bool = False,
 
 def empty_report() -> FfiReport:
     return FfiReport("specialized", (), 0, 0, 0, 0, 0, 0, 0, 0)
-
-
-def sig_ids_of(plan: FfiPlan) -> dict[str, int]:
-    return {s.key: s.id for s in plan.sigs}
 
 
 __all__ = ["FfiEmitter", "FfiModule", "FfiReport", "Pic", "SigReport", "Drive", "dispatch_export", "function_bytes",

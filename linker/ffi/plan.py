@@ -144,6 +144,11 @@ def _runtime_live(live: LiveSet, name: str) -> bool:
     return hit is not None and is_linker_object(hit[0].obj.name)
 
 
+def sig_ids_of(plan: FfiPlan) -> dict[str, int]:
+    """FFI signature key -> its link-time id, for every signature of `plan`."""
+    return {s.key: s.id for s in plan.sigs}
+
+
 def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnostic]]:
     """What the FFI needs to generate for this live set, and any errors found."""
     errors: list[Diagnostic] = []

@@ -11,33 +11,13 @@ as canonical signature keys.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 
+# Re-exported: `linker.ir.refs.EdgeKind` is where IR-side code has always found it.
+from linker.ir.edges import EdgeKind as EdgeKind
 from linker.ir.model import (AddrItem, Assign, Branch, Call, CallIndirect, Const, Data, Expr,
                              Func, GlobalGet, GlobalSet, Load, LocalGet, OpExpr, Return, SigRef,
                              Stmt, Store, Switch, SymRef, TailCall, TailCallIndirect, Terminator)
-
-
-class EdgeKind(enum.Enum):
-    """Why one symbol keeps another alive (also the root kinds of discovery)."""
-
-    CALL = "call"
-    TAIL_CALL = "tail call"
-    ADDRESS = "address taken"
-    DATA_REF = "data reference"
-    GLOBAL = "global access"
-    FFI_SIG = "FFI signature"
-    CTOR = "ctor"
-    EXPORT = "export"
-    ENTRY = "entry"
-    ROOT = "root"
-    RUNTIME = "linker runtime"
-
-    # Members are singletons compared by identity: hash them by identity too
-    # (C-level), not by name through Enum's Python-level `__hash__`; every
-    # reference of every body is keyed by (symbol, kind) when compiled.
-    __hash__ = object.__hash__
 
 
 class RefCollector:

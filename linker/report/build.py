@@ -32,7 +32,7 @@ from typing import Any
 from linker import __version__
 from linker.driver import LinkOptions, LinkResult
 from linker.ir import model as ir
-from linker.ir.refs import EdgeKind
+from linker.ir.edges import EdgeKind
 from linker.linker_symbols import LINKER_DATA, is_linker_object
 from linker.marklive import LiveSet, dead_entities
 from linker.report.model import (LINKER_INPUT, UNDEFINED_INPUT, Entity, Report, RootInfo,

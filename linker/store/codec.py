@@ -26,6 +26,10 @@ from linker.ir.model import (AddrItem, Assign, BasicBlock, Branch, BytesItem, Ca
 from linker.ir.ops import OPS_BY_NAME
 from linker.ir.refs import EdgeKind, RefCollector
 from linker.ir.types import FuncType, ValType
+# The type encodings live apart, so an object index can be read without the IR model.
+from linker.store.typecodec import CodecError as CodecError, _short, _vt
+from linker.store.typecodec import decode_functype as decode_functype
+from linker.store.typecodec import encode_functype as encode_functype
 
 # Expression tags.
 CONST, LOCAL, GLOBAL, OP, LOAD, SYMREF, SIGREF = range(7)
@@ -35,31 +39,10 @@ ASSIGN, STORE, CALL, CALLIND, GSET = range(10, 15)
 JUMP, BRANCH, SWITCH, RETURN, TAILCALL, TAILCALLIND, UNREACHABLE, PANIC = range(20, 28)
 BLOCK = 30
 
-_VT = {"i32": ValType.I32, "i64": ValType.I64, "f32": ValType.F32, "f64": ValType.F64}
-
-
-class CodecError(ValueError):
-    """A body that does not decode (corrupt or from an incompatible writer)."""
-
-
-def encode_functype(t: FuncType) -> list[Any]:
-    return [[p.value for p in t.params], None if t.result is None else t.result.value]
-
-
-def decode_functype(raw: Any) -> FuncType:
-    params, result = raw
-    return FuncType(tuple(_vt(p) for p in params), None if result is None else _vt(result))
-
-
-# Every leaf the decoder keeps is checked for its type and range here: a body
-# with a valid checksum may still come from a hostile or broken writer, and
-# later phases (printer, codegen, layout) trust the IR they are given.
-
-def _vt(v: Any) -> ValType:
-    if not isinstance(v, str) or v not in _VT:
-        raise CodecError(f"not a value type: {_short(v)}")
-    return _VT[v]
-
+# Every leaf the decoder keeps is checked for its type and range here (value
+# types in `typecodec`): a body with a valid checksum may still come from a
+# hostile or broken writer, and later phases (printer, codegen, layout) trust
+# the IR they are given.
 
 def _str(v: Any) -> str:
     if not isinstance(v, str):
@@ -71,11 +54,6 @@ def _int(v: Any, lo: int, hi: int) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
         raise CodecError(f"expected an integer in [{lo}, {hi}], got {_short(v)}")
     return v
-
-
-def _short(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _U32 = (1 << 32) - 1

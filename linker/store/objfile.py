@@ -29,7 +29,7 @@ import enum
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import msgpack
@@ -37,14 +37,16 @@ import msgpack
 from linker.store.errors import InputFileError
 from linker.store.errors import map_file as _map_file
 from linker.ir.ctypes import CSig, parse_key
-from linker.ir.model import Data, Func
-from linker.ir.refs import EdgeKind
+from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.store.shapes import check_index
-from linker.store.codec import CodecError, decode_data_items, decode_func, decode_functype
+from linker.store.typecodec import CodecError, decode_functype
 from linker.store.lines import LINES_SECTION, LineTable, LinesError, decode_lines
 from linker.store.wasmobj import WasmObject, WasmObjectError, read_object
 from linker.wasm.leb128 import read_uleb, uleb
+
+if TYPE_CHECKING:
+    from linker.ir.model import Data, Func
 
 WASM_MAGIC = b"\0asm\1\0\0\0"
 INDEX_SECTION = "irld.index"
@@ -203,6 +205,9 @@ class ObjectFile:
             raise ObjectError(self.name, f"checksum mismatch in body of '{rec.name}'")
         self.stats.bodies_decoded += 1
         self.stats.bytes_read += len(raw)
+        # Here, not at the top: the IR model is needed only by a link that decodes IR.
+        from linker.ir.model import Data
+        from linker.store.codec import decode_data_items, decode_func
         try:
             value = msgpack.unpackb(raw, raw=False, strict_map_key=False)
             if rec.kind is EntityKind.FUNC:

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING
 import attrs
 
 from linker.diagnostics import Diagnostic, DiagnosticError
-from linker.ir.model import Data, Func
 from linker.store.archive import Archive
 from linker.store.wasm_input import open_object
 from linker.store.objfile import EntityKind, EntityRecord, LoadStats, ObjectError, ObjectFile
 
 if TYPE_CHECKING:
+    from linker.ir.model import Data, Func
     from linker.store.objcache import IndexCache
 
 

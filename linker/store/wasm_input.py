@@ -37,7 +37,7 @@ import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from linker.ir.refs import EdgeKind
+from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType, ValType
 from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
