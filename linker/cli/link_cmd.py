@@ -329,7 +329,8 @@ def verbose_report(result: LinkResult) -> str:
     if cache is not None:
         lines.append(f"irld: index cache {cache.directory}: {cache.hits} hits, "
                      f"{cache.misses} misses, {cache.rejected} rejected, "
-                     f"{cache.written} written")
+                     f"{cache.written} written; archive symbol tables: "
+                     f"{cache.tables_restored} restored")
     lines += lto_lines(result)
     return "\n".join(lines)
 

@@ -96,7 +96,7 @@ class ArArchive:
     """
 
     __slots__ = ("path", "buf", "members", "has_symbol_table", "index_bytes", "_table",
-                 "_scan", "_entries", "_symbols", "_lookups", "_owners")
+                 "_scan", "_entries", "_symbols", "_lookups", "_owners", "_identity")
 
     # A link that asks for a few symbols (hello world against a 100,000-symbol
     # library) finds them by scanning the table; the dict is built on the
@@ -106,7 +106,8 @@ class ArArchive:
     def __init__(self, path: str, buf: Any, members: list[ArMember],
                  table: Callable[[], tuple[list[str], list[int]]], has_symbol_table: bool,
                  index_bytes: int = 0,
-                 scan: Callable[[str], int | None] | None = None) -> None:
+                 scan: Callable[[str], int | None] | None = None,
+                 identity: Callable[[], bytes] | None = None) -> None:
         self.path = path
         self.buf = buf
         self.members = members
@@ -120,6 +121,31 @@ class ArArchive:
         self._symbols: dict[str, int] | None = None
         self._lookups = 0
         self._owners: dict[str, list[int]] | None = None
+        self._identity = identity
+
+    def table_identity(self) -> bytes | None:
+        """Bytes that determine the decoded symbol table (its raw bytes, format and
+        the members' header offsets), or None without a table: the key under
+        which `linker.store.objcache` keeps the decoded table."""
+        return None if self._identity is None else self._identity()
+
+    @property
+    def table_decoded(self) -> bool:
+        return self._entries is not None
+
+    def decoded_table(self) -> tuple[list[str], list[int]]:
+        """The table's entries (decoding and checking them now if not yet done)."""
+        return self._decoded()
+
+    def restore_table(self, names: Any, members: Any) -> bool:
+        """Take the entries an earlier decoding of the same table gave (a cache
+        entry), if they have its shape; then lookups use the dict at once."""
+        if not (type(names) is list and type(members) is list and len(names) == len(members)
+                and (not members or 0 <= min(members) and max(members) < len(self.members))):
+            return False
+        self._entries = (names, members)
+        self._lookups = self.SCANS
+        return True
 
     @property
     def _names(self) -> list[str]:
@@ -261,8 +287,15 @@ class _Parser:
         # Read now: the file may be closed when the table is decoded.
         self.symtab_data = self.read(raw.data_offset, raw.size)
         scan = self.gnu_scan(raw, index_of) if flavour == "gnu" and width == 4 else None
+        data = self.symtab_data
+        offsets = [m.header_offset for m in members]
+
+        def identity() -> bytes:
+            head = f"{flavour} {width} {len(offsets)}\0".encode()
+            return head + struct.pack(f"<{len(offsets)}Q", *offsets) + data
         return ArArchive(self.path, self.buf, members,
-                         lambda: self.symbol_table(symtab, index_of), True, read, scan)
+                         lambda: self.symbol_table(symtab, index_of), True, read, scan,
+                         identity)
 
     def gnu_scan(self, raw: _Raw, index_of: dict[int, int]) -> Callable[[str], int | None]:
         """A lookup in the raw GNU table: the name's position gives its entry."""

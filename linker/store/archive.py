@@ -106,12 +106,18 @@ class Archive:
         return bytes(self.ar.buf[m.offset:m.offset + m.length])
 
     @staticmethod
-    def open(path: str, stats: LoadStats | None = None) -> "Archive":
-        """Open an archive, reading its member headers and symbol table only."""
+    def open(path: str, stats: LoadStats | None = None,
+             cache: IndexCache | None = None) -> "Archive":
+        """Open an archive, reading its member headers and symbol table only;
+        members (and the decoded symbol table) go through `cache` if given."""
         try:
-            return Archive._wrap(ArArchive.open(path), stats)
+            ar = Archive._wrap(ArArchive.open(path), stats)
         except ArchiveError as exc:
             raise ObjectError(exc.file, exc.reason) from None
+        if cache is not None:
+            ar.cache = cache
+            cache.archive_table(ar.ar)
+        return ar
 
     @staticmethod
     def from_buffer(buf: Any, name: str, stats: LoadStats | None = None) -> "Archive":

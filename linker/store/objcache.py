@@ -32,6 +32,14 @@ with and without the cache.
   directory and renamed over the old one, so a concurrent link reads either
   entry whole.  A directory that cannot be created or written is skipped
   silently: the cache is an accelerator, the link itself succeeded.
+* An archive's decoded symbol table (its names and the member each names)
+  is kept the same way, in ``<key hex>.sym``, keyed by the table's raw bytes
+  and the members' header offsets (`ArArchive.table_identity`), written
+  after a link that decoded it.  Decoding the 131,878 entries of the
+  100,000-function benchmark's archive (splitting and UTF-8-decoding the
+  names, mapping each offset to its member) took 3 times as long as
+  unmarshalling them.  Tables are not counted in `hits`, `misses`,
+  `rejected` or `written` (which count objects) but in `tables_restored`.
 """
 
 from __future__ import annotations
@@ -43,7 +51,10 @@ import zlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from linker.store.ar import ArArchive
 
 __all__ = ["CACHE_ENV", "IndexCache"]
 
@@ -55,7 +66,8 @@ MAGIC = b"irld-idx"
 _DIGEST = 32
 _CRC = struct.Struct("<I")
 _HEAD = len(MAGIC) + _DIGEST + _CRC.size
-_SOURCES = ("objcache.py", "wasmobj.py", "wasm_input.py", "objfile.py")
+_SOURCES = ("objcache.py", "wasmobj.py", "wasm_input.py", "objfile.py", "ar.py")
+OBJECT, TABLE = ".idx", ".sym"          # entry file suffixes
 
 
 def _fingerprint() -> bytes:
@@ -77,10 +89,12 @@ class IndexCache:
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self._fingerprint: bytes | None = None
-        # key -> (payload maker, its progress when read or restored)
+        # key -> (payload maker, its progress when read or restored, entry suffix)
         self._tracked: dict[bytes, tuple[Callable[[], dict[str, Any]],
-                                         Callable[[], tuple[int, ...]], tuple[int, ...]]] = {}
+                                         Callable[[], tuple[int, ...]], tuple[int, ...],
+                                         str]] = {}
         self.hits = self.misses = self.rejected = self.written = 0
+        self.tables_restored = 0
 
     def key(self, buf: Any, start: int, end: int, name: str) -> bytes:
         """The entry key of the object at buf[start:end] named `name`."""
@@ -92,17 +106,29 @@ class IndexCache:
         h.update(buf[start:end])
         return h.digest()
 
-    def path(self, key: bytes) -> str:
-        return os.path.join(self.directory, key.hex() + ".idx")
+    def path(self, key: bytes, suffix: str = OBJECT) -> str:
+        return os.path.join(self.directory, key.hex() + suffix)
 
     def load(self, key: bytes) -> dict[str, Any] | None:
         """The verified payload of `key`'s entry, or None (counted as a miss or a
         rejection)."""
+        value = self._read(key, OBJECT)
+        if value is None:
+            self.misses += 1
+            return None
+        if value is False:
+            self.rejected += 1
+            return None
+        assert isinstance(value, dict)
+        self.hits += 1
+        return value
+
+    def _read(self, key: bytes, suffix: str) -> dict[str, Any] | bool | None:
+        """The verified payload of an entry; None: no entry; False: a bad one."""
         try:
-            with open(self.path(key), "rb") as fh:
+            with open(self.path(key, suffix), "rb") as fh:
                 raw = fh.read()
         except OSError:
-            self.misses += 1
             return None
         payload = memoryview(raw)[_HEAD:]
         ok = (raw[:len(MAGIC)] == MAGIC and raw[len(MAGIC):len(MAGIC) + _DIGEST] == key
@@ -112,11 +138,31 @@ class IndexCache:
             value = marshal.loads(payload) if ok else None
         except (ValueError, EOFError, TypeError):
             value = None
-        if not isinstance(value, dict):
-            self.rejected += 1
-            return None
-        self.hits += 1
-        return value
+        return value if isinstance(value, dict) else False
+
+    def archive_table(self, ar: ArArchive) -> None:
+        """Give `ar` its decoded symbol table from the table's entry, or remember
+        to write the entry if this link decodes the table."""
+        identity = ar.table_identity()
+        if identity is None:
+            return
+        import hashlib
+        if self._fingerprint is None:
+            self._fingerprint = _fingerprint()
+        key = hashlib.sha256(self._fingerprint + b"archive symbol table\0" + identity).digest()
+        value = self._read(key, TABLE)
+        if isinstance(value, dict):
+            try:
+                if ar.restore_table(value.get("names"), value.get("members")):
+                    self.tables_restored += 1
+                    return
+            except TypeError:       # a verified entry of an unexpected shape: decode
+                pass
+
+        def payload() -> dict[str, Any]:
+            names, members = ar.decoded_table()
+            return {"names": names, "members": members}
+        self._tracked[key] = (payload, lambda: (int(ar.table_decoded),), (0,), TABLE)
 
     def reject(self) -> None:
         """A verified entry that still did not restore (counted, then rewritten)."""
@@ -128,11 +174,11 @@ class IndexCache:
         """Remember an object for `flush`: `payload` makes its entry, `progress`
         says how much it knows (an entry is rewritten when that grew);
         `fresh` is True for an object read cold (always written)."""
-        self._tracked[key] = (payload, progress, () if fresh else progress())
+        self._tracked[key] = (payload, progress, () if fresh else progress(), OBJECT)
 
     def flush(self) -> None:
         """Write every entry that is new or knows more than when it was read."""
-        todo = [(k, make) for k, (make, progress, seen) in self._tracked.items()
+        todo = [(k, make, suffix) for k, (make, progress, seen, suffix) in self._tracked.items()
                 if progress() != seen]
         self._tracked.clear()
         if not todo:
@@ -141,19 +187,20 @@ class IndexCache:
             os.makedirs(self.directory, exist_ok=True)
         except OSError:
             return
-        for key, make in todo:
+        for key, make, suffix in todo:
             payload = marshal.dumps(make())
-            if self._write(key, MAGIC + key + _CRC.pack(zlib.crc32(payload)) + payload):
+            if (self._write(key, MAGIC + key + _CRC.pack(zlib.crc32(payload)) + payload, suffix)
+                    and suffix == OBJECT):
                 self.written += 1
 
-    def _write(self, key: bytes, data: bytes) -> bool:
+    def _write(self, key: bytes, data: bytes, suffix: str) -> bool:
         import tempfile     # only when writing: it costs a warm link's start-up 10 ms
         tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".idx")
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=suffix)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.replace(tmp, self.path(key))
+            os.replace(tmp, self.path(key, suffix))
             return True
         except OSError:
             if tmp is not None:

@@ -120,16 +120,14 @@ class Store:
                 if kind == "object":
                     objects.append(open_object(path, store.stats, cache))
                 elif kind == "archive":
-                    store.archives.append(Archive.open(path, store.stats))
-                    store.archives[-1].cache = cache
+                    store.archives.append(Archive.open(path, store.stats, cache))
                 else:
                     errors.append(_unsupported(path))
             except ObjectError as exc:
                 errors.append(Diagnostic.error(exc.reason, file=exc.file))
         for path in whole_archives:   # --whole-archive: every member, as an object
             try:
-                ar = Archive.open(path, store.stats)
-                ar.cache = cache
+                ar = Archive.open(path, store.stats, cache)
                 objects += [ar.load(i) for i in range(len(ar.members))]
             except ObjectError as exc:
                 errors.append(Diagnostic.error(exc.reason, file=exc.file))

@@ -245,3 +245,39 @@ def test_as_a_program_the_link_flushes_before_its_early_exit(program: tuple[Path
                          text=True)
     assert bad.returncode == 1 and "cannot open" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_an_archive_symbol_table_is_kept_and_restored(program: tuple[Path, Path],
+                                                      tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link that decodes an archive's symbol table keeps it (``.sym``); a later
+    link of the same archive restores it instead of decoding, with the same
+    output; a table that changed, or a damaged entry, is decoded again."""
+    from linker.store.ar import ArArchive
+    monkeypatch.setattr(ArArchive, "SCANS", 0)      # decode at the first lookup
+    main_o, lib = program
+    plain = _link(program, None)
+    cache = tmp_path / "cache"
+    cold = _stats(program, cache)
+    tables = list(cache.glob("*.sym"))
+    assert cold.tables_restored == 0 and len(tables) == 1
+    assert cold.written == len(list(cache.glob("*.idx")))     # objects only
+    warm = linker.link([main_o, lib], entry=None, exports=["main"], cache_dir=str(cache))
+    assert warm.store.cache is not None and warm.store.cache.tables_restored == 1
+    assert warm.store.archives[0].ar.table_decoded and warm.wasm == plain
+    # A damaged entry is ignored (the table is decoded) and written again.
+    raw = tables[0].read_bytes()
+    tables[0].write_bytes(raw[:-10] + bytes([raw[-10] ^ 0xFF]) + raw[-9:])
+    again = _stats(program, cache)
+    assert again.tables_restored == 0 and tables[0].read_bytes() == raw
+    assert _link(program, cache) == plain
+    # Another archive of the same members (other offsets): its own table entry.
+    members = sorted(p for p in lib.parent.glob("m*.o"))
+    other = tmp_path / "lib.a"
+    subprocess.run(["llvm-ar", "rcs", str(other), *map(str, reversed(members))], check=True)
+    res = linker.link([main_o, other], entry=None, exports=["main"], cache_dir=str(cache))
+    assert res.store.cache is not None and res.store.cache.tables_restored == 0
+    assert res.wasm == plain and len(list(cache.glob("*.sym"))) == 2
+    res = linker.link([main_o, other], entry=None, exports=["main"], cache_dir=str(cache))
+    assert res.store.cache is not None and res.store.cache.tables_restored == 1
+    assert res.wasm == plain
