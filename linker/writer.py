@@ -294,8 +294,10 @@ class _Resolver:
         return self.funcs[symbol]
 
     def symref(self, symbol: str, offset: int) -> int:
-        if symbol in self.data:
-            return (self.data[symbol] + offset) & 0xFFFFFFFF
+        # One lookup for a data symbol: nearly every relocation of C code is one.
+        address = self.data.get(symbol)
+        if address is not None:
+            return (address + offset) & 0xFFFFFFFF
         if symbol in self.table:
             return self.table[symbol] + offset
         raise LinkError(f"address of '{symbol}' is not available")

@@ -15,6 +15,11 @@ class ValType(enum.Enum):
     F32 = "f32"
     F64 = "f64"
 
+    # Members are singletons compared by identity: hash them by identity too
+    # (C-level), not by name through Enum's Python-level `__hash__` (types key
+    # the encoder's locals memo and every function type's hash).
+    __hash__ = object.__hash__
+
     @property
     def code(self) -> int:
         return _CODES[self]

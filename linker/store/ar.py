@@ -464,6 +464,13 @@ class _Parser:
         """The first `count` NUL-terminated names of `blob`, decoded in one go."""
         if count == 0:
             return []
+        if blob.isascii():
+            # Nearly always: ASCII is UTF-8, and one split of the decoded text
+            # finds the names without a bytes object per name first.
+            names = blob.decode("ascii").split("\0", count)
+            if len(names) > count:
+                del names[count:]
+                return names
         parts = blob.split(b"\0", count)
         if len(parts) <= count:
             raise self.fail(f"symbol table truncated: {count} symbols but only "

@@ -22,6 +22,7 @@ decoded and byte read so tests and reports can prove the laziness.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 
 _IMPORT_KINDS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+_NAME = operator.attrgetter("name")
 
 
 @attrs.frozen(slots=True)
@@ -150,8 +152,9 @@ class Store:
         defined = self.defined
         # Nearly always no name of the object is defined yet (and each is
         # once in it): then the table takes them all in one C-level update.
-        mine = {rec.name: rec for rec in obj.records}
-        if len(mine) == len(obj.records) and defined.keys().isdisjoint(mine):
+        records = obj.records
+        mine = dict(zip(map(_NAME, records), records))
+        if len(mine) == len(records) and defined.keys().isdisjoint(mine):
             defined.update(mine)
             return
         for rec in obj.records:
