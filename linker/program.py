@@ -48,6 +48,8 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
     # One pass over every record of every live object: the live ones by
     # identity first (a set lookup), `is_live` only for a merged host import.
     live_ids = {id(rec) for rec in live.records()}
+    # What an address reference can make a table entry: a live function or import.
+    live_funcs = {s for s, (rec, _why) in live.live.items() if rec.kind in _FUNC_KINDS}
     for obj in live.objects:
         if is_linker_object(obj.name):
             continue
@@ -56,7 +58,7 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
             if id(rec) not in live_ids and (rec.kind not in _HOST_IMPORTS
                                             or not live.is_live(rec)):
                 continue
-            _collect_taken(rec, live, taken)
+            _collect_taken(rec, live_funcs, taken)
             match rec.kind:
                 case EntityKind.FUNC if rec.alias is not None:
                     func_aliases[rec.name] = rec.alias[0]
@@ -119,13 +121,13 @@ def _calls_dtors(live: LiveSet, entry: str | None, crt1_runs_ctors: bool) -> boo
     return ft is not None and not ft.params and ft.result is None
 
 
-def _collect_taken(rec: EntityRecord, live: LiveSet, taken: dict[str, None]) -> None:
+def _collect_taken(rec: EntityRecord, live_funcs: set[str] | frozenset[str],
+                   taken: dict[str, None]) -> None:
+    """Add the live functions whose address `rec` takes to `taken` (in order)."""
     raw = rec.raw_refs              # flat (symbol, edge code) pairs
     for sym, code in zip(raw[0::2], raw[1::2]):
-        if code in _TAKEN_CODES:
-            hit = live.live.get(sym)
-            if hit is not None and hit[0].kind in _FUNC_KINDS:
-                taken.setdefault(sym, None)
+        if code in _TAKEN_CODES and sym in live_funcs:
+            taken.setdefault(sym, None)
 
 
 def _dedupe(exports: list[tuple[str, str]]) -> list[tuple[str, str]]:

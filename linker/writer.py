@@ -420,8 +420,9 @@ class _Emitter:
 
     def run(self) -> EmitResult:
         prog, r = self.prog, self.r
-        for lf in prog.funcs:
-            r.func_types[lf.symbol] = lf.type
+        types = [lf.type for lf in prog.funcs]      # each a property chain: once
+        for lf, ft in zip(prog.funcs, types):
+            r.func_types[lf.symbol] = ft
         for sym, _m, _f, ft in prog.imports:
             r.func_types[sym] = ft
         ffi = prog.ffi
@@ -437,8 +438,8 @@ class _Emitter:
         self.scan = scan
         need_panic = bool(scan.messages) or self.opts.checked
         self.add_imports(need_panic)
-        for lf in prog.funcs:
-            r.funcs[lf.symbol] = self.mod.add_function(lf.type, name=lf.symbol)
+        for lf, ft in zip(prog.funcs, types):
+            r.funcs[lf.symbol] = self.mod.add_function(ft, name=lf.symbol)
         for alias, primary in prog.func_aliases.items():
             r.funcs[alias], r.func_types[alias] = r.funcs[primary], r.func_types[primary]
         if need_panic:
