@@ -657,10 +657,14 @@ class _Emitter:
     def gen_bodies(self, tramp: Trampoline | None) -> dict[str, int]:
         sizes: dict[str, int] = {}
         mode = self.opts.tail_calls
+        lines = self.opts.lines
+        # Every live function comes through here: the per-function settings once.
+        funcs, function = self.r.funcs, self.mod.function
+        sig_ids, no_redirects = self.prog.sig_ids, not self.redirects
         for lf in self.prog.funcs:
-            rows: list[tuple[int, Span]] | None = [] if self.opts.lines else None
-            moves: list[tuple[int, int]] | None = [] if self.opts.lines else None
-            redirects = self.redirects.get(lf.rec.obj.name, {})
+            rows: list[tuple[int, Span]] | None = [] if lines else None
+            moves: list[tuple[int, int]] | None = [] if lines else None
+            redirects = {} if no_redirects else self.redirects.get(lf.rec.obj.name, {})
             if self.from_ir and lf.rec.obj.has_ir and not self.copies(lf, redirects):
                 from linker.codegen import FuncContext
                 ctx = FuncContext(self.r, lf.sig_ids, mode, tramp, lines=rows,
@@ -675,10 +679,10 @@ class _Emitter:
                 # Code LTO left alone is patched at minimal widths, as generated code is.
                 compress = self.opts.compress_relocations or (self.copy_unchanged
                                                                and lf.rec.obj.has_ir)
-                locals_, body = relocate_function(lf.rec, r, self.prog.sig_ids, compress, moves)
-            if self.opts.lines:
+                locals_, body = relocate_function(lf.rec, r, sig_ids, compress, moves)
+            if lines:
                 self.add_lines(lf, rows, moves)
-            fn = self.mod.function(self.r.funcs[lf.symbol])
+            fn = function(funcs[lf.symbol])
             fn.locals = locals_
             fn.body = body
             sizes[lf.symbol] = len(body)
