@@ -106,6 +106,21 @@ class SigPlan:
 
 
 @attrs.frozen(slots=True)
+class FfiLto:
+    """What `--lto` lets the generated FFI code assume (docs/ffi.md, "Under LTO").
+
+    The whole program's code is known, so the call handlers are branches of
+    `ffi_call` rather than functions of their own, `__irld_ffi_alloca` is
+    expanded where it is used, and without pool growth the FFI stack's lower
+    bound is a constant.  `alloc_sig`: the signature id every call of
+    `ffi_closure_alloc` passes, when every call is a direct IR call with that
+    constant (`linker.lto.whole.Whole.constant_args`); `ffi_closure_alloc`
+    then skips its signature test."""
+
+    alloc_sig: int | None = None
+
+
+@attrs.frozen(slots=True)
 class FfiPlan:
     sigs: tuple[SigPlan, ...]                       # by id
     call: bool                                      # generate ffi_call and handlers
@@ -118,6 +133,7 @@ class FfiPlan:
     exhaustive: int | None = None
     linker_funcs: frozenset[str] = frozenset()   # live RUNTIME_FUNCS the linker defines
     fallback_host: bool = False             # --ffi-fallback=host
+    lto: FfiLto | None = None               # set by the lto phase (linker.lto.whole)
 
     @property
     def runtime_live(self) -> bool:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import attrs
 
+from linker.ffi.plan import FFI_CLOSURE_ALLOC, IRLD_CLOSURE_ALLOC, FfiLto, FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.lto import start
 from linker.lto.estimate import func_bytes
-from linker.lto.walk import map_block, symbols_of
+from linker.lto.walk import func_exprs, map_block, symbols_of
 from linker.writer import LiveData, LiveFunc, LiveProgram
 
 
@@ -228,7 +229,37 @@ class Whole:
         # observe its data addresses, and LTO must not change what it computes.
         texts = [t for lf in prog.funcs for t in lf.rec.texts]
         return attrs.evolve(prog, funcs=funcs, globals=globals_, panic_texts=texts,
-                            start=None if self.start is None else self.funcs[self.start])
+                            start=None if self.start is None else self.funcs[self.start],
+                            ffi=None if prog.ffi is None else self._ffi_lto(prog.ffi))
+
+    def _ffi_lto(self, plan: FfiPlan) -> FfiPlan:
+        """The FFI plan with what LTO knows (`linker.ffi.plan.FfiLto`)."""
+        sig: int | None = None
+        if plan.alloc:
+            args = self.constant_args(FFI_CLOSURE_ALLOC, (IRLD_CLOSURE_ALLOC,))
+            first = args[0] if args else None
+            if first is not None and first.type is ValType.I32:
+                sig = int(first.value)
+        return attrs.evolve(plan, lto=FfiLto(alloc_sig=sig))
+
+    def constant_args(self, callee: str, aliases: tuple[str, ...] = ()
+                      ) -> tuple[ir.Const | None, ...] | None:
+        """Per parameter of `callee`, the constant every call passes (None where the
+        calls differ or pass something else).  None when some call may be out of
+        sight or there is none: `callee` (or another name of it, `aliases`) is
+        pinned (called from C code or data, exported, a root), address-taken, or
+        named by an `@` in the IR.  One walk of every live IR body."""
+        names = {callee, *aliases}
+        if names & self.pinned or names & self.address_taken:
+            return None
+        seen: list[tuple[ir.Expr, ...]] = []
+        for f in self.funcs.values():
+            if not _calls_into(f, names, seen):
+                return None
+        if not seen:
+            return None
+        return tuple(_same_const([args[i] for args in seen if i < len(args)])
+                     for i in range(len(seen[0])))
 
     def _as_compiled(self, lf: LiveFunc, body: ir.Func, retyped: set[str]) -> bool:
         """Whether the object's compiled code of `lf` is still its code
@@ -246,6 +277,25 @@ class Whole:
         for f in self.funcs.values():
             out.update(symbols_of(f))
         return out
+
+
+def _calls_into(f: ir.Func, names: set[str], out: list[tuple[ir.Expr, ...]]) -> bool:
+    """Add the arguments of `f`'s direct calls of `names` to `out`; False when `f`
+    takes the address of one (a call through it would be out of sight)."""
+    if any(isinstance(e, ir.SymRef) and e.symbol in names for e in func_exprs(f)):
+        return False
+    for b in f.blocks:
+        out.extend(s.args for s in b.stmts if isinstance(s, ir.Call) and s.callee in names)
+        if isinstance(b.term, ir.TailCall) and b.term.callee in names:
+            out.append(b.term.args)
+    return True
+
+
+def _same_const(args: list[ir.Expr]) -> ir.Const | None:
+    first = args[0] if args else None
+    if not isinstance(first, ir.Const) or any(a != first for a in args):
+        return None
+    return first
 
 
 def _unchanged(body: ir.Func, decoded: ir.Func | None) -> bool:
