@@ -464,7 +464,7 @@ class _Emitter:
             from linker.ffi.gen import Drive
             drive = None if tramp is None else Drive(tramp.pending_global, self.drivers.get)
             self.ffi.generate(self.memory.addresses, self.table.size - self.ffi.table_slots,
-                              drive)
+                              drive, self.r.symref)
         if need_panic:
             self.gen_panic()
         self.add_start(tramp)

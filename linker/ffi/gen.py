@@ -56,6 +56,7 @@ from linker.ffi.plan import (FALLBACK, FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_
                              IRLD_CALL, IRLD_CLOSURE_ALLOC, IRLD_CLOSURE_FREE, NSIGS,
                              RUNTIME_FUNCS, SIGTAB, TABLE_COPY, TABLE_GROW, FfiPlan, SigPlan,
                              sig_ids_of)
+from linker.ir import model as ir
 from linker.ir.ctypes import CScalar, CSig, lower
 from linker.ir.types import FuncType, ValType
 from linker.tracehooks import CLOSURE_HOOK, CLOSURE_RETURN_HOOK
@@ -268,6 +269,7 @@ class FfiEmitter:
         # -1, -2, ... and their bytes (in ffi_call's body) are in `folded_bytes`.
         self.fold = plan.lto is not None
         self.folded_bytes: dict[int, int] = {}
+        self.symref: Callable[[str, int], int] | None = None
         total = sum(s.pool for s in self.closure_sigs)
         self.total_pool = total
         self.needs_stack = bool(self.closure_sigs) or (plan.call and any(
@@ -281,7 +283,14 @@ class FfiEmitter:
 
     def func_types(self) -> dict[str, FuncType]:
         """Types of the runtime functions the program can call."""
-        return {name: ft for name, ft in RUNTIME_FUNCS if name in self.plan.linker_funcs}
+        return {name: ft for name, ft in self._runtime_types().items()
+                if name in self.plan.linker_funcs}
+
+    def _runtime_types(self) -> dict[str, FuncType]:
+        types = dict(RUNTIME_FUNCS)
+        if self.lto is not None and self.lto.alloc_args:     # LTO moved constants in
+            types[FFI_CLOSURE_ALLOC] = self.lto.alloc_type()
+        return types
 
     def extra_imports(self) -> list[tuple[str, str, str, FuncType]]:
         out = []
@@ -324,7 +333,7 @@ class FfiEmitter:
             self.globals["grown"] = mod.add_global(I32, True, 0, name="__irld_ffi_grown")
         if self.needs_copy:
             self.copy = self._add_runtime(FuncType((I32, I32, I32), I32), "__irld_ffi_copy")
-        types = dict(RUNTIME_FUNCS)
+        types = self._runtime_types()
         for names in _ALIASES:
             live = [n for n in names if n in plan.linker_funcs]
             if live:
@@ -443,9 +452,12 @@ class FfiEmitter:
     # ------------------------------------------------------------ generation
 
     def generate(self, addresses: Mapping[str, int], table_base: int,
-                 drive: Drive | None) -> None:
-        """Write every body; `table_base` is the table index of the first FFI slot."""
+                 drive: Drive | None, symref: Callable[[str, int], int] | None = None
+                 ) -> None:
+        """Write every body; `table_base` is the table index of the first FFI slot;
+        `symref` resolves the `@sym` constants LTO moved into ffi_closure_alloc."""
         self.table_base = table_base
+        self.symref = symref
         self.drive = drive
         self.area = addresses.get(AREA, 0)
         self.records = self.area + self.desc_size
@@ -1006,14 +1018,34 @@ class FfiEmitter:
         # record r := (sig, fun, user_data)
         for off, param in ((0, 0), (4, 1), (8, 2)):
             b.local_get(r)
-            b.local_get(param)
+            self._alloc_arg(b, param)
             b.op("i32.store", off)
+
+    def _alloc_arg(self, b: InstrBuilder, k: int) -> None:
+        """Push ffi_closure_alloc's argument k: its parameter, or the constant LTO
+        moved in (`FfiLto.alloc_args`)."""
+        moved = self.lto.alloc_args if self.lto is not None else ()
+        if not moved:
+            b.local_get(k)
+            return
+        c = moved[k]
+        if c is None:
+            b.local_get(sum(1 for a in moved[:k] if a is None))
+        elif isinstance(c, ir.Const):
+            b.i32_const(int(c.value))
+        else:
+            assert isinstance(c, ir.SymRef) and self.symref is not None
+            b.i32_const(self.symref(c.symbol, c.offset))
+
+    def _alloc_params(self) -> int:
+        moved = self.lto.alloc_args if self.lto is not None else ()
+        return sum(1 for a in moved if a is None) if moved else 3
 
     def _alloc_sig_test(self, b: InstrBuilder, nsigs: int) -> None:
         """Return 0 for an id outside 1..nsigs, else push its descriptor's address.
         With one signature (the common case) the test is `sig != 1` and its
         descriptor a constant."""
-        b.local_get(0)
+        self._alloc_arg(b, 0)
         b.i32_const(1)
         if nsigs == 1:
             b.op("i32.ne")
@@ -1028,7 +1060,7 @@ class FfiEmitter:
         if nsigs == 1:
             self._mem(b, self.area)
         else:
-            b.local_get(0)
+            self._alloc_arg(b, 0)
             b.i32_const(4)
             b.op("i32.shl")
             self._mem(b, self.area - DESC)
@@ -1036,7 +1068,8 @@ class FfiEmitter:
 
     def _gen_alloc(self) -> tuple[list[ValType], bytes]:
         # (sig, fun, user_data) -> code; locals: d (descriptor), r (record), e (end / code)
-        d, r, e = 3, 4, 5
+        n = self._alloc_params()
+        d, r, e = n, n + 1, n + 2
         b = InstrBuilder()
         nsigs = len(self.plan.sigs)
         known = self.lto.alloc_sig if self.lto is not None else None

@@ -33,6 +33,7 @@ from linker.diagnostics import Diagnostic
 from linker.ffi.abi import empty_by_value, small_int
 from linker.ffi.sigtext import parse_lines
 from linker.ir.ctypes import CKind, CScalar, CSig, lower, parse_key
+from linker.ir.model import Expr
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import is_linker_object
 from linker.marklive import LiveSet
@@ -118,6 +119,14 @@ class FfiLto:
     then skips its signature test."""
 
     alloc_sig: int | None = None
+    # Per parameter of ffi_closure_alloc (sig, fun, user_data): the constant `dae`
+    # moved out of every call (`linker.lto.dae.ffi_runtime`), None for a parameter
+    # kept; empty when none moved.  The function is generated with the rest as its
+    # parameters and the constants in its code.
+    alloc_args: tuple[Expr | None, ...] = ()
+
+    def alloc_type(self) -> FuncType:
+        return FuncType(tuple(I32 for a in self.alloc_args if a is None), I32)
 
 
 @attrs.frozen(slots=True)

@@ -119,6 +119,10 @@ class Whole:
     step: int = 0                              # bumped by every update
     changed_at: dict[str, int] = attrs.Factory(dict)
     last_run: dict[str, int] = attrs.Factory(dict)
+    # A linker-generated function's constant arguments `dae` moved out of the calls
+    # (`dae.ffi_runtime`): per original parameter the constant, None where kept.
+    moved_args: dict[str, tuple[ir.Const | ir.SymRef | None, ...]] = attrs.Factory(dict)
+    linker_ffi: frozenset[str] = frozenset()   # FFI runtime functions the linker generates
     _refs: dict[str, tuple[ir.Func, frozenset[str]]] = attrs.Factory(dict)
 
     def update(self, name: str, new: ir.Func) -> None:
@@ -193,7 +197,8 @@ class Whole:
             pinned.add(start.START)
         return cls(funcs, types, pinned, set(prog.address_taken), readonly, globals_,
                    thorough=len(funcs) <= THOROUGH_LIMIT,
-                   start=start.START if ir_start else None)
+                   start=start.START if ir_start else None,
+                   linker_ffi=frozenset() if prog.ffi is None else prog.ffi.linker_funcs)
 
     def estimate(self, before: dict[str, ir.Func]) -> None:
         """Record the estimated code bytes of every function the passes changed."""
@@ -235,17 +240,20 @@ class Whole:
     def _ffi_lto(self, plan: FfiPlan) -> FfiPlan:
         """The FFI plan with what LTO knows (`linker.ffi.plan.FfiLto`)."""
         sig: int | None = None
-        if plan.alloc:
-            args = self.constant_args(FFI_CLOSURE_ALLOC, (IRLD_CLOSURE_ALLOC,))
-            first = args[0] if args else None
-            if first is not None and first.type is ValType.I32:
-                sig = int(first.value)
-        return attrs.evolve(plan, lto=FfiLto(alloc_sig=sig))
+        moved = self.moved_args.get(FFI_CLOSURE_ALLOC, ())
+        args = moved
+        if plan.alloc and not moved:
+            args = self.constant_args(FFI_CLOSURE_ALLOC, (IRLD_CLOSURE_ALLOC,)) or ()
+        first = args[0] if args else None
+        if isinstance(first, ir.Const) and first.type is ValType.I32:
+            sig = int(first.value)
+        return attrs.evolve(plan, lto=FfiLto(alloc_sig=sig, alloc_args=moved))
 
     def constant_args(self, callee: str, aliases: tuple[str, ...] = ()
-                      ) -> tuple[ir.Const | None, ...] | None:
-        """Per parameter of `callee`, the constant every call passes (None where the
-        calls differ or pass something else).  None when some call may be out of
+                      ) -> tuple[ir.Const | ir.SymRef | None, ...] | None:
+        """Per parameter of `callee`, the constant (a number, or an `@sym`: a link-time
+        constant) every call passes (None where the calls differ or pass something
+        else).  None when some call may be out of
         sight or there is none: `callee` (or another name of it, `aliases`) is
         pinned (called from C code or data, exported, a root), address-taken, or
         named by an `@` in the IR.  One walk of every live IR body."""
@@ -291,9 +299,9 @@ def _calls_into(f: ir.Func, names: set[str], out: list[tuple[ir.Expr, ...]]) -> 
     return True
 
 
-def _same_const(args: list[ir.Expr]) -> ir.Const | None:
+def _same_const(args: list[ir.Expr]) -> ir.Const | ir.SymRef | None:
     first = args[0] if args else None
-    if not isinstance(first, ir.Const) or any(a != first for a in args):
+    if not isinstance(first, (ir.Const, ir.SymRef)) or any(a != first for a in args):
         return None
     return first
 
