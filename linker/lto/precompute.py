@@ -375,29 +375,15 @@ def _learn(st: ir.Stmt, known: dict[str, ir.Const]) -> None:
         known.pop(written, None)
 
 
-def local_foldable(f: ir.Func) -> bool:
-    """A quick scan: whether `local_folds` may change anything."""
-    if f.blocks and _entry_zeros(f) and stmt_or_term_reads(f.blocks[0]) & _entry_zeros(f).keys():
-        return True
-    return any(isinstance(st, ir.Assign) and type(st.value) is ir.Const
-               for b in f.blocks for st in b.stmts)
-
-
-def stmt_or_term_reads(b: ir.BasicBlock) -> set[str]:
-    out = term_reads(b.term)
-    for st in b.stmts:
-        out |= stmt_reads(st)
-    return out
-
-
 def run(whole: Whole) -> None:
     folder = Folder(whole)
     for name in whole.todo("precompute-propagate", everything=True):
         f = whole.funcs[name]
         for _round in range(4):
-            if not (foldable(f, whole) or local_foldable(f)):
+            pre = local_folds(f)        # the same object when it finds nothing
+            if pre is f and not foldable(f, whole):
                 break
-            new = fold_function(local_folds(f), folder)
+            new = fold_function(pre, folder)
             if new == f:
                 break
             f = new
