@@ -60,7 +60,7 @@ from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
 from linker.conventions import TailCallMode
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.jsloader import loader_outputs, output_paths
-from linker.layout import LayoutError
+from linker.layout import LTO_ZERO_GAP, ZERO_GAP, LayoutError
 from linker.linker_symbols import CALL_DTORS, linker_archive
 from linker.marklive import (LiveSet, deferred_error_warnings, discover, gc_section_lines,
                              undefined_diagnostics)
@@ -393,7 +393,8 @@ def emit(ctx: LinkContext) -> None:
             stack_size=opts.stack_size,
             stack_first=opts.stack_first, names=not opts.strip_all,
             import_memory=opts.import_memory, lines=opts.source_map is not None,
-            checked=opts.checked, instrument=opts.instrument, from_ir=opts.lto))
+            checked=opts.checked, instrument=opts.instrument, from_ir=opts.lto,
+            zero_gap=LTO_ZERO_GAP if opts.lto else ZERO_GAP))
     except (LinkError, LayoutError) as exc:
         raise DiagnosticError([Diagnostic.error(str(exc))]) from None
 

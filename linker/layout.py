@@ -27,6 +27,11 @@ import attrs
 PAGE = 65536
 MAX_PAGES = 65536      # wasm32: 4 GiB
 ZERO_GAP = 32          # a zero run this long is cheaper skipped than encoded
+# --lto cuts near the break-even instead: a new segment's header (flags,
+# `i32.const` address, `end`, size) is 6 bytes below address 8 KiB and 7 below
+# 1 MiB, so a run of 7 zeros or more costs no more skipped than shipped (the
+# examples measured: 7 is smallest, docs/benchmarks.md round 6).
+LTO_ZERO_GAP = 7
 _NONZERO = re.compile(rb"[^\x00]")
 HEAP_ALIGN = 16
 
@@ -156,36 +161,37 @@ def split_segments(base: int, image: bytes | bytearray) -> list[tuple[int, bytes
     return segments_of_chunks([(base, bytes(image))])
 
 
-def segments_of_chunks(chunks: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+def segments_of_chunks(chunks: Sequence[tuple[int, bytes]],
+                       gap: int = ZERO_GAP) -> list[tuple[int, bytes]]:
     """The segments of a sparse memory image given as (address, bytes) chunks that
     do not overlap (everything else is zero), as `split_segments` cuts a whole
     image: the image is never materialised, so a 2 GiB zero fill costs nothing.
 
-    Chunks closer than ZERO_GAP are joined (their gap cannot be a cut), each
-    group is cut at its zero runs with `bytes.find`/`strip` (C loops, never a
-    Python loop per byte); a gap of ZERO_GAP or more is a cut anyway."""
+    Chunks closer than `gap` (ZERO_GAP) are joined (their gap cannot be a cut),
+    each group is cut at its zero runs with `bytes.find`/`strip` (C loops, never
+    a Python loop per byte); a gap of `gap` or more is a cut anyway."""
     segments: list[tuple[int, bytes]] = []
     group: list[tuple[int, bytes]] = []
     end = 0
     for addr, raw in sorted((c for c in chunks if c[1]), key=lambda c: c[0]):
-        if group and addr - end >= ZERO_GAP:
-            segments += _cut(group)
+        if group and addr - end >= gap:
+            segments += _cut(group, gap)
             group = []
         group.append((addr, raw))
         end = addr + len(raw)
     if group:
-        segments += _cut(group)
+        segments += _cut(group, gap)
     return segments
 
 
-def _cut(group: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-    """Cut one group of nearby chunks at its zero runs of ZERO_GAP bytes or more."""
+def _cut(group: list[tuple[int, bytes]], gap: int) -> list[tuple[int, bytes]]:
+    """Cut one group of nearby chunks at its zero runs of `gap` bytes or more."""
     start = group[0][0]
     image = bytearray(group[-1][0] + len(group[-1][1]) - start)
     for addr, raw in group:
         image[addr - start:addr - start + len(raw)] = raw
     out: list[tuple[int, bytes]] = []
-    zero_run = bytes(ZERO_GAP)
+    zero_run = bytes(gap)
     n = len(image)
     i = 0
     while i < n:

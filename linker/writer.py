@@ -44,7 +44,8 @@ from linker.diagnostics import Span
 from linker.relocate import LinkResolver, relocate_function, relocate_segment, relocated_lines
 from linker.store.lines import LineTable, table_from_spans
 from linker.store.objfile import EntityRecord
-from linker.layout import MemoryLayout, TableLayout, layout_memory, layout_table, segments_of_chunks
+from linker.layout import ZERO_GAP, MemoryLayout, TableLayout, layout_memory, layout_table, \
+    segments_of_chunks
 from linker.wasm.instr import InstrBuilder
 from linker.wasm.module import CustomSection, ElementSegment, Export, ExternKind, WasmModule
 
@@ -185,6 +186,7 @@ class EmitOptions:
     checked: bool = False            # --checked: IR code checks memory and indirect calls
     instrument: bool = False         # --instrument: IR code reports calls (linker.tracehooks)
     from_ir: bool = False            # IR functions generated from their (LTO'd) IR
+    zero_gap: int = ZERO_GAP         # data segments are cut at zero runs this long
 
 
 class SyntheticKind(enum.Enum):
@@ -462,7 +464,7 @@ class _Emitter:
             from linker.ffi.gen import Drive
             drive = None if tramp is None else Drive(tramp.pending_global, self.drivers.get)
             self.ffi.generate(self.memory.addresses, self.table.size - self.ffi.table_slots,
-                              drive)
+                              drive, self.r.symref)
         if need_panic:
             self.gen_panic()
         self.add_start(tramp)
@@ -880,7 +882,7 @@ class _Emitter:
         chunks += [(addr, s.encode()) for s, addr in mem.pool.items()]
         chunks += list(self.ffi.data()) if self.ffi is not None else []
         assert all(addr >= base for addr, _ in chunks)
-        segs = segments_of_chunks(chunks)
+        segs = segments_of_chunks(chunks, self.opts.zero_gap)
         from linker.wasm.module import DataSegment
         for off, raw in segs:
             self.mod.data.append(DataSegment(off, raw, name=f".data@{off}"))

@@ -56,6 +56,7 @@ from linker.ffi.plan import (FALLBACK, FFI_CALL, FFI_CLOSURE_ALLOC, FFI_CLOSURE_
                              IRLD_CALL, IRLD_CLOSURE_ALLOC, IRLD_CLOSURE_FREE, NSIGS,
                              RUNTIME_FUNCS, SIGTAB, TABLE_COPY, TABLE_GROW, FfiPlan, SigPlan,
                              sig_ids_of)
+from linker.ir import model as ir
 from linker.ir.ctypes import CScalar, CSig, lower
 from linker.ir.types import FuncType, ValType
 from linker.tracehooks import CLOSURE_HOOK, CLOSURE_RETURN_HOOK
@@ -157,6 +158,9 @@ class FfiReport:
     memory_bytes: int             # the reserved FFI memory area
     stack_bytes: int
     functions: int
+    # "ffi_call" under LTO: the handlers are branches of ffi_call (each signature's
+    # `handler_bytes` is its branch; `runtime_bytes` is the rest of ffi_call).
+    handlers_in: str | None = None
 
     @property
     def handler_bytes(self) -> int:
@@ -170,7 +174,7 @@ class FfiReport:
         return sum(s.pool_bytes for s in self.sigs)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "mode": self.mode, "total_bytes": self.total_bytes,
             "runtime_bytes": self.runtime_bytes, "adapter_bytes": self.adapter_bytes,
             "data_bytes": self.data_bytes, "import_bytes": self.import_bytes,
@@ -178,6 +182,9 @@ class FfiReport:
             "functions": self.functions,
             "signatures": [attrs.asdict(s) for s in self.sigs],
         }
+        if self.handlers_in is not None:
+            out["handlers_in"] = self.handlers_in
+        return out
 
 
 # ---------------------------------------------------------------- shapes
@@ -206,10 +213,18 @@ class _Fn:
         self.b = InstrBuilder()
         self.nparams = nparams
         self.locals: list[ValType] = []
+        self.frame = -1
 
     def local(self, t: ValType) -> int:
         self.locals.append(t)
         return self.nparams + len(self.locals) - 1
+
+    def frame_local(self) -> int:
+        """The frame pointer's local: one per function, however many frames it has
+        (the handlers folded into `ffi_call` each set it before using it)."""
+        if self.frame < 0:
+            self.frame = self.local(I32)
+        return self.frame
 
 
 # ---------------------------------------------------------------- emitter
@@ -249,6 +264,12 @@ class FfiEmitter:
         self.entry: dict[str, int] = {}   # runtime function (IR's name) -> its index
         self.alloca = -1
         self.copy = -1
+        self.lto = plan.lto
+        # Under LTO the handlers are branches of ffi_call: handler "indices" are then
+        # -1, -2, ... and their bytes (in ffi_call's body) are in `folded_bytes`.
+        self.fold = plan.lto is not None
+        self.folded_bytes: dict[int, int] = {}
+        self.symref: Callable[[str, int], int] | None = None
         total = sum(s.pool for s in self.closure_sigs)
         self.total_pool = total
         self.needs_stack = bool(self.closure_sigs) or (plan.call and any(
@@ -262,7 +283,14 @@ class FfiEmitter:
 
     def func_types(self) -> dict[str, FuncType]:
         """Types of the runtime functions the program can call."""
-        return {name: ft for name, ft in RUNTIME_FUNCS if name in self.plan.linker_funcs}
+        return {name: ft for name, ft in self._runtime_types().items()
+                if name in self.plan.linker_funcs}
+
+    def _runtime_types(self) -> dict[str, FuncType]:
+        types = dict(RUNTIME_FUNCS)
+        if self.lto is not None and self.lto.alloc_args:     # LTO moved constants in
+            types[FFI_CLOSURE_ALLOC] = self.lto.alloc_type()
+        return types
 
     def extra_imports(self) -> list[tuple[str, str, str, FuncType]]:
         out = []
@@ -297,13 +325,15 @@ class FfiEmitter:
             return
         if self.needs_stack:
             self.globals["sp"] = mod.add_global(I32, True, 0, name="__irld_ffi_sp")
-            self.globals["lo"] = mod.add_global(I32, True, 0, name="__irld_ffi_lo")
-            self.alloca = self._add_runtime(FuncType((I32,), I32), "__irld_ffi_alloca")
+            if self.lto is None or plan.growth:     # else the bound is a constant
+                self.globals["lo"] = mod.add_global(I32, True, 0, name="__irld_ffi_lo")
+            if self.lto is None:                     # else expanded where used
+                self.alloca = self._add_runtime(FuncType((I32,), I32), "__irld_ffi_alloca")
         if plan.growth:
             self.globals["grown"] = mod.add_global(I32, True, 0, name="__irld_ffi_grown")
         if self.needs_copy:
             self.copy = self._add_runtime(FuncType((I32, I32, I32), I32), "__irld_ffi_copy")
-        types = dict(RUNTIME_FUNCS)
+        types = self._runtime_types()
         for names in _ALIASES:
             live = [n for n in names if n in plan.linker_funcs]
             if live:
@@ -319,8 +349,11 @@ class FfiEmitter:
             for s in plan.sigs:
                 shape = handler_shape(self.layouts[s.id])
                 hidx = shapes.get(shape)
-                if hidx is None:
+                if hidx is None and self.fold:
+                    hidx = -1 - len(shapes)
+                elif hidx is None:
                     hidx = mod.add_function(HANDLER_TYPE, name=f"__irld_ffi_call:{s.key}")
+                if hidx not in self.handler_ids:
                     shapes[shape] = hidx
                     self.handler_ids[hidx] = []
                 self.handler_of[s.id] = hidx
@@ -419,16 +452,20 @@ class FfiEmitter:
     # ------------------------------------------------------------ generation
 
     def generate(self, addresses: Mapping[str, int], table_base: int,
-                 drive: Drive | None) -> None:
-        """Write every body; `table_base` is the table index of the first FFI slot."""
+                 drive: Drive | None, symref: Callable[[str, int], int] | None = None
+                 ) -> None:
+        """Write every body; `table_base` is the table index of the first FFI slot;
+        `symref` resolves the `@sym` constants LTO moved into ffi_closure_alloc."""
         self.table_base = table_base
+        self.symref = symref
         self.drive = drive
         self.area = addresses.get(AREA, 0)
         self.records = self.area + self.desc_size
         region = self.area + self.stack_offset
         if self.needs_stack:
             self._init_address(self.globals["sp"], region + FFI_STACK_SIZE)
-            self._init_address(self.globals["lo"], region)
+            if "lo" in self.globals:
+                self._init_address(self.globals["lo"], region)
         for idx, raw, ft, sig in self._pending_adapters:
             target = raw if raw >= 0 else self.funcs[self._export_targets[idx]]
             self._set(idx, *self._adapter(ft, sig, target))
@@ -439,7 +476,9 @@ class FfiEmitter:
         if self.copy >= 0:
             self._set(self.copy, *self._gen_copy())
         self._gen_libffi_support()
-        if self.plan.call:
+        if self.plan.call and self.fold:
+            self._set(self.entry[FFI_CALL], *self._gen_ffi_call_folded())
+        elif self.plan.call:
             self._set(self.entry[FFI_CALL], *self._gen_ffi_call())
             for idx, ids in self.handler_ids.items():
                 self._set(idx, *self._gen_handler(self.layouts[ids[0]]))
@@ -646,22 +685,79 @@ class FfiEmitter:
         b.unreachable()   # an unknown signature id
         return [], b.finish()
 
+    def _gen_ffi_call_folded(self) -> tuple[list[ValType], bytes]:
+        """LTO's `ffi_call`: a `br_table` on the signature id to the handlers'
+        code inlined as its branches.  An unknown id lands on the innermost branch,
+        `unreachable`, and the last handler needs no `return`."""
+        handlers = list(self.handler_ids)
+        m = len(handlers)
+        depth = {h: i + 1 for i, h in enumerate(handlers)}
+        fn = _Fn(4)
+        b = fn.b
+        for _ in range(m + 1):
+            b.block()
+        b.local_get(0)
+        b.br_table([0] + [depth[self.handler_of[s.id]] for s in self.plan.sigs], 0)
+        b.end()
+        b.unreachable()
+        for k, h in enumerate(handlers):
+            b.end()
+            start = len(b)
+            self._handler_body(fn, self.layouts[self.handler_ids[h][0]], 1)
+            if k < m - 1:
+                b.return_()
+            self.folded_bytes[h] = len(b) - start + 1       # and its `end`
+        return fn.locals, b.finish()
+
+    def _alloca(self, fn: _Fn, size: int, dest: int) -> None:
+        """dest := the FFI stack pointer lowered by `size`, trapping when the stack
+        would run into the grown records: a call of `__irld_ffi_alloca`, or under
+        LTO its code."""
+        b = fn.b
+        if self.alloca >= 0:
+            b.i32_const(size)
+            b.call(self.alloca)
+            b.local_set(dest)
+            return
+        sp = self.globals["sp"]
+        b.global_get(sp)
+        b.i32_const(size)
+        b.op("i32.sub")
+        b.local_tee(dest)
+        b.global_set(sp)
+        b.local_get(dest)
+        self._stack_lo(b)
+        b.op("i32.lt_u")
+        b.if_()
+        b.unreachable()
+        b.end()
+
+    def _stack_lo(self, b: InstrBuilder) -> None:
+        lo = self.globals.get("lo")
+        if lo is not None:
+            b.global_get(lo)
+        else:
+            self._mem(b, self.area + self.stack_offset)
+
     def _gen_handler(self, lay: SigLayout) -> tuple[list[ValType], bytes]:
         fn = _Fn(3)
+        self._handler_body(fn, lay, 0)
+        return fn.locals, fn.b.finish()
+
+    def _handler_body(self, fn: _Fn, lay: SigLayout, p0: int) -> None:
+        """A handler's code; its parameters (fn, rvalue, avalue) are locals p0..p0+2."""
         b = fn.b
         frame, copies, vbase, vcopies = handler_frame(lay)
-        F = fn.local(I32) if frame else -1
+        F = fn.frame_local() if frame else -1
         if frame:
-            b.i32_const(frame)
-            b.call(self.alloca)
-            b.local_set(F)
+            self._alloca(fn, frame, F)
         if lay.result is not None:
-            b.local_get(1)
+            b.local_get(p0 + 1)
         if lay.sret:
-            b.local_get(1)
+            b.local_get(p0 + 1)
 
         def arg_ptr(i: int) -> None:
-            b.local_get(2)
+            b.local_get(p0 + 2)
             b.op("i32.load", 4 * i)
 
         def frame_addr(off: int) -> None:
@@ -724,7 +820,7 @@ class FfiEmitter:
                         pass
             frame_addr(vbase)
         ft = lower(lay.sig)
-        b.local_get(0)
+        b.local_get(p0)
         b.call_indirect(self.mod.type_index(ft))
         self._after_call(fn, ft.result)
         if lay.result is not None:
@@ -740,7 +836,6 @@ class FfiEmitter:
             b.i32_const(frame)
             b.op("i32.add")
             b.global_set(self.globals["sp"])
-        return fn.locals, b.finish()
 
     def _after_call(self, fn: _Fn, result: ValType | None) -> None:
         """Trampoline mode: finish a tail call the callee left pending."""
@@ -784,9 +879,7 @@ class FfiEmitter:
         if rec is not None:
             self._mem(b, rec)
             b.local_set(R)
-        b.i32_const(frame)
-        b.call(self.alloca)
-        b.local_set(F)
+        self._alloca(fn, frame, F)
 
         def set_arg(i: int, off: int) -> None:
             # args[i] = F + off
@@ -925,17 +1018,34 @@ class FfiEmitter:
         # record r := (sig, fun, user_data)
         for off, param in ((0, 0), (4, 1), (8, 2)):
             b.local_get(r)
-            b.local_get(param)
+            self._alloc_arg(b, param)
             b.op("i32.store", off)
 
-    def _gen_alloc(self) -> tuple[list[ValType], bytes]:
-        # (sig, fun, user_data) -> code; locals: d (descriptor), r (record), e (end / code)
-        d, r, e = 3, 4, 5
-        b = InstrBuilder()
-        nsigs = len(self.plan.sigs)
-        # Signature ids are 1..nsigs; anything else gets 0.  With one signature
-        # (the common case) the test is `sig != 1` and its descriptor a constant.
-        b.local_get(0)
+    def _alloc_arg(self, b: InstrBuilder, k: int) -> None:
+        """Push ffi_closure_alloc's argument k: its parameter, or the constant LTO
+        moved in (`FfiLto.alloc_args`)."""
+        moved = self.lto.alloc_args if self.lto is not None else ()
+        if not moved:
+            b.local_get(k)
+            return
+        c = moved[k]
+        if c is None:
+            b.local_get(sum(1 for a in moved[:k] if a is None))
+        elif isinstance(c, ir.Const):
+            b.i32_const(int(c.value))
+        else:
+            assert isinstance(c, ir.SymRef) and self.symref is not None
+            b.i32_const(self.symref(c.symbol, c.offset))
+
+    def _alloc_params(self) -> int:
+        moved = self.lto.alloc_args if self.lto is not None else ()
+        return sum(1 for a in moved if a is None) if moved else 3
+
+    def _alloc_sig_test(self, b: InstrBuilder, nsigs: int) -> None:
+        """Return 0 for an id outside 1..nsigs, else push its descriptor's address.
+        With one signature (the common case) the test is `sig != 1` and its
+        descriptor a constant."""
+        self._alloc_arg(b, 0)
         b.i32_const(1)
         if nsigs == 1:
             b.op("i32.ne")
@@ -950,11 +1060,24 @@ class FfiEmitter:
         if nsigs == 1:
             self._mem(b, self.area)
         else:
-            b.local_get(0)
+            self._alloc_arg(b, 0)
             b.i32_const(4)
             b.op("i32.shl")
             self._mem(b, self.area - DESC)
             b.op("i32.add")
+
+    def _gen_alloc(self) -> tuple[list[ValType], bytes]:
+        # (sig, fun, user_data) -> code; locals: d (descriptor), r (record), e (end / code)
+        n = self._alloc_params()
+        d, r, e = n, n + 1, n + 2
+        b = InstrBuilder()
+        nsigs = len(self.plan.sigs)
+        known = self.lto.alloc_sig if self.lto is not None else None
+        if known is not None and 1 <= known <= nsigs:
+            # Every call passes this valid id: no test, its descriptor a constant.
+            self._mem(b, self.area + DESC * (known - 1))
+        else:
+            self._alloc_sig_test(b, nsigs)
         b.local_tee(d)
         b.op("i32.load")
         b.local_tee(r)
@@ -1070,7 +1193,10 @@ class FfiEmitter:
     def _gen_free(self) -> tuple[list[ValType], bytes]:
         # (code): mark its record free and forget fun, so a stale call traps.
         b = InstrBuilder()
-        r = 1
+        # Under LTO without growth the pool test is all there is: `code` itself
+        # holds the record, and nothing follows the test to return from.
+        last = self.lto is not None and not self.plan.growth
+        r = 0 if last else 1
         if self.total_pool:
             b.local_get(0)
             self._slot(b, self.table_base)
@@ -1090,7 +1216,8 @@ class FfiEmitter:
             b.local_get(r)
             b.i32_const(0)
             b.op("i32.store", 4)
-            b.return_()
+            if not last:
+                b.return_()
             b.end()
         if self.plan.growth:
             b.global_get(self.globals["grown"])
@@ -1119,7 +1246,7 @@ class FfiEmitter:
             b.br(0)
             b.end()
             b.end()
-        return [I32], b.finish()
+        return ([] if last else [I32]), b.finish()
 
     # ------------------------------------------------------------ report
 
@@ -1131,6 +1258,8 @@ class FfiEmitter:
         exported.update({idx: name for name, idx in self.export_override.items()})
 
         def cost(idx: int) -> int:
+            if idx < 0:         # a handler folded into ffi_call: its branch's bytes
+                return self.folded_bytes[idx]
             return function_bytes(mod, idx, idx in in_table, exported.get(idx))
 
         sigs = []
@@ -1149,7 +1278,9 @@ class FfiEmitter:
                                   shared, s.pool if s.id in self.tramps else 0, pool,
                                   impl_bytes))
         impls = set(self.impl_of.values())
-        runtime = sum(cost(f) for f in self.runtime if f not in impls)
+        # Folded handlers are counted as handlers, not as part of ffi_call.
+        runtime = sum(cost(f) for f in self.runtime if f not in impls) \
+            - sum(self.folded_bytes.values())
         adapters = sum(cost(f) for f in self.adapters)
         data = sum(len(raw) for _a, raw in self.data())
         imports = 0
@@ -1158,7 +1289,8 @@ class FfiEmitter:
                 + 1 + _name_entry(mod, self.grow_import)
         handlers = sum(cost(h) for h in self.handler_ids)
         pools = sum(s.pool_bytes for s in sigs)
-        nfuncs = len(self.runtime) + len(self.adapters) + len(self.handler_ids) + sum(
+        nfuncs = len(self.runtime) + len(self.adapters) + len(self.handler_ids) \
+            - len(self.folded_bytes) + sum(
             len(t) for t in self.tramps.values()) + len(self.template_of) + len(
             [i for i in self.impl_of.values() if i not in self.runtime])
         mode = "exhaustive" if self.plan.exhaustive is not None else "specialized"
@@ -1171,7 +1303,8 @@ class FfiEmitter:
         return FfiReport(mode, tuple(sigs), runtime, adapters, data, imports,
                          runtime + adapters + handlers + pools + data + imports,
                          self.area_size if self.memory_areas() else 0,
-                         FFI_STACK_SIZE if self.needs_stack else 0, nfuncs)
+                         FFI_STACK_SIZE if self.needs_stack else 0, nfuncs,
+                         FFI_CALL if self.folded_bytes else None)
 
 
 def _extend(b: InstrBuilder, ext: tuple[str | None, int]) -> None:

@@ -33,6 +33,7 @@ from linker.diagnostics import Diagnostic
 from linker.ffi.abi import empty_by_value, small_int
 from linker.ffi.sigtext import parse_lines
 from linker.ir.ctypes import CKind, CScalar, CSig, lower, parse_key
+from linker.ir.model import Expr
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import is_linker_object
 from linker.marklive import LiveSet
@@ -106,6 +107,29 @@ class SigPlan:
 
 
 @attrs.frozen(slots=True)
+class FfiLto:
+    """What `--lto` lets the generated FFI code assume (docs/ffi.md, "Under LTO").
+
+    The whole program's code is known, so the call handlers are branches of
+    `ffi_call` rather than functions of their own, `__irld_ffi_alloca` is
+    expanded where it is used, and without pool growth the FFI stack's lower
+    bound is a constant.  `alloc_sig`: the signature id every call of
+    `ffi_closure_alloc` passes, when every call is a direct IR call with that
+    constant (`linker.lto.whole.Whole.constant_args`); `ffi_closure_alloc`
+    then skips its signature test."""
+
+    alloc_sig: int | None = None
+    # Per parameter of ffi_closure_alloc (sig, fun, user_data): the constant `dae`
+    # moved out of every call (`linker.lto.dae.ffi_runtime`), None for a parameter
+    # kept; empty when none moved.  The function is generated with the rest as its
+    # parameters and the constants in its code.
+    alloc_args: tuple[Expr | None, ...] = ()
+
+    def alloc_type(self) -> FuncType:
+        return FuncType(tuple(I32 for a in self.alloc_args if a is None), I32)
+
+
+@attrs.frozen(slots=True)
 class FfiPlan:
     sigs: tuple[SigPlan, ...]                       # by id
     call: bool                                      # generate ffi_call and handlers
@@ -118,6 +142,7 @@ class FfiPlan:
     exhaustive: int | None = None
     linker_funcs: frozenset[str] = frozenset()   # live RUNTIME_FUNCS the linker defines
     fallback_host: bool = False             # --ffi-fallback=host
+    lto: FfiLto | None = None               # set by the lto phase (linker.lto.whole)
 
     @property
     def runtime_live(self) -> bool:

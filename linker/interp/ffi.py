@@ -50,6 +50,7 @@ from linker.ffi.gen import (AREA, DESC, FFI_STACK_SIZE as STACK_SIZE, FUN_TYPE, 
 from linker.ffi.plan import FfiPlan, SigPlan
 from linker.interp import semantics as sem
 from linker.interp.semantics import Trap
+from linker.ir import model as ir
 from linker.ir.ctypes import CKind, CScalar, CSig, lower
 from linker.ir.types import FuncType, ValType
 
@@ -221,8 +222,10 @@ class FfiRuntime:
         for s in layout.templates:
             self.table.append(self._template(s))
         if plan.alloc:
-            self.funcs["ffi_closure_alloc"] = self._host("ffi_closure_alloc", ALLOC_TYPE,
-                                                         self.alloc)
+            moved = plan.lto.alloc_args if plan.lto is not None else ()
+            self.funcs["ffi_closure_alloc"] = self._host(
+                "ffi_closure_alloc", plan.lto.alloc_type() if plan.lto is not None and moved
+                else ALLOC_TYPE, self._with_moved(moved))
         if plan.free:
             self.funcs["ffi_closure_free"] = self._host("ffi_closure_free", FREE_TYPE, self.free)
 
@@ -549,6 +552,19 @@ class FfiRuntime:
         self.grown = r
         self._claim(r, sig, fun, ud)
         return code
+
+    def _with_moved(self, moved: tuple[Any, ...]) -> Callable[[list[Any]], Any]:
+        """`alloc` taking only the arguments LTO left in the calls: the constants it
+        moved into the function (`FfiLto.alloc_args`) fill the other places."""
+        if not moved:
+            return self.alloc
+        def alloc(args: list[Any]) -> int:
+            it = iter(args)
+            full = [next(it) if c is None else
+                    (int(c.value) & M32 if isinstance(c, ir.Const)
+                     else self.m.symref(c.symbol, c.offset)) for c in moved]
+            return self.alloc(full)
+        return alloc
 
     def _claim(self, r: int, sig: int, fun: int, ud: int) -> None:
         M = self.m.memory

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import attrs
 
+from linker.ffi.plan import FFI_CLOSURE_ALLOC, IRLD_CLOSURE_ALLOC, RUNTIME_FUNCS
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.lto.walk import func_exprs, is_pure
@@ -193,7 +194,32 @@ def rewrite_calls(f: ir.Func, retyped: dict[str, dict[int, _Value | None]]) -> i
     return attrs.evolve(f, blocks=tuple(blocks)) if changed else f
 
 
+def ffi_runtime(whole: Whole) -> None:
+    """`ffi_closure_alloc`, which the linker generates after LTO: the arguments every
+    call passes as the same constant (`Whole.constant_args`: every call is a direct
+    IR call) leave the calls, and `Whole.moved_args` tells the FFI emitter to put
+    the constants in the function's code (`linker.ffi.plan.FfiLto`)."""
+    name = FFI_CLOSURE_ALLOC
+    if name not in whole.linker_ffi or name in whole.moved_args:
+        return
+    args = whole.constant_args(name, (IRLD_CLOSURE_ALLOC,))
+    ft = whole.types.get(name, dict(RUNTIME_FUNCS)[name])
+    if args is None or len(args) != len(ft.params) or all(a is None for a in args):
+        return
+    drop: dict[int, _Value | None] = {i: a for i, a in enumerate(args) if a is not None}
+    whole.moved_args[name] = args
+    whole.types[name] = FuncType(tuple(t for i, t in enumerate(ft.params) if i not in drop),
+                                 ft.result)
+    whole.effect(name).dropped_params.extend(_ALLOC_PARAMS[i] for i in sorted(drop))
+    for caller in list(whole.funcs):
+        whole.update(caller, rewrite_calls(whole.funcs[caller], {name: drop}))
+
+
+_ALLOC_PARAMS = ("sig", "fun", "user_data")
+
+
 def run(whole: Whole) -> None:
+    ffi_runtime(whole)
     names = candidates(whole)
     if not names:
         return

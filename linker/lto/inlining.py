@@ -244,8 +244,7 @@ class Inliner:
         len(stmts) for the terminator's tail call.  `looped`: whether `b` is in a
         cycle of the caller."""
         for i, s in enumerate(b.stmts):
-            if (isinstance(s, ir.Call) and self._take(name, s.callee, looped)
-                    and not has_tail_calls(self.whole.funcs[s.callee])):
+            if isinstance(s, ir.Call) and self._take(name, s.callee, looped):
                 return i, s.callee
         t = b.term
         if isinstance(t, ir.TailCall) and self._take(name, t.callee, looped):
@@ -287,6 +286,8 @@ class Inliner:
     def _returns_to(self, b: ir.BasicBlock, dest: str | None, cont: str, g: ir.Func,
                     prefix: str, scratch: list[ir.Param]) -> ir.BasicBlock:
         t = b.term
+        if isinstance(t, (ir.TailCall, ir.TailCallIndirect)):
+            return _tail_to_call(b, t, dest, cont)
         if not isinstance(t, ir.Return):
             return b
         stmts = b.stmts
@@ -299,6 +300,20 @@ class Inliner:
                     scratch.append(ir.Param(prefix + "drop", g.result))
                 stmts += (ir.Assign(scratch[0].name, t.value, span=t.span),)
         return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont, span=t.span))
+
+
+def _tail_to_call(b: ir.BasicBlock, t: ir.TailCall | ir.TailCallIndirect, dest: str | None,
+                  cont: str) -> ir.BasicBlock:
+    """A copy's tail call at a plain call site: a call into the call's destination,
+    then the rest of the caller.  The stack is as deep as before: the callee's frame
+    was replaced by its tail callee's, under the caller's, as the call now stands
+    in the caller's frame; the caller's own tail calls stay tail calls."""
+    call: ir.Stmt
+    if isinstance(t, ir.TailCall):
+        call = ir.Call(dest, t.callee, t.args, span=t.span)
+    else:
+        call = ir.CallIndirect(dest, t.type, t.target, t.args, span=t.span)
+    return attrs.evolve(b, stmts=b.stmts + (call,), term=ir.Jump(cont, span=t.span))
 
 
 def _straight(g: ir.Func) -> bool:

@@ -56,6 +56,7 @@ DEFAULT_PIPELINE: tuple[str, ...] = (
     "precompute-propagate", "directize", "simplify-globals", "inlining", "dae", "inlining",
     "tail-call-loop",
     "precompute-propagate", "directize", "dce", "merge-blocks",
+    "precompute-propagate", "dce",
     "duplicate-function-elimination", "remove-unused-module-elements",
 )
 

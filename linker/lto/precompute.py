@@ -32,8 +32,9 @@ from linker.interp.semantics import HELPERS, Trap, template
 from linker.ir import model as ir
 from linker.ir.ops import OPS_BY_NAME
 from linker.ir.types import ValType
-from linker.lto.cfg import idoms, dominates, stmt_reads, term_reads
-from linker.lto.walk import func_exprs, map_block, map_expr, per_func
+from linker.lto.cfg import idoms, dominates, stmt_reads, stmt_writes, term_reads
+from linker.lto.walk import func_exprs, map_block, map_expr, map_stmt, map_term, per_func, \
+    successors
 from linker.lto.whole import Whole
 from linker.writer import LiveData
 
@@ -316,14 +317,73 @@ def _propagate_block(b: ir.BasicBlock, consts: dict[str, tuple[str, int, ir.Expr
     return _fold_term(attrs.evolve(b, stmts=stmts, term=term))
 
 
+def local_folds(f: ir.Func) -> ir.Func:
+    """Constants known without dominators, substituted for `local.get`s: in the entry
+    block, a declared int local read before any write there holds the zero every
+    local starts with (when no block jumps back to the entry); in any block, a local
+    read after the block assigned it a small constant (one no longer than the
+    `local.get`) and before it is written again holds that constant."""
+    if not f.blocks:
+        return f
+    zeros = _entry_zeros(f)
+    blocks = tuple(_fold_known(b, dict(zeros) if i == 0 else {})
+                   for i, b in enumerate(f.blocks))
+    if all(a is b for a, b in zip(blocks, f.blocks)):
+        return f
+    return attrs.evolve(f, blocks=blocks)
+
+
+def _entry_zeros(f: ir.Func) -> dict[str, ir.Const]:
+    entry = f.blocks[0].label
+    if any(entry in successors(b.term) for b in f.blocks):
+        return {}
+    return {p.name: ir.Const(p.type, 0) for p in f.locals if p.type.is_int}
+
+
+def _fold_known(b: ir.BasicBlock, known: dict[str, ir.Const]) -> ir.BasicBlock:
+    """`b` with the reads of `known` locals replaced, in statement order."""
+    def fn(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.LocalGet):
+            return known.get(e.name, e)
+        return e
+
+    stmts: list[ir.Stmt] = []
+    changed = False
+    for st in b.stmts:
+        if known and stmt_reads(st) & known.keys():
+            new = map_stmt(st, fn)
+            changed = changed or new != st
+            st = new
+        _learn(st, known)
+        stmts.append(st)
+    term = b.term
+    if known and term_reads(term) & known.keys():
+        term = map_term(term, fn)
+        changed = changed or term != b.term
+    if not changed:
+        return b
+    return attrs.evolve(b, stmts=tuple(stmts), term=term)
+
+
+def _learn(st: ir.Stmt, known: dict[str, ir.Const]) -> None:
+    written = stmt_writes(st)
+    if written is None:
+        return
+    if isinstance(st, ir.Assign) and type(st.value) is ir.Const and const_bytes(st.value) <= 2:
+        known[written] = st.value
+    else:
+        known.pop(written, None)
+
+
 def run(whole: Whole) -> None:
     folder = Folder(whole)
     for name in whole.todo("precompute-propagate", everything=True):
         f = whole.funcs[name]
         for _round in range(4):
-            if not foldable(f, whole):
+            pre = local_folds(f)        # the same object when it finds nothing
+            if pre is f and not foldable(f, whole):
                 break
-            new = fold_function(f, folder)
+            new = fold_function(pre, folder)
             if new == f:
                 break
             f = new

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import attrs
 
+from linker.ffi.plan import FFI_CLOSURE_ALLOC, IRLD_CLOSURE_ALLOC, FfiLto, FfiPlan
 from linker.ir import model as ir
 from linker.ir.types import FuncType, ValType
 from linker.lto import start
 from linker.lto.estimate import func_bytes
-from linker.lto.walk import map_block, symbols_of
+from linker.lto.walk import func_exprs, map_block, symbols_of
 from linker.writer import LiveData, LiveFunc, LiveProgram
 
 
@@ -118,6 +119,10 @@ class Whole:
     step: int = 0                              # bumped by every update
     changed_at: dict[str, int] = attrs.Factory(dict)
     last_run: dict[str, int] = attrs.Factory(dict)
+    # A linker-generated function's constant arguments `dae` moved out of the calls
+    # (`dae.ffi_runtime`): per original parameter the constant, None where kept.
+    moved_args: dict[str, tuple[ir.Const | ir.SymRef | None, ...]] = attrs.Factory(dict)
+    linker_ffi: frozenset[str] = frozenset()   # FFI runtime functions the linker generates
     _refs: dict[str, tuple[ir.Func, frozenset[str]]] = attrs.Factory(dict)
 
     def update(self, name: str, new: ir.Func) -> None:
@@ -192,7 +197,8 @@ class Whole:
             pinned.add(start.START)
         return cls(funcs, types, pinned, set(prog.address_taken), readonly, globals_,
                    thorough=len(funcs) <= THOROUGH_LIMIT,
-                   start=start.START if ir_start else None)
+                   start=start.START if ir_start else None,
+                   linker_ffi=frozenset() if prog.ffi is None else prog.ffi.linker_funcs)
 
     def estimate(self, before: dict[str, ir.Func]) -> None:
         """Record the estimated code bytes of every function the passes changed."""
@@ -228,7 +234,40 @@ class Whole:
         # observe its data addresses, and LTO must not change what it computes.
         texts = [t for lf in prog.funcs for t in lf.rec.texts]
         return attrs.evolve(prog, funcs=funcs, globals=globals_, panic_texts=texts,
-                            start=None if self.start is None else self.funcs[self.start])
+                            start=None if self.start is None else self.funcs[self.start],
+                            ffi=None if prog.ffi is None else self._ffi_lto(prog.ffi))
+
+    def _ffi_lto(self, plan: FfiPlan) -> FfiPlan:
+        """The FFI plan with what LTO knows (`linker.ffi.plan.FfiLto`)."""
+        sig: int | None = None
+        moved = self.moved_args.get(FFI_CLOSURE_ALLOC, ())
+        args = moved
+        if plan.alloc and not moved:
+            args = self.constant_args(FFI_CLOSURE_ALLOC, (IRLD_CLOSURE_ALLOC,)) or ()
+        first = args[0] if args else None
+        if isinstance(first, ir.Const) and first.type is ValType.I32:
+            sig = int(first.value)
+        return attrs.evolve(plan, lto=FfiLto(alloc_sig=sig, alloc_args=moved))
+
+    def constant_args(self, callee: str, aliases: tuple[str, ...] = ()
+                      ) -> tuple[ir.Const | ir.SymRef | None, ...] | None:
+        """Per parameter of `callee`, the constant (a number, or an `@sym`: a link-time
+        constant) every call passes (None where the calls differ or pass something
+        else).  None when some call may be out of
+        sight or there is none: `callee` (or another name of it, `aliases`) is
+        pinned (called from C code or data, exported, a root), address-taken, or
+        named by an `@` in the IR.  One walk of every live IR body."""
+        names = {callee, *aliases}
+        if names & self.pinned or names & self.address_taken:
+            return None
+        seen: list[tuple[ir.Expr, ...]] = []
+        for f in self.funcs.values():
+            if not _calls_into(f, names, seen):
+                return None
+        if not seen:
+            return None
+        return tuple(_same_const([args[i] for args in seen if i < len(args)])
+                     for i in range(len(seen[0])))
 
     def _as_compiled(self, lf: LiveFunc, body: ir.Func, retyped: set[str]) -> bool:
         """Whether the object's compiled code of `lf` is still its code
@@ -246,6 +285,25 @@ class Whole:
         for f in self.funcs.values():
             out.update(symbols_of(f))
         return out
+
+
+def _calls_into(f: ir.Func, names: set[str], out: list[tuple[ir.Expr, ...]]) -> bool:
+    """Add the arguments of `f`'s direct calls of `names` to `out`; False when `f`
+    takes the address of one (a call through it would be out of sight)."""
+    if any(isinstance(e, ir.SymRef) and e.symbol in names for e in func_exprs(f)):
+        return False
+    for b in f.blocks:
+        out.extend(s.args for s in b.stmts if isinstance(s, ir.Call) and s.callee in names)
+        if isinstance(b.term, ir.TailCall) and b.term.callee in names:
+            out.append(b.term.args)
+    return True
+
+
+def _same_const(args: list[ir.Expr]) -> ir.Const | ir.SymRef | None:
+    first = args[0] if args else None
+    if not isinstance(first, (ir.Const, ir.SymRef)) or any(a != first for a in args):
+        return None
+    return first
 
 
 def _unchanged(body: ir.Func, decoded: ir.Func | None) -> bool:
