@@ -13,7 +13,8 @@ build whose key exists and still matches is not redone.  The directory holds
 the extension files (``linker/store/wasmobj.<abi>.so`` ..., and the shared
 ``<hash>__mypyc.<abi>.so``) and ``manifest.json``, written last:
 ``{"abi", "mypy", "key", "modules": {name: file}, "sources": {module: sha256}}``.
-Scratch files (generated C, objects, mypy's cache) go to ``build/native-work``.
+Scratch files (generated C, objects, mypy's cache, the log of mypyc and the
+C compiler, ``build.log``) go to ``build/native-work``.
 Other builds are removed after a successful one.
 
 Exit status 0 when a matching build exists afterwards, 1 when mypy, mypyc or
@@ -23,6 +24,7 @@ the C compiler failed (the message says why; the pure modules still work).
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib
 import importlib.machinery
@@ -31,7 +33,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from linker.native import (COMPILED, MANIFEST, NATIVE_DIR, ROOT, abi_tag, check_
 
 PROJECT_PACKAGES = ("linker", "relooper")
 WORK_DIR = ROOT / "build" / "native-work"
+LOG = WORK_DIR / "build.log"
 
 
 def is_project_module(module: str) -> bool:
@@ -131,6 +134,27 @@ def compile_modules(lib: Path) -> None:
     dist.run_command("build_ext")
 
 
+@contextlib.contextmanager
+def output_to(log: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (the C compiler's too) to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(log, "wb") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
 def write_manifest(directory: Path, key: str, sources: dict[str, str]) -> None:
     """Name every extension file under `directory` and the sources they match."""
     modules: dict[str, str] = {}
@@ -160,7 +184,8 @@ def build() -> Path:
         return target
     scratch = NATIVE_DIR / f"{key}.tmp{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
-    compile_modules(scratch)
+    with output_to(LOG):
+        compile_modules(scratch)
     if source_hashes(sources) != sources:
         shutil.rmtree(scratch, ignore_errors=True)
         raise RuntimeError("a source changed during the build; run it again")
@@ -171,13 +196,22 @@ def build() -> Path:
     return target
 
 
+def _log_tail(lines: int = 15) -> str:
+    """The end of the build log (the compiler's or mypy's complaint)."""
+    try:
+        return "\n".join(LOG.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def main() -> int:
     start = time.perf_counter()
     try:
         target = build()
     except (Exception, SystemExit) as exc:      # mypy's errors exit; gcc's raise
-        print(f"irld: native build failed ({exc}); the pure-Python modules are used",
-              file=sys.stderr)
+        print(_log_tail(), file=sys.stderr)
+        print(f"irld: native build failed ({exc!r}, log in {LOG.relative_to(ROOT)}); "
+              "the pure-Python modules are used", file=sys.stderr)
         return 1
     print(f"irld: compiled modules in {target.relative_to(ROOT)} "
           f"({time.perf_counter() - start:.1f} s)")
