@@ -30,7 +30,6 @@ import importlib.util
 import json
 import os
 import sys
-import sysconfig
 from collections.abc import Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
@@ -48,8 +47,8 @@ PURE_ENV = "IRLD_PURE"
 
 
 def abi_tag() -> str:
-    """The tag extension modules of this interpreter carry (e.g. cpython-311-x86_64-linux-gnu)."""
-    return str(sysconfig.get_config_var("SOABI") or sys.implementation.cache_tag)
+    """The suffix of this interpreter's extension modules (.cpython-311-x86_64-linux-gnu.so)."""
+    return importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
 def source_path(module: str) -> Path:
