@@ -6,7 +6,7 @@ when they match the sources.  There is no second implementation: the compiled
 modules are these sources, type-checked (strict) and translated.
 
 The build goes to ``build/native/<key>/``, where the key hashes the SHA-256 of
-every dependent source (`dependencies`: the compiled modules and every project
+the list of compiled modules, every dependent source (`dependencies`: the compiled modules and every project
 module they import, transitively, found by parsing their imports, so a new
 import cannot be missed), mypy's version, the Python ABI and this file.  A
 build whose key exists and still matches is not redone.  The directory holds
@@ -104,7 +104,7 @@ def source_hashes(modules: Iterable[str]) -> dict[str, str]:
 
 def build_key(sources: dict[str, str]) -> str:
     """The build directory's name: a hash of everything the build depends on."""
-    parts = {"sources": sources, "mypy": version("mypy"), "abi": abi_tag(),
+    parts = {"compiled": COMPILED, "sources": sources, "mypy": version("mypy"), "abi": abi_tag(),
              "nativebuild": file_sha256(Path(__file__))}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -93,13 +93,15 @@ def _edit_manifest(build: Path, change: str) -> None:
             manifest["abi"] = "cpython-27-pdp11"
         case "module list":
             del manifest["modules"][COMPILED[2]]
+        case "extra module":          # built with another list of compiled modules
+            manifest["modules"]["linker.writer"] = manifest["modules"][COMPILED[2]]
         case "types":
             manifest["sources"] = ["linker.relocate"]
     path.write_text(json.dumps(manifest))
 
 
 @pytest.mark.parametrize("change", ["source", "compiled source", "abi", "module list",
-                                    "types"])
+                                    "extra module", "types"])
 def test_a_stale_or_foreign_build_is_not_loaded(copy: Path, change: str) -> None:
     assert check_build(copy) is not None
     _edit_manifest(copy, change)
