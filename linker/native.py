@@ -24,13 +24,13 @@ editing a source takes effect at once (pure) until ``make native`` runs.
 
 from __future__ import annotations
 
-import hashlib
+import importlib
 import importlib.machinery
 import importlib.util
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 from pathlib import Path
@@ -59,12 +59,28 @@ def source_path(module: str) -> Path:
     return package if package.exists() else base.with_suffix(".py")
 
 
+def _sha256_function() -> Callable[[bytes], Any]:
+    """CPython's own SHA-256 (module _sha2, before 3.12 _sha256), else hashlib's.
+
+    Importing hashlib loads OpenSSL, several ms that a link without the index
+    cache does not otherwise pay; the digests are the same."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            function: Callable[[bytes], Any] = getattr(importlib.import_module(name), "sha256")
+            return function
+        except (ImportError, AttributeError):
+            continue
+    import hashlib
+    return hashlib.sha256
+
+
 def file_sha256(path: Path) -> str | None:
     """The hex SHA-256 of a file's bytes, or None when it cannot be read."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        data = path.read_bytes()
     except OSError:
         return None
+    return str(_sha256_function()(data).hexdigest())
 
 
 class Build:
