@@ -124,6 +124,7 @@ def compile_modules(lib: Path) -> None:
     from mypyc.build import mypycify
     setuptools: Any = importlib.import_module("setuptools")     # no type stubs installed
 
+    shutil.rmtree(WORK_DIR / "c", ignore_errors=True)         # another build's C
     paths = [str(source_path(m).relative_to(ROOT)) for m in COMPILED]
     extensions = mypycify(paths, opt_level="3", target_dir=str(WORK_DIR / "c"))
     dist = setuptools.Distribution({"name": "irld-native", "ext_modules": extensions})
