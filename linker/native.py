@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
-import importlib.util
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib.abc import MetaPathFinder
-from importlib.machinery import ModuleSpec
+from importlib.machinery import ExtensionFileLoader, ModuleSpec
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -138,8 +136,12 @@ def find_build(native_dir: Path = NATIVE_DIR) -> Build | None:
     return None
 
 
-class NativeFinder(MetaPathFinder):
-    """Serves the compiled modules from one matching build, decided on first use."""
+class NativeFinder:
+    """Serves the compiled modules from one matching build, decided on first use.
+
+    A meta path finder by shape (`find_spec`), not by base class: importing
+    importlib.abc would load importlib.resources and tempfile, which a link
+    does not otherwise import."""
 
     def __init__(self, native_dir: Path = NATIVE_DIR) -> None:
         self.native_dir = native_dir
@@ -164,8 +166,9 @@ class NativeFinder(MetaPathFinder):
         if build is None or fullname not in build.files:
             return None
         origin = str(build.files[fullname])
-        loader = importlib.machinery.ExtensionFileLoader(fullname, origin)
-        return importlib.util.spec_from_file_location(fullname, origin, loader=loader)
+        spec = ModuleSpec(fullname, ExtensionFileLoader(fullname, origin), origin=origin)
+        spec.has_location = True
+        return spec
 
 
 _FINDER: NativeFinder | None = None
