@@ -185,8 +185,12 @@ def build() -> Path:
         return target
     scratch = NATIVE_DIR / f"{key}.tmp{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
-    with output_to(LOG):
-        compile_modules(scratch)
+    try:
+        with output_to(LOG):
+            compile_modules(scratch)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     if source_hashes(sources) != sources:
         shutil.rmtree(scratch, ignore_errors=True)
         raise RuntimeError("a source changed during the build; run it again")
@@ -211,7 +215,7 @@ def main() -> int:
         target = build()
     except (Exception, SystemExit) as exc:      # mypy's errors exit; gcc's raise
         print(_log_tail(), file=sys.stderr)
-        print(f"irld: native build failed ({exc!r}, log in {LOG.relative_to(ROOT)}); "
+        print(f"irld: native build failed ({exc!r}, log in {LOG}); "
               "the pure-Python modules are used", file=sys.stderr)
         return 1
     print(f"irld: compiled modules in {target.relative_to(ROOT)} "

@@ -24,6 +24,7 @@ import pytest
 
 from linker import native
 from linker.native import COMPILED, MANIFEST, NativeFinder, check_build, find_build
+from linker import nativebuild
 from linker.nativebuild import dependencies, direct_imports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,3 +175,21 @@ def test_a_link_is_byte_identical_native_and_pure(build_dir: Path, tmp_path: Pat
         assert f"irld: object reader: {reader}" in p.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_a_failed_build_warns_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    def no_compiler(lib: Path) -> None:
+        lib.mkdir(parents=True)
+        os.write(1, b"gcc: not found\n")       # as the compiler writes, to the fd
+        raise SystemExit("error: command 'gcc' failed")
+
+    monkeypatch.setattr(nativebuild, "NATIVE_DIR", tmp_path / "native")
+    monkeypatch.setattr(nativebuild, "LOG", tmp_path / "build.log")
+    monkeypatch.setattr(nativebuild, "compile_modules", no_compiler)
+    (tmp_path / "native").mkdir()
+    assert nativebuild.main() == 1
+    err = capsys.readouterr().err
+    assert "gcc: not found" in err and "the pure-Python modules are used" in err
+    assert list((tmp_path / "native").iterdir()) == []
+    assert find_build(tmp_path / "native") is None
