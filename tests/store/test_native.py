@@ -73,7 +73,9 @@ def test_irld_pure_forces_the_pure_modules(build_dir: Path,
     assert NativeFinder(build_dir.parent).find_spec(COMPILED[0]) is None
 
 
-def test_the_finder_serves_every_module_from_one_build(copy: Path) -> None:
+def test_the_finder_serves_every_module_from_one_build(copy: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(native.PURE_ENV, raising=False)         # make test-pure sets it
     finder = NativeFinder(copy.parent)
     for module in COMPILED:
         spec = finder.find_spec(module)
