@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 STDLIB_SRC := $(wildcard stdlib/*.ir)
 STDLIB_ARCHIVE := build/stdlib.a
 
-.PHONY: demo test stdlib bench typecheck clean fuzz-lto fuzz-structure bench-html
+.PHONY: demo test test-pure native stdlib bench typecheck clean fuzz-lto fuzz-structure bench-html
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 stdlib: $(STDLIB_ARCHIVE)
+
+# The optional mypyc-compiled object reader (linker/nativebuild.py, docs/objects.md):
+# built into build/native/ when missing or stale; a failed build warns and the
+# pure-Python modules are used.  IRLD_PURE=1 forces the pure modules.
+native: $(STAMP)
+	@$(PY) -m linker.nativebuild || echo "warning: the compiled object reader was not built; irld runs pure Python"
 
 # The object format version lives in objfile.py: a new one rebuilds the archive;
 # so does a change to code generation (the objects carry generated code).
@@ -36,12 +42,17 @@ $(CC_STAMP): $(STAMP)
 	{ command -v clang >/dev/null 2>&1 && test -f /usr/lib/wasm32-wasi/libc.a; } || $(PY) -c "import ziglang" 2>/dev/null || $(PY) -m pip install -q ziglang
 	touch $(CC_STAMP)
 
-demo: $(STAMP) $(STDLIB_ARCHIVE) $(CC_STAMP)
+demo: $(STAMP) $(STDLIB_ARCHIVE) $(CC_STAMP) native
 	$(PY) -m linker.demo
 
-test: $(STAMP) $(STDLIB_ARCHIVE)
+test: $(STAMP) $(STDLIB_ARCHIVE) native
 	$(PY) -m mypy
 	$(PY) -m pytest -n 2
+
+# The suite on the pure-Python modules (what runs where mypyc or a C compiler is missing).
+test-pure: $(STAMP) $(STDLIB_ARCHIVE)
+	$(PY) -m mypy
+	IRLD_PURE=1 $(PY) -m pytest -n 2
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -17,7 +17,9 @@ rendered diagnostics, as the CLI prints them); `link` may also raise
 result, see `linker.host.run` (wasmtime) and `linker.host.run_node`.
 
 The heavy submodules are imported on first use, so `import linker` (and
-importing `linker.ir` alone) stays cheap.
+importing `linker.ir` alone) stays cheap.  `linker.native` installs the
+finder that loads the mypyc-compiled object reader when a matching build
+exists (``make native``; ``IRLD_PURE=1`` forces the pure modules).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from linker import native as _native
+
+_native.install()
 
 __version__ = "0.1.0"
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import attrs
 
+from linker import native
 from linker.cli.link_flags import add_liveness_flags, liveness_options
 from linker.diagnostics import Diagnostic, DiagnosticError
 from linker.driver import LinkOptions, LinkResult, link
@@ -320,6 +321,7 @@ def verbose_report(result: LinkResult) -> str:
     lines.append(f"irld: indices read: {stats.indices_read}, bodies decoded: "
                  f"{stats.bodies_decoded}, bytes read: {stats.bytes_read}")
     lines.append(f"irld: live FFI signatures: {len(result.live.sigs)}")
+    lines.append(f"irld: object reader: {native.reader()}")
     if result.ffi is not None:
         lines.append(f"irld: FFI ({result.ffi.mode}): {len(result.ffi.sigs)} signatures, "
                      f"{result.ffi.total_bytes} bytes")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from linker import native
 from linker.driver import PHASES
 
 from linker.cli.main import main
@@ -156,7 +157,9 @@ def test_verbose(prog: Path, capsys: Capsys) -> None:
     # The linker's own symbol index is read too; only live bodies are decoded.
     assert rest[2].startswith("irld: indices read: 4, bodies decoded: ")
     assert rest[3] == "irld: live FFI signatures: 0"
-    assert rest[4].startswith("irld: output: ") and rest[4].endswith(" bytes")
+    assert rest[4] == f"irld: object reader: {native.reader()}"
+    assert rest[4].startswith(("irld: object reader: compiled (", "irld: object reader: pure"))
+    assert rest[5].startswith("irld: output: ") and rest[5].endswith(" bytes")
 
 
 def test_without_output_nothing_is_written(prog: Path, capsys: Capsys) -> None:
