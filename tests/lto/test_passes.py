@@ -341,3 +341,46 @@ def test_dae_drops_unread_and_constant_parameters(tmp_path: Path, mode: str) -> 
     assert effects["noisy"].to_json()["dropped_result"] is True
     assert "result removed" in effects["trapret"].summary
     assert "dropped_params" not in effects["main"].to_json()
+
+
+CANON = """
+func main() -> i32 {
+  local a: i32, b: i64
+entry:
+  a = i32.load(@cells)
+  b = i64.load(@cells, offset=8)
+  if i32.lt_u(5, a) then big else small
+big:
+  call out(i32.add(1, i32.mul(3, a)))
+  call out(i32.wrap_i64(i64.shr_u(i64.sub(9, b), 1)))
+  call out(i32.ge_s(-1, a))
+  return 0
+small:
+  call out(i32.and(255, i32.sub(2, a)))
+  return 1
+}
+data cells align 8 = { i32 7, zero 4, i64 3 }
+"""
+
+
+def test_precompute_puts_constants_right(tmp_path: Path) -> None:
+    """`c op x` becomes `x op' c` for commutative integer ops (and mirrored
+    comparisons); non-commutative ops keep their order."""
+    objs = build(tmp_path, {"main": "module m\n" + MIX + CANON})
+    plain = run_both(link(objs, lto=False))
+    assert plain == (b"0000000022\n0000000003\n0000000000\n", 0)
+    r = link(objs, ["precompute-propagate"])
+    assert run_both(r) == plain
+    main = func(r, "main")
+    assert main is not None
+    i32 = ir.ValType.I32
+    a = ir.LocalGet("a")
+    assert main.blocks[0].term.cond == ir.OpExpr("i32.gt_u", (a, ir.Const(i32, 5)))
+    args = [s.args[0] for s in stmts(main) if isinstance(s, ir.Call)]
+    assert args[0] == ir.OpExpr("i32.add", (ir.OpExpr("i32.mul", (a, ir.Const(i32, 3))),
+                                            ir.Const(i32, 1)))
+    assert isinstance(args[1], ir.OpExpr) and args[1].args[0].args[0].args[0] == ir.Const(
+        ir.ValType.I64, 9)
+    assert args[2] == ir.OpExpr("i32.le_s", (a, ir.Const(i32, -1)))
+    assert args[3] == ir.OpExpr("i32.and", (ir.OpExpr("i32.sub", (ir.Const(i32, 2), a)),
+                                            ir.Const(i32, 255)))
