@@ -52,6 +52,7 @@ from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, 
                            IfStart, Instr, LoopStart, Node, SetDispatch, instructions)
 
 from linker.checked import Checks
+from linker.coalesce import coalesce
 # Re-exported: defined apart so the link core can use them without this module.
 from linker.conventions import PANIC_SYMBOL as PANIC_SYMBOL
 from linker.conventions import SIG_SYMBOL_PREFIX as SIG_SYMBOL_PREFIX
@@ -146,6 +147,8 @@ class FuncContext:
 
 def compile_function(f: ir.Func, ctx: FuncContext) -> tuple[list[ValType], bytes]:
     """The wasm locals (beyond params) and body bytes of `f`."""
+    if ctx.trace is None and ctx.checks is None and f.blocks:
+        f = coalesce(f, initial_zeros(f))
     gen = _FuncGen(f, ctx)
     return gen.run()
 
