@@ -17,9 +17,11 @@ How, on the CFG (no recursion on the IR's structure):
   locals of g that may be read before written (`linker.lto.cfg`) are reset
   to zero (a loop may enter the copy twice), and B jumps to the copy of g's
   entry; each `return v` of the copy assigns `d = v` (or evaluates v into a
-  scratch local when it may trap) and jumps to the rest of B.  A callee
-  with tail calls is not inlined at a plain call site: its tail calls would
-  have to become plain calls (tail calls stay tail calls);
+  scratch local when it may trap) and jumps to the rest of B.  A tail call
+  `tail call h(args)` of the copy becomes `d = h(args)` and the same jump:
+  the stack is as deep as it was (g's frame, which the tail call replaced,
+  is gone; h's sits where it sat), so a chain of tail calls still runs in
+  constant stack;
 * `tail call g(args)` terminating B: the same prologue, and the copy's
   `return`s and tail calls stay as they are, since the caller returns
   whatever g returns.
@@ -59,10 +61,6 @@ def inlinable(f: ir.Func) -> bool:
     if f.deferred_error is not None or not f.blocks:
         return False
     return not any(isinstance(e, ir.SigRef) for e in func_exprs(f))
-
-
-def has_tail_calls(f: ir.Func) -> bool:
-    return any(isinstance(b.term, (ir.TailCall, ir.TailCallIndirect)) for b in f.blocks)
 
 
 class _Renamer:
@@ -244,8 +242,7 @@ class Inliner:
         len(stmts) for the terminator's tail call.  `looped`: whether `b` is in a
         cycle of the caller."""
         for i, s in enumerate(b.stmts):
-            if (isinstance(s, ir.Call) and self._take(name, s.callee, looped)
-                    and not has_tail_calls(self.whole.funcs[s.callee])):
+            if isinstance(s, ir.Call) and self._take(name, s.callee, looped):
                 return i, s.callee
         t = b.term
         if isinstance(t, ir.TailCall) and self._take(name, t.callee, looped):
@@ -287,6 +284,9 @@ class Inliner:
     def _returns_to(self, b: ir.BasicBlock, dest: str | None, cont: str, g: ir.Func,
                     prefix: str, scratch: list[ir.Param]) -> ir.BasicBlock:
         t = b.term
+        if isinstance(t, (ir.TailCall, ir.TailCallIndirect)):
+            return attrs.evolve(b, stmts=b.stmts + (_plain_call(t, dest),),
+                                term=ir.Jump(cont, span=t.span))
         if not isinstance(t, ir.Return):
             return b
         stmts = b.stmts
@@ -299,6 +299,15 @@ class Inliner:
                     scratch.append(ir.Param(prefix + "drop", g.result))
                 stmts += (ir.Assign(scratch[0].name, t.value, span=t.span),)
         return attrs.evolve(b, stmts=stmts, term=ir.Jump(cont, span=t.span))
+
+
+def _plain_call(t: ir.TailCall | ir.TailCallIndirect, dest: str | None) -> ir.Stmt:
+    """A copy's tail call at a plain call site: a call whose result is the call
+    site's.  The stack is as deep as before: the callee's frame, which the tail
+    call replaced, is gone, and its callee's frame sits where it sat."""
+    if isinstance(t, ir.TailCall):
+        return ir.Call(dest, t.callee, t.args, span=t.span)
+    return ir.CallIndirect(dest, t.type, t.target, t.args, span=t.span)
 
 
 def _straight(g: ir.Func) -> bool:

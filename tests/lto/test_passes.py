@@ -384,3 +384,61 @@ def test_precompute_puts_constants_right(tmp_path: Path) -> None:
     assert args[2] == ir.OpExpr("i32.le_s", (a, ir.Const(i32, -1)))
     assert args[3] == ir.OpExpr("i32.and", (ir.OpExpr("i32.sub", (ir.Const(i32, 2), a)),
                                             ir.Const(i32, 255)))
+
+
+TAILS = """
+func twice(v: i32) -> i32 {
+entry:
+  return i32.mul(v, 2)
+}
+
+func fwd(v: i32) -> i32 {
+entry:
+  if i32.lt_u(v, 100) then small else big
+small:
+  tail call twice(i32.add(v, 1))
+big:
+  return v
+}
+
+func count(n: i32, acc: i32) -> i32 {
+entry:
+  if i32.eqz(n) then done else more
+more:
+  tail call count(i32.sub(n, 1), i32.add(acc, 1))
+done:
+  return acc
+}
+
+func main() -> i32 {
+  local i: i32, r: i32
+entry:
+  jump head
+head:
+  r = call fwd(i)
+  call out(r)
+  i = i32.add(i, 60)
+  if i32.lt_u(i, 180) then head else last
+last:
+  r = call count(100000, 7)
+  call out(r)
+  return 0
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["native", "trampoline"])
+def test_callee_with_tail_calls_inlines_at_a_plain_call(tmp_path: Path, mode: str) -> None:
+    """A copy's tail call at a plain call site becomes a plain call whose result is
+    the site's: the stack is as deep as before (a long self tail call chain, now
+    called from main directly, still runs)."""
+    objs = build(tmp_path, {"main": "module m\n" + MIX + TAILS})
+    plain = run_both(link(objs, lto=False, mode=mode))
+    assert plain == (b"0000000002\n0000000122\n0000000120\n0000100007\n", 0)
+    r = link(objs, ["inlining"], mode=mode)
+    assert run_both(r) == plain
+    main = func(r, "main")
+    assert main is not None
+    calls = {s.callee for s in stmts(main) if isinstance(s, ir.Call)}
+    assert "fwd" not in calls and "twice" not in calls
+    assert r.lto is not None and r.lto.effects["fwd"].inlined_into == ["main"]
