@@ -252,6 +252,8 @@ class _FuncGen:
         if trace is not None:
             self.fid = self.r.func_index(f.name)
             trace.entry(self.b, self.fid, [(i, p.type) for i, p in enumerate(f.params)])
+        if f.result is None and trace is None:
+            instrs = _silent_dropped(instrs, f)
         instrs = _swap_eqz_ifs(_branch_arms(_peephole(instrs), self.cond_spans),
                                self.cond_spans)
         ends_in_exit = self.emit_tree(instrs, dispatch)
@@ -1603,6 +1605,22 @@ def _peephole(instrs: list[Instr]) -> list[Instr]:
             if type(out[-1]) is BlockStart:
                 out.pop()           # an empty block
                 continue
+        out.append(ins)
+    return out
+
+
+def _silent_dropped(instrs: list[Instr], f: ir.Func) -> list[Instr]:
+    """Without the instructions that emit nothing, so that `_peephole` sees the
+    arms and blocks they leave empty: the code of a block without statements,
+    and a `return` (no value) that falls through to the function's end."""
+    tail = _tail_exits(instrs)
+    out: list[Instr] = []
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is Code and not f.blocks[cast(int, cast(Code, ins).payload)].stmts:
+            continue
+        if i in tail and type(cast(Exit, ins).payload) is ir.Return:
+            continue
         out.append(ins)
     return out
 

@@ -474,3 +474,32 @@ entry:
     # y (i32) takes a's slot (a is never read), x (i64) b's once b is read;
     # `dead` is never read: it has no slot anyway, and keeps its name
     assert [p.name for p in f.locals] == ["dead"]
+
+
+def test_arms_holding_only_a_final_return_are_empty() -> None:
+    # `ok`, `failed` and `stuck` only return, at the function's end: the `if`
+    # arms holding them vanish (no `else`, no empty then arm).
+    _, code = gen("""
+func h(a: i32, n: i32) {
+  local r: i32
+entry:
+  jump again
+again:
+  if i32.eqz(n) then ok else issue
+issue:
+  r = call f(a)
+  if i32.eqz(r) then advance else failed
+advance:
+  if i32.eqz(a) then stuck else step
+step:
+  n = i32.sub(n, a)
+  jump again
+ok:
+  return
+stuck:
+  return
+failed:
+  return
+}""")
+    assert "else" not in code and "return" not in code
+    assert code.count("if") == 3 and code.count("end") == 4
