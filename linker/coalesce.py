@@ -38,6 +38,7 @@ they are); the interpreter runs the IR as it was.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import attrs
 
@@ -47,9 +48,9 @@ from linker.ir import model as ir
 def coalesce(f: ir.Func, skip: Iterable[int] = ()) -> ir.Func:
     """`f` with non-interfering copies and parameters' slots shared.  `skip`: the
     entry block's statements code generation leaves out (zero assignments)."""
-    if not f.locals or not f.blocks:
+    if not f.locals or not f.blocks or not _candidates(f):
         return f
-    graph, read = _interference(f)
+    graph, read = _interference(f, _facts(f))
     classes = _Classes(f, graph)
     entry_zeros = {_dest(f.blocks[0].stmts[k]) for k in skip}
     for b in f.blocks:
@@ -66,6 +67,15 @@ def coalesce(f: ir.Func, skip: Iterable[int] = ()) -> ir.Func:
     if not rename:
         return f
     return _renamed(f, rename)
+
+
+def _candidates(f: ir.Func) -> bool:
+    """Whether anything may merge: a copy, or a local of a parameter's type."""
+    ptypes = {p.type for p in f.params}
+    if any(p.type in ptypes for p in f.locals):
+        return True
+    return any(type(s) is ir.Assign and type(s.value) is ir.LocalGet
+               for b in f.blocks for s in b.stmts)
 
 
 class _Classes:
@@ -96,10 +106,10 @@ class _Classes:
         if self.types[ra] is not self.types[rb] or self.has_param(ra) and self.has_param(rb):
             return False
         ma, mb = self.members.get(ra, [ra]), self.members.get(rb, [rb])
-        ga = self.graph.get(ra, set())
-        if any(m in ga for m in mb):
+        ga, gb = self.graph.get(ra, set()), self.graph.get(rb, set())
+        if any(m in ga for m in mb) or any(m in gb for m in ma):
             return False
-        graph = ga | self.graph.get(rb, set())
+        graph = ga | gb
         if self.order[rb] < self.order[ra]:
             ra, rb, ma, mb = rb, ra, mb, ma
         self.root[rb] = ra
@@ -115,42 +125,52 @@ class _Classes:
 # ------------------------------------------------------------ liveness, interference
 
 
-def _interference(f: ir.Func) -> tuple[dict[str, set[str]], set[str]]:
-    """By local: the locals it interferes with; and the locals read anywhere."""
+# By block: the locals its terminator reads, and by statement the local it writes
+# (or None), the locals it reads, and the copy's source (`x = y`: y, or None).
+_Facts = list[tuple[set[str], list[tuple[str | None, set[str], str | None]]]]
+
+
+def _facts(f: ir.Func) -> _Facts:
+    out: _Facts = []
+    for b in f.blocks:
+        stmts = []
+        for s in b.stmts:
+            same = s.value.name if type(s) is ir.Assign and type(s.value) is ir.LocalGet else None
+            stmts.append((_dest(s), _reads(_stmt_exprs(s)), same))
+        out.append((_reads(_term_exprs(b.term)), stmts))
+    return out
+
+
+def _interference(f: ir.Func, facts: _Facts) -> tuple[dict[str, set[str]], set[str]]:
+    """By local: locals live where it is written (x and y interfere when y is in
+    x's set or x in y's); and the locals read anywhere."""
     graph: dict[str, set[str]] = {}
     read: set[str] = set()
-
-    def edge(x: str, y: str) -> None:
-        graph.setdefault(x, set()).add(y)
-        graph.setdefault(y, set()).add(x)
-
-    out = _live_out(f)
+    out = _live_out(f, facts)
     live_in_entry: set[str] = set()
-    for i, b in enumerate(f.blocks):
-        live = set(out[i]) | _term_reads(b.term)
-        read |= live
-        for s in reversed(b.stmts):
-            w = _dest(s)
+    for i, (term_reads, stmts) in enumerate(facts):
+        live = out[i] | term_reads
+        read |= term_reads
+        for w, reads, same in reversed(stmts):
             if w is not None:
-                same = s.value.name if type(s) is ir.Assign and type(s.value) is ir.LocalGet else w
-                for v in live:
-                    if v != w and v != same:
-                        edge(w, v)
+                g = graph.setdefault(w, set())
+                if same is not None and same not in g and same in live:
+                    g |= live
+                    g.discard(same)
+                else:
+                    g |= live
                 live.discard(w)
-            reads = _stmt_reads(s)
             read |= reads
             live |= reads
         if i == 0:
             live_in_entry = live
     defined = [p.name for p in f.params] + [p.name for p in f.locals if p.name in live_in_entry]
     for d in defined:
-        for v in live_in_entry:
-            if v != d:
-                edge(d, v)
+        graph.setdefault(d, set()).update(live_in_entry)
     return graph, read
 
 
-def _live_out(f: ir.Func) -> list[set[str]]:
+def _live_out(f: ir.Func, facts: _Facts) -> list[set[str]]:
     """By block index: the locals live at its end (worklist to a fixed point)."""
     index = {b.label: i for i, b in enumerate(f.blocks)}
     n = len(f.blocks)
@@ -159,13 +179,13 @@ def _live_out(f: ir.Func) -> list[set[str]]:
     preds: list[list[int]] = [[] for _ in range(n)]
     succ: list[list[int]] = []
     for i, b in enumerate(f.blocks):
-        u, d = _term_reads(b.term), set()
-        for s in reversed(b.stmts):
-            w = _dest(s)
+        term_reads, stmts = facts[i]
+        u, d = set(term_reads), set()
+        for w, reads, _same in reversed(stmts):
             if w is not None:
                 u.discard(w)
                 d.add(w)
-            u |= _stmt_reads(s)
+            u |= reads
         use.append(u)
         defs.append(d)
         succ.append([index[t] for t in _successors(b.term)])
@@ -237,26 +257,30 @@ def _term_exprs(t: ir.Terminator) -> tuple[ir.Expr, ...]:
     return ()
 
 
-def _reads(es: Iterable[ir.Expr]) -> set[str]:
+def _reads(es: Sequence[ir.Expr]) -> set[str]:
+    if len(es) == 1:
+        e = es[0]
+        if isinstance(e, ir.LocalGet):
+            return {e.name}
+        if not isinstance(e, (ir.OpExpr, ir.Load)):
+            return set()
     out: set[str] = set()
     stack = list(es)
     while stack:
         e = stack.pop()
-        if isinstance(e, ir.LocalGet):
-            out.add(e.name)
-        elif isinstance(e, ir.OpExpr):
-            stack.extend(e.args)
-        elif isinstance(e, ir.Load):
-            stack.append(e.addr)
+        t = type(e)
+        if t is ir.LocalGet:
+            out.add(cast(ir.LocalGet, e).name)
+        elif t is ir.Load:
+            stack.append(cast(ir.Load, e).addr)
+        elif t is ir.OpExpr:
+            for a in cast(ir.OpExpr, e).args:
+                ta = type(a)
+                if ta is ir.LocalGet:
+                    out.add(cast(ir.LocalGet, a).name)
+                elif ta is ir.OpExpr or ta is ir.Load:
+                    stack.append(a)
     return out
-
-
-def _stmt_reads(s: ir.Stmt) -> set[str]:
-    return _reads(_stmt_exprs(s))
-
-
-def _term_reads(t: ir.Terminator) -> set[str]:
-    return _reads(_term_exprs(t))
 
 
 # ------------------------------------------------------------ renaming
