@@ -387,6 +387,12 @@ class _FuncGen:
                 if cls is ir.Assign and k in producers:
                     info[k] = _merged_info(info, k, producers[k])
                 c = _consumer(stmts, info, k, dest, cls is not ir.Assign, skips)
+                in_place = False
+                if c < 0 and cls is ir.Assign:
+                    # It cannot move to its read: evaluated where it stands, its
+                    # value may wait on the stack as a call's result does.
+                    c = _consumer(stmts, info, k, dest, True, skips)
+                    in_place = on_stack = True
                 if c < 0 or on_stack and open_ and c > open_[-1]:
                     continue
                 # A result over results its reader reads first (`a = f(); b = g();
@@ -430,12 +436,12 @@ class _FuncGen:
                 if where == 0 and (direct or not on_stack) or where == 1 and not on_stack:
                     tee = n > 1 and not kills and (
                         count > 1 or self.live_after(bi, c, dest, trampoline))
-                    chosen[k] = _TEE if tee else _STACK
+                    chosen[k] = (_TEE if tee else _STACK) + (_IN_PLACE if in_place else 0)
                     if not tee:
                         consumed[dest] = consumed.get(dest, 0) + 1
                     else:
                         consumed.setdefault(dest, 0)
-                    if cls is ir.Assign and c < len(stmts):
+                    if cls is ir.Assign and c < len(stmts) and not in_place:
                         producers.setdefault(c, []).append(k)
                         pending.add(dest)
                     if on_stack:
@@ -502,8 +508,9 @@ class _FuncGen:
                             if act is None:
                                 self.emit_stmt(s)
                             elif act != _SKIP:
-                                self.stack_stmt(s, act == _TEE,
-                                                self.hoist.get((cast(int, i), k), ()))
+                                self.stack_stmt(s, act & _TEE != 0,
+                                                self.hoist.get((cast(int, i), k), ()),
+                                                act & _IN_PLACE != 0)
                 case BlockStart():
                     b.block()
                 case LoopStart():
@@ -763,13 +770,23 @@ class _FuncGen:
         self.hoisted = 0
         return n
 
-    def stack_stmt(self, s: ir.Stmt, tee: bool, hoist: Sequence[ir.Expr] = ()) -> None:
+    def stack_stmt(self, s: ir.Stmt, tee: bool, hoist: Sequence[ir.Expr] = (),
+                   in_place: bool = False) -> None:
         """A stackified statement (`plan_stack`): an assignment's value waits
-        for its read; a call runs here and leaves its result on the stack.
+        for its read (`in_place`: is evaluated here and left on the stack); a
+        call runs here and leaves its result on the stack.
 
         Pending values of one local form a stack: when a stackified value
         itself reads the local (`x = f(); x = x - 1; g(x)`), its own read is
         the older entry, found after the newer one is taken."""
+        if type(s) is ir.Assign and in_place:
+            if self.tracking:
+                self.mark(s.span)
+            self.emit_expr(s.value)
+            if tee:
+                self.b.local_tee(self.local_index[s.local])
+            self.subst.setdefault(s.local, []).append(_Pending(None, None, -1))
+            return
         if type(s) is ir.Assign:
             entry = _Pending(s.value, s.span, self.local_index[s.local] if tee else -1)
             self.subst.setdefault(s.local, []).append(entry)
@@ -950,6 +967,7 @@ class _Pending(NamedTuple):
 # the value into its local, or leave it out (a local set to the zero it
 # starts with).
 _STACK, _TEE, _SKIP = 0, 1, 2
+_IN_PLACE = 4       # added to _STACK or _TEE: an assignment evaluated where it stands
 
 
 def initial_zeros(f: ir.Func) -> set[int]:

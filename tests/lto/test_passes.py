@@ -442,3 +442,40 @@ def test_callee_with_tail_calls_inlines_at_a_plain_call(tmp_path: Path, mode: st
     calls = {s.callee for s in stmts(main) if isinstance(s, ir.Call)}
     assert "fwd" not in calls and "twice" not in calls
     assert r.lto is not None and r.lto.effects["fwd"].inlined_into == ["main"]
+
+
+IN_PLACE = """
+data cell align 4 = { i32 41 }
+
+func bump(p: i32) {
+entry:
+  i32.store(p, i32.add(i32.load(p), 1))
+  return
+}
+
+func main() -> i32 {
+  local old: i32, q: i32, z: i32
+entry:
+  old = i32.load(@cell)
+  call bump(@cell)
+  call out(i32.add(old, 100))
+  old = i32.load(@cell)
+  i32.store(@cell, 7)
+  call out(i32.sub(old, i32.load(@cell)))
+  q = i32.div_u(old, z)
+  call out(1)
+  call out(q)
+  return 0
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["native", "trampoline"])
+def test_values_evaluated_in_place_keep_their_order(tmp_path: Path, mode: str) -> None:
+    """A load before a store that changes what it loads, and a division that
+    traps before the call after it, are evaluated where they stand; their values
+    wait on the stack (code generation, every link)."""
+    objs = build(tmp_path, {"main": "module m\n" + MIX + IN_PLACE})
+    expected = (b"0000000141\n0000000035\n", 134)   # q's division traps before out(1)
+    assert run_both(link(objs, lto=False, mode=mode)) == expected
+    assert run_both(link(objs, mode=mode)) == expected

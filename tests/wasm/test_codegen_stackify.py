@@ -214,8 +214,11 @@ entry:
   i32.store(a, 5)
   return x
 }""")
-    assert locals_ == [ValType.I32]
-    assert code[:3] == ["local.get 0", "i32.load", "local.set 1"]
+    # The load cannot move past the store: it is evaluated where it stands and
+    # its value waits on the stack under the store (which leaves the stack as
+    # it found it) for the return.
+    assert locals_ == []
+    assert code == ["local.get 0", "i32.load", "local.get 0", "i32.const", "i32.store"]
 
 
 def test_loop_carried_value_keeps_its_local() -> None:
@@ -382,8 +385,9 @@ entry:
   call use3(a, c, e)
   return i32.wrap_i64(d)
 }""")
-    # a takes the slot of n, dead after the first call (linker.coalesce)
-    assert locals_ == [ValType.I64] * 2 + [ValType.I32] * 2
+    # a takes the slot of n, dead after the first call (linker.coalesce); d is
+    # evaluated where it stands and waits on the stack for the return
+    assert locals_ == [ValType.I64] + [ValType.I32] * 2
 
 
 def test_value_dead_after_its_read_is_not_teed() -> None:
@@ -503,3 +507,33 @@ failed:
 }""")
     assert "else" not in code and "return" not in code
     assert code.count("if") == 3 and code.count("end") == 4
+
+
+def test_value_that_cannot_move_waits_on_the_stack_where_it_was_evaluated() -> None:
+    # x may trap, so it cannot move past the call; it is evaluated where it
+    # stands (before the call, as the IR says) and read first by the return
+    locals_, code = gen("""
+func h(a: i32, b: i32) -> i32 {
+  local x: i32
+entry:
+  x = i32.div_s(a, b)
+  call use2(a, b)
+  return i32.sub(x, 1)
+}""")
+    assert locals_ == []
+    assert code == ["local.get 0", "local.get 1", "i32.div_s", "local.get 0", "local.get 1",
+                    "call", "i32.const", "i32.sub"]
+
+
+def test_value_read_after_something_else_stays_in_its_local() -> None:
+    # the return reads `a` before x: x's value could not be on top of the stack
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local x: i32
+entry:
+  x = i32.load(a)
+  i32.store(a, 5)
+  return i32.sub(a, x)
+}""")
+    assert locals_ == [ValType.I32]
+    assert code[:3] == ["local.get 0", "i32.load", "local.set 1"]
