@@ -52,6 +52,7 @@ from relooper.tree import (DISPATCH, Br, BrIf, BrTable, BlockStart, Code, Else, 
                            IfStart, Instr, LoopStart, Node, SetDispatch, instructions)
 
 from linker.checked import Checks
+from linker.coalesce import coalesce
 # Re-exported: defined apart so the link core can use them without this module.
 from linker.conventions import PANIC_SYMBOL as PANIC_SYMBOL
 from linker.conventions import SIG_SYMBOL_PREFIX as SIG_SYMBOL_PREFIX
@@ -146,6 +147,8 @@ class FuncContext:
 
 def compile_function(f: ir.Func, ctx: FuncContext) -> tuple[list[ValType], bytes]:
     """The wasm locals (beyond params) and body bytes of `f`."""
+    if ctx.trace is None and ctx.checks is None and f.blocks:
+        f = coalesce(f, initial_zeros(f))
     gen = _FuncGen(f, ctx)
     return gen.run()
 
@@ -249,6 +252,8 @@ class _FuncGen:
         if trace is not None:
             self.fid = self.r.func_index(f.name)
             trace.entry(self.b, self.fid, [(i, p.type) for i, p in enumerate(f.params)])
+        if f.result is None and trace is None:
+            instrs = _silent_dropped(instrs, f)
         instrs = _swap_eqz_ifs(_branch_arms(_peephole(instrs), self.cond_spans),
                                self.cond_spans)
         ends_in_exit = self.emit_tree(instrs, dispatch)
@@ -382,6 +387,12 @@ class _FuncGen:
                 if cls is ir.Assign and k in producers:
                     info[k] = _merged_info(info, k, producers[k])
                 c = _consumer(stmts, info, k, dest, cls is not ir.Assign, skips)
+                in_place = False
+                if c < 0 and cls is ir.Assign:
+                    # It cannot move to its read: evaluated where it stands, its
+                    # value may wait on the stack as a call's result does.
+                    c = _consumer(stmts, info, k, dest, True, skips)
+                    in_place = on_stack = True
                 if c < 0 or on_stack and open_ and c > open_[-1]:
                     continue
                 # A result over results its reader reads first (`a = f(); b = g();
@@ -425,12 +436,12 @@ class _FuncGen:
                 if where == 0 and (direct or not on_stack) or where == 1 and not on_stack:
                     tee = n > 1 and not kills and (
                         count > 1 or self.live_after(bi, c, dest, trampoline))
-                    chosen[k] = _TEE if tee else _STACK
+                    chosen[k] = (_TEE if tee else _STACK) + (_IN_PLACE if in_place else 0)
                     if not tee:
                         consumed[dest] = consumed.get(dest, 0) + 1
                     else:
                         consumed.setdefault(dest, 0)
-                    if cls is ir.Assign and c < len(stmts):
+                    if cls is ir.Assign and c < len(stmts) and not in_place:
                         producers.setdefault(c, []).append(k)
                         pending.add(dest)
                     if on_stack:
@@ -497,8 +508,9 @@ class _FuncGen:
                             if act is None:
                                 self.emit_stmt(s)
                             elif act != _SKIP:
-                                self.stack_stmt(s, act == _TEE,
-                                                self.hoist.get((cast(int, i), k), ()))
+                                self.stack_stmt(s, act & _TEE != 0,
+                                                self.hoist.get((cast(int, i), k), ()),
+                                                act & _IN_PLACE != 0)
                 case BlockStart():
                     b.block()
                 case LoopStart():
@@ -758,13 +770,23 @@ class _FuncGen:
         self.hoisted = 0
         return n
 
-    def stack_stmt(self, s: ir.Stmt, tee: bool, hoist: Sequence[ir.Expr] = ()) -> None:
+    def stack_stmt(self, s: ir.Stmt, tee: bool, hoist: Sequence[ir.Expr] = (),
+                   in_place: bool = False) -> None:
         """A stackified statement (`plan_stack`): an assignment's value waits
-        for its read; a call runs here and leaves its result on the stack.
+        for its read (`in_place`: is evaluated here and left on the stack); a
+        call runs here and leaves its result on the stack.
 
         Pending values of one local form a stack: when a stackified value
         itself reads the local (`x = f(); x = x - 1; g(x)`), its own read is
         the older entry, found after the newer one is taken."""
+        if type(s) is ir.Assign and in_place:
+            if self.tracking:
+                self.mark(s.span)
+            self.emit_expr(s.value)
+            if tee:
+                self.b.local_tee(self.local_index[s.local])
+            self.subst.setdefault(s.local, []).append(_Pending(None, None, -1))
+            return
         if type(s) is ir.Assign:
             entry = _Pending(s.value, s.span, self.local_index[s.local] if tee else -1)
             self.subst.setdefault(s.local, []).append(entry)
@@ -945,6 +967,7 @@ class _Pending(NamedTuple):
 # the value into its local, or leave it out (a local set to the zero it
 # starts with).
 _STACK, _TEE, _SKIP = 0, 1, 2
+_IN_PLACE = 4       # added to _STACK or _TEE: an assignment evaluated where it stands
 
 
 def initial_zeros(f: ir.Func) -> set[int]:
@@ -1600,6 +1623,22 @@ def _peephole(instrs: list[Instr]) -> list[Instr]:
             if type(out[-1]) is BlockStart:
                 out.pop()           # an empty block
                 continue
+        out.append(ins)
+    return out
+
+
+def _silent_dropped(instrs: list[Instr], f: ir.Func) -> list[Instr]:
+    """Without the instructions that emit nothing, so that `_peephole` sees the
+    arms and blocks they leave empty: the code of a block without statements,
+    and a `return` (no value) that falls through to the function's end."""
+    tail = _tail_exits(instrs)
+    out: list[Instr] = []
+    for i, ins in enumerate(instrs):
+        cls = type(ins)
+        if cls is Code and not f.blocks[cast(int, cast(Code, ins).payload)].stmts:
+            continue
+        if i in tail and type(cast(Exit, ins).payload) is ir.Return:
+            continue
         out.append(ins)
     return out
 

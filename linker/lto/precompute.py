@@ -105,6 +105,33 @@ def _identity(e: ir.OpExpr) -> ir.Expr:
     return e
 
 
+# Commutative integer ops keep their name when their operands swap; comparisons take
+# the mirrored one (`c < x` is `x > c`).
+_SWAPPED = {**{b: b for b in ("add", "mul", "and", "or", "xor", "eq", "ne")},
+            **{f"{a}_{s}": f"{b}_{s}" for a, b in (("lt", "gt"), ("gt", "lt"), ("le", "ge"),
+                                                 ("ge", "le")) for s in "su"}}
+
+
+def canonical_order(e: ir.OpExpr) -> ir.OpExpr:
+    """A constant (or `@sym`) first operand of a commutative integer op or a
+    comparison goes second (`1 < x` becomes `x > 1`), as binaryen canonicalizes:
+    identities and folding look at the right operand, and code generation can
+    leave a call's result on the stack for the op that reads it first.  A
+    constant evaluates to nothing and cannot trap, so the order is free."""
+    if len(e.args) != 2:
+        return e
+    a, b = e.args
+    if type(a) is not ir.Const and type(a) is not ir.SymRef:
+        return e
+    if type(b) is ir.Const or type(b) is ir.SymRef:
+        return e
+    ty, _, base = e.op.partition(".")
+    swapped = _SWAPPED.get(base)
+    if swapped is None or ty not in ("i32", "i64"):
+        return e
+    return ir.OpExpr(f"{ty}.{swapped}", (b, a), span=e.span)
+
+
 class Folder:
     """Expression folding for one program (read-only data, data symbols)."""
 
@@ -126,7 +153,7 @@ class Folder:
                 sym = self._symref_add(e)
                 if sym is not None:
                     return sym
-            return fold_op(e)
+            return fold_op(canonical_order(e))
         if isinstance(e, ir.Load) and isinstance(e.addr, ir.SymRef):
             return self._load(e, e.addr)
         return e
@@ -409,6 +436,8 @@ def foldable(f: ir.Func, whole: Whole) -> bool:
             if e.op.partition(".")[0] in ("i32", "i64") and const_value(e.args[-1]) in (0, 1):
                 return True
         elif isinstance(e, ir.OpExpr) and e.op == "i32.add" and isinstance(e.args[0], ir.Const):
+            return True
+        elif isinstance(e, ir.OpExpr) and canonical_order(e) is not e:
             return True
         elif isinstance(e, ir.Load) and isinstance(e.addr, ir.SymRef) \
                 and e.addr.symbol in whole.readonly:

@@ -341,3 +341,141 @@ def test_dae_drops_unread_and_constant_parameters(tmp_path: Path, mode: str) -> 
     assert effects["noisy"].to_json()["dropped_result"] is True
     assert "result removed" in effects["trapret"].summary
     assert "dropped_params" not in effects["main"].to_json()
+
+
+CANON = """
+func main() -> i32 {
+  local a: i32, b: i64
+entry:
+  a = i32.load(@cells)
+  b = i64.load(@cells, offset=8)
+  if i32.lt_u(5, a) then big else small
+big:
+  call out(i32.add(1, i32.mul(3, a)))
+  call out(i32.wrap_i64(i64.shr_u(i64.sub(9, b), 1)))
+  call out(i32.ge_s(-1, a))
+  return 0
+small:
+  call out(i32.and(255, i32.sub(2, a)))
+  return 1
+}
+data cells align 8 = { i32 7, zero 4, i64 3 }
+"""
+
+
+def test_precompute_puts_constants_right(tmp_path: Path) -> None:
+    """`c op x` becomes `x op' c` for commutative integer ops (and mirrored
+    comparisons); non-commutative ops keep their order."""
+    objs = build(tmp_path, {"main": "module m\n" + MIX + CANON})
+    plain = run_both(link(objs, lto=False))
+    assert plain == (b"0000000022\n0000000003\n0000000000\n", 0)
+    r = link(objs, ["precompute-propagate"])
+    assert run_both(r) == plain
+    main = func(r, "main")
+    assert main is not None
+    i32 = ir.ValType.I32
+    a = ir.LocalGet("a")
+    assert main.blocks[0].term.cond == ir.OpExpr("i32.gt_u", (a, ir.Const(i32, 5)))
+    args = [s.args[0] for s in stmts(main) if isinstance(s, ir.Call)]
+    assert args[0] == ir.OpExpr("i32.add", (ir.OpExpr("i32.mul", (a, ir.Const(i32, 3))),
+                                            ir.Const(i32, 1)))
+    assert isinstance(args[1], ir.OpExpr) and args[1].args[0].args[0].args[0] == ir.Const(
+        ir.ValType.I64, 9)
+    assert args[2] == ir.OpExpr("i32.le_s", (a, ir.Const(i32, -1)))
+    assert args[3] == ir.OpExpr("i32.and", (ir.OpExpr("i32.sub", (ir.Const(i32, 2), a)),
+                                            ir.Const(i32, 255)))
+
+
+TAILS = """
+func twice(v: i32) -> i32 {
+entry:
+  return i32.mul(v, 2)
+}
+
+func fwd(v: i32) -> i32 {
+entry:
+  if i32.lt_u(v, 100) then small else big
+small:
+  tail call twice(i32.add(v, 1))
+big:
+  return v
+}
+
+func count(n: i32, acc: i32) -> i32 {
+entry:
+  if i32.eqz(n) then done else more
+more:
+  tail call count(i32.sub(n, 1), i32.add(acc, 1))
+done:
+  return acc
+}
+
+func main() -> i32 {
+  local i: i32, r: i32
+entry:
+  jump head
+head:
+  r = call fwd(i)
+  call out(r)
+  i = i32.add(i, 60)
+  if i32.lt_u(i, 180) then head else last
+last:
+  r = call count(100000, 7)
+  call out(r)
+  return 0
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["native", "trampoline"])
+def test_callee_with_tail_calls_inlines_at_a_plain_call(tmp_path: Path, mode: str) -> None:
+    """A copy's tail call at a plain call site becomes a plain call whose result is
+    the site's: the stack is as deep as before (a long self tail call chain, now
+    called from main directly, still runs)."""
+    objs = build(tmp_path, {"main": "module m\n" + MIX + TAILS})
+    plain = run_both(link(objs, lto=False, mode=mode))
+    assert plain == (b"0000000002\n0000000122\n0000000120\n0000100007\n", 0)
+    r = link(objs, ["inlining"], mode=mode)
+    assert run_both(r) == plain
+    main = func(r, "main")
+    assert main is not None
+    calls = {s.callee for s in stmts(main) if isinstance(s, ir.Call)}
+    assert "fwd" not in calls and "twice" not in calls
+    assert r.lto is not None and r.lto.effects["fwd"].inlined_into == ["main"]
+
+
+IN_PLACE = """
+data cell align 4 = { i32 41 }
+
+func bump(p: i32) {
+entry:
+  i32.store(p, i32.add(i32.load(p), 1))
+  return
+}
+
+func main() -> i32 {
+  local old: i32, q: i32, z: i32
+entry:
+  old = i32.load(@cell)
+  call bump(@cell)
+  call out(i32.add(old, 100))
+  old = i32.load(@cell)
+  i32.store(@cell, 7)
+  call out(i32.sub(old, i32.load(@cell)))
+  q = i32.div_u(old, z)
+  call out(1)
+  call out(q)
+  return 0
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["native", "trampoline"])
+def test_values_evaluated_in_place_keep_their_order(tmp_path: Path, mode: str) -> None:
+    """A load before a store that changes what it loads, and a division that
+    traps before the call after it, are evaluated where they stand; their values
+    wait on the stack (code generation, every link)."""
+    objs = build(tmp_path, {"main": "module m\n" + MIX + IN_PLACE})
+    expected = (b"0000000141\n0000000035\n", 134)   # q's division traps before out(1)
+    assert run_both(link(objs, lto=False, mode=mode)) == expected
+    assert run_both(link(objs, mode=mode)) == expected

@@ -92,8 +92,9 @@ entry:
   call use2(x, x)
   return x
 }""")
-    assert locals_ == [ValType.I32]
-    assert code[:5] == ["local.get 0", "i32.const", "i32.add", "local.tee 1", "local.get 1"]
+    # x takes the slot of `a`, dead once x is computed (linker.coalesce)
+    assert locals_ == []
+    assert code[:5] == ["local.get 0", "i32.const", "i32.add", "local.tee 0", "local.get 0"]
 
 
 def test_call_result_stays_on_the_stack() -> None:
@@ -175,8 +176,8 @@ entry:
   call use2(y, x)
   return
 }""")
-    assert locals_ == [ValType.I32]
-    assert code == ["local.get 0", "call", "local.set 1", "call", "local.get 1", "call"]
+    assert locals_ == []        # x in the dead parameter's slot
+    assert code == ["local.get 0", "call", "local.set 0", "call", "local.get 0", "call"]
 
 
 def test_pure_value_moves_past_pure_operands_only() -> None:
@@ -213,8 +214,11 @@ entry:
   i32.store(a, 5)
   return x
 }""")
-    assert locals_ == [ValType.I32]
-    assert code[:3] == ["local.get 0", "i32.load", "local.set 1"]
+    # The load cannot move past the store: it is evaluated where it stands and
+    # its value waits on the stack under the store (which leaves the stack as
+    # it found it) for the return.
+    assert locals_ == []
+    assert code == ["local.get 0", "i32.load", "local.get 0", "i32.const", "i32.store"]
 
 
 def test_loop_carried_value_keeps_its_local() -> None:
@@ -273,7 +277,7 @@ entry:
     locals_, code = compile_function(f, FuncContext(_Resolver(m), {}, TailCallMode.TRAMPOLINE,
                                                     tr))
     names = [op for op, _ in decode_body(code)]
-    assert locals_ == [ValType.I32]
+    assert locals_ == []        # x in the dead parameter's slot
     assert names[:4] == ["local.get", "call", "local.set", "global.get"]
 
 
@@ -381,7 +385,9 @@ entry:
   call use3(a, c, e)
   return i32.wrap_i64(d)
 }""")
-    assert locals_ == [ValType.I32] * 3 + [ValType.I64] * 2
+    # a takes the slot of n, dead after the first call (linker.coalesce); d is
+    # evaluated where it stands and waits on the stack for the return
+    assert locals_ == [ValType.I64] + [ValType.I32] * 2
 
 
 def test_value_dead_after_its_read_is_not_teed() -> None:
@@ -407,3 +413,127 @@ done:
 }""")
     assert locals_ == [ValType.I32]            # n only
     assert code.count("local.tee 1") == 1 and "local.set 1" not in code
+
+
+# ---------------------------------------------------------------- coalescing (linker/coalesce.py)
+
+
+def _coalesced(body: str, name: str = "h") -> ir.Func:
+    from linker.codegen import initial_zeros
+    from linker.coalesce import coalesce
+    m = parse_module(PRELUDE + body, "t.ir")
+    f = next(i for i in m.items if isinstance(i, ir.Func) and i.name == name)
+    return coalesce(f, initial_zeros(f))
+
+
+def test_copy_between_non_interfering_locals_goes() -> None:
+    f = _coalesced("""
+func h(a: i32) -> i32 {
+  local x: i32, y: i32
+entry:
+  x = call f(a)
+  y = x
+  call use2(y, 1)
+  return y
+}""")
+    # x and y share one slot, which is the dead parameter's: the copy assigns it to itself
+    assert f.locals == ()
+    assert [type(s).__name__ for s in f.blocks[0].stmts] == ["Call", "Call"]
+    assert f.blocks[0].term == ir.Return(ir.LocalGet("a"))
+
+
+def test_interfering_copy_and_zero_reliant_local_keep_their_slots() -> None:
+    f = _coalesced("""
+func h(a: i32) -> i32 {
+  local x: i32, y: i32, z: i32
+entry:
+  x = call f(a)
+  y = x
+  x = i32.add(x, 1)
+  call use2(x, y)
+  jump loop
+loop:
+  z = i32.add(z, a)
+  if i32.eqz(z) then loop else out
+out:
+  return z
+}""")
+    # y is a copy of x, but x changes while y is live; z reads the zero it starts
+    # with, and a is live throughout: no slot is shared
+    assert [p.name for p in f.locals] == ["x", "y", "z"]
+    assert len(f.blocks[0].stmts) == 4
+
+
+def test_local_reuses_a_dead_parameter_of_its_type_only() -> None:
+    f = _coalesced("""
+func h(a: i32, b: i64) -> i64 {
+  local x: i64, y: i32, dead: i32
+entry:
+  y = i32.wrap_i64(b)
+  x = i64.extend_i32_s(i32.mul(y, 3))
+  dead = i32.add(y, 1)
+  call use2(y, y)
+  return x
+}""")
+    # y (i32) takes a's slot (a is never read), x (i64) b's once b is read;
+    # `dead` is never read: it has no slot anyway, and keeps its name
+    assert [p.name for p in f.locals] == ["dead"]
+
+
+def test_arms_holding_only_a_final_return_are_empty() -> None:
+    # `ok`, `failed` and `stuck` only return, at the function's end: the `if`
+    # arms holding them vanish (no `else`, no empty then arm).
+    _, code = gen("""
+func h(a: i32, n: i32) {
+  local r: i32
+entry:
+  jump again
+again:
+  if i32.eqz(n) then ok else issue
+issue:
+  r = call f(a)
+  if i32.eqz(r) then advance else failed
+advance:
+  if i32.eqz(a) then stuck else step
+step:
+  n = i32.sub(n, a)
+  jump again
+ok:
+  return
+stuck:
+  return
+failed:
+  return
+}""")
+    assert "else" not in code and "return" not in code
+    assert code.count("if") == 3 and code.count("end") == 4
+
+
+def test_value_that_cannot_move_waits_on_the_stack_where_it_was_evaluated() -> None:
+    # x may trap, so it cannot move past the call; it is evaluated where it
+    # stands (before the call, as the IR says) and read first by the return
+    locals_, code = gen("""
+func h(a: i32, b: i32) -> i32 {
+  local x: i32
+entry:
+  x = i32.div_s(a, b)
+  call use2(a, b)
+  return i32.sub(x, 1)
+}""")
+    assert locals_ == []
+    assert code == ["local.get 0", "local.get 1", "i32.div_s", "local.get 0", "local.get 1",
+                    "call", "i32.const", "i32.sub"]
+
+
+def test_value_read_after_something_else_stays_in_its_local() -> None:
+    # the return reads `a` before x: x's value could not be on top of the stack
+    locals_, code = gen("""
+func h(a: i32) -> i32 {
+  local x: i32
+entry:
+  x = i32.load(a)
+  i32.store(a, 5)
+  return i32.sub(a, x)
+}""")
+    assert locals_ == [ValType.I32]
+    assert code[:3] == ["local.get 0", "i32.load", "local.set 1"]

@@ -1,0 +1,366 @@
+"""Copy coalescing of locals, before code generation.
+
+    f = coalesce(f)
+
+Two locals of the same type whose live ranges do not interfere can share one
+wasm local: a copy `x = y` between them then assigns the local to itself and
+goes (4 bytes: `local.get`, `local.set`), and a declared local that shares a
+parameter's slot needs no declaration of its own (a run of declarations of one
+type can go).  The classic copy coalescing of a register allocator (Chaitin,
+"Register allocation & spilling via graph coloring", 1982; the interference
+rule for copies as in Appel, "Modern Compiler Implementation", 11.1), with no
+colouring: wasm has as many locals as we like, so only the merges that save
+bytes are made.  binaryen's `coalesce-locals` does the same for the same reason
+(its description learned from; no code taken).
+
+* Liveness: backward data flow over the CFG, to a fixed point.
+* Interference: a statement writing x interferes x with every local live after
+  it, except y when the statement is the copy `x = y` (both hold the same
+  value).  At the entry every parameter and every declared local some path
+  reads before writing (it reads the zero locals start with) is written, so
+  they interfere with each other: a local that relies on its zero never shares
+  a parameter's slot.
+* Merges, greedily in program order (deterministic): the two sides of each
+  copy; then each declared local that is read into the first parameter of its
+  type it does not interfere with (a dead parameter's slot is reused; a local
+  never read has no slot anyway, its writes are `drop`s).  A class holds at
+  most one parameter, which names it; otherwise the first declared local does.
+  A local whose entry-block zero assignment code generation leaves out
+  (`linker.codegen.initial_zeros`) does not join a parameter: the zero would
+  then have to be written.
+
+Renaming never changes what the program computes: a merged local is only
+written where the others are dead or hold the same value.  Not applied with
+`--checked` or `--instrument` (their messages and traces name the locals as
+they are); the interpreter runs the IR as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import cast
+
+import attrs
+
+from linker.ir import model as ir
+
+
+def coalesce(f: ir.Func, skip: Iterable[int] = ()) -> ir.Func:
+    """`f` with non-interfering copies and parameters' slots shared.  `skip`: the
+    entry block's statements code generation leaves out (zero assignments)."""
+    if not f.locals or not f.blocks or not _candidates(f):
+        return f
+    graph, read = _interference(f, _facts(f))
+    classes = _Classes(f, graph)
+    entry_zeros = {_dest(f.blocks[0].stmts[k]) for k in skip}
+    for b in f.blocks:
+        for s in b.stmts:
+            if type(s) is ir.Assign and type(s.value) is ir.LocalGet:
+                classes.union(s.local, s.value.name)
+    for p in f.locals:
+        if p.name in entry_zeros or p.name not in read or classes.has_param(p.name):
+            continue
+        for q in f.params:
+            if q.type is p.type and classes.union(p.name, q.name):
+                break
+    rename = classes.renaming()
+    if not rename:
+        return f
+    return _renamed(f, rename)
+
+
+def _candidates(f: ir.Func) -> bool:
+    """Whether anything may merge: a copy, or a local of a parameter's type."""
+    ptypes = {p.type for p in f.params}
+    if any(p.type in ptypes for p in f.locals):
+        return True
+    return any(type(s) is ir.Assign and type(s.value) is ir.LocalGet
+               for b in f.blocks for s in b.stmts)
+
+
+class _Classes:
+    """Union-find of locals with the union of their interferences."""
+
+    def __init__(self, f: ir.Func, graph: dict[str, set[str]]) -> None:
+        self.order = {p.name: i for i, p in enumerate((*f.params, *f.locals))}
+        self.types = {p.name: p.type for p in (*f.params, *f.locals)}
+        self.nparams = len(f.params)
+        self.root: dict[str, str] = {}
+        self.members: dict[str, list[str]] = {}
+        self.graph = graph
+
+    def find(self, x: str) -> str:
+        r = self.root.get(x, x)
+        while r != self.root.get(r, r):
+            r = self.root.get(r, r)
+        return r
+
+    def has_param(self, x: str) -> bool:
+        return self.order[self.find(x)] < self.nparams
+
+    def union(self, a: str, b: str) -> bool:
+        """Merge the classes of a and b when they may share a slot."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        if self.types[ra] is not self.types[rb] or self.has_param(ra) and self.has_param(rb):
+            return False
+        ma, mb = self.members.get(ra, [ra]), self.members.get(rb, [rb])
+        ga, gb = self.graph.get(ra, set()), self.graph.get(rb, set())
+        if any(m in ga for m in mb) or any(m in gb for m in ma):
+            return False
+        graph = ga | gb
+        if self.order[rb] < self.order[ra]:
+            ra, rb, ma, mb = rb, ra, mb, ma
+        self.root[rb] = ra
+        self.members[ra] = ma + mb
+        self.members.pop(rb, None)
+        self.graph[ra] = graph
+        return True
+
+    def renaming(self) -> dict[str, str]:
+        return {x: r for x in self.root if (r := self.find(x)) != x}
+
+
+# ------------------------------------------------------------ liveness, interference
+
+
+# By block: the locals its terminator reads, and by statement the local it writes
+# (or None), the locals it reads, and the copy's source (`x = y`: y, or None).
+_Facts = list[tuple[set[str], list[tuple[str | None, set[str], str | None]]]]
+
+
+def _facts(f: ir.Func) -> _Facts:
+    out: _Facts = []
+    for b in f.blocks:
+        stmts = []
+        for s in b.stmts:
+            same = s.value.name if type(s) is ir.Assign and type(s.value) is ir.LocalGet else None
+            stmts.append((_dest(s), _reads(_stmt_exprs(s)), same))
+        out.append((_reads(_term_exprs(b.term)), stmts))
+    return out
+
+
+def _interference(f: ir.Func, facts: _Facts) -> tuple[dict[str, set[str]], set[str]]:
+    """By local: locals live where it is written (x and y interfere when y is in
+    x's set or x in y's); and the locals read anywhere."""
+    graph: dict[str, set[str]] = {}
+    read: set[str] = set()
+    out = _live_out(f, facts)
+    live_in_entry: set[str] = set()
+    for i, (term_reads, stmts) in enumerate(facts):
+        live = out[i] | term_reads
+        read |= term_reads
+        for w, reads, same in reversed(stmts):
+            if w is not None:
+                g = graph.setdefault(w, set())
+                if same is not None and same not in g and same in live:
+                    g |= live
+                    g.discard(same)
+                else:
+                    g |= live
+                live.discard(w)
+            read |= reads
+            live |= reads
+        if i == 0:
+            live_in_entry = live
+    defined = [p.name for p in f.params] + [p.name for p in f.locals if p.name in live_in_entry]
+    for d in defined:
+        graph.setdefault(d, set()).update(live_in_entry)
+    return graph, read
+
+
+def _live_out(f: ir.Func, facts: _Facts) -> list[set[str]]:
+    """By block index: the locals live at its end (worklist to a fixed point)."""
+    index = {b.label: i for i, b in enumerate(f.blocks)}
+    n = len(f.blocks)
+    use: list[set[str]] = []
+    defs: list[set[str]] = []
+    preds: list[list[int]] = [[] for _ in range(n)]
+    succ: list[list[int]] = []
+    for i, b in enumerate(f.blocks):
+        term_reads, stmts = facts[i]
+        u, d = set(term_reads), set()
+        for w, reads, _same in reversed(stmts):
+            if w is not None:
+                u.discard(w)
+                d.add(w)
+            u |= reads
+        use.append(u)
+        defs.append(d)
+        succ.append([index[t] for t in _successors(b.term)])
+        for t in succ[-1]:
+            preds[t].append(i)
+    live_in = [set(u) for u in use]
+    out: list[set[str]] = [set() for _ in range(n)]
+    work = list(range(n))
+    queued = set(work)
+    while work:
+        i = work.pop()
+        queued.discard(i)
+        out[i] = set().union(*(live_in[t] for t in succ[i]))
+        new = use[i] | (out[i] - defs[i])
+        if new != live_in[i]:
+            live_in[i] = new
+            for p in preds[i]:
+                if p not in queued:
+                    queued.add(p)
+                    work.append(p)
+    return out
+
+
+def _successors(t: ir.Terminator) -> Sequence[str]:
+    match t:
+        case ir.Jump(target=x):
+            return (x,)
+        case ir.Branch(then=a, else_=b):
+            return (a, b)
+        case ir.Switch(targets=ts, default=d):
+            return (*ts, d)
+    return ()
+
+
+def _dest(s: ir.Stmt) -> str | None:
+    match s:
+        case ir.Assign(local=x):
+            return x
+        case ir.Call(dest=d) | ir.CallIndirect(dest=d):
+            return d
+    return None
+
+
+def _stmt_exprs(s: ir.Stmt) -> tuple[ir.Expr, ...]:
+    match s:
+        case ir.Assign(value=v) | ir.GlobalSet(value=v):
+            return (v,)
+        case ir.Store(addr=a, value=v):
+            return (a, v)
+        case ir.Call(args=args):
+            return args
+        case ir.CallIndirect(args=args, target=t):
+            return (*args, t)
+    return ()
+
+
+def _term_exprs(t: ir.Terminator) -> tuple[ir.Expr, ...]:
+    match t:
+        case ir.Branch(cond=c):
+            return (c,)
+        case ir.Switch(index=x):
+            return (x,)
+        case ir.Return(value=v):
+            return () if v is None else (v,)
+        case ir.TailCall(args=args):
+            return args
+        case ir.TailCallIndirect(args=args, target=tg):
+            return (*args, tg)
+    return ()
+
+
+def _reads(es: Sequence[ir.Expr]) -> set[str]:
+    if len(es) == 1:
+        e = es[0]
+        if isinstance(e, ir.LocalGet):
+            return {e.name}
+        if not isinstance(e, (ir.OpExpr, ir.Load)):
+            return set()
+    out: set[str] = set()
+    stack = list(es)
+    while stack:
+        e = stack.pop()
+        t = type(e)
+        if t is ir.LocalGet:
+            out.add(cast(ir.LocalGet, e).name)
+        elif t is ir.Load:
+            stack.append(cast(ir.Load, e).addr)
+        elif t is ir.OpExpr:
+            for a in cast(ir.OpExpr, e).args:
+                ta = type(a)
+                if ta is ir.LocalGet:
+                    out.add(cast(ir.LocalGet, a).name)
+                elif ta is ir.OpExpr or ta is ir.Load:
+                    stack.append(a)
+    return out
+
+
+# ------------------------------------------------------------ renaming
+
+
+def _renamed(f: ir.Func, rename: dict[str, str]) -> ir.Func:
+    blocks = []
+    for b in f.blocks:
+        stmts = []
+        for s in b.stmts:
+            s = _rename_stmt(s, rename)
+            if type(s) is ir.Assign and type(s.value) is ir.LocalGet and s.value.name == s.local:
+                continue        # a copy to itself
+            stmts.append(s)
+        blocks.append(attrs.evolve(b, stmts=tuple(stmts), term=_rename_term(b.term, rename)))
+    locals_ = tuple(p for p in f.locals if p.name not in rename)
+    return attrs.evolve(f, locals=locals_, blocks=tuple(blocks))
+
+
+def _rename_stmt(s: ir.Stmt, rn: dict[str, str]) -> ir.Stmt:
+    match s:
+        case ir.Assign(local=x, value=v):
+            return attrs.evolve(s, local=rn.get(x, x), value=_rename(v, rn))
+        case ir.Store(addr=a, value=v):
+            return attrs.evolve(s, addr=_rename(a, rn), value=_rename(v, rn))
+        case ir.Call(dest=d, args=args):
+            return attrs.evolve(s, dest=None if d is None else rn.get(d, d),
+                                args=_rename_all(args, rn))
+        case ir.CallIndirect(dest=d, args=args, target=t):
+            return attrs.evolve(s, dest=None if d is None else rn.get(d, d),
+                                args=_rename_all(args, rn), target=_rename(t, rn))
+        case ir.GlobalSet(value=v):
+            return attrs.evolve(s, value=_rename(v, rn))
+    return s
+
+
+def _rename_term(t: ir.Terminator, rn: dict[str, str]) -> ir.Terminator:
+    match t:
+        case ir.Branch(cond=c):
+            return attrs.evolve(t, cond=_rename(c, rn))
+        case ir.Switch(index=x):
+            return attrs.evolve(t, index=_rename(x, rn))
+        case ir.Return(value=v) if v is not None:
+            return attrs.evolve(t, value=_rename(v, rn))
+        case ir.TailCall(args=args):
+            return attrs.evolve(t, args=_rename_all(args, rn))
+        case ir.TailCallIndirect(args=args, target=tg):
+            return attrs.evolve(t, args=_rename_all(args, rn), target=_rename(tg, rn))
+    return t
+
+
+def _rename_all(es: tuple[ir.Expr, ...], rn: dict[str, str]) -> tuple[ir.Expr, ...]:
+    return tuple(_rename(e, rn) for e in es)
+
+
+def _rename(e: ir.Expr, rn: dict[str, str]) -> ir.Expr:
+    """`e` with its local reads renamed; untouched subtrees are kept (iterative:
+    expression trees may be deeper than Python's recursion limit)."""
+    if not _reads((e,)) & rn.keys():
+        return e
+    # Post-order over the nodes, rebuilding each from its rebuilt operands.
+    done: list[ir.Expr] = []
+    stack: list[tuple[ir.Expr, bool]] = [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if isinstance(node, ir.LocalGet):
+            done.append(ir.LocalGet(rn[node.name], span=node.span) if node.name in rn else node)
+        elif isinstance(node, ir.OpExpr) and not expanded:
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(node.args))
+        elif isinstance(node, ir.OpExpr):
+            n = len(node.args)
+            args = tuple(done[len(done) - n:])
+            del done[len(done) - n:]
+            done.append(ir.OpExpr(node.op, args, span=node.span))
+        elif isinstance(node, ir.Load) and not expanded:
+            stack.append((node, True))
+            stack.append((node.addr, False))
+        elif isinstance(node, ir.Load):
+            done.append(ir.Load(node.op, done.pop(), node.offset, span=node.span))
+        else:
+            done.append(node)
+    return done[0]
