@@ -50,7 +50,8 @@ def coalesce(f: ir.Func, skip: Iterable[int] = ()) -> ir.Func:
     entry block's statements code generation leaves out (zero assignments)."""
     if not f.locals or not f.blocks or not _candidates(f):
         return f
-    graph, read = _interference(f, _facts(f))
+    facts = _facts(f)
+    graph, read = _interference(f, facts)
     classes = _Classes(f, graph)
     entry_zeros = {_dest(f.blocks[0].stmts[k]) for k in skip}
     for b in f.blocks:
@@ -66,7 +67,7 @@ def coalesce(f: ir.Func, skip: Iterable[int] = ()) -> ir.Func:
     rename = classes.renaming()
     if not rename:
         return f
-    return _renamed(f, rename)
+    return _renamed(f, rename, facts)
 
 
 def _candidates(f: ir.Func) -> bool:
@@ -125,19 +126,43 @@ class _Classes:
 # ------------------------------------------------------------ liveness, interference
 
 
-# By block: the locals its terminator reads, and by statement the local it writes
-# (or None), the locals it reads, and the copy's source (`x = y`: y, or None).
-_Facts = list[tuple[set[str], list[tuple[str | None, set[str], str | None]]]]
+# By block: the locals its terminator reads; by statement the local it writes (or
+# None), the locals it reads, and the copy's source (`x = y`: y, or None); and the
+# block's use (read before any write in it) and def sets, for liveness.
+_Stmt = tuple[str | None, set[str], str | None]
+_Facts = list[tuple[set[str], list[_Stmt], set[str], set[str]]]
 
 
 def _facts(f: ir.Func) -> _Facts:
+    """One forward walk per block (a local is in `use` when read before the
+    block writes it: the same sets a backward walk gives)."""
     out: _Facts = []
     for b in f.blocks:
-        stmts = []
+        stmts: list[_Stmt] = []
+        use: set[str] = set()
+        defs: set[str] = set()
         for s in b.stmts:
-            same = s.value.name if type(s) is ir.Assign and type(s.value) is ir.LocalGet else None
-            stmts.append((_dest(s), _reads(_stmt_exprs(s)), same))
-        out.append((_reads(_term_exprs(b.term)), stmts))
+            same = None
+            if type(s) is ir.Assign:
+                w: str | None = s.local
+                v = s.value
+                tv = type(v)
+                if tv is ir.LocalGet:
+                    same = cast(ir.LocalGet, v).name
+                    reads = {same}
+                else:
+                    reads = set() if tv is ir.Const else _reads((v,))
+            else:
+                w, reads = _dest(s), _reads(_stmt_exprs(s))
+            if reads:
+                use |= reads - defs if defs else reads
+            if w is not None:
+                defs.add(w)
+            stmts.append((w, reads, same))
+        term_reads = _reads(_term_exprs(b.term))
+        if term_reads:
+            use |= term_reads - defs if defs else term_reads
+        out.append((term_reads, stmts, use, defs))
     return out
 
 
@@ -148,7 +173,7 @@ def _interference(f: ir.Func, facts: _Facts) -> tuple[dict[str, set[str]], set[s
     read: set[str] = set()
     out = _live_out(f, facts)
     live_in_entry: set[str] = set()
-    for i, (term_reads, stmts) in enumerate(facts):
+    for i, (term_reads, stmts, _use, _defs) in enumerate(facts):
         live = out[i] | term_reads
         read |= term_reads
         for w, reads, same in reversed(stmts):
@@ -172,26 +197,17 @@ def _interference(f: ir.Func, facts: _Facts) -> tuple[dict[str, set[str]], set[s
 
 def _live_out(f: ir.Func, facts: _Facts) -> list[set[str]]:
     """By block index: the locals live at its end (worklist to a fixed point)."""
-    index = {b.label: i for i, b in enumerate(f.blocks)}
     n = len(f.blocks)
-    use: list[set[str]] = []
-    defs: list[set[str]] = []
+    if n == 1 and not ir.successors(f.blocks[0].term):
+        return [set()]
+    index = {b.label: i for i, b in enumerate(f.blocks)}
     preds: list[list[int]] = [[] for _ in range(n)]
     succ: list[list[int]] = []
     for i, b in enumerate(f.blocks):
-        term_reads, stmts = facts[i]
-        u, d = set(term_reads), set()
-        for w, reads, _same in reversed(stmts):
-            if w is not None:
-                u.discard(w)
-                d.add(w)
-            u |= reads
-        use.append(u)
-        defs.append(d)
-        succ.append([index[t] for t in _successors(b.term)])
+        succ.append([index[t] for t in ir.successors(b.term)])
         for t in succ[-1]:
             preds[t].append(i)
-    live_in = [set(u) for u in use]
+    live_in = [set(use) for _t, _s, use, _d in facts]
     out: list[set[str]] = [set() for _ in range(n)]
     work = list(range(n))
     queued = set(work)
@@ -199,7 +215,7 @@ def _live_out(f: ir.Func, facts: _Facts) -> list[set[str]]:
         i = work.pop()
         queued.discard(i)
         out[i] = set().union(*(live_in[t] for t in succ[i]))
-        new = use[i] | (out[i] - defs[i])
+        new = facts[i][2] | (out[i] - facts[i][3])
         if new != live_in[i]:
             live_in[i] = new
             for p in preds[i]:
@@ -207,17 +223,6 @@ def _live_out(f: ir.Func, facts: _Facts) -> list[set[str]]:
                     queued.add(p)
                     work.append(p)
     return out
-
-
-def _successors(t: ir.Terminator) -> Sequence[str]:
-    match t:
-        case ir.Jump(target=x):
-            return (x,)
-        case ir.Branch(then=a, else_=b):
-            return (a, b)
-        case ir.Switch(targets=ts, default=d):
-            return (*ts, d)
-    return ()
 
 
 def _dest(s: ir.Stmt) -> str | None:
@@ -286,16 +291,29 @@ def _reads(es: Sequence[ir.Expr]) -> set[str]:
 # ------------------------------------------------------------ renaming
 
 
-def _renamed(f: ir.Func, rename: dict[str, str]) -> ir.Func:
+def _renamed(f: ir.Func, rename: dict[str, str], facts: _Facts) -> ir.Func:
+    """`f` with locals renamed; a statement or block that names none of them is
+    kept as it is (most are: rebuilding every node was the pass's largest cost)."""
     blocks = []
-    for b in f.blocks:
+    for b, (term_reads, stmt_facts, _use, _defs) in zip(f.blocks, facts):
         stmts = []
-        for s in b.stmts:
+        changed = False
+        for s, (w, reads, same) in zip(b.stmts, stmt_facts):
+            if (w is None or w not in rename) and rename.keys().isdisjoint(reads):
+                if same is not None and same == w:
+                    changed = True      # a copy to itself already
+                else:
+                    stmts.append(s)
+                continue
+            changed = True
             s = _rename_stmt(s, rename)
             if type(s) is ir.Assign and type(s.value) is ir.LocalGet and s.value.name == s.local:
                 continue        # a copy to itself
             stmts.append(s)
-        blocks.append(attrs.evolve(b, stmts=tuple(stmts), term=_rename_term(b.term, rename)))
+        term = b.term if rename.keys().isdisjoint(term_reads) else _rename_term(b.term, rename)
+        if changed or term is not b.term:
+            b = attrs.evolve(b, stmts=tuple(stmts), term=term)
+        blocks.append(b)
     locals_ = tuple(p for p in f.locals if p.name not in rename)
     return attrs.evolve(f, locals=locals_, blocks=tuple(blocks))
 

@@ -225,6 +225,18 @@ class Panic:
 
 Terminator = Union[Jump, Branch, Switch, Return, TailCall, TailCallIndirect, Unreachable, Panic]
 
+
+def successors(t: Terminator) -> tuple[str, ...]:
+    """The labels a terminator may go to, in the order it names them."""
+    match t:
+        case Jump(target=x):
+            return (x,)
+        case Branch(then=a, else_=b):
+            return (a, b)
+        case Switch(targets=ts, default=d):
+            return (*ts, d)
+    return ()
+
 # ---------------------------------------------------------------- functions
 
 

@@ -314,15 +314,7 @@ def per_func(kind: str, f: U, compute: Callable[[U], T]) -> T:
     return value
 
 
-def successors(t: ir.Terminator) -> tuple[str, ...]:
-    match t:
-        case ir.Jump(target=x):
-            return (x,)
-        case ir.Branch(then=a, else_=b):
-            return (a, b)
-        case ir.Switch(targets=ts, default=d):
-            return (*ts, d)
-    return ()
+successors = ir.successors         # the passes' name for it (`linker.ir.model` owns it)
 
 
 def retarget(t: ir.Terminator, fn: Callable[[str], str]) -> ir.Terminator:
