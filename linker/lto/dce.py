@@ -107,12 +107,15 @@ def _transfer(state: dict[str, _Key], s: ir.Stmt) -> None:
         state.pop(w, None)
 
 
-def known_consts(f: ir.Func) -> dict[str, dict[str, _Key]]:
-    """The locals holding a known constant at the start of each reachable block."""
+def known_consts(f: ir.Func, tracked: set[str]) -> dict[str, dict[str, _Key]]:
+    """Of the `tracked` locals (those some statement assigns a constant: no other
+    local's state is ever asked, and inlined bodies bring hundreds of locals), the
+    ones holding a known constant at the start of each reachable block."""
     by = {b.label: b for b in f.blocks}
     pr = preds(f)
     rpo = reverse_postorder(f)
-    start = {p.name: _key(ir.Const(p.type, 0.0 if p.type.is_float else 0)) for p in f.locals}
+    start = {p.name: _key(ir.Const(p.type, 0.0 if p.type.is_float else 0))
+             for p in f.locals if p.name in tracked}
     ins: dict[str, dict[str, _Key]] = {}
     outs: dict[str, dict[str, _Key]] = {}
     changed = True
@@ -141,9 +144,11 @@ def _meet(states: list[dict[str, _Key]]) -> dict[str, _Key]:
 
 def redundant_consts(f: ir.Func) -> ir.Func:
     """`f` without the assignments of a constant a local already holds (see above)."""
-    if not any(_const_assign(s) is not None for b in f.blocks for s in b.stmts):
+    tracked = {hit[0] for b in f.blocks for s in b.stmts
+               if (hit := _const_assign(s)) is not None}
+    if not tracked:
         return f
-    ins = known_consts(f)
+    ins = known_consts(f, tracked)
     blocks: list[ir.BasicBlock] = []
     for b in f.blocks:
         state = ins.get(b.label)
