@@ -24,7 +24,7 @@ from linker.conventions import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
 from linker.store.lines import LineTable, shifted
 from linker.store.objfile import EntityRecord, ObjectError, ObjectFile
-from linker.store.wasmobj import SymKind, WasmObject, reloc_rows
+from linker.store.wasmobj import SymKind, WasmObject
 from linker.wasm.leb128 import read_uleb, sleb, uleb
 from linker.wasm.reloc import RelocType
 
@@ -65,7 +65,7 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     fn = w.functions[rec.chunk]
     body = bytearray(w.buf[fn.start:fn.end])
     rows = (w.function_reloc_rows(rec.chunk) if rec.relocs is None
-            else reloc_rows(w.code_relocs_at(*rec.relocs)))
+            else w.code_rows_at(*rec.relocs))
     try:
         if compress:
             body = _compressed_relocated(body, fn.code_offset, rows, obj, w, r, sig_ids,

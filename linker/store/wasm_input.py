@@ -43,8 +43,8 @@ from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityR
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
 from linker.store.wasmobj import (WASM_SYM_ABSOLUTE, WASM_SYM_BINDING_LOCAL,
                                   WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
-                                  WASM_SYM_TLS, WASM_SYM_UNDEFINED, WASM_SYM_VISIBILITY_HIDDEN, Reloc, Symbol, SymKind, WasmObject,
-                                  WasmObjectError, read_object)
+                                  WASM_SYM_TLS, WASM_SYM_UNDEFINED, WASM_SYM_VISIBILITY_HIDDEN, Symbol, SymKind, WasmObject,
+                                  WasmObjectError, read_object, reloc_rows)
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
 
@@ -227,17 +227,18 @@ class _ReferenceReader:
         self.computed += 1
         try:
             if rec.kind is EntityKind.FUNC:
-                return self.refs(w.function_relocs(rec.chunk), _ADDRESS_CODE)
-            return self.refs(w.segment_relocs(rec.chunk), _DATA_CODE)
+                return self.refs(w.function_reloc_rows(rec.chunk), _ADDRESS_CODE)
+            return self.refs(reloc_rows(w.segment_relocs(rec.chunk)), _DATA_CODE)
         except WasmObjectError as exc:
             raise ObjectError(self.where, exc.reason) from None
 
-    def refs(self, relocs: Sequence[Reloc], address_code: int) -> list[Any]:
-        """Flat (symbol, edge code) pairs of the relocations, first mention first."""
+    def refs(self, rows: Sequence[int], address_code: int) -> list[Any]:
+        """Flat (symbol, edge code) pairs of the relocations (`reloc_rows`),
+        first mention first."""
         seen: dict[tuple[str, int], None] = {}
         names, kinds = self.names, self.w.symbol_kinds()
-        for r in relocs:
-            t = int(r.type)
+        for k in range(0, len(rows), 4):
+            t = rows[k]
             code = _EDGE_OF.get(t, -1)
             if code < 0:
                 if t in _IGNORED:
@@ -245,9 +246,10 @@ class _ReferenceReader:
                 raise ObjectError(self.where, f"unsupported relocation type "
                                               f"{RelocType(t).name} (position-independent or "
                                               "64-bit code is not linked yet)")
-            if kinds[r.index] == _SECTION:
+            index = rows[k + 2]
+            if kinds[index] == _SECTION:
                 continue
-            seen[(names[r.index], address_code if code == _ADDRESS_CODE else code)] = None
+            seen[(names[index], address_code if code == _ADDRESS_CODE else code)] = None
         flat: list[Any] = []
         for sym, code in seen:
             flat += (sym, code)

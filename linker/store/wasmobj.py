@@ -468,6 +468,9 @@ class WasmObject:
         # many there are (`_scan_code_relocs`); None until scanned, () when
         # the section cannot be scanned (everything is then decoded at once).
         self._code_ranges: tuple[Sequence[int], Sequence[int]] | tuple[()] | None = None
+        # Per function decoded here, its relocations flat (`function_reloc_rows`),
+        # and as Reloc objects once some caller asks for them (`function_relocs`).
+        self._function_rows: dict[int, tuple[int, ...]] = {}
         self._function_relocs: dict[int, list[Reloc]] = {}
         # A cache snapshot's decoded relocations per function (`restore`).
         self._cached_relocs: dict[int, tuple[int, ...]] = {}
@@ -542,8 +545,13 @@ class WasmObject:
         """`count` entries of `reloc.CODE` from byte `position` of its payload,
         decoding no other entry (a producer's index says where a function's
         relocations start: see `ObjectWriter.function_reloc_ranges`)."""
+        return _relocs_from_rows(self.code_rows_at(position, count))
+
+    def code_rows_at(self, position: int, count: int) -> tuple[int, ...]:
+        """`code_relocs_at` flat, ``type, offset, index, addend`` each (no
+        Reloc objects: what discovery and patching read)."""
         if count == 0:
-            return []
+            return ()
         if self._code_reloc_bytes is None:
             index = self._code_reloc_section()
             if index is None or self.code_section is None:
@@ -551,12 +559,12 @@ class WasmObject:
                                       "no reloc.CODE section for the indexed relocations")
             self._code_reloc_bytes = self._code_reloc_payload(index)
         data, limit = self._code_reloc_bytes
-        dest: list[Reloc] = []
+        dest: list[int] = []
         try:
-            self._parser().entries(data, position, limit, dest, count)
+            self._parser().entries(data, position, limit, dest, count, flat=True)
         except _CAUGHT as exc:
             raise WasmObjectError(self.name, _fail_reason("reloc.CODE section", exc)) from None
-        return dest
+        return tuple(dest)
 
     def _parser(self) -> _RelocParser:
         if self._reloc_parser is None:
@@ -593,30 +601,39 @@ class WasmObject:
         an entry that is well formed but wrong (a symbol of the wrong kind,
         a site past the section) only when its function is used."""
         if self._relocs is None:
-            ranges = self._code_ranges if self._code_ranges is not None else self._scan()
-            if ranges:
-                found = self._function_relocs.get(i)
-                if found is None:
-                    rows = self._cached_relocs.get(i)
-                    if rows is not None:
-                        found = _relocs_from_rows(rows)
-                    else:
-                        starts, counts = ranges
-                        found = self.code_relocs_at(starts[i], counts[i])
-                    self._function_relocs[i] = found
+            found = self._function_relocs.get(i)
+            if found is None:
+                rows = self._decoded_rows(i)
+                if rows is not None:
+                    found = self._function_relocs[i] = _relocs_from_rows(rows)
+            if found is not None:
                 return found
         f = self.functions[i]
         return self._slice(self.code_relocs, self._code_offsets, f.code_offset, f.size)
 
     def function_reloc_rows(self, i: int) -> Sequence[int]:
         """`function_relocs(i)` flat, ``type, offset, index, addend`` per
-        relocation: what patching reads (a snapshot holds them this way, so
-        a warm link makes no Reloc objects for them)."""
-        if self._relocs is None and i not in self._function_relocs:
-            rows = self._cached_relocs.get(i)
+        relocation: what discovery and patching read (a snapshot holds them
+        this way too, so neither makes Reloc objects for them)."""
+        if self._relocs is None:
+            rows = self._decoded_rows(i)
             if rows is not None:
                 return rows
         return reloc_rows(self.function_relocs(i))
+
+    def _decoded_rows(self, i: int) -> tuple[int, ...] | None:
+        """Function `i`'s relocation rows from the snapshot or decoded alone
+        (once), or None when reloc.CODE must be decoded whole."""
+        rows = self._cached_relocs.get(i)
+        if rows is None:
+            rows = self._function_rows.get(i)
+        if rows is None:
+            ranges = self._code_ranges if self._code_ranges is not None else self._scan()
+            if not ranges:
+                return None
+            starts, counts = ranges
+            rows = self._function_rows[i] = self.code_rows_at(starts[i], counts[i])
+        return rows
 
     def _scan(self) -> tuple[list[int], list[int]] | tuple[()]:
         """Scan reloc.CODE for each function's entries (see `function_relocs`);
@@ -708,8 +725,7 @@ class WasmObject:
             "data_count": self.data_count, "reloc_sections": self._reloc_sections,
             "code_ranges": None if self._relocs is not None or self._code_ranges is None else
             tuple(array.array("i", part) for part in self._code_ranges),
-            "function_relocs": {**self._cached_relocs, **{
-                i: reloc_rows(rs) for i, rs in self._function_relocs.items()}},
+            "function_relocs": {**self._cached_relocs, **self._function_rows},
             "data_relocs": self._data_rows if self._data_rows is not None else
             None if self._data_only is None else reloc_rows(self._data_only),
         }
@@ -726,7 +742,7 @@ class WasmObject:
     def newly_decoded_functions(self) -> int:
         """How many functions' relocations were decoded that a snapshot did not hold."""
         cached = self._cached_relocs
-        return sum(1 for i in self._function_relocs if i not in cached)
+        return sum(1 for i in self._function_rows if i not in cached)
 
     @staticmethod
     def restore(name: str, buf: Buffer, start: int, end: int,
@@ -1540,9 +1556,10 @@ class _RelocParser:
         _, _, start, stop = self.obj.sections[target]
         _check_end(self.entries(d, 0, stop - start, dest), len(d))
 
-    def entries(self, d: bytes, p: int, limit: int, dest: list[Reloc],
-                count: int | None = None) -> int:
-        """Parse `count` entries from `p` (by default the count stored at `p`)."""
+    def entries(self, d: bytes, p: int, limit: int, dest: list[Any],
+                count: int | None = None, flat: bool = False) -> int:
+        """Parse `count` entries from `p` (by default the count stored at `p`)
+        into `dest`: Relocs, or with `flat` four ints each (`reloc_rows`)."""
         if count is None:
             n, p = _Parser.count(d, p)
         else:
@@ -1603,15 +1620,17 @@ class _RelocParser:
             if offset + size > limit:
                 raise _Fail(f"{rtype.name} at {offset} runs past its target section")
             prev = offset
+            addend = 0
             if has_addend:
                 addend = d[p]
                 if addend < 0x40:       # 0..63, one byte: nearly every addend
                     p += 1
                 else:
                     addend, p = _sleb(d, p)
-                append(Reloc(rtype, offset, index, addend))
+            if flat:
+                dest += (t, offset, index, addend)
             else:
-                append(Reloc(rtype, offset, index))
+                append(Reloc(rtype, offset, index, addend))
         return p
 
 
