@@ -49,6 +49,11 @@ class LinkResolver(Protocol):
     def global_index(self, symbol: str) -> int: ...
     def type_index(self, ft: FuncType) -> int: ...
     def pool_address(self, text: str) -> int: ...
+    def direct(self) -> tuple[Mapping[str, int] | None, Mapping[str, int]]:
+        """(symbol -> function index, or None when calls may be redirected;
+        data symbol -> address): patching reads these first, a symbol not in
+        them goes through `func_index` and `symref`."""
+        ...
 
 
 def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, int],
@@ -109,15 +114,22 @@ def _compressed_relocated(body: bytearray, base: int, rows: Sequence[int],
     cache = _ULEB_CACHE
     names = obj.link_names if not obj.strings else None    # C: no panic-pool strings
     func_index, symref = r.func_index, r.symref
+    # Dictionaries, not the resolver's methods: a call into Python per site
+    # cost more than the rest of the loop.
+    funcs, data = r.direct()
     memory = _MEMORY_INTS
     for rtype, offset, index, addend in zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4]):
         pos = offset - base
         if names is None:
             value = _value(rtype, index, addend, obj, w, r, sig_ids)
         elif rtype == _FUNC_LEB:
-            value = func_index(names[index])
+            name = names[index]
+            known = None if funcs is None else funcs.get(name)
+            value = func_index(name) if known is None else known
         elif rtype in memory and not names[index].startswith(SIG_SYMBOL_PREFIX):
-            value = symref(names[index], addend)
+            name = names[index]
+            known = data.get(name)
+            value = symref(name, addend) if known is None else (known + addend) & 0xFFFFFFFF
         else:
             value = _value(rtype, index, addend, obj, w, r, sig_ids)
         out += body[prev:pos]
