@@ -189,20 +189,34 @@ _SYMKINDS: tuple[SymKind, ...] = tuple(SymKind)
 # ---------------------------------------------------------------- records
 
 
-# Not `frozen`: a frozen attrs class sets each field through
-# `object.__setattr__`, which made creating the relocations of a big link's
-# live functions twice as slow (the same holds for Symbol, Segment and
-# Function, one per symbol, segment and function of every object read).
-# Treat them as immutable all the same (they are hashed, and shared between
-# the reader's caches and their callers).
-@attrs.define(slots=True, unsafe_hash=True)
+# Plain classes, not attrs ones: compiled (`make native`) they are native
+# classes, built and read from the compiled reader without a Python call,
+# and there is one of each per symbol, segment, function and decoded
+# relocation of every object read.  Treat them as immutable (they are hashed,
+# and shared between the reader's caches and their callers).
 class Reloc:
     """One relocation; `offset` is as in the file (see the module docstring)."""
 
-    type: int
-    offset: int
-    index: int
-    addend: int = 0
+    __slots__ = ("type", "offset", "index", "addend")
+
+    def __init__(self, type: int, offset: int, index: int, addend: int = 0) -> None:
+        self.type = type
+        self.offset = offset
+        self.index = index
+        self.addend = addend
+
+    def _key(self) -> tuple[int, int, int, int]:
+        return (self.type, self.offset, self.index, self.addend)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Reloc) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Reloc(type={self.type!r}, offset={self.offset!r}, index={self.index!r}, "
+                f"addend={self.addend!r})")
 
 
 @attrs.frozen(slots=True)
@@ -215,7 +229,6 @@ class Import:
     limits: tuple[int, int | None] | None = None  # tables and memories: (min, max)
 
 
-@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Symbol:
     """A symbol table entry (see the module docstring for `name` and `index`).
 
@@ -224,14 +237,35 @@ class Symbol:
     function, global, table or tag symbol refers to.
     """
 
-    kind: SymKind
-    flags: int
-    name: str
-    index: int
-    offset: int = 0
-    size: int = 0
-    import_module: str | None = None
-    import_name: str | None = None
+    __slots__ = ("kind", "flags", "name", "index", "offset", "size", "import_module",
+                 "import_name")
+
+    def __init__(self, kind: SymKind, flags: int, name: str, index: int, offset: int = 0,
+                 size: int = 0, import_module: str | None = None,
+                 import_name: str | None = None) -> None:
+        self.kind = kind
+        self.flags = flags
+        self.name = name
+        self.index = index
+        self.offset = offset
+        self.size = size
+        self.import_module = import_module
+        self.import_name = import_name
+
+    def _key(self) -> tuple[SymKind, int, str, int, int, int, str | None, str | None]:
+        return (self.kind, self.flags, self.name, self.index, self.offset, self.size,
+                self.import_module, self.import_name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Symbol) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Symbol(kind={self.kind!r}, flags={self.flags!r}, name={self.name!r}, "
+                f"index={self.index!r}, offset={self.offset!r}, size={self.size!r}, "
+                f"import_module={self.import_module!r}, import_name={self.import_name!r})")
 
     @property
     def undefined(self) -> bool:
@@ -270,7 +304,6 @@ class Symbol:
         return bool(self.flags & WASM_SYM_ABSOLUTE)
 
 
-@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Segment:
     """A data segment: linking metadata plus where its bytes are.
 
@@ -282,28 +315,64 @@ class Segment:
     a memory index).
     """
 
-    name: str
-    alignment: int  # log2
-    flags: int  # WASM_SEG_FLAG_*
-    start: int
-    end: int
-    data_offset_in_section: int
-    address: int = 0
-    init_flags: int = 0
+    __slots__ = ("name", "alignment", "flags", "start", "end", "data_offset_in_section",
+                 "address", "init_flags")
+
+    def __init__(self, name: str, alignment: int, flags: int, start: int, end: int,
+                 data_offset_in_section: int, address: int = 0, init_flags: int = 0) -> None:
+        self.name = name
+        self.alignment = alignment      # log2
+        self.flags = flags              # WASM_SEG_FLAG_*
+        self.start = start
+        self.end = end
+        self.data_offset_in_section = data_offset_in_section
+        self.address = address
+        self.init_flags = init_flags
+
+    def _key(self) -> tuple[str, int, int, int, int, int, int, int]:
+        return (self.name, self.alignment, self.flags, self.start, self.end,
+                self.data_offset_in_section, self.address, self.init_flags)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Segment) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Segment(name={self.name!r}, alignment={self.alignment!r}, "
+                f"flags={self.flags!r}, start={self.start!r}, end={self.end!r}, "
+                f"data_offset_in_section={self.data_offset_in_section!r}, "
+                f"address={self.address!r}, init_flags={self.init_flags!r})")
 
     @property
     def size(self) -> int:
         return self.end - self.start
 
 
-@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Function:
     """A defined function: `start`/`end` bound its body (locals and code, no size)."""
 
-    type_index: int
-    start: int
-    end: int
-    code_offset: int  # start - code section contents start
+    __slots__ = ("type_index", "start", "end", "code_offset")
+
+    def __init__(self, type_index: int, start: int, end: int, code_offset: int) -> None:
+        self.type_index = type_index
+        self.start = start
+        self.end = end
+        self.code_offset = code_offset  # start - code section contents start
+
+    def _key(self) -> tuple[int, int, int, int]:
+        return (self.type_index, self.start, self.end, self.code_offset)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Function) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Function(type_index={self.type_index!r}, start={self.start!r}, "
+                f"end={self.end!r}, code_offset={self.code_offset!r})")
 
     @property
     def size(self) -> int:
