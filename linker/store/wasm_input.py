@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType, ValType
-from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
+from linker.store.objfile import (EDGE_CODES, EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
 from linker.store.wasmobj import (WASM_SYM_ABSOLUTE, WASM_SYM_BINDING_LOCAL,
                                   WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
@@ -69,6 +69,7 @@ FFI_SIGNATURES_SECTION = "irld.ffi_signatures"
 ENTRY_NAMES = frozenset({"_start", "_initialize"})
 _IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
 _SECTION = int(SymKind.SECTION)
+_CODES = len(EDGE_CODES)
 
 
 def object_from_buffer(buf: Any, start: int, length: int, name: str,
@@ -235,8 +236,10 @@ class _ReferenceReader:
     def refs(self, rows: Sequence[int], address_code: int) -> list[Any]:
         """Flat (symbol, edge code) pairs of the relocations (`reloc_rows`),
         first mention first."""
-        seen: dict[tuple[str, int], None] = {}
-        names, kinds = self.names, self.w.symbol_kinds()
+        # Keyed by symbol index and edge code as one int (no tuple per
+        # relocation), then by name (two symbols of an object may share one).
+        seen: dict[int, None] = {}
+        kinds = self.w.symbol_kinds()
         for k in range(0, len(rows), 4):
             t = rows[k]
             code = _EDGE_OF.get(t, -1)
@@ -249,10 +252,15 @@ class _ReferenceReader:
             index = rows[k + 2]
             if kinds[index] == _SECTION:
                 continue
-            seen[(names[index], address_code if code == _ADDRESS_CODE else code)] = None
+            seen[index * _CODES + (address_code if code == _ADDRESS_CODE else code)] = None
+        names = self.names
+        pairs: dict[tuple[str, int], None] = {}
         flat: list[Any] = []
-        for sym, code in seen:
-            flat += (sym, code)
+        for key in seen:
+            pair = (names[key // _CODES], key % _CODES)
+            if pair not in pairs:
+                pairs[pair] = None
+                flat += pair
         return flat
 
 

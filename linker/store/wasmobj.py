@@ -219,14 +219,36 @@ class Reloc:
                 f"addend={self.addend!r})")
 
 
-@attrs.frozen(slots=True)
 class Import:
-    module: str
-    field: str
-    kind: int  # 0 func, 1 table, 2 memory, 3 global, 4 tag
-    type_index: int = -1  # functions and tags
-    global_type: tuple[ValType, bool] | None = None  # (type, mutable)
-    limits: tuple[int, int | None] | None = None  # tables and memories: (min, max)
+    """An import of the object (a plain class for the reason Reloc is one)."""
+
+    __slots__ = ("module", "field", "kind", "type_index", "global_type", "limits")
+
+    def __init__(self, module: str, field: str, kind: int, type_index: int = -1,
+                 global_type: tuple[ValType, bool] | None = None,
+                 limits: tuple[int, int | None] | None = None) -> None:
+        self.module = module
+        self.field = field
+        self.kind = kind                # 0 func, 1 table, 2 memory, 3 global, 4 tag
+        self.type_index = type_index    # functions and tags
+        self.global_type = global_type  # (type, mutable)
+        self.limits = limits            # tables and memories: (min, max)
+
+    def _key(self) -> tuple[str, str, int, int, tuple[ValType, bool] | None,
+                            tuple[int, int | None] | None]:
+        return (self.module, self.field, self.kind, self.type_index, self.global_type,
+                self.limits)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Import) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Import(module={self.module!r}, field={self.field!r}, kind={self.kind!r}, "
+                f"type_index={self.type_index!r}, global_type={self.global_type!r}, "
+                f"limits={self.limits!r})")
 
 
 class Symbol:
@@ -680,7 +702,7 @@ class WasmObject:
         f = self.functions[i]
         return self._slice(self.code_relocs, self._code_offsets, f.code_offset, f.size)
 
-    def function_reloc_rows(self, i: int) -> Sequence[int]:
+    def function_reloc_rows(self, i: int) -> tuple[int, ...]:
         """`function_relocs(i)` flat, ``type, offset, index, addend`` per
         relocation: what discovery and patching read (a snapshot holds them
         this way too, so neither makes Reloc objects for them)."""
