@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from linker.ir.edges import EdgeKind
@@ -70,6 +69,10 @@ ENTRY_NAMES = frozenset({"_start", "_initialize"})
 _IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
 _SECTION = int(SymKind.SECTION)
 _CODES = len(EDGE_CODES)
+# `_EDGE_OF` as a table indexed by relocation type (the reader admits only
+# types below len(RelocType)); _NO_EDGE for the others.
+_NO_EDGE = 255
+_EDGE_TABLE = bytes(_EDGE_OF.get(int(t), _NO_EDGE) for t in _R)
 
 
 def object_from_buffer(buf: Any, start: int, length: int, name: str,
@@ -233,17 +236,17 @@ class _ReferenceReader:
         except WasmObjectError as exc:
             raise ObjectError(self.where, exc.reason) from None
 
-    def refs(self, rows: Sequence[int], address_code: int) -> list[Any]:
+    def refs(self, rows: tuple[int, ...], address_code: int) -> list[Any]:
         """Flat (symbol, edge code) pairs of the relocations (`reloc_rows`),
         first mention first."""
         # Keyed by symbol index and edge code as one int (no tuple per
         # relocation), then by name (two symbols of an object may share one).
         seen: dict[int, None] = {}
-        kinds = self.w.symbol_kinds()
+        kinds, table = self.w.symbol_kinds(), _EDGE_TABLE
         for k in range(0, len(rows), 4):
             t = rows[k]
-            code = _EDGE_OF.get(t, -1)
-            if code < 0:
+            code = table[t] if t < len(table) else _NO_EDGE
+            if code == _NO_EDGE:
                 if t in _IGNORED:
                     continue
                 raise ObjectError(self.where, f"unsupported relocation type "

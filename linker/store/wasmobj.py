@@ -715,7 +715,7 @@ class WasmObject:
     def _decoded_rows(self, i: int) -> tuple[int, ...] | None:
         """Function `i`'s relocation rows from the snapshot or decoded alone
         (once), or None when reloc.CODE must be decoded whole."""
-        rows = self._cached_relocs.get(i)
+        rows = self._cached_relocs.get(i) if self._cached_relocs else None
         if rows is None:
             rows = self._function_rows.get(i)
         if rows is None:
@@ -1719,7 +1719,10 @@ class _RelocParser:
                 else:
                     addend, p = _sleb(d, p)
             if flat:
-                dest += (t, offset, index, addend)
+                append(t)
+                append(offset)
+                append(index)
+                append(addend)
             else:
                 append(Reloc(rtype, offset, index, addend))
         return p
