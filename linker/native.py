@@ -37,7 +37,8 @@ from typing import Any
 
 # The modules mypyc compiles: the object reader, the C objects' index, relocation.
 COMPILED = ("linker.store.wasmobj", "linker.store.wasm_input", "linker.relocate",
-            "linker.store.typecodec", "linker.wasm.leb128", "linker.store.records")
+            "linker.store.typecodec", "linker.wasm.leb128", "linker.store.records",
+            "linker.marklive")
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE_DIR = ROOT / "build" / "native"
