@@ -38,7 +38,7 @@ from typing import Any
 # The modules mypyc compiles: the object reader, the C objects' index, relocation.
 COMPILED = ("linker.store.wasmobj", "linker.store.wasm_input", "linker.relocate",
             "linker.store.typecodec", "linker.wasm.leb128", "linker.store.records",
-            "linker.marklive")
+            "linker.marklive", "linker.program", "linker.store.store")
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE_DIR = ROOT / "build" / "native"
