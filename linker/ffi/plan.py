@@ -181,7 +181,8 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
     """What the FFI needs to generate for this live set, and any errors found."""
     errors: list[Diagnostic] = []
     users: dict[str, list[str]] = {key: [] for key in live.sigs}
-    for rec, _reason in live.live.values():
+    # Discovery listed every live record's keys in live.sigs: none, no user.
+    for rec, _reason in live.live.values() if users else ():
         for key in rec.sigs:
             if rec.name not in users[key]:
                 users[key].append(rec.name)
