@@ -225,6 +225,7 @@ class _ReferenceReader:
     def __init__(self, w: WasmObject, names: list[str], where: str) -> None:
         self.w, self.names, self.where = w, names, where
         self.computed = 0           # records whose references were computed here
+        self.unique: bool | None = None     # no two symbols share a name (once known)
 
     def __call__(self, rec: EntityRecord) -> list[Any]:
         w = self.w
@@ -257,8 +258,15 @@ class _ReferenceReader:
                 continue
             seen[index * _CODES + (address_code if code == _ADDRESS_CODE else code)] = None
         names = self.names
-        pairs: dict[tuple[str, int], None] = {}
         flat: list[Any] = []
+        if self.unique is None:
+            self.unique = len(set(names)) == len(names)
+        if self.unique:
+            for key in seen:
+                flat.append(names[key // _CODES])
+                flat.append(key % _CODES)
+            return flat
+        pairs: dict[tuple[str, int], None] = {}
         for key in seen:
             pair = (names[key // _CODES], key % _CODES)
             if pair not in pairs:

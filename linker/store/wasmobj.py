@@ -539,7 +539,7 @@ class WasmObject:
         self.exports: list[tuple[str, int, int]] = []
         self.segments: Sequence[Segment] = []
         self.symbols: Sequence[Symbol] = []
-        self._symbol_kinds: Sequence[int] | None = None
+        self._symbol_kinds: bytes | None = None
         self.init_funcs: list[tuple[int, int]] = []
         self.comdats: list[tuple[str, list[tuple[int, int]]]] = []
         self.target_features: list[tuple[str, str]] = []
@@ -774,7 +774,7 @@ class WasmObject:
 
     # -- symbols
 
-    def symbol_kinds(self) -> Sequence[int]:
+    def symbol_kinds(self) -> bytes:
         """Each symbol's kind as a plain int (what the hot loops index)."""
         if self._symbol_kinds is None:
             self._symbol_kinds = bytes(int(s.kind) for s in self.symbols)
