@@ -32,7 +32,7 @@ relooper) was a tenth of such a link's start-up.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -277,7 +277,7 @@ class _CallsFromC:
     def pool_address(self, text: str) -> int:
         return self.r.pool_address(text)
 
-    def direct(self) -> tuple[Mapping[str, int] | None, Mapping[str, int]]:
+    def direct(self) -> tuple[dict[str, int] | None, dict[str, int]]:
         return None, self.r.data          # calls go through `func_index`
 
 
@@ -316,7 +316,7 @@ class _Resolver:
     def pool_address(self, text: str) -> int:
         return self.pool[text]
 
-    def direct(self) -> tuple[Mapping[str, int] | None, Mapping[str, int]]:
+    def direct(self) -> tuple[dict[str, int] | None, dict[str, int]]:
         """The maps `func_index` and `symref` read first (`LinkResolver.direct`)."""
         return self.funcs, self.data
 
