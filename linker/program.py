@@ -25,7 +25,7 @@ from linker.linker_symbols import CALL_CTORS, CALL_DTORS, STACK_POINTER, is_link
 from linker.marklive import LiveSet
 from linker.store.objfile import EDGE_INDEX, EntityKind, EntityRecord
 from linker.store.store import Store
-from linker.writer import LiveData, LiveFunc, LiveProgram
+from linker.live import LiveData, LiveFunc, LiveProgram
 
 _FUNC_KINDS = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
 _HOST_IMPORTS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
