@@ -196,7 +196,7 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
         for s in obj.kept:
             add_root(s, EdgeKind.ROOT, f"used (no-strip) in {obj.name}")
 
-    active: set[int] = set()           # id() of objects with a live entity
+    active: set[ObjectFile] = set()    # objects with a live entity (by identity)
     live_objects: list[ObjectFile] = []
     sigs: dict[str, str] = {}
     call_edges: list[CallEdge] = []
@@ -258,8 +258,8 @@ def discover(store: Store, *, entry: str | None = "main", exports: Sequence[str]
         head += 1
         name = rec.name
         obj = rec.obj
-        if id(obj) not in active:
-            active.add(id(obj))
+        if obj not in active:
+            active.add(obj)
             live_objects.append(obj)
             for s, _prio in obj.ctors:
                 edge(s, name, CTOR)

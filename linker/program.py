@@ -25,7 +25,7 @@ from linker.linker_symbols import CALL_CTORS, CALL_DTORS, STACK_POINTER, is_link
 from linker.marklive import LiveSet
 from linker.store.objfile import EDGE_INDEX, EntityKind, EntityRecord
 from linker.store.store import Store
-from linker.writer import LiveData, LiveFunc, LiveProgram
+from linker.live import LiveData, LiveFunc, LiveProgram
 
 _FUNC_KINDS = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
 _HOST_IMPORTS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
@@ -47,7 +47,8 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
     taken: dict[str, None] = {}
     # One pass over every record of every live object: the live ones by
     # identity first (a set lookup), `is_live` only for a merged host import.
-    live_ids = {id(rec) for rec in live.records()}
+    # (Records compare and hash by identity: no id() number made per record.)
+    live_recs = set(live.records())
     # What an address reference can make a table entry: a live function or import.
     live_funcs = {s for s, (rec, _why) in live.live.items() if rec.kind in _FUNC_KINDS}
     for obj in live.objects:
@@ -55,7 +56,7 @@ def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,
             continue
         local_ids = {name: ids[key] for name, (key, _pool) in obj.csigs.items() if key in ids}
         for rec in obj.records:
-            if id(rec) not in live_ids and (rec.kind not in _HOST_IMPORTS
+            if rec not in live_recs and (rec.kind not in _HOST_IMPORTS
                                             or not live.is_live(rec)):
                 continue
             _collect_taken(rec, live_funcs, taken)

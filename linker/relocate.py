@@ -24,7 +24,7 @@ from linker.conventions import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
 from linker.store.lines import LineTable, shifted
 from linker.store.objfile import EntityRecord, ObjectError, ObjectFile
-from linker.store.wasmobj import SymKind, WasmObject, reloc_rows
+from linker.store.wasmobj import SymKind, WasmObject
 from linker.wasm.leb128 import read_uleb, sleb, uleb
 from linker.wasm.reloc import RelocType
 
@@ -49,6 +49,11 @@ class LinkResolver(Protocol):
     def global_index(self, symbol: str) -> int: ...
     def type_index(self, ft: FuncType) -> int: ...
     def pool_address(self, text: str) -> int: ...
+    def direct(self) -> tuple[dict[str, int] | None, dict[str, int]]:
+        """(symbol -> function index, or None when calls may be redirected;
+        data symbol -> address): patching reads these first, a symbol not in
+        them goes through `func_index` and `symref`."""
+        ...
 
 
 def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, int],
@@ -65,7 +70,7 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     fn = w.functions[rec.chunk]
     body = bytearray(w.buf[fn.start:fn.end])
     rows = (w.function_reloc_rows(rec.chunk) if rec.relocs is None
-            else reloc_rows(w.code_relocs_at(*rec.relocs)))
+            else w.code_rows_at(*rec.relocs))
     try:
         if compress:
             body = _compressed_relocated(body, fn.code_offset, rows, obj, w, r, sig_ids,
@@ -81,21 +86,25 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     return locals_, bytes(body[pos:-1])
 
 
-# Minimal-width unsigned LEBs of the small values sites get (function and
-# global indices repeat across a link's functions); at most 16384 entries.
-_ULEB_CACHE: dict[int, bytes] = {}
 _FUNC_LEB = int(RelocType.FUNCTION_INDEX_LEB)
-_I32_INTS = frozenset(int(t) for t in _I32)
-_SLEB_INTS = frozenset(int(t) for t in _SLEB)
 _TABLE_INTS = frozenset(int(t) for t in _TABLE)
 _MEMORY_INTS = frozenset(int(t) for t in _MEMORY)
 # Plain ints: comparing with an enum member looks it up on the class each time.
 _TYPE_LEB, _TABLE_NUMBER = int(RelocType.TYPE_INDEX_LEB), int(RelocType.TABLE_NUMBER_LEB)
 _FUNC_I32 = int(RelocType.FUNCTION_INDEX_I32)
 _GLOBAL_LEB, _GLOBAL_I32 = int(RelocType.GLOBAL_INDEX_LEB), int(RelocType.GLOBAL_INDEX_I32)
+# Per relocation type (the types are 0..len(RelocType) - 1), what its site is,
+# for the patching loop to index instead of testing set membership per site.
+_SITE_LEB, _SITE_SLEB, _SITE_I32 = 0, 1, 2
+_SITE: bytes = bytes(_SITE_I32 if t in _I32 else _SITE_SLEB if t in _SLEB else _SITE_LEB
+                     for t in RelocType)
+_IS_MEMORY: bytes = bytes(t in _MEMORY for t in RelocType)
+# Minimal-width LEBs of the small values sites get (function and global
+# indices repeat across a link's functions), made on first use.
+_SMALL_ULEB: list[bytes | None] = [None] * 0x4000
 
 
-def _compressed_relocated(body: bytearray, base: int, rows: Sequence[int],
+def _compressed_relocated(body: bytearray, base: int, rows: tuple[int, ...],
                           obj: ObjectFile, w: WasmObject, r: LinkResolver,
                           sig_ids: Mapping[str, int],
                           moves: list[tuple[int, int]] | None) -> bytearray:
@@ -106,31 +115,40 @@ def _compressed_relocated(body: bytearray, base: int, rows: Sequence[int],
     C object resolve inline, as `_value` would, and LEB encodings are reused."""
     out = bytearray()
     prev = 0
-    cache = _ULEB_CACHE
+    small = _SMALL_ULEB
     names = obj.link_names if not obj.strings else None    # C: no panic-pool strings
     func_index, symref = r.func_index, r.symref
-    memory = _MEMORY_INTS
-    for rtype, offset, index, addend in zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4]):
-        pos = offset - base
+    # Dictionaries, not the resolver's methods: a call into Python per site
+    # cost more than the rest of the loop.
+    funcs, data = r.direct()
+    site, is_memory = _SITE, _IS_MEMORY
+    for k in range(0, len(rows), 4):
+        rtype, index, addend = rows[k], rows[k + 2], rows[k + 3]
+        pos = rows[k + 1] - base
         if names is None:
             value = _value(rtype, index, addend, obj, w, r, sig_ids)
         elif rtype == _FUNC_LEB:
-            value = func_index(names[index])
-        elif rtype in memory and not names[index].startswith(SIG_SYMBOL_PREFIX):
-            value = symref(names[index], addend)
+            name = names[index]
+            known = None if funcs is None else funcs.get(name)
+            value = func_index(name) if known is None else known
+        elif is_memory[rtype] and not names[index].startswith(SIG_SYMBOL_PREFIX):
+            name = names[index]
+            known = data.get(name)
+            value = symref(name, addend) if known is None else (known + addend) & 0xFFFFFFFF
         else:
             value = _value(rtype, index, addend, obj, w, r, sig_ids)
         out += body[prev:pos]
-        if rtype in _I32_INTS:
+        kind = site[rtype]
+        if kind == _SITE_I32:
             out += (value & 0xFFFFFFFF).to_bytes(4, "little")
             prev = pos + 4
             continue
-        if rtype in _SLEB_INTS:
+        if kind == _SITE_SLEB:
             leb = sleb(value - (1 << 32) if value >= 1 << 31 else value)
-        elif value < 0x4000:            # indices: one or two bytes, reused
-            found = cache.get(value)
+        elif 0 <= value < 0x4000:       # indices: one or two bytes, reused
+            found = small[value]
             if found is None:
-                found = cache[value] = uleb(value)
+                found = small[value] = uleb(value)
             leb = found
         elif value < 0x200000:          # addresses: mostly distinct, three bytes
             leb = bytes(((value & 0x7F) | 0x80, ((value >> 7) & 0x7F) | 0x80, value >> 14))

@@ -44,6 +44,9 @@ from linker.diagnostics import Span
 from linker.relocate import LinkResolver, relocate_function, relocate_segment, relocated_lines
 from linker.store.lines import LineTable, table_from_spans
 from linker.store.objfile import EntityRecord
+from linker.live import LiveData as LiveData
+from linker.live import LiveFunc as LiveFunc
+from linker.live import LiveProgram as LiveProgram
 from linker.layout import ZERO_GAP, MemoryLayout, TableLayout, layout_memory, layout_table, \
     segments_of_chunks
 from linker.wasm.instr import InstrBuilder
@@ -69,106 +72,6 @@ _PREFIX, _SEP, _NL = "panic in ", ": ", "\n"
 
 class LinkError(Exception):
     """A problem found while emitting (the driver turns it into a diagnostic)."""
-
-
-@attrs.define(slots=True)
-class LiveFunc:
-    """A live function: its index record, and its IR decoded only when asked for
-    (code generation from IR, the interpreter); a link in the object's own
-    tail-call mode copies its compiled bytes instead (`linker.relocate`)."""
-
-    symbol: str
-    rec: EntityRecord
-    sig_ids: dict[str, int] = attrs.Factory(dict)   # module-local csig name -> id
-    origin: str = ""
-    decoded: ir.Func | None = None
-    retyped: FuncType | None = None     # LTO changed its parameters (`linker.lto.dae`)
-    # LTO left its IR as the object has it (`linker.lto.whole`): the object's compiled
-    # code is still its code, and a native-mode LTO link copies it.
-    as_compiled: bool = False
-
-    @property
-    def func(self) -> ir.Func:
-        if self.decoded is None:
-            from linker.ir import model as ir
-            f = self.rec.obj.body(self.rec)
-            assert isinstance(f, ir.Func)
-            self.decoded = f
-        return self.decoded
-
-    @property
-    def type(self) -> FuncType:
-        if self.retyped is not None:
-            return self.retyped
-        ft = self.rec.func_type
-        assert ft is not None
-        return ft
-
-
-@attrs.define(slots=True)
-class LiveData:
-    """A live data segment: laid out by its record's size and alignment, written
-    by copying the object's segment and patching its relocations; its IR is
-    decoded only for the interpreter."""
-
-    rec: EntityRecord
-    decoded: ir.Data | None = None
-
-    @property
-    def name(self) -> str:
-        return self.rec.name
-
-    @property
-    def size(self) -> int:
-        return int(self.rec.info[0])
-
-    @property
-    def align(self) -> int:
-        return int(self.rec.info[1])
-
-    @property
-    def readonly(self) -> bool:
-        return bool(self.rec.info[2])
-
-    @property
-    def items(self) -> tuple[ir.DataItem, ...]:
-        if self.decoded is None:
-            from linker.ir import model as ir
-            d = self.rec.obj.body(self.rec)
-            assert isinstance(d, ir.Data)
-            self.decoded = d
-        return self.decoded.items
-
-
-@attrs.define(slots=True)
-class LiveProgram:
-    funcs: list[LiveFunc]
-    imports: list[tuple[str, str, str, FuncType]]        # symbol, module, field, type
-    datas: list[LiveData]
-    globals: list[tuple[str, ValType, int | float]]
-    exports: list[tuple[str, str]]                       # external name, symbol
-    ctors: list[str]                                     # in run order
-    entry: str | None
-    address_taken: list[str]                             # functions, in link order
-    undefined_data: list[str] = attrs.Factory(list)
-    sig_ids: dict[str, int] = attrs.Factory(dict)        # FFI signature key -> link-time id
-    aliases: list[tuple[str, str, int]] = attrs.Factory(list)   # data symbol, segment, offset
-    stack: bool = False                                  # reserve C's stack
-    stack_pointer: bool = False                          # __stack_pointer is live
-    weak_funcs: list[tuple[str, FuncType]] = attrs.Factory(list)   # undefined weak functions
-    weak_data: list[str] = attrs.Factory(list)           # undefined weak data (address 0)
-    call_ctors: bool = False                             # __wasm_call_ctors is referenced
-    call_dtors: bool = False                             # _start calls __wasm_call_dtors
-    # C calls declared with another type than the callee's: (caller input, callee, type)
-    mismatches: list[tuple[str, str, FuncType]] = attrs.Factory(list)
-    ffi: FfiPlan | None = None                           # from the driver's "ffi" phase
-    func_aliases: dict[str, str] = attrs.Factory(dict)   # another symbol of a function -> it
-    # The panic pool's texts, when fixed by an earlier phase (--lto keeps the pool, and
-    # so every address, of the link without it; None: from the code, as usual).
-    panic_texts: list[str] | None = None
-    # `_start`'s body as IR, optimized with the program (`linker.lto.start`); None:
-    # the writer assembles `_start` itself.
-    start: ir.Func | None = None
 
 
 @attrs.define(slots=True)
@@ -277,6 +180,9 @@ class _CallsFromC:
     def pool_address(self, text: str) -> int:
         return self.r.pool_address(text)
 
+    def direct(self) -> tuple[dict[str, int] | None, dict[str, int]]:
+        return None, self.r.data          # calls go through `func_index`
+
 
 class _Resolver:
     """Symbol -> constant or index, for codegen."""
@@ -312,6 +218,10 @@ class _Resolver:
 
     def pool_address(self, text: str) -> int:
         return self.pool[text]
+
+    def direct(self) -> tuple[dict[str, int] | None, dict[str, int]]:
+        """The maps `func_index` and `symref` read first (`LinkResolver.direct`)."""
+        return self.funcs, self.data
 
     def type_index(self, ft: FuncType) -> int:
         return self.mod.type_index(ft)

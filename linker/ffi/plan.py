@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -33,11 +34,13 @@ from linker.diagnostics import Diagnostic
 from linker.ffi.abi import empty_by_value, small_int
 from linker.ffi.sigtext import parse_lines
 from linker.ir.ctypes import CKind, CScalar, CSig, lower, parse_key
-from linker.ir.model import Expr
 from linker.ir.types import FuncType, ValType
 from linker.linker_symbols import is_linker_object
 from linker.marklive import LiveSet
 from linker.store.objfile import EntityKind
+
+if TYPE_CHECKING:       # the IR model: only for links that generate FFI code (17 ms to import)
+    from linker.ir.model import Expr
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 
@@ -178,7 +181,8 @@ def plan_ffi(live: LiveSet, options: FfiOptions) -> tuple[FfiPlan, list[Diagnost
     """What the FFI needs to generate for this live set, and any errors found."""
     errors: list[Diagnostic] = []
     users: dict[str, list[str]] = {key: [] for key in live.sigs}
-    for rec, _reason in live.live.values():
+    # Discovery listed every live record's keys in live.sigs: none, no user.
+    for rec, _reason in live.live.values() if users else ():
         for key in rec.sigs:
             if rec.name not in users[key]:
                 users[key].append(rec.name)

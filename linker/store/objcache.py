@@ -66,7 +66,7 @@ MAGIC = b"irld-idx"
 _DIGEST = 32
 _CRC = struct.Struct("<I")
 _HEAD = len(MAGIC) + _DIGEST + _CRC.size
-_SOURCES = ("objcache.py", "wasmobj.py", "wasm_input.py", "objfile.py", "ar.py")
+_SOURCES = ("objcache.py", "wasmobj.py", "wasm_input.py", "objfile.py", "records.py", "ar.py")
 OBJECT, TABLE = ".idx", ".sym"          # entry file suffixes
 
 

@@ -25,7 +25,6 @@ prove the laziness.  An object can also live inside an archive:
 
 from __future__ import annotations
 
-import enum
 import struct
 import zlib
 from collections.abc import Callable, Sequence
@@ -39,6 +38,10 @@ from linker.store.errors import map_file as _map_file
 from linker.ir.ctypes import CSig, parse_key
 from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType, ValType
+from linker.store.records import EDGE_CODES as EDGE_CODES
+from linker.store.records import EDGE_INDEX as EDGE_INDEX
+from linker.store.records import EntityKind as EntityKind
+from linker.store.records import EntityRecord as EntityRecord
 from linker.store.shapes import check_index
 from linker.store.typecodec import CodecError, decode_functype
 from linker.store.lines import LINES_SECTION, LineTable, LinesError, decode_lines
@@ -57,18 +60,6 @@ VERSION = 4
 # byte of the object before `irld.index`, checked when they are first parsed)
 INDEX_HEADER = struct.Struct("<III")
 
-EDGE_CODES: tuple[EdgeKind, ...] = tuple(EdgeKind)
-EDGE_INDEX: dict[EdgeKind, int] = {k: i for i, k in enumerate(EDGE_CODES)}
-
-
-class EntityKind(enum.Enum):
-    FUNC = "func"
-    IMPORT = "import"           # host function with a wasm signature
-    FOREIGN_IMPORT = "foreign"  # host function with a C signature
-    DATA = "data"
-    GLOBAL = "global"
-
-
 _KIND_CODES: tuple[EntityKind, ...] = tuple(EntityKind)
 KIND_INDEX: dict[EntityKind, int] = {k: i for i, k in enumerate(_KIND_CODES)}
 
@@ -84,59 +75,6 @@ class LoadStats:
     bodies_decoded: int = 0
     bytes_read: int = 0
     indices_read: int = 0
-
-
-@attrs.define(slots=True, eq=False)
-class EntityRecord:
-    """One entity of an object's index; `info` depends on `kind`:
-    FUNC: FuncType; IMPORT: (module, field, FuncType); FOREIGN_IMPORT: (module,
-    field, CSig); DATA: (size, align, readonly); GLOBAL: (ValType, init)."""
-
-    name: str
-    kind: EntityKind
-    private: bool
-    info: Any
-    _raw_refs: list[Any] | None     # None: computed on first use (C objects)
-    sigs: tuple[str, ...]
-    deferred_error: str | None
-    body_offset: int
-    body_length: int
-    body_crc: int
-    obj: "ObjectFile"
-    texts: tuple[str, ...] = ()     # panic-pool texts the compiled code names
-    chunk: int = -1                 # FUNC: its defined-function number; DATA: its segment
-    alias: tuple[str, int] | None = None   # DATA in another symbol's segment: (it, offset);
-                                           # FUNC: another symbol of the function: (it, 0)
-    weak: bool = False              # a weak definition: a strong one replaces it
-    hidden: bool = False            # C: hidden visibility (not for --export-dynamic)
-    relocs: tuple[int, int] | None = None   # FUNC of an irld object: reloc.CODE range
-
-    @property
-    def raw_refs(self) -> list[Any]:
-        """Flat (symbol, edge code) pairs; a C object's are computed from its
-        relocations the first time discovery reaches the entity."""
-        if self._raw_refs is None:
-            self._raw_refs = self.obj.compute_refs(self)
-        return self._raw_refs
-
-    @property
-    def refs(self) -> list[tuple[str, EdgeKind]]:
-        """(symbol, edge kind) pairs in the order the body first mentions them."""
-        raw = self.raw_refs
-        return [(raw[i], EDGE_CODES[raw[i + 1]]) for i in range(0, len(raw), 2)]
-
-    @property
-    def func_type(self) -> FuncType | None:
-        """The wasm signature of a function or host import (C imports: lowered)."""
-        match self.kind:
-            case EntityKind.FUNC:
-                return self.info  # type: ignore[no-any-return]
-            case EntityKind.IMPORT:
-                return self.info[2]  # type: ignore[no-any-return]
-            case EntityKind.FOREIGN_IMPORT:
-                from linker.ir.ctypes import lower
-                return lower(self.info[2])
-        return None
 
 
 @attrs.define(slots=True, eq=False)

@@ -34,17 +34,16 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType, ValType
-from linker.store.objfile import (EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
+from linker.store.objfile import (EDGE_CODES, EDGE_INDEX, INDEX_SECTION, EntityKind, EntityRecord,
                                   LoadStats, ObjectError, ObjectFile, map_file, scan_sections)
 from linker.store.wasmobj import (WASM_SYM_ABSOLUTE, WASM_SYM_BINDING_LOCAL,
                                   WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
-                                  WASM_SYM_TLS, WASM_SYM_UNDEFINED, WASM_SYM_VISIBILITY_HIDDEN, Reloc, Symbol, SymKind, WasmObject,
-                                  WasmObjectError, read_object)
+                                  WASM_SYM_TLS, WASM_SYM_UNDEFINED, WASM_SYM_VISIBILITY_HIDDEN, Symbol, SymKind, WasmObject,
+                                  WasmObjectError, read_object, reloc_rows)
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
 
@@ -69,6 +68,11 @@ FFI_SIGNATURES_SECTION = "irld.ffi_signatures"
 ENTRY_NAMES = frozenset({"_start", "_initialize"})
 _IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
 _SECTION = int(SymKind.SECTION)
+_CODES = len(EDGE_CODES)
+# `_EDGE_OF` as a table indexed by relocation type (the reader admits only
+# types below len(RelocType)); _NO_EDGE for the others.
+_NO_EDGE = 255
+_EDGE_TABLE = bytes(_EDGE_OF.get(int(t), _NO_EDGE) for t in _R)
 
 
 def object_from_buffer(buf: Any, start: int, length: int, name: str,
@@ -221,36 +225,53 @@ class _ReferenceReader:
     def __init__(self, w: WasmObject, names: list[str], where: str) -> None:
         self.w, self.names, self.where = w, names, where
         self.computed = 0           # records whose references were computed here
+        self.unique: bool | None = None     # no two symbols share a name (once known)
 
     def __call__(self, rec: EntityRecord) -> list[Any]:
         w = self.w
         self.computed += 1
         try:
             if rec.kind is EntityKind.FUNC:
-                return self.refs(w.function_relocs(rec.chunk), _ADDRESS_CODE)
-            return self.refs(w.segment_relocs(rec.chunk), _DATA_CODE)
+                return self.refs(w.function_reloc_rows(rec.chunk), _ADDRESS_CODE)
+            return self.refs(reloc_rows(w.segment_relocs(rec.chunk)), _DATA_CODE)
         except WasmObjectError as exc:
             raise ObjectError(self.where, exc.reason) from None
 
-    def refs(self, relocs: Sequence[Reloc], address_code: int) -> list[Any]:
-        """Flat (symbol, edge code) pairs of the relocations, first mention first."""
-        seen: dict[tuple[str, int], None] = {}
-        names, kinds = self.names, self.w.symbol_kinds()
-        for r in relocs:
-            t = int(r.type)
-            code = _EDGE_OF.get(t, -1)
-            if code < 0:
+    def refs(self, rows: tuple[int, ...], address_code: int) -> list[Any]:
+        """Flat (symbol, edge code) pairs of the relocations (`reloc_rows`),
+        first mention first."""
+        # Keyed by symbol index and edge code as one int (no tuple per
+        # relocation), then by name (two symbols of an object may share one).
+        seen: dict[int, None] = {}
+        kinds, table = self.w.symbol_kinds(), _EDGE_TABLE
+        for k in range(0, len(rows), 4):
+            t = rows[k]
+            code = table[t] if t < len(table) else _NO_EDGE
+            if code == _NO_EDGE:
                 if t in _IGNORED:
                     continue
                 raise ObjectError(self.where, f"unsupported relocation type "
                                               f"{RelocType(t).name} (position-independent or "
                                               "64-bit code is not linked yet)")
-            if kinds[r.index] == _SECTION:
+            index = rows[k + 2]
+            if kinds[index] == _SECTION:
                 continue
-            seen[(names[r.index], address_code if code == _ADDRESS_CODE else code)] = None
+            seen[index * _CODES + (address_code if code == _ADDRESS_CODE else code)] = None
+        names = self.names
         flat: list[Any] = []
-        for sym, code in seen:
-            flat += (sym, code)
+        if self.unique is None:
+            self.unique = len(set(names)) == len(names)
+        if self.unique:
+            for key in seen:
+                flat.append(names[key // _CODES])
+                flat.append(key % _CODES)
+            return flat
+        pairs: dict[tuple[str, int], None] = {}
+        for key in seen:
+            pair = (names[key // _CODES], key % _CODES)
+            if pair not in pairs:
+                pairs[pair] = None
+                flat += pair
         return flat
 
 

@@ -189,33 +189,68 @@ _SYMKINDS: tuple[SymKind, ...] = tuple(SymKind)
 # ---------------------------------------------------------------- records
 
 
-# Not `frozen`: a frozen attrs class sets each field through
-# `object.__setattr__`, which made creating the relocations of a big link's
-# live functions twice as slow (the same holds for Symbol, Segment and
-# Function, one per symbol, segment and function of every object read).
-# Treat them as immutable all the same (they are hashed, and shared between
-# the reader's caches and their callers).
-@attrs.define(slots=True, unsafe_hash=True)
+# Plain classes, not attrs ones: compiled (`make native`) they are native
+# classes, built and read from the compiled reader without a Python call,
+# and there is one of each per symbol, segment, function and decoded
+# relocation of every object read.  Treat them as immutable (they are hashed,
+# and shared between the reader's caches and their callers).
 class Reloc:
     """One relocation; `offset` is as in the file (see the module docstring)."""
 
-    type: int
-    offset: int
-    index: int
-    addend: int = 0
+    __slots__ = ("type", "offset", "index", "addend")
+
+    def __init__(self, type: int, offset: int, index: int, addend: int = 0) -> None:
+        self.type = type
+        self.offset = offset
+        self.index = index
+        self.addend = addend
+
+    def _key(self) -> tuple[int, int, int, int]:
+        return (self.type, self.offset, self.index, self.addend)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Reloc) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Reloc(type={self.type!r}, offset={self.offset!r}, index={self.index!r}, "
+                f"addend={self.addend!r})")
 
 
-@attrs.frozen(slots=True)
 class Import:
-    module: str
-    field: str
-    kind: int  # 0 func, 1 table, 2 memory, 3 global, 4 tag
-    type_index: int = -1  # functions and tags
-    global_type: tuple[ValType, bool] | None = None  # (type, mutable)
-    limits: tuple[int, int | None] | None = None  # tables and memories: (min, max)
+    """An import of the object (a plain class for the reason Reloc is one)."""
+
+    __slots__ = ("module", "field", "kind", "type_index", "global_type", "limits")
+
+    def __init__(self, module: str, field: str, kind: int, type_index: int = -1,
+                 global_type: tuple[ValType, bool] | None = None,
+                 limits: tuple[int, int | None] | None = None) -> None:
+        self.module = module
+        self.field = field
+        self.kind = kind                # 0 func, 1 table, 2 memory, 3 global, 4 tag
+        self.type_index = type_index    # functions and tags
+        self.global_type = global_type  # (type, mutable)
+        self.limits = limits            # tables and memories: (min, max)
+
+    def _key(self) -> tuple[str, str, int, int, tuple[ValType, bool] | None,
+                            tuple[int, int | None] | None]:
+        return (self.module, self.field, self.kind, self.type_index, self.global_type,
+                self.limits)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Import) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Import(module={self.module!r}, field={self.field!r}, kind={self.kind!r}, "
+                f"type_index={self.type_index!r}, global_type={self.global_type!r}, "
+                f"limits={self.limits!r})")
 
 
-@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Symbol:
     """A symbol table entry (see the module docstring for `name` and `index`).
 
@@ -224,14 +259,35 @@ class Symbol:
     function, global, table or tag symbol refers to.
     """
 
-    kind: SymKind
-    flags: int
-    name: str
-    index: int
-    offset: int = 0
-    size: int = 0
-    import_module: str | None = None
-    import_name: str | None = None
+    __slots__ = ("kind", "flags", "name", "index", "offset", "size", "import_module",
+                 "import_name")
+
+    def __init__(self, kind: SymKind, flags: int, name: str, index: int, offset: int = 0,
+                 size: int = 0, import_module: str | None = None,
+                 import_name: str | None = None) -> None:
+        self.kind = kind
+        self.flags = flags
+        self.name = name
+        self.index = index
+        self.offset = offset
+        self.size = size
+        self.import_module = import_module
+        self.import_name = import_name
+
+    def _key(self) -> tuple[SymKind, int, str, int, int, int, str | None, str | None]:
+        return (self.kind, self.flags, self.name, self.index, self.offset, self.size,
+                self.import_module, self.import_name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Symbol) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Symbol(kind={self.kind!r}, flags={self.flags!r}, name={self.name!r}, "
+                f"index={self.index!r}, offset={self.offset!r}, size={self.size!r}, "
+                f"import_module={self.import_module!r}, import_name={self.import_name!r})")
 
     @property
     def undefined(self) -> bool:
@@ -270,7 +326,6 @@ class Symbol:
         return bool(self.flags & WASM_SYM_ABSOLUTE)
 
 
-@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Segment:
     """A data segment: linking metadata plus where its bytes are.
 
@@ -282,28 +337,64 @@ class Segment:
     a memory index).
     """
 
-    name: str
-    alignment: int  # log2
-    flags: int  # WASM_SEG_FLAG_*
-    start: int
-    end: int
-    data_offset_in_section: int
-    address: int = 0
-    init_flags: int = 0
+    __slots__ = ("name", "alignment", "flags", "start", "end", "data_offset_in_section",
+                 "address", "init_flags")
+
+    def __init__(self, name: str, alignment: int, flags: int, start: int, end: int,
+                 data_offset_in_section: int, address: int = 0, init_flags: int = 0) -> None:
+        self.name = name
+        self.alignment = alignment      # log2
+        self.flags = flags              # WASM_SEG_FLAG_*
+        self.start = start
+        self.end = end
+        self.data_offset_in_section = data_offset_in_section
+        self.address = address
+        self.init_flags = init_flags
+
+    def _key(self) -> tuple[str, int, int, int, int, int, int, int]:
+        return (self.name, self.alignment, self.flags, self.start, self.end,
+                self.data_offset_in_section, self.address, self.init_flags)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Segment) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Segment(name={self.name!r}, alignment={self.alignment!r}, "
+                f"flags={self.flags!r}, start={self.start!r}, end={self.end!r}, "
+                f"data_offset_in_section={self.data_offset_in_section!r}, "
+                f"address={self.address!r}, init_flags={self.init_flags!r})")
 
     @property
     def size(self) -> int:
         return self.end - self.start
 
 
-@attrs.define(slots=True, unsafe_hash=True)   # immutable; not `frozen`: see Reloc
 class Function:
     """A defined function: `start`/`end` bound its body (locals and code, no size)."""
 
-    type_index: int
-    start: int
-    end: int
-    code_offset: int  # start - code section contents start
+    __slots__ = ("type_index", "start", "end", "code_offset")
+
+    def __init__(self, type_index: int, start: int, end: int, code_offset: int) -> None:
+        self.type_index = type_index
+        self.start = start
+        self.end = end
+        self.code_offset = code_offset  # start - code section contents start
+
+    def _key(self) -> tuple[int, int, int, int]:
+        return (self.type_index, self.start, self.end, self.code_offset)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Function) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Function(type_index={self.type_index!r}, start={self.start!r}, "
+                f"end={self.end!r}, code_offset={self.code_offset!r})")
 
     @property
     def size(self) -> int:
@@ -448,7 +539,7 @@ class WasmObject:
         self.exports: list[tuple[str, int, int]] = []
         self.segments: Sequence[Segment] = []
         self.symbols: Sequence[Symbol] = []
-        self._symbol_kinds: Sequence[int] | None = None
+        self._symbol_kinds: bytes | None = None
         self.init_funcs: list[tuple[int, int]] = []
         self.comdats: list[tuple[str, list[tuple[int, int]]]] = []
         self.target_features: list[tuple[str, str]] = []
@@ -468,6 +559,9 @@ class WasmObject:
         # many there are (`_scan_code_relocs`); None until scanned, () when
         # the section cannot be scanned (everything is then decoded at once).
         self._code_ranges: tuple[Sequence[int], Sequence[int]] | tuple[()] | None = None
+        # Per function decoded here, its relocations flat (`function_reloc_rows`),
+        # and as Reloc objects once some caller asks for them (`function_relocs`).
+        self._function_rows: dict[int, tuple[int, ...]] = {}
         self._function_relocs: dict[int, list[Reloc]] = {}
         # A cache snapshot's decoded relocations per function (`restore`).
         self._cached_relocs: dict[int, tuple[int, ...]] = {}
@@ -542,8 +636,13 @@ class WasmObject:
         """`count` entries of `reloc.CODE` from byte `position` of its payload,
         decoding no other entry (a producer's index says where a function's
         relocations start: see `ObjectWriter.function_reloc_ranges`)."""
+        return _relocs_from_rows(self.code_rows_at(position, count))
+
+    def code_rows_at(self, position: int, count: int) -> tuple[int, ...]:
+        """`code_relocs_at` flat, ``type, offset, index, addend`` each (no
+        Reloc objects: what discovery and patching read)."""
         if count == 0:
-            return []
+            return ()
         if self._code_reloc_bytes is None:
             index = self._code_reloc_section()
             if index is None or self.code_section is None:
@@ -551,12 +650,12 @@ class WasmObject:
                                       "no reloc.CODE section for the indexed relocations")
             self._code_reloc_bytes = self._code_reloc_payload(index)
         data, limit = self._code_reloc_bytes
-        dest: list[Reloc] = []
+        dest: list[int] = []
         try:
-            self._parser().entries(data, position, limit, dest, count)
+            self._parser().entries(data, position, limit, dest, count, flat=True)
         except _CAUGHT as exc:
             raise WasmObjectError(self.name, _fail_reason("reloc.CODE section", exc)) from None
-        return dest
+        return tuple(dest)
 
     def _parser(self) -> _RelocParser:
         if self._reloc_parser is None:
@@ -593,30 +692,39 @@ class WasmObject:
         an entry that is well formed but wrong (a symbol of the wrong kind,
         a site past the section) only when its function is used."""
         if self._relocs is None:
-            ranges = self._code_ranges if self._code_ranges is not None else self._scan()
-            if ranges:
-                found = self._function_relocs.get(i)
-                if found is None:
-                    rows = self._cached_relocs.get(i)
-                    if rows is not None:
-                        found = _relocs_from_rows(rows)
-                    else:
-                        starts, counts = ranges
-                        found = self.code_relocs_at(starts[i], counts[i])
-                    self._function_relocs[i] = found
+            found = self._function_relocs.get(i)
+            if found is None:
+                rows = self._decoded_rows(i)
+                if rows is not None:
+                    found = self._function_relocs[i] = _relocs_from_rows(rows)
+            if found is not None:
                 return found
         f = self.functions[i]
         return self._slice(self.code_relocs, self._code_offsets, f.code_offset, f.size)
 
-    def function_reloc_rows(self, i: int) -> Sequence[int]:
+    def function_reloc_rows(self, i: int) -> tuple[int, ...]:
         """`function_relocs(i)` flat, ``type, offset, index, addend`` per
-        relocation: what patching reads (a snapshot holds them this way, so
-        a warm link makes no Reloc objects for them)."""
-        if self._relocs is None and i not in self._function_relocs:
-            rows = self._cached_relocs.get(i)
+        relocation: what discovery and patching read (a snapshot holds them
+        this way too, so neither makes Reloc objects for them)."""
+        if self._relocs is None:
+            rows = self._decoded_rows(i)
             if rows is not None:
                 return rows
         return reloc_rows(self.function_relocs(i))
+
+    def _decoded_rows(self, i: int) -> tuple[int, ...] | None:
+        """Function `i`'s relocation rows from the snapshot or decoded alone
+        (once), or None when reloc.CODE must be decoded whole."""
+        rows = self._cached_relocs.get(i) if self._cached_relocs else None
+        if rows is None:
+            rows = self._function_rows.get(i)
+        if rows is None:
+            ranges = self._code_ranges if self._code_ranges is not None else self._scan()
+            if not ranges:
+                return None
+            starts, counts = ranges
+            rows = self._function_rows[i] = self.code_rows_at(starts[i], counts[i])
+        return rows
 
     def _scan(self) -> tuple[list[int], list[int]] | tuple[()]:
         """Scan reloc.CODE for each function's entries (see `function_relocs`);
@@ -666,7 +774,7 @@ class WasmObject:
 
     # -- symbols
 
-    def symbol_kinds(self) -> Sequence[int]:
+    def symbol_kinds(self) -> bytes:
         """Each symbol's kind as a plain int (what the hot loops index)."""
         if self._symbol_kinds is None:
             self._symbol_kinds = bytes(int(s.kind) for s in self.symbols)
@@ -708,8 +816,7 @@ class WasmObject:
             "data_count": self.data_count, "reloc_sections": self._reloc_sections,
             "code_ranges": None if self._relocs is not None or self._code_ranges is None else
             tuple(array.array("i", part) for part in self._code_ranges),
-            "function_relocs": {**self._cached_relocs, **{
-                i: reloc_rows(rs) for i, rs in self._function_relocs.items()}},
+            "function_relocs": {**self._cached_relocs, **self._function_rows},
             "data_relocs": self._data_rows if self._data_rows is not None else
             None if self._data_only is None else reloc_rows(self._data_only),
         }
@@ -726,7 +833,7 @@ class WasmObject:
     def newly_decoded_functions(self) -> int:
         """How many functions' relocations were decoded that a snapshot did not hold."""
         cached = self._cached_relocs
-        return sum(1 for i in self._function_relocs if i not in cached)
+        return sum(1 for i in self._function_rows if i not in cached)
 
     @staticmethod
     def restore(name: str, buf: Buffer, start: int, end: int,
@@ -1540,9 +1647,10 @@ class _RelocParser:
         _, _, start, stop = self.obj.sections[target]
         _check_end(self.entries(d, 0, stop - start, dest), len(d))
 
-    def entries(self, d: bytes, p: int, limit: int, dest: list[Reloc],
-                count: int | None = None) -> int:
-        """Parse `count` entries from `p` (by default the count stored at `p`)."""
+    def entries(self, d: bytes, p: int, limit: int, dest: list[Any],
+                count: int | None = None, flat: bool = False) -> int:
+        """Parse `count` entries from `p` (by default the count stored at `p`)
+        into `dest`: Relocs, or with `flat` four ints each (`reloc_rows`)."""
         if count is None:
             n, p = _Parser.count(d, p)
         else:
@@ -1603,15 +1711,20 @@ class _RelocParser:
             if offset + size > limit:
                 raise _Fail(f"{rtype.name} at {offset} runs past its target section")
             prev = offset
+            addend = 0
             if has_addend:
                 addend = d[p]
                 if addend < 0x40:       # 0..63, one byte: nearly every addend
                     p += 1
                 else:
                     addend, p = _sleb(d, p)
-                append(Reloc(rtype, offset, index, addend))
+            if flat:
+                append(t)
+                append(offset)
+                append(index)
+                append(addend)
             else:
-                append(Reloc(rtype, offset, index))
+                append(Reloc(rtype, offset, index, addend))
         return p
 
 
