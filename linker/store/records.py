@@ -11,7 +11,7 @@ everything here.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType
@@ -19,8 +19,8 @@ from linker.ir.types import FuncType
 if TYPE_CHECKING:
     from linker.store.objfile import ObjectFile
 
-EDGE_CODES: tuple[EdgeKind, ...] = tuple(EdgeKind)
-EDGE_INDEX: dict[EdgeKind, int] = {k: i for i, k in enumerate(EDGE_CODES)}
+EDGE_CODES: Final[tuple[EdgeKind, ...]] = tuple(EdgeKind)
+EDGE_INDEX: Final[dict[EdgeKind, int]] = {k: i for i, k in enumerate(EDGE_CODES)}
 
 
 class EntityKind(enum.Enum):
