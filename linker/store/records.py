@@ -76,7 +76,12 @@ class EntityRecord:
         relocations the first time discovery reaches the entity."""
         raw = self._raw_refs
         if raw is None:
-            raw = self._raw_refs = self.obj.compute_refs(self)
+            # The C reader's callable itself: through `compute_refs`, a method
+            # of the uncompiled ObjectFile, each live record cost an
+            # interpreted frame.
+            obj = self.obj
+            reader = obj.refs_from_relocs
+            raw = self._raw_refs = reader(self) if reader is not None else obj.compute_refs(self)
         return raw
 
     @property
