@@ -9,6 +9,7 @@ neither, and importing them was a tenth of its start-up.
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 
 class TailCallMode(enum.Enum):
@@ -19,4 +20,4 @@ class TailCallMode(enum.Enum):
 
 
 PANIC_SYMBOL = "__irld_panic"
-SIG_SYMBOL_PREFIX = "__irld_ffi_sig:"          # + a signature key: its link-time id
+SIG_SYMBOL_PREFIX: Final = "__irld_ffi_sig:"          # + a signature key: its link-time id

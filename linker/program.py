@@ -17,6 +17,8 @@ relocations, which get table slots).
 
 from __future__ import annotations
 
+from typing import Final
+
 from linker.diagnostics import Diagnostic
 from linker.ffi.plan import FfiPlan, sig_ids_of
 from linker.ir.edges import EdgeKind
@@ -27,9 +29,9 @@ from linker.store.objfile import EDGE_INDEX, EntityKind, EntityRecord
 from linker.store.store import Store
 from linker.live import LiveData, LiveFunc, LiveProgram
 
-_FUNC_KINDS = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
-_HOST_IMPORTS = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
-_TAKEN_CODES = frozenset({EDGE_INDEX[EdgeKind.ADDRESS], EDGE_INDEX[EdgeKind.DATA_REF]})
+_FUNC_KINDS: Final = (EntityKind.FUNC, EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+_HOST_IMPORTS: Final = (EntityKind.IMPORT, EntityKind.FOREIGN_IMPORT)
+_TAKEN_CODES: Final = frozenset({EDGE_INDEX[EdgeKind.ADDRESS], EDGE_INDEX[EdgeKind.DATA_REF]})
 
 
 def build_program(store: Store, live: LiveSet, ffi: FfiPlan, entry: str | None,

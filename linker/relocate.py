@@ -18,7 +18,7 @@ resolution of the site's symbol:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from linker.conventions import SIG_SYMBOL_PREFIX
 from linker.ir.types import FuncType, ValType
@@ -86,22 +86,26 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
     return locals_, bytes(body[pos:-1])
 
 
-_FUNC_LEB = int(RelocType.FUNCTION_INDEX_LEB)
-_TABLE_INTS = frozenset(int(t) for t in _TABLE)
-_MEMORY_INTS = frozenset(int(t) for t in _MEMORY)
+_FUNC_LEB: Final = int(RelocType.FUNCTION_INDEX_LEB)
+_TABLE_INTS: Final = frozenset(int(t) for t in _TABLE)
+_MEMORY_INTS: Final = frozenset(int(t) for t in _MEMORY)
 # Plain ints: comparing with an enum member looks it up on the class each time.
-_TYPE_LEB, _TABLE_NUMBER = int(RelocType.TYPE_INDEX_LEB), int(RelocType.TABLE_NUMBER_LEB)
-_FUNC_I32 = int(RelocType.FUNCTION_INDEX_I32)
-_GLOBAL_LEB, _GLOBAL_I32 = int(RelocType.GLOBAL_INDEX_LEB), int(RelocType.GLOBAL_INDEX_I32)
+_TYPE_LEB: Final = int(RelocType.TYPE_INDEX_LEB)
+_TABLE_NUMBER: Final = int(RelocType.TABLE_NUMBER_LEB)
+_FUNC_I32: Final = int(RelocType.FUNCTION_INDEX_I32)
+_GLOBAL_LEB: Final = int(RelocType.GLOBAL_INDEX_LEB)
+_GLOBAL_I32: Final = int(RelocType.GLOBAL_INDEX_I32)
 # Per relocation type (the types are 0..len(RelocType) - 1), what its site is,
 # for the patching loop to index instead of testing set membership per site.
-_SITE_LEB, _SITE_SLEB, _SITE_I32 = 0, 1, 2
-_SITE: bytes = bytes(_SITE_I32 if t in _I32 else _SITE_SLEB if t in _SLEB else _SITE_LEB
+_SITE_LEB: Final = 0
+_SITE_SLEB: Final = 1
+_SITE_I32: Final = 2
+_SITE: Final[bytes] = bytes(_SITE_I32 if t in _I32 else _SITE_SLEB if t in _SLEB else _SITE_LEB
                      for t in RelocType)
-_IS_MEMORY: bytes = bytes(t in _MEMORY for t in RelocType)
+_IS_MEMORY: Final[bytes] = bytes(t in _MEMORY for t in RelocType)
 # Minimal-width LEBs of the small values sites get (function and global
 # indices repeat across a link's functions), made on first use.
-_SMALL_ULEB: list[bytes | None] = [None] * 0x4000
+_SMALL_ULEB: Final[list[bytes | None]] = [None] * 0x4000
 
 
 def _compressed_relocated(body: bytearray, base: int, rows: tuple[int, ...],

@@ -11,7 +11,7 @@ everything here.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType
@@ -19,8 +19,8 @@ from linker.ir.types import FuncType
 if TYPE_CHECKING:
     from linker.store.objfile import ObjectFile
 
-EDGE_CODES: tuple[EdgeKind, ...] = tuple(EdgeKind)
-EDGE_INDEX: dict[EdgeKind, int] = {k: i for i, k in enumerate(EDGE_CODES)}
+EDGE_CODES: Final[tuple[EdgeKind, ...]] = tuple(EdgeKind)
+EDGE_INDEX: Final[dict[EdgeKind, int]] = {k: i for i, k in enumerate(EDGE_CODES)}
 
 
 class EntityKind(enum.Enum):
@@ -76,7 +76,12 @@ class EntityRecord:
         relocations the first time discovery reaches the entity."""
         raw = self._raw_refs
         if raw is None:
-            raw = self._raw_refs = self.obj.compute_refs(self)
+            # The C reader's callable itself: through `compute_refs`, a method
+            # of the uncompiled ObjectFile, each live record cost an
+            # interpreted frame.
+            obj = self.obj
+            reader = obj.refs_from_relocs
+            raw = self._raw_refs = reader(self) if reader is not None else obj.compute_refs(self)
         return raw
 
     @property

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from linker.ir.edges import EdgeKind
 from linker.ir.types import FuncType, ValType
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from linker.store.objcache import IndexCache
 
 _R = RelocType
-_ADDRESS_CODE = EDGE_INDEX[EdgeKind.ADDRESS]
-_DATA_CODE = EDGE_INDEX[EdgeKind.DATA_REF]
+_ADDRESS_CODE: Final = EDGE_INDEX[EdgeKind.ADDRESS]
+_DATA_CODE: Final = EDGE_INDEX[EdgeKind.DATA_REF]
 # Relocation type (a plain int: no enum hashing in the loop) -> edge code; an
 # address edge becomes a data reference when the relocation is in data.
 _EDGE_OF: dict[int, int] = {
@@ -66,13 +66,13 @@ _EDGE_OF: dict[int, int] = {
 _PULLING = frozenset({SymKind.FUNCTION, SymKind.DATA, SymKind.GLOBAL})
 FFI_SIGNATURES_SECTION = "irld.ffi_signatures"
 ENTRY_NAMES = frozenset({"_start", "_initialize"})
-_IGNORED = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
-_SECTION = int(SymKind.SECTION)
-_CODES = len(EDGE_CODES)
+_IGNORED: Final = frozenset({int(_R.TYPE_INDEX_LEB), int(_R.TABLE_NUMBER_LEB)})
+_SECTION: Final = int(SymKind.SECTION)
+_CODES: Final = len(EDGE_CODES)
 # `_EDGE_OF` as a table indexed by relocation type (the reader admits only
 # types below len(RelocType)); _NO_EDGE for the others.
-_NO_EDGE = 255
-_EDGE_TABLE = bytes(_EDGE_OF.get(int(t), _NO_EDGE) for t in _R)
+_NO_EDGE: Final = 255
+_EDGE_TABLE: Final = bytes(_EDGE_OF.get(int(t), _NO_EDGE) for t in _R)
 
 
 def object_from_buffer(buf: Any, start: int, length: int, name: str,

@@ -76,7 +76,7 @@ import collections
 import enum
 import mmap
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Final, Generic, TypeVar, overload
 
 import attrs
 
@@ -140,15 +140,15 @@ class SymKind(enum.IntEnum):
     TABLE = 5
 
 
-WASM_SYM_BINDING_WEAK = 0x1
-WASM_SYM_BINDING_LOCAL = 0x2
-WASM_SYM_VISIBILITY_HIDDEN = 0x4
-WASM_SYM_UNDEFINED = 0x10
-WASM_SYM_EXPORTED = 0x20
-WASM_SYM_EXPLICIT_NAME = 0x40
-WASM_SYM_NO_STRIP = 0x80
-WASM_SYM_TLS = 0x100
-WASM_SYM_ABSOLUTE = 0x200
+WASM_SYM_BINDING_WEAK: Final = 0x1
+WASM_SYM_BINDING_LOCAL: Final = 0x2
+WASM_SYM_VISIBILITY_HIDDEN: Final = 0x4
+WASM_SYM_UNDEFINED: Final = 0x10
+WASM_SYM_EXPORTED: Final = 0x20
+WASM_SYM_EXPLICIT_NAME: Final = 0x40
+WASM_SYM_NO_STRIP: Final = 0x80
+WASM_SYM_TLS: Final = 0x100
+WASM_SYM_ABSOLUTE: Final = 0x200
 
 WASM_SEG_FLAG_STRINGS = 0x1
 WASM_SEG_FLAG_TLS = 0x2
@@ -183,7 +183,7 @@ _SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 1
                  11: 13}
 _SEC_CODE, _SEC_DATA = 10, 11
 _KIND_FUNC, _KIND_TABLE, _KIND_MEMORY, _KIND_GLOBAL, _KIND_TAG = 0, 1, 2, 3, 4
-_SYMKINDS: tuple[SymKind, ...] = tuple(SymKind)
+_SYMKINDS: Final[tuple[SymKind, ...]] = tuple(SymKind)
 
 
 # ---------------------------------------------------------------- records
@@ -1789,11 +1789,11 @@ def _scan_code_relocs(d: bytes, bounds: list[int]) -> tuple[list[int], list[int]
     return marks_at[0::2], [e - s for s, e in zip(marks_k[0::2], marks_k[1::2])]
 
 
-_HAS_ADDEND: tuple[bool, ...] = tuple(t in RELOC_HAS_ADDEND for t in range(27))
+_HAS_ADDEND: Final[tuple[bool, ...]] = tuple(t in RELOC_HAS_ADDEND for t in range(27))
 
 
 # Per relocation type: (enum member, allowed symbol kinds mask, patched bytes, has addend).
-_RELOC_INFO: tuple[tuple[RelocType, int, int, bool], ...] = tuple(
+_RELOC_INFO: Final[tuple[tuple[RelocType, int, int, bool], ...]] = tuple(
     (t, _RELOC_KINDS[t], RELOC_SIZE[t], t in RELOC_HAS_ADDEND) for t in RelocType)
 
 

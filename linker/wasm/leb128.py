@@ -10,13 +10,15 @@ Encoders always produce the minimal encoding; decoders accept any valid one.
 
 from __future__ import annotations
 
+from typing import Final
+
 __all__ = [
     "uleb", "sleb", "write_uleb", "write_sleb", "read_uleb", "read_sleb",
 ]
 
 # Single-byte encodings: unsigned 0..127, signed -64..63.
-_U1: tuple[bytes, ...] = tuple(bytes((i,)) for i in range(128))
-_S1: dict[int, bytes] = {i: bytes((i & 0x7F,)) for i in range(-64, 64)}
+_U1: Final[tuple[bytes, ...]] = tuple(bytes((i,)) for i in range(128))
+_S1: Final[dict[int, bytes]] = {i: bytes((i & 0x7F,)) for i in range(-64, 64)}
 
 
 def write_uleb(buf: bytearray, value: int) -> None:
