@@ -225,13 +225,7 @@ def _live_out(f: ir.Func, facts: _Facts) -> list[set[str]]:
     return out
 
 
-def _dest(s: ir.Stmt) -> str | None:
-    match s:
-        case ir.Assign(local=x):
-            return x
-        case ir.Call(dest=d) | ir.CallIndirect(dest=d):
-            return d
-    return None
+_dest = ir.stmt_dest     # the local a statement writes (`linker.ir.model` owns it)
 
 
 def _stmt_exprs(s: ir.Stmt) -> tuple[ir.Expr, ...]:

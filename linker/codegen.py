@@ -1012,14 +1012,7 @@ def _is_zero(c: ir.Const) -> bool:
 _LEAVING = (ir.Return, ir.TailCall, ir.TailCallIndirect)
 
 
-def _dest(s: ir.Stmt) -> str | None:
-    """The local a statement writes."""
-    cls = type(s)
-    if cls is ir.Assign:
-        return cast(ir.Assign, s).local
-    if cls is ir.Call or cls is ir.CallIndirect:
-        return cast(ir.Call | ir.CallIndirect, s).dest
-    return None
+_dest = ir.stmt_dest     # the local a statement writes (`linker.ir.model` owns it)
 
 
 @attrs.frozen(slots=True)

@@ -226,6 +226,17 @@ class Panic:
 Terminator = Union[Jump, Branch, Switch, Return, TailCall, TailCallIndirect, Unreachable, Panic]
 
 
+def stmt_dest(s: Stmt) -> str | None:
+    """The local a statement writes, if any (exact classes: this runs per statement
+    in liveness, coalescing and code generation)."""
+    cls = type(s)
+    if cls is Assign:
+        return s.local      # type: ignore[union-attr]
+    if cls is Call or cls is CallIndirect:
+        return s.dest       # type: ignore[union-attr]
+    return None
+
+
 def successors(t: Terminator) -> tuple[str, ...]:
     """The labels a terminator may go to, in the order it names them."""
     match t:

@@ -117,13 +117,7 @@ def term_reads(t: ir.Terminator) -> set[str]:
     return out
 
 
-def stmt_writes(s: ir.Stmt) -> str | None:
-    match s:
-        case ir.Assign(local=n):
-            return n
-        case ir.Call(dest=d) | ir.CallIndirect(dest=d):
-            return d
-    return None
+stmt_writes = ir.stmt_dest     # the local a statement writes (`linker.ir.model` owns it)
 
 
 def live_out(f: ir.Func) -> dict[str, set[str]]:
