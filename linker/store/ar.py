@@ -44,9 +44,11 @@ in file order, as lld's lazy archive symbols do.  Every malformed input raises
 
 from __future__ import annotations
 
+import array
 import mmap
 import os
 import struct
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -96,10 +98,11 @@ class ArArchive:
     """
 
     __slots__ = ("path", "buf", "members", "has_symbol_table", "index_bytes", "_table",
-                 "_scan", "_entries", "_symbols", "_lookups", "_owners", "_identity")
+                 "_scan", "_index", "_lookup", "_entries", "_symbols", "_lookups", "_owners",
+                 "_identity")
 
     # A link that asks for a few symbols (hello world against a 100,000-symbol
-    # library) finds them by scanning the table; the dict is built on the
+    # library) finds them by scanning the table; a dict is built on the
     # 17th lookup, or when all the symbols are asked for.
     SCANS = 16
 
@@ -107,7 +110,8 @@ class ArArchive:
                  table: Callable[[], tuple[list[str], list[int]]], has_symbol_table: bool,
                  index_bytes: int = 0,
                  scan: Callable[[str], int | None] | None = None,
-                 identity: Callable[[], bytes] | None = None) -> None:
+                 identity: Callable[[], bytes] | None = None,
+                 index: Callable[[], Callable[[str], int | None] | None] | None = None) -> None:
         self.path = path
         self.buf = buf
         self.members = members
@@ -117,6 +121,11 @@ class ArArchive:
         # that looks up a few symbols scans the raw table instead (`find`).
         self._table = table
         self._scan = scan
+        # After the scans, a plain table is indexed straight from its bytes
+        # (`_Parser.gnu_index`), without decoding every entry; `_lookup` is
+        # that index once built, or `find` itself when it must use `symbols`.
+        self._index = index
+        self._lookup: Callable[[str], int | None] | None = None
         self._entries: tuple[list[str], list[int]] | None = None
         self._symbols: dict[str, int] | None = None
         self._lookups = 0
@@ -132,6 +141,11 @@ class ArArchive:
     @property
     def table_decoded(self) -> bool:
         return self._entries is not None
+
+    @property
+    def table_indexed(self) -> bool:
+        """Whether this link went past scanning the table: decoded it, or indexed it."""
+        return self._entries is not None or self._lookup is not None
 
     def decoded_table(self) -> tuple[list[str], list[int]]:
         """The table's entries (decoding and checking them now if not yet done)."""
@@ -185,7 +199,10 @@ class ArArchive:
                 return self._idxs[self._names.index(symbol)]
             except ValueError:
                 return None
-        return self.symbols.get(symbol)
+        if self._lookup is None:
+            index = self._index() if self._index is not None and self._entries is None else None
+            self._lookup = index if index is not None else self.symbols.get
+        return self._lookup(symbol)
 
     def symbol_owners(self, symbol: str) -> list[int]:
         """Every member the symbol table lists as defining `symbol`, in table order."""
@@ -293,9 +310,11 @@ class _Parser:
         def identity() -> bytes:
             head = f"{flavour} {width} {len(offsets)}\0".encode()
             return head + struct.pack(f"<{len(offsets)}Q", *offsets) + data
+        index = ((lambda: self.gnu_index(raw, index_of))
+                 if flavour == "gnu" and width == 4 else None)
         return ArArchive(self.path, self.buf, members,
                          lambda: self.symbol_table(symtab, index_of), True, read, scan,
-                         identity)
+                         identity, index)
 
     def gnu_scan(self, raw: _Raw, index_of: dict[int, int]) -> Callable[[str], int | None]:
         """A lookup in the raw GNU table: the name's position gives its entry."""
@@ -324,6 +343,43 @@ class _Parser:
                                 f"{offset}, which is not the header of a member")
             return member
         return scan
+
+    def gnu_index(self, raw: _Raw, index_of: dict[int, int]) -> Callable[[str], int | None] | None:
+        """A lookup by a dict made straight from the raw GNU table: its names
+        as bytes, each to its member's header offset, which the lookup maps to
+        the member.  That is about half the work of decoding every entry to
+        text and to its member (`symbol_table`), which only the cache,
+        `symbols` and `entries` need.  Every offset is checked here; None
+        (the caller then decodes the table, which reports the defect) unless
+        the names are plain ASCII and the table is whole and right."""
+        data = self.symtab_data
+        if raw.size < 4:
+            return None
+        (count,) = struct.unpack_from(">I", data, 0)
+        table = 4 * (count + 1)
+        offsets = array.array("I")
+        if table > raw.size or offsets.itemsize != 4:
+            return None
+        blob = data[table:raw.size]
+        if not blob.isascii():
+            return None
+        names = blob.split(b"\0", count)
+        if len(names) <= count:
+            return None
+        del names[count:]
+        offsets.frombytes(data[4:table])
+        if sys.byteorder == "little":
+            offsets.byteswap()
+        if not index_of.keys() >= set(offsets):
+            return None
+        where = dict(zip(names, offsets))       # later duplicates overwrite...
+        if len(where) != count:                 # ...so let the first ones win
+            where = dict(zip(reversed(names), reversed(offsets)))
+
+        def lookup(symbol: str) -> int | None:
+            offset = where.get(symbol.encode())
+            return None if offset is None else index_of[offset]
+        return lookup
 
     def check_magic(self) -> None:
         head = self.read(0, 8)

@@ -142,7 +142,8 @@ class IndexCache:
 
     def archive_table(self, ar: ArArchive) -> None:
         """Give `ar` its decoded symbol table from the table's entry, or remember
-        to write the entry if this link decodes the table."""
+        to write the entry if this link decodes or indexes the table (it is
+        decoded for the entry then, at `flush`)."""
         identity = ar.table_identity()
         if identity is None:
             return
@@ -162,7 +163,7 @@ class IndexCache:
         def payload() -> dict[str, Any]:
             names, members = ar.decoded_table()
             return {"names": names, "members": members}
-        self._tracked[key] = (payload, lambda: (int(ar.table_decoded),), (0,), TABLE)
+        self._tracked[key] = (payload, lambda: (int(ar.table_indexed),), (0,), TABLE)
 
     def reject(self) -> None:
         """A verified entry that still did not restore (counted, then rewritten)."""

@@ -390,3 +390,43 @@ def test_valid_handcrafted_archive_parses() -> None:
     # the offsets used in test_malformed are right: this one is well formed
     ar = ArArchive.from_bytes(MAGIC + symtab(1, [78], b"f\0") + header(b"a.o/", 0), "ok.a")
     assert ar.symbols == {"f": 0} and ar.members[0].header_offset == 78
+
+
+def _lazy(data: bytes, tmp: Path) -> ArArchive:
+    """`data` opened as a link opens an archive: the symbol table decoded on need."""
+    tmp.write_bytes(data)
+    return ArArchive.open(str(tmp))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(names_st, st.binary(max_size=9), symbols_st), max_size=6),
+       st.integers(0, 2))
+def test_lookups_past_the_scans_agree_with_the_decoded_table(
+        members: list[tuple[str, bytes, list[str]]], scans: int) -> None:
+    """After its first `SCANS` lookups an archive indexes the raw table (plain
+    ASCII names) or decodes it (any other): either way a symbol several members
+    define is found in the first, as lld's lazy symbols are."""
+    import tempfile
+    data = write_archive(members)
+    decoded = ArArchive.from_bytes(data, "p.a").symbols
+    asked = [s for _, _, syms in members for s in syms] + ["absent", "\u00e9t\u00e9"]
+    default = ArArchive.SCANS
+    try:
+        ArArchive.SCANS = scans
+        with tempfile.TemporaryDirectory() as tmp:
+            ar = _lazy(data, Path(tmp) / "p.a")
+            assert [ar.find(s) for s in asked] == [decoded.get(s) for s in asked]
+    finally:
+        ArArchive.SCANS = default
+
+
+def test_a_bad_offset_is_reported_by_the_lookup_that_indexes_the_table(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ArArchive, "SCANS", 0)
+    ar = _lazy(MAGIC + symtab(2, [79, 84], b"f\0g\0") + header(b"a.o/", 0), tmp_path / "b.a")
+    with pytest.raises(ArchiveError, match="entry 0 .'f'. points at offset 79, which is not "
+                                           "the header of a member"):
+        ar.find("g")
+    ok = _lazy(MAGIC + symtab(2, [84, 84], b"f\0f\0") + header(b"a.o/", 0), tmp_path / "c.a")
+    assert ok.find("f") == 0 and ok.find("g") is None and ok.table_indexed
+    assert not ok.table_decoded
