@@ -28,16 +28,17 @@ class InputError(Exception):
     """A bad input that is not a diagnostic of a source file (missing file, unwritable path)."""
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every subcommand, or of `only` one: a command line naming
-    its subcommand first imports just that module (`irld link` does not load
-    wasmtime or the report analyses: a third of a small C link's CPU time)."""
+def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of those in `only`: a command line
+    naming its subcommand first imports just that module (`irld link` does not
+    load wasmtime or the report analyses: a third of a small C link's CPU
+    time), and `irld --version` none."""
     parser = argparse.ArgumentParser(
         prog="irld", description="irld: a whole-program WebAssembly linker.")
     parser.add_argument("--version", action="version", version=f"irld {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS if only is None else (only,):
+    for name in COMMANDS if only is None else only:
         module = importlib.import_module(f"linker.cli.{name}_cmd")
         module.register(sub)
     return parser
@@ -82,7 +83,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except ResponseFileError as exc:
         print(f"irld: error: {exc}", file=sys.stderr)
         return 1
-    parser = build_parser(expanded[0] if expanded and expanded[0] in COMMANDS else None)
+    first = expanded[0] if expanded else None
+    parser = build_parser((first,) if first in COMMANDS else () if first == "--version" else None)
     args, extra = parser.parse_known_args(expanded)
     if extra:
         # A linker's inputs may follow its options (`irld link a.o -o x.wasm lib.a`);
