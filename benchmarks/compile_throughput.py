@@ -59,6 +59,27 @@ def best_of(n: int, fn: Callable[[], T]) -> tuple[float, float, T]:
     return best, best_cpu, result
 
 
+def reference_loop() -> float:
+    """CPU seconds (best of 3) of a fixed interpreted workload: a loop of
+    integer arithmetic, a dict update and a list append per step, 2,000,000
+    steps.  The MB/s figures are absolute, and this shared machine's speed
+    drifts by 2x from day to day (a whole C link, wasm-ld's included, moved
+    with it), so a run prints this beside them: compare throughputs of two
+    days by their MB/s times this figure."""
+    best = float("inf")
+    for _ in range(3):
+        c0 = time.process_time()
+        counts: dict[int, int] = {}
+        out: list[int] = []
+        acc = 0
+        for i in range(2_000_000):
+            acc = (acc * 31 + i) & 0xFFFF
+            counts[acc & 1023] = i
+            out.append(acc)
+        best = min(best, time.process_time() - c0)
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="IR compile throughput")
     ap.add_argument("--mb", type=float, default=5.0, help="IR text size in MB (default 5)")
@@ -101,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         assert obj_size == len(obj)
 
         print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"{platform.machine()}")
+              f"{platform.machine()}; reference loop {reference_loop():.3f} s CPU "
+              f"(`reference_loop`: this machine's speed today)")
         print(f"input: {size:,} bytes of IR text, {nfuncs:,} functions "
               f"(seed {args.seed}, generated in {gen_s:.2f} s)")
         print(f"object: {obj_size:,} bytes ({obj_size / size:.2f} x the text)")
