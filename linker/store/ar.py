@@ -99,7 +99,7 @@ class ArArchive:
 
     __slots__ = ("path", "buf", "members", "has_symbol_table", "index_bytes", "_table",
                  "_scan", "_index", "_lookup", "_entries", "_symbols", "_lookups", "_owners",
-                 "_identity")
+                 "_identity", "_members_of")
 
     # A link that asks for a few symbols (hello world against a 100,000-symbol
     # library) finds them by scanning the table; a dict is built on the
@@ -111,7 +111,8 @@ class ArArchive:
                  index_bytes: int = 0,
                  scan: Callable[[str], int | None] | None = None,
                  identity: Callable[[], bytes] | None = None,
-                 index: Callable[[], Callable[[str], int | None] | None] | None = None) -> None:
+                 index: Callable[[], Callable[[str], int | None] | None] | None = None,
+                 members_of: Callable[[], list[int] | None] | None = None) -> None:
         self.path = path
         self.buf = buf
         self.members = members
@@ -131,6 +132,7 @@ class ArArchive:
         self._lookups = 0
         self._owners: dict[str, list[int]] | None = None
         self._identity = identity
+        self._members_of = members_of
 
     def table_identity(self) -> bytes | None:
         """Bytes that determine the decoded symbol table (its raw bytes, format and
@@ -211,6 +213,17 @@ class ArArchive:
             for name, i in zip(self._names, self._idxs):
                 self._owners.setdefault(name, []).append(i)
         return list(self._owners.get(symbol, ()))
+
+    def entry_members(self) -> list[int]:
+        """The member of every symbol-table entry, in table order: what counting
+        the entries of unloaded members needs (`irld link -v`, the report), read
+        from a plain table's offsets without decoding its names when it is not
+        decoded yet."""
+        if self._entries is None and self._members_of is not None:
+            members = self._members_of()
+            if members is not None:
+                return members
+        return self._idxs
 
     def entries(self) -> list[tuple[str, int]]:
         """(symbol, member index) of every symbol-table entry, in table order."""
@@ -312,9 +325,11 @@ class _Parser:
             return head + struct.pack(f"<{len(offsets)}Q", *offsets) + data
         index = ((lambda: self.gnu_index(raw, index_of))
                  if flavour == "gnu" and width == 4 else None)
+        members_of = ((lambda: self.gnu_members(raw, index_of))
+                      if flavour == "gnu" and width == 4 else None)
         return ArArchive(self.path, self.buf, members,
                          lambda: self.symbol_table(symtab, index_of), True, read, scan,
-                         identity, index)
+                         identity, index, members_of)
 
     def gnu_scan(self, raw: _Raw, index_of: dict[int, int]) -> Callable[[str], int | None]:
         """A lookup in the raw GNU table: the name's position gives its entry."""
@@ -344,6 +359,33 @@ class _Parser:
             return member
         return scan
 
+    def gnu_members(self, raw: _Raw, index_of: dict[int, int]) -> list[int] | None:
+        """Each GNU table entry's member, from the offsets alone; None (the caller
+        then decodes the table, which reports the defect) if the count does not
+        fit the table or an offset is not a member's header."""
+        offsets = self.gnu_offsets(raw)
+        if offsets is None:
+            return None
+        try:
+            return [index_of[o] for o in offsets]
+        except KeyError:
+            return None
+
+    def gnu_offsets(self, raw: _Raw) -> array.array[int] | None:
+        """The member header offsets of a GNU table's entries, or None if its
+        count does not fit it."""
+        data = self.symtab_data
+        if raw.size < 4:
+            return None
+        (count,) = struct.unpack_from(">I", data, 0)
+        offsets = array.array("I")
+        if 4 * (count + 1) > raw.size or offsets.itemsize != 4:
+            return None
+        offsets.frombytes(data[4:4 * (count + 1)])
+        if sys.byteorder == "little":
+            offsets.byteswap()
+        return offsets
+
     def gnu_index(self, raw: _Raw, index_of: dict[int, int]) -> Callable[[str], int | None] | None:
         """A lookup by a dict made straight from the raw GNU table: its names
         as bytes, each to its member's header offset, which the lookup maps to
@@ -352,24 +394,17 @@ class _Parser:
         `symbols` and `entries` need.  Every offset is checked here; None
         (the caller then decodes the table, which reports the defect) unless
         the names are plain ASCII and the table is whole and right."""
-        data = self.symtab_data
-        if raw.size < 4:
+        offsets = self.gnu_offsets(raw)
+        if offsets is None:
             return None
-        (count,) = struct.unpack_from(">I", data, 0)
-        table = 4 * (count + 1)
-        offsets = array.array("I")
-        if table > raw.size or offsets.itemsize != 4:
-            return None
-        blob = data[table:raw.size]
+        count = len(offsets)
+        blob = self.symtab_data[4 * (count + 1):raw.size]
         if not blob.isascii():
             return None
         names = blob.split(b"\0", count)
         if len(names) <= count:
             return None
         del names[count:]
-        offsets.frombytes(data[4:table])
-        if sys.byteorder == "little":
-            offsets.byteswap()
         if not index_of.keys() >= set(offsets):
             return None
         where = dict(zip(names, offsets))       # later duplicates overwrite...

@@ -97,6 +97,10 @@ class Archive:
         """Symbols member `i` contributes to the symbol table, in table order."""
         return [s for s, o in self.ar.entries() if o == i]
 
+    def entry_members(self) -> list[int]:
+        """The member number of every symbol-table entry, in table order."""
+        return self.ar.entry_members()
+
     def symbol_entries(self) -> list[tuple[str, int]]:
         """(symbol, member number) of every symbol-table entry."""
         return self.ar.entries()

@@ -254,7 +254,7 @@ class Store:
         for ar in self.archives:
             members += len(ar.members)
             members_loaded += ar.loaded_count
-            lazy += sum(1 for _s, o in ar.symbol_entries() if not ar.is_loaded(o))
+            lazy += sum(1 for o in ar.entry_members() if not ar.is_loaded(o))
         return StoreCounts(self.command_line_objects, len(self.archives), members,
                            members_loaded, loaded, loaded + lazy)
 
