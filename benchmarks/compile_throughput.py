@@ -38,7 +38,8 @@ from typing import TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.genir import generate_text  # noqa: E402
-from linker.cli.compile_cmd import Job, compile_job, fewer_collections  # noqa: E402
+from linker.cli.compile_cmd import Job, compile_job
+from linker.gcpause import no_cyclic_gc  # noqa: E402
 from linker.compile import compile_module  # noqa: E402
 from linker.ir.parser import parse_module_checked  # noqa: E402
 from linker.ir.verify import verify_module  # noqa: E402
@@ -50,7 +51,7 @@ def best_of(n: int, fn: Callable[[], T]) -> tuple[float, float, T]:
     """The best wall time and the best CPU time (user + system) of `n` runs, and the result."""
     best, best_cpu, result = float("inf"), float("inf"), None
     for _ in range(n):
-        with fewer_collections():
+        with no_cyclic_gc():
             t0, c0 = time.perf_counter(), time.process_time()
             result = fn()
             best = min(best, time.perf_counter() - t0)
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.profile:
             prof = cProfile.Profile()
-            with fewer_collections():
+            with no_cyclic_gc():
                 prof.enable()
                 end_to_end()
                 prof.disable()

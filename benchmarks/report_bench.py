@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from linker.compile import compile_module, write_file_atomic  # noqa: E402
-from linker.driver import LinkOptions, link, no_cyclic_gc  # noqa: E402
+from linker.driver import LinkOptions, link  # noqa: E402
+from linker.gcpause import no_cyclic_gc  # noqa: E402
 from linker.ir.model import (AddrItem, BasicBlock, Branch, Call, Data, ExternFunc, Func,  # noqa: E402
                              Item, LocalGet, Module, Panic, Param, Return)
 from linker.ir.types import FuncType, ValType  # noqa: E402

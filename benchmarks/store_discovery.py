@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from linker.compile import compile_module  # noqa: E402
 from linker.marklive import discover  # noqa: E402
-from linker.driver import no_cyclic_gc  # noqa: E402
+from linker.gcpause import no_cyclic_gc  # noqa: E402
 from linker.ir.model import (AddrItem, Assign, BasicBlock, Call, Data, ExternFunc, Func,  # noqa: E402
                              IntItem, Item, Module, Param, Return, SymRef)
 from linker.ir.types import FuncType, ValType  # noqa: E402

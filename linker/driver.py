@@ -7,7 +7,7 @@ phase with nothing to do (e.g. the gc-sections listing when not asked for)
 returns at once.  Later work (decoding live bodies, FFI, layout, resolution,
 code generation, emission, the report) adds phases to the list.
 
-The cyclic garbage collector is paused while the phases run (`no_cyclic_gc`):
+The cyclic garbage collector is paused while the phases run (`linker.gcpause`):
 a link allocates hundreds of thousands of long-lived index records (each in
 a cycle with its object file), and the collector re-walking that growing
 heap cost as much as the work itself (discovery of 100,000 entities: about
@@ -47,16 +47,16 @@ Current phases:
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
 
 from linker.diagnostics import Diagnostic, DiagnosticError, errors_only
+from linker.gcpause import no_cyclic_gc
 from linker.conventions import TailCallMode
 from linker.ffi.plan import DEFAULT_CLOSURE_POOL, RUNTIME_FUNCS, FfiOptions, FfiPlan, plan_ffi
 from linker.jsloader import loader_outputs, output_paths
@@ -484,26 +484,6 @@ def peak_rss_kb() -> int:
         return 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak // 1024 if sys.platform == "darwin" else peak
-
-
-@contextlib.contextmanager
-def no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (see the module docstring)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            # Everything allocated while paused is still in the youngest
-            # generation, so the first collection after `enable` would walk
-            # all of it (0.85 s of CPU after a 20,000-function link,
-            # benchmarks/run.py).  Freezing then unfreezing moves every tracked
-            # object to the oldest generation in O(1): cycles are still
-            # collected, by the next full collection.
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
 
 
 def command_outputs(options: LinkOptions) -> contextlib.AbstractContextManager[object]:

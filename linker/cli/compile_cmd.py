@@ -10,19 +10,18 @@ are printed in input order whatever the order the workers finish in.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import signal
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import attrs
 
 from linker.compile import compile_module
 from linker.diagnostics import DiagnosticError, decode_source
+from linker.gcpause import no_cyclic_gc
 from linker.output import OutputSet, write_file_atomic
 
 
@@ -136,31 +135,6 @@ def _report(outcomes: Iterator[Outcome]) -> int:
     return status
 
 
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Pause the cyclic garbage collector while one module is compiled.
-
-    The IR is trees of frozen objects without cycles, and compiling one
-    module leaves almost no cyclic garbage (46 objects for the 5 MB module of
-    `benchmarks/compile_throughput.py`, the same peak RSS with or without
-    collections); but every collection walks the objects still in the
-    youngest generation, the whole parsed module at first: 0.4 s of a 6 s
-    compile.  On the way out every tracked object is moved to the oldest
-    generation in O(1) (freeze, unfreeze, as `linker.driver.no_cyclic_gc`),
-    so the first collection afterwards does not walk them either; cycles are
-    still collected, by the next full collection.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
-
-
 def compile_job(job: Job) -> Outcome:
     """Compile one input; never raises for bad input (the outcome says what went wrong)."""
     try:
@@ -172,7 +146,7 @@ def compile_job(job: Job) -> Outcome:
         return Outcome(False, exc.render())
     sources = {job.source: text}
     try:
-        with fewer_collections():
+        with no_cyclic_gc():
             data = compile_source(text, job.source)
     except DiagnosticError as exc:
         return Outcome(False, exc.render(sources))

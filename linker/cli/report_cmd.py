@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from linker.cli.main import InputError
-    from linker.driver import no_cyclic_gc
+    from linker.gcpause import no_cyclic_gc
     paths: list[str] = args.sources
     # Reading a report makes hundreds of thousands of long-lived objects; the cyclic
     # collector re-walking them doubled the time (as in the driver, linker.driver).

@@ -189,7 +189,7 @@ class Checker:
                 f.unlink()
             work.rmdir()
             # A link's store keeps its input files open until it is collected, and the
-            # driver leaves its objects in the oldest generation (linker.driver's
+            # driver leaves its objects in the oldest generation (linker.gcpause's
             # no_cyclic_gc): collect now, or four links a program run out of descriptors.
             gc.collect()
 
