@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -39,9 +39,9 @@ INDEXED_KINDS = frozenset({EntityKind.FUNC, EntityKind.DATA, EntityKind.GLOBAL,
 C_INDEXED_KINDS = frozenset({EntityKind.FUNC, EntityKind.DATA, EntityKind.GLOBAL})
 
 
-@attrs.frozen(slots=True)
-class Member:
-    """One member of an archive: its name and where its object file lies."""
+class Member(NamedTuple):
+    """One member of an archive: its name and where its object file lies (a named
+    tuple, as `ArMember`: one is made per member when the archive opens)."""
 
     name: str
     offset: int

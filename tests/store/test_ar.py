@@ -373,6 +373,10 @@ def test_every_byte_mutation_is_an_archive_error_or_ok() -> None:
     (MAGIC + symtab(1, [78], b"\xff\0") + header(b"a.o/", 0), "name 0 '\u00ff' is not valid UTF-8"),
     (MAGIC + header(b"#1/x", 0), "bad BSD long name"),
     (MAGIC + header(b"#1/9", 2) + b"ab", "longer than the member"),
+    # past the first member too, where ordinary `name/` fields take a short path
+    (MAGIC + header(b"a.o/", 0) + header(b"#1/", 0), "bad BSD long name"),
+    (MAGIC + header(b"a.o/", 0) + header(b"\xff.o/", 0), "is not valid UTF-8"),
+    (MAGIC + header(b"a.o/", 0) + header(b"b.o/", 5), "extends past the end"),
 ])
 def test_malformed(data: bytes, expected: str) -> None:
     assert expected in reason(data)
