@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import launch  # noqa: E402
 import linker  # noqa: E402
 import linker.host  # noqa: E402
 
@@ -157,7 +158,7 @@ def bench_runs(repeat: int) -> None:
 
 
 def fresh_link(inputs: list[str], output: Path, lto: bool) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(
+    out = launch.fresh([sys.executable, "-c", MEASURE, json.dumps(
         {"inputs": inputs, "output": str(output), "lto": lto})], check=True,
         capture_output=True, text=True, cwd=ROOT)
     r: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import launch  # noqa: E402
 from lto import MEASURE  # noqa: E402
 
 # The measuring script, with the process's CPU time added to what it prints.
@@ -47,7 +47,7 @@ def program(modules: int) -> list[str]:
 
 def fresh(tree: Path, inputs: list[str], output: Path, lto: bool) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=str(tree))
-    out = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(
+    out = launch.fresh([sys.executable, "-c", SCRIPT, json.dumps(
         {"inputs": inputs, "output": str(output), "lto": lto})], check=True,
         capture_output=True, text=True, cwd=tree, env=env)
     r: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])

@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gen  # noqa: E402
+import launch  # noqa: E402
 
 PY = sys.executable
 IRLD = str(Path(PY).with_name("irld"))
@@ -171,8 +172,8 @@ def measure_link(inputs: list[str], *, repeat: int = 1, env: dict[str, str] | No
     for _ in range(repeat):
         args = json.dumps({"inputs": inputs, **kw})
         t = time.perf_counter()
-        out = subprocess.run([PY, "-c", MEASURE, args], check=True, capture_output=True,
-                             text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+        out = launch.fresh([PY, "-c", MEASURE, args], check=True, capture_output=True,
+                           text=True, cwd=ROOT, env={**os.environ, **(env or {})})
         wall = time.perf_counter() - t
         r = json.loads(out.stdout.strip().splitlines()[-1])
         r["wall_s"] = wall
