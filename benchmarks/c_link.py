@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gen_c  # noqa: E402
+import launch  # noqa: E402
 
 CACHE = ROOT / "build" / "bench-c"
 
@@ -222,43 +223,16 @@ def _skip_limits(b: bytes, k: int) -> int:
 _CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-# The child is started by a small launcher process, not by this one: Linux
-# carries the peak RSS of the memory image a process had before `exec` into
-# its `ru_maxrss`, so a child forked from this (large) harness would report at
-# least the harness's own peak.  The launcher is a bare interpreter (about
-# 10 MB); it forks and execs the command and prints the grandchild's
-# `os.wait4` figures.
-_LAUNCHER = """
-import json, os, sys, time
-log = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-t = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    try:
-        os.execvp(sys.argv[2], sys.argv[2:])
-    except OSError as exc:
-        os.write(2, f"cannot run {sys.argv[2]}: {exc}\\n".encode())
-        os._exit(127)
-_pid, status, ru = os.wait4(pid, 0)
-wall = time.perf_counter() - t
-print(json.dumps([os.waitstatus_to_exitcode(status), wall, ru.ru_utime, ru.ru_stime,
-                  ru.ru_maxrss]))
-"""
-
-
 def measure(cmd: list[str], log: Path) -> dict[str, Any]:
-    """Run `cmd` once in a fresh process; wall time, CPU and peak RSS from `os.wait4`
-    (in a launcher process, so the peak is the command's own: `_LAUNCHER`)."""
-    done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(log), *cmd],
-                          env=_CHILD_ENV, stdin=subprocess.DEVNULL, capture_output=True,
-                          check=True)
-    rc, wall, user, sys_s, maxrss = json.loads(done.stdout)
-    return {"rc": rc, "wall_s": wall, "cpu_s": user + sys_s,
-            "user_s": user, "sys_s": sys_s,
-            "peak_rss_mb": maxrss / 1024,
+    """Run `cmd` once in a fresh process, its output to `log`; wall time, CPU and
+    peak RSS from `os.wait4`, taken by `launch.measured` (a small launcher
+    process, so the peak is the command's own)."""
+    with open(log, "wb") as out:
+        r = launch.measured(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                            env=_CHILD_ENV)
+    return {"rc": r["rc"], "wall_s": r["wall_s"], "cpu_s": r["user_s"] + r["sys_s"],
+            "user_s": r["user_s"], "sys_s": r["sys_s"],
+            "peak_rss_mb": r["peak_rss_kb"] / 1024,
             "log": log.read_text(errors="replace")}
 
 

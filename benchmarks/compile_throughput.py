@@ -38,7 +38,7 @@ from typing import TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.genir import generate_text  # noqa: E402
-from linker.cli.compile_cmd import Job, compile_job
+from linker.cli.compile_cmd import Job, compile_job  # noqa: E402
 from linker.gcpause import no_cyclic_gc  # noqa: E402
 from linker.compile import compile_module  # noqa: E402
 from linker.ir.parser import parse_module_checked  # noqa: E402

@@ -235,7 +235,7 @@ class ArArchive:
         try:
             with open(path, "rb") as fh:
                 fd = fh.fileno()
-                return _Parser(buf, path, lambda pos, n: os.pread(fd, n, pos), fd).parse()
+                return _Parser(buf, path, lambda pos, n: os.pread(fd, n, pos)).parse()
         except OSError as exc:
             raise ArchiveError(path, f"cannot read: {exc.strerror or exc}") from None
         except ArchiveError:
@@ -278,10 +278,8 @@ class _Parser:
     """One pass over the headers, then the long names and the symbol table."""
 
     def __init__(self, buf: Any, path: str,
-                 read: Callable[[int, int], bytes] | None = None,
-                 fd: int | None = None) -> None:
+                 read: Callable[[int, int], bytes] | None = None) -> None:
         self.buf = buf
-        self.fd = fd        # `read` is `os.pread` on it: headers call that directly
         self.path = path
         self.end = len(buf)
         self.long_names: bytes | None = None
@@ -301,16 +299,12 @@ class _Parser:
         symtab: tuple[_Raw, str, int] | None = None
         members: list[ArMember] = []
         for n, raw in enumerate(raws):
-            field = raw.field
-            if n and field[-1:] == b"/" and field[:1] != b"/" and not field.startswith(b"#1/"):
-                # An ordinary GNU short name (`name.o/`), nearly every member.
-                members.append(ArMember(self.decode_name(field[:-1], raw), raw.offset,
-                                        raw.data_offset, raw.size))
-                continue
-            kind = self.special(n, raw)
+            # Only the first member or a name starting with '/' can be special
+            # (`special`); the check is skipped for the thousands of others.
+            kind = self.special(n, raw) if n == 0 or raw.field[:1] == b"/" else None
             if kind is not None:
                 symtab = kind
-            elif field != b"//":
+            elif raw.field != b"//":
                 members.append(self.member(raw))
         read = len(MAGIC) + HEADER_SIZE * len(raws) + len(self.long_names or b"")
         if symtab is None:
@@ -447,14 +441,13 @@ class _Parser:
         is parsed inline, anything else by `header`, which says what is wrong."""
         raws: list[_Raw] = []
         pos = len(MAGIC)
-        end, read, fd, pread = self.end, self.read, self.fd, os.pread
+        end, read = self.end, self.read
         while pos < end:  # a final odd member may lack its pad byte at end of file
-            hdr = read(pos, HEADER_SIZE) if fd is None else pread(fd, HEADER_SIZE, pos)
+            hdr = read(pos, HEADER_SIZE)
             size_field = hdr[48:58].rstrip(b" ")
+            size = int(size_field) if size_field.isdigit() else -1
             data = pos + HEADER_SIZE
-            if (len(hdr) == HEADER_SIZE and hdr[58:60] == FMAG and size_field.isdigit()
-                    and data + int(size_field) <= end):
-                size = int(size_field)
+            if len(hdr) == HEADER_SIZE and hdr[58:60] == FMAG and 0 <= size <= end - data:
                 raws.append(_Raw(pos, hdr[:16].rstrip(b" "), data, size))
             else:
                 raws.append(self.header(pos))

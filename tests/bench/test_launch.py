@@ -34,3 +34,15 @@ def test_the_launcher_passes_the_status_and_the_output_through() -> None:
     assert (done.returncode, done.stdout) == (3, "hi\n")
     missing = launch.fresh(["/nonexistent/program"], capture_output=True, text=True)
     assert missing.returncode == 127 and "cannot run /nonexistent/program" in missing.stderr
+
+
+def test_measured_reports_the_commands_own_figures(tmp_path: Path) -> None:
+    ballast = bytearray(200 * 1024 * 1024)
+    ballast[::4096] = b"\1" * len(range(0, len(ballast), 4096))
+    spin = "import sys; x = bytearray(50 * 2**20); x[::4096] = b'1' * (len(x) // 4096); sys.exit(5)"
+    with open(tmp_path / "log", "wb") as out:
+        r = launch.measured([sys.executable, "-c", spin], stdout=out, stderr=out)
+    del ballast
+    assert r["rc"] == 5
+    assert 50 * 1024 <= r["peak_rss_kb"] < 150 * 1024      # its 50 MB, not the harness's 200
+    assert r["wall_s"] > 0 and r["user_s"] + r["sys_s"] > 0
