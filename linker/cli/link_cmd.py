@@ -301,12 +301,15 @@ def run(args: argparse.Namespace) -> int:
             write_report_files(result, opts, args.report, args.map,
                                reproducible=args.reproducible
                                or "SOURCE_DATE_EPOCH" in os.environ)
+        # Before the outputs are committed: the counts read every archive's member
+        # headers, and a defect found there fails the link (linker.store.ar).
+        verbose = verbose_report(result) if opts.verbose else None
     for w in result.warnings:
         print(w.render(), file=sys.stderr)
     for line in result.gc_sections:
         print(line)
-    if opts.verbose:
-        print(verbose_report(result), file=sys.stderr)
+    if verbose is not None:
+        print(verbose, file=sys.stderr)
     return 0
 
 

@@ -35,8 +35,15 @@ name in the first N bytes of the data, and the first member ``__.SYMDEF``
 of a ranlib array, (name offset, member header offset) pairs, the byte size of
 a string table, the string table.
 
-Opening reads the headers and the symbol table only (the file is
-memory-mapped); member data is sliced out on demand.  A symbol several members
+Opening reads the special members at the front only (the symbol table and
+the long-name table; the file is memory-mapped), and checks that the member
+the table's last entry names lies inside the file, which a truncated archive
+fails.  The other members' headers are read, all in one walk that checks
+each, the first time something needs a member: a symbol found in the table,
+the member list, or the decoded table.  A link that finds nothing in an
+archive (a hello world against a 200,000-function library) reads none of its
+2,001 headers; as in lld, a defect in a header no phase reaches is not
+reported.  Member data is sliced out on demand.  A symbol several members
 define maps to the first entry in the symbol table, which is the first member
 in file order, as lld's lazy archive symbols do.  Every malformed input raises
 `ArchiveError` naming the file and the defect.
@@ -49,6 +56,7 @@ import mmap
 import os
 import struct
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
@@ -96,7 +104,7 @@ class ArArchive:
     and `index_bytes` how many bytes opening read (headers and tables).
     """
 
-    __slots__ = ("path", "buf", "members", "has_symbol_table", "index_bytes", "_table",
+    __slots__ = ("path", "buf", "has_symbol_table", "index_bytes", "_source", "_table",
                  "_scan", "_index", "_lookup", "_entries", "_symbols", "_lookups", "_owners",
                  "_identity", "_members_of")
 
@@ -105,7 +113,7 @@ class ArArchive:
     # 17th lookup, or when all the symbols are asked for.
     SCANS = 16
 
-    def __init__(self, path: str, buf: Any, members: list[ArMember],
+    def __init__(self, path: str, buf: Any, source: _Parser,
                  table: Callable[[], tuple[list[str], list[int]]], has_symbol_table: bool,
                  index_bytes: int = 0,
                  scan: Callable[[str], int | None] | None = None,
@@ -114,7 +122,7 @@ class ArArchive:
                  members_of: Callable[[], list[int] | None] | None = None) -> None:
         self.path = path
         self.buf = buf
-        self.members = members
+        self._source = source        # reads the member headers when first needed
         self.has_symbol_table = has_symbol_table
         self.index_bytes = index_bytes
         # The table is decoded (and its entries checked) on first need: a link
@@ -132,6 +140,17 @@ class ArArchive:
         self._owners: dict[str, list[int]] | None = None
         self._identity = identity
         self._members_of = members_of
+
+    @property
+    def members(self) -> list[ArMember]:
+        """The ordinary members in file order (every header is read and checked
+        the first time this is asked, directly or by a lookup that finds a member)."""
+        return self._source.members()
+
+    @property
+    def walked(self) -> bool:
+        """Whether the member headers have been read (see `members`)."""
+        return self._source.walked
 
     def table_identity(self) -> bytes | None:
         """Bytes that determine the decoded symbol table (its raw bytes, format and
@@ -230,15 +249,21 @@ class ArArchive:
 
     @staticmethod
     def open(path: str) -> ArArchive:
-        """Memory-map `path` and read its headers and symbol table."""
+        """Memory-map `path` and read its symbol table (see the module docstring)."""
         buf = _map(path)
         try:
-            with open(path, "rb") as fh:
-                fd = fh.fileno()
-                return _Parser(buf, path, lambda pos, n: os.pread(fd, n, pos)).parse()
+            reader = _FileReader(path)
         except OSError as exc:
+            if isinstance(buf, mmap.mmap):
+                buf.close()
+            raise ArchiveError(path, f"cannot read: {exc.strerror or exc}") from None
+        try:
+            return _Parser(buf, path, reader).parse()
+        except OSError as exc:
+            reader.close()
             raise ArchiveError(path, f"cannot read: {exc.strerror or exc}") from None
         except ArchiveError:
+            reader.close()
             if isinstance(buf, mmap.mmap):
                 buf.close()
             raise
@@ -246,9 +271,10 @@ class ArArchive:
     @staticmethod
     def from_bytes(buf: Any, path: str) -> ArArchive:
         """Parse an archive held in `buf` (bytes, mmap or memoryview); `path` names it in
-        errors.  Unlike `open`, which decodes the symbol table on first need, this
-        checks every entry now."""
+        errors.  Unlike `open`, which reads the member headers and decodes the
+        symbol table on first need, this checks every header and entry now."""
         ar = _Parser(buf, path).parse()
+        ar._source.members()
         ar._decoded()
         return ar
 
@@ -261,9 +287,9 @@ class ArArchive:
         """`lib.a(member.o)`, as lld names an archive member."""
         return f"{self.path}({self.members[i].name})"
 
-    def __repr__(self) -> str:
-        return (f"ArArchive({self.path!r}, {len(self.members)} members, "
-                f"{len(self.symbols)} symbols)")
+    def __repr__(self) -> str:      # reads nothing more (a repr that fails helps no one)
+        members = f"{len(self.members)} members" if self.walked else "headers not read"
+        return f"ArArchive({self.path!r}, {members})"
 
 
 def _map(path: str) -> Any:
@@ -274,65 +300,157 @@ def _show(raw: bytes) -> str:
     return repr(raw.decode("latin-1"))
 
 
-class _Parser:
-    """One pass over the headers, then the long names and the symbol table."""
+class _FileReader:
+    """`pread` on the archive's file, kept open until the member headers have been
+    read (`_Parser.members`), or until the archive is dropped if they never are."""
 
-    def __init__(self, buf: Any, path: str,
-                 read: Callable[[int, int], bytes] | None = None) -> None:
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    def __call__(self, pos: int, n: int) -> bytes:
+        return os.pread(self.fd, n, pos)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class _Parser:
+    """The special members at the front when opening; every member header, in one
+    pass, when first needed (`members`); the symbol table when first needed."""
+
+    def __init__(self, buf: Any, path: str, read: _FileReader | None = None) -> None:
         self.buf = buf
         self.path = path
         self.end = len(buf)
         self.long_names: bytes | None = None
         self.symtab_data = b""
+        self.first = len(MAGIC)           # the first header after the special members
+        self._members: list[ArMember] | None = None
+        self._index_of: dict[int, int] | None = None
+        self._error: ArchiveError | None = None
         # Headers and tables are read through `read`: for a mapped file, `pread`,
         # because touching each member's header through the map faults in the
         # pages around it (about 64 KB each), which a 1,000-member archive of
         # 115 MB turned into 110 MB of resident memory for a hello-world link.
-        self.read = read if read is not None else lambda pos, n: bytes(buf[pos:pos + n])
+        self.reader = read
+        self.read: Callable[[int, int], bytes] = (
+            read if read is not None else lambda pos, n: bytes(buf[pos:pos + n]))
+        if read is not None:
+            weakref.finalize(self, read.close)
 
     def fail(self, reason: str) -> ArchiveError:
         return ArchiveError(self.path, reason)
 
     def parse(self) -> ArArchive:
         self.check_magic()
-        raws = self.headers()
-        symtab: tuple[_Raw, str, int] | None = None
-        members: list[ArMember] = []
-        for n, raw in enumerate(raws):
-            # Only the first member or a name starting with '/' can be special
-            # (`special`); the check is skipped for the thousands of others.
-            kind = self.special(n, raw) if n == 0 or raw.field[:1] == b"/" else None
+        symtab, headers = self.front()
+        read = len(MAGIC) + HEADER_SIZE * headers + len(self.long_names or b"")
+        if symtab is None:
+            return ArArchive(self.path, self.buf, self, lambda: ([], []), False, read)
+        return self.with_symbols(symtab, read + symtab[0].size)
+
+    def front(self) -> tuple[tuple[_Raw, str, int] | None, int]:
+        """The special members before the ordinary ones: the symbol table (first),
+        the `//` long-name table (first, or after the symbol table).  Returns the
+        table and how many headers were read; `first` is where members start."""
+        symtab = None
+        pos = self.first
+        for n in (0, 1):
+            if pos >= self.end:
+                return symtab, n
+            raw = self.header(pos)
+            kind = self.special(n, raw)
             if kind is not None:
                 symtab = kind
             elif raw.field != b"//":
-                members.append(self.member(raw))
-        read = len(MAGIC) + HEADER_SIZE * len(raws) + len(self.long_names or b"")
-        if symtab is None:
-            return ArArchive(self.path, self.buf, members, lambda: ([], []), False, read)
-        return self.with_symbols(members, symtab, read + symtab[0].size)
+                return symtab, n + 1
+            pos = self.first = raw.data_offset + raw.size + (raw.size & 1)
+        return symtab, 2
 
-    def with_symbols(self, members: list[ArMember], symtab: tuple[_Raw, str, int],
-                     read: int) -> ArArchive:
-        index_of = {m.header_offset: i for i, m in enumerate(members)}
+    @property
+    def walked(self) -> bool:
+        return self._members is not None
+
+    def members(self) -> list[ArMember]:
+        """Every ordinary member, from one walk of the headers after the special
+        members (the first call walks and checks them; a defect found is raised
+        again by every later call)."""
+        if self._members is None:
+            if self._error is None:
+                try:
+                    self._members = self.walk()
+                except OSError as exc:
+                    self._error = self.fail(f"cannot read: {exc.strerror or exc}")
+                except ArchiveError as exc:
+                    self._error = exc
+                finally:
+                    if self.reader is not None:
+                        self.reader.close()
+            if self._error is not None:
+                raise self._error
+            assert self._members is not None
+        return self._members
+
+    def walk(self) -> list[ArMember]:
+        members: list[ArMember] = []
+        for raw in self.headers(self.first):
+            # Only a name starting with '/' can be special (`special`); the check
+            # is skipped for the thousands of others.
+            if raw.field[:1] != b"/" or self.special(-1, raw) is None and raw.field != b"//":
+                members.append(self.member(raw))
+        return members
+
+    def index_of(self) -> dict[int, int]:
+        """Member header offset -> member number."""
+        if self._index_of is None:
+            self._index_of = {m.header_offset: i for i, m in enumerate(self.members())}
+        return self._index_of
+
+    def with_symbols(self, symtab: tuple[_Raw, str, int], read: int) -> ArArchive:
         raw, flavour, width = symtab
         # Read now: the file may be closed when the table is decoded.
         self.symtab_data = self.read(raw.data_offset, raw.size)
-        scan = self.gnu_scan(raw, index_of) if flavour == "gnu" and width == 4 else None
+        gnu32 = flavour == "gnu" and width == 4
+        scan = self.gnu_scan(raw) if gnu32 else None
+        if flavour == "gnu":
+            read += self.check_last_entry(raw, width)
         data = self.symtab_data
-        offsets = [m.header_offset for m in members]
 
         def identity() -> bytes:
+            offsets = [m.header_offset for m in self.members()]
             head = f"{flavour} {width} {len(offsets)}\0".encode()
             return head + struct.pack(f"<{len(offsets)}Q", *offsets) + data
-        index = ((lambda: self.gnu_index(raw, index_of))
-                 if flavour == "gnu" and width == 4 else None)
-        members_of = ((lambda: self.gnu_members(raw, index_of))
-                      if flavour == "gnu" and width == 4 else None)
-        return ArArchive(self.path, self.buf, members,
-                         lambda: self.symbol_table(symtab, index_of), True, read, scan,
-                         identity, index, members_of)
+        index = (lambda: self.gnu_index(raw)) if gnu32 else None
+        members_of = (lambda: self.gnu_members(raw)) if gnu32 else None
+        return ArArchive(self.path, self.buf, self, lambda: self.symbol_table(symtab), True,
+                         read, scan, identity, index, members_of)
 
-    def gnu_scan(self, raw: _Raw, index_of: dict[int, int]) -> Callable[[str], int | None]:
+    def check_last_entry(self, raw: _Raw, width: int) -> int:
+        """Refuse a truncated archive at open, though its headers are read later:
+        llvm-ar and GNU ar list the members in file order, so the last entry of
+        the table names the last member with symbols, and cutting the file short
+        cuts that member.  (A table whose count does not fit is reported when
+        it is decoded; an entry at a bad offset when its member is needed.)
+        Returns the bytes read."""
+        code = ">I" if width == 4 else ">Q"
+        if raw.size < width:
+            return 0
+        (count,) = struct.unpack_from(code, self.symtab_data, 0)
+        if count == 0 or width * (count + 1) > raw.size:
+            return 0
+        (offset,) = struct.unpack_from(code, self.symtab_data, width * count)
+        if offset >= self.end:
+            raise self.fail(f"symbol table entry {count - 1} points at offset {offset}, past "
+                            f"the end of the archive ({self.end} bytes): the file is truncated")
+        hdr = self.read(offset, HEADER_SIZE)
+        size_field = hdr[48:58].rstrip(b" ")
+        if len(hdr) == HEADER_SIZE and hdr[58:60] == FMAG and size_field.isdigit():
+            self.header(offset)             # its data must fit too
+        return HEADER_SIZE
+
+    def gnu_scan(self, raw: _Raw) -> Callable[[str], int | None]:
         """A lookup in the raw GNU table: the name's position gives its entry."""
         data = self.symtab_data
         if raw.size < 4:
@@ -358,14 +476,14 @@ class _Parser:
             if k >= count:
                 return None
             (offset,) = struct.unpack_from(">I", data, 4 + 4 * k)
-            member = index_of.get(offset)
+            member = self.index_of().get(offset)
             if member is None:
                 raise self.fail(f"symbol table entry {k} ({symbol!r}) points at offset "
                                 f"{offset}, which is not the header of a member")
             return member
         return scan
 
-    def gnu_members(self, raw: _Raw, index_of: dict[int, int]) -> list[int] | None:
+    def gnu_members(self, raw: _Raw) -> list[int] | None:
         """Each GNU table entry's member, from the offsets alone; None (the caller
         then decodes the table, which reports the defect) if the count does not
         fit the table or an offset is not a member's header."""
@@ -373,6 +491,7 @@ class _Parser:
         if offsets is None:
             return None
         try:
+            index_of = self.index_of()
             return [index_of[o] for o in offsets]
         except KeyError:
             return None
@@ -392,7 +511,7 @@ class _Parser:
             offsets.byteswap()
         return offsets
 
-    def gnu_index(self, raw: _Raw, index_of: dict[int, int]) -> Callable[[str], int | None] | None:
+    def gnu_index(self, raw: _Raw) -> Callable[[str], int | None] | None:
         """A lookup by a dict made straight from the raw GNU table: its names
         as bytes, each to its member's header offset, which the lookup maps to
         the member.  That is about half the work of decoding every entry to
@@ -411,6 +530,7 @@ class _Parser:
         if len(names) <= count:
             return None
         del names[count:]
+        index_of = self.index_of()
         if not index_of.keys() >= set(offsets):
             return None
         where = dict(zip(names, offsets))       # later duplicates overwrite...
@@ -435,12 +555,11 @@ class _Parser:
             raise self.fail(f"truncated archive magic ({len(head)} of 8 bytes)")
         raise self.fail("not an ar archive (bad magic)")
 
-    def headers(self) -> list[_Raw]:
-        """Every header, in file order.  The loop runs once per member (2,001 times
-        for a hello world against a 200,000-function library): a well-formed header
-        is parsed inline, anything else by `header`, which says what is wrong."""
+    def headers(self, pos: int) -> list[_Raw]:
+        """Every header from `pos` on, in file order.  The loop runs once per member
+        (2,001 times for a 200,000-function library): a well-formed header is
+        parsed inline, anything else by `header`, which says what is wrong."""
         raws: list[_Raw] = []
-        pos = len(MAGIC)
         end, read = self.end, self.read
         while pos < end:  # a final odd member may lack its pad byte at end of file
             hdr = read(pos, HEADER_SIZE)
@@ -542,15 +661,14 @@ class _Parser:
             raise self.fail(f"member name {_show(name)} at offset {raw.offset} "
                             f"is not valid UTF-8") from None
 
-    def symbol_table(self, symtab: tuple[_Raw, str, int],
-                     index_of: dict[int, int]) -> tuple[list[str], list[int]]:
+    def symbol_table(self, symtab: tuple[_Raw, str, int]) -> tuple[list[str], list[int]]:
         """The table's entries: symbol names and the index of the member each names."""
         raw, flavour, width = symtab
         if flavour == "gnu":
             names, offsets = self.gnu_symbols(raw, width)
         else:
             names, offsets = self.bsd_symbols(raw, width)
-        return self.resolve(names, offsets, index_of)
+        return self.resolve(names, offsets, self.index_of())
 
     def gnu_symbols(self, raw: _Raw, width: int) -> tuple[list[str], Sequence[int]]:
         code = "I" if width == 4 else "Q"

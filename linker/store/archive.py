@@ -11,8 +11,9 @@ ones), which for irld objects is what their wasm symbol table defines plus
 their host imports (an irld host import is a definition other modules
 resolve against).
 
-Opening an archive memory-maps the file and reads the member headers and
-the symbol table only; a member's own index is read (`ObjectFile.from_buffer`
+Opening an archive memory-maps the file and reads its symbol table only
+(the member headers are read when a lookup first finds a member, or the
+member list is asked for: `linker.store.ar`); a member's own index is read (`ObjectFile.from_buffer`
 on the map) the first time something pulls it, and its bodies only when a
 later phase asks.  Diagnostics name the archive, or the member as
 `lib.a(b.o)`.
@@ -53,16 +54,27 @@ class Archive:
     """An opened archive: the member table and symbol index, members loaded on demand."""
 
     name: str
-    members: tuple[Member, ...]
     ar: ArArchive = attrs.field(repr=False)
     stats: LoadStats = attrs.field(factory=LoadStats, repr=False)
     _loaded: dict[int, ObjectFile] = attrs.field(factory=dict, repr=False)
     # The object index cache members are read through (linker.store.objcache).
     cache: IndexCache | None = attrs.field(default=None, repr=False)
+    _members: tuple[Member, ...] | None = attrs.field(default=None, repr=False)
 
     @property
     def buf(self) -> Any:
         return self.ar.buf
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        """Every member, in file order (reading the member headers if no lookup has)."""
+        if self._members is None:
+            try:
+                self._members = tuple(Member(m.name, m.data_offset, m.size)
+                                      for m in self.ar.members)
+            except ArchiveError as exc:
+                raise ObjectError(exc.file, exc.reason) from None
+        return self._members
 
     def find(self, symbol: str) -> int | None:
         """The number of the first member defining `symbol`, or None."""
@@ -112,7 +124,7 @@ class Archive:
     @staticmethod
     def open(path: str, stats: LoadStats | None = None,
              cache: IndexCache | None = None) -> "Archive":
-        """Open an archive, reading its member headers and symbol table only;
+        """Open an archive, reading its symbol table only;
         members (and the decoded symbol table) go through `cache` if given."""
         try:
             ar = Archive._wrap(ArArchive.open(path), stats)
@@ -120,7 +132,10 @@ class Archive:
             raise ObjectError(exc.file, exc.reason) from None
         if cache is not None:
             ar.cache = cache
-            cache.archive_table(ar.ar)
+            try:
+                cache.archive_table(ar.ar)
+            except ArchiveError as exc:
+                raise ObjectError(exc.file, exc.reason) from None
         return ar
 
     @staticmethod
@@ -136,8 +151,7 @@ class Archive:
         name = ar.path
         stats.indices_read += 1
         stats.bytes_read += ar.index_bytes
-        members = tuple(Member(m.name, m.data_offset, m.size) for m in ar.members)
-        return Archive(name, members, ar, stats)
+        return Archive(name, ar, stats)
 
 
 # ---------------------------------------------------------------- writing

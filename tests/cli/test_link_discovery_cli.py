@@ -201,6 +201,29 @@ def test_bad_archive_exit_1_without_traceback(prog: Path, damage: str) -> None:
                   "(file corrupted)\n"}[damage]
 
 
+@pytest.mark.parametrize("extra,code", [([], 0), (["-v"], 1), (["--report", "r.json"], 1),
+                                        (["--root", "extra_f"], 1)])
+def test_bad_member_header_is_found_when_the_headers_are_read(
+        prog: Path, capsys: Capsys, extra: list[str], code: int) -> None:
+    """As lld: a link that finds nothing in an archive reads none of its member
+    headers, so a bad one there goes unseen; a link that finds a member, or counts
+    the members (`-v`, `--report`), reads them all and fails on it, writing nothing."""
+    data = bytearray(archive_bytes([("extra.o", module("extra", func("extra_f"))),
+                                    ("more.o", module("more", func("more_f")))]))
+    at = data.index(b"more.o/")
+    data[at + 58:at + 60] = b"XX"
+    Path("other.a").write_bytes(bytes(data))
+    got, _, err = run(["link", "main.o", "util.o", "lib/libstd.a", "other.a",
+                       "-o", "out.wasm", *extra], capsys)
+    assert got == code
+    if code == 0:
+        assert err == "" and Path("out.wasm").exists()
+        return
+    assert err == (f"other.a: error: bad header terminator b'XX' (expected b'`\\n') "
+                   f"in member header at offset {at}\n")
+    assert not Path("out.wasm").exists() and not Path("r.json").exists()
+
+
 def test_output_independent_of_hash_seed(prog: Path) -> None:
     outs = set()
     for seed in ("0", "1", "12345"):

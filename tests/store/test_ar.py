@@ -456,3 +456,78 @@ def test_entry_members_of_a_bad_table_decode_it_and_report_the_defect(tmp_path: 
     ar = _lazy(MAGIC + symtab(2, [79, 84], b"f\0g\0") + header(b"a.o/", 0), tmp_path / "b.a")
     with pytest.raises(ArchiveError, match="points at offset 79, which is not the header"):
         ar.entry_members()
+
+
+# --- reading the member headers only when needed ----------------------------------------------
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_opening_reads_only_the_front_and_a_miss_reads_no_header(tmp_path: Path) -> None:
+    """A link that finds nothing in a library (hello world against 200,000 functions)
+    reads its symbol table and not one of its 2,000 member headers; the first symbol
+    found reads them all, once, and closes the file it read them through."""
+    members = [(f"member_{m}.o", b"x" * (m % 3), [f"s_{m}_{k}" for k in range(3)])
+               for m in range(2000)]
+    path = tmp_path / "big.a"
+    path.write_bytes(write_archive(members))
+    ar = ArArchive.open(str(path))
+    fds = _open_fds()                       # the map's, and the file for the headers
+    assert ar.find("absent") is None and ar.find("s_0") is None
+    walked, read = ar.walked, ar.index_bytes
+    assert ar.find("s_1234_2") == 1234 and ar.walked
+    assert _open_fds() == fds - 1
+    assert ar.members[1234].name == "member_1234.o" and len(ar.members) == 2000
+    # the magic, the table, the first member's header (the special ones ended), the last's
+    assert not walked and read == ar.members[0].data_offset + 60
+
+
+def test_an_archive_never_walked_closes_its_file_when_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "lib.a"
+    path.write_bytes(write_archive(FAKE))
+    fds = _open_fds()
+    ar = ArArchive.open(str(path))
+    assert ar.find("nothing") is None and not ar.walked
+    assert _open_fds() == fds + 2           # the map's, and the file for the headers
+    del ar
+    import gc
+    gc.collect()
+    assert _open_fds() == fds
+
+
+def test_a_bad_header_is_reported_when_the_headers_are_read(tmp_path: Path) -> None:
+    """lld's laziness: a defect in a member header is found when a lookup first
+    finds a member (or the member list is asked for), and reported every time."""
+    good = write_archive(FAKE)
+    at = good.index(b"fifteen_chars.o/")
+    bad = good[:at + 58] + b"XX" + good[at + 60:]
+    path = tmp_path / "bad.a"
+    path.write_bytes(bad)
+    ar = ArArchive.open(str(path))
+    assert ar.find("nothing") is None
+    for _ in range(2):
+        with pytest.raises(ArchiveError, match=f"bad header terminator b'XX' .* at offset {at}"):
+            ar.find("alpha")
+    with pytest.raises(ArchiveError, match="bad header terminator"):
+        ArArchive.from_bytes(bad, "bad.a")
+
+
+def test_every_truncation_is_refused_at_open_or_on_the_first_find(tmp_path: Path) -> None:
+    """The last table entry's member is checked at open, so cutting the file short
+    inside or before that member is refused at once; a cut inside its header, which
+    cannot be told from a bad offset, is refused when the headers are read."""
+    good = write_archive(FAKE)
+    last = good.rindex(b"x.o/ ")
+    path = tmp_path / "cut.a"
+    for cut in range(len(MAGIC) + 1, len(good) - 1):
+        path.write_bytes(good[:cut])
+        try:
+            ar = ArArchive.open(str(path))
+        except ArchiveError as exc:
+            assert exc.file == str(path)
+            assert not last < cut < last + 60
+            continue
+        assert last < cut < last + 60, cut
+        with pytest.raises(ArchiveError, match="truncated member header"):
+            ar.find("epsilon")
