@@ -42,7 +42,7 @@ from typing import Any
 # calls into the uncompiled module model).
 COMPILED = ("linker.store.wasmobj", "linker.store.wasm_input", "linker.relocate",
             "linker.store.typecodec", "linker.wasm.leb128", "linker.store.records",
-            "linker.marklive", "linker.program", "linker.store.store")
+            "linker.marklive", "linker.program", "linker.store.store", "linker.store.shapes")
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE_DIR = ROOT / "build" / "native"

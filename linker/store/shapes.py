@@ -12,7 +12,10 @@ where input decides the depth.
 
 The index shapes follow `linker.store.objfile.encode_index`; declared sizes
 are bounded by what wasm32 can hold (4 GiB), and body offsets and lengths by
-the real size of the `irld.ir` section.
+the real size of the `irld.ir` section.  A link checks every loaded object's
+index, so the index has a second, fast check (`index_ok`: a yes or no, plain
+loops, no paths) and the combinators run only on an index it refuses, to say
+what is wrong; a test holds the two to the same verdict.
 """
 
 from __future__ import annotations
@@ -163,7 +166,18 @@ def _refs(edge_kinds: int) -> Check:
 
 def check_index(index: Any, kinds: int, edge_kinds: int, bodies_size: int) -> None:
     """Raise ShapeError unless `index` has the shape `encode_index` writes, with
-    every body inside the `bodies_size` bytes of the `irld.ir` section."""
+    every body inside the `bodies_size` bytes of the `irld.ir` section.
+
+    Every loaded irld object's index is checked, a check per field of every
+    entity (half of a 100,000-function link when each field went through the
+    combinators above), so a well-formed index is recognised by `index_ok`,
+    which builds no path and calls nothing per field; only an index it refuses
+    is walked again by the combinators, to say where and what is wrong."""
+    if not index_ok(index, kinds, edge_kinds, bodies_size):
+        _explain_index(index, kinds, edge_kinds, bodies_size)
+
+
+def _explain_index(index: Any, kinds: int, edge_kinds: int, bodies_size: int) -> None:
     record(module=text, entities=list_of(lambda v, w: None),
            exports=list_of(tuple_of(text, text)),
            ctors=list_of(tuple_of(text, integer(-(1 << 31), U32))),
@@ -188,6 +202,130 @@ def check_index(index: Any, kinds: int, edge_kinds: int, bodies_size: int) -> No
         if r[7] + r[8] > bodies_size:
             raise ShapeError(f"{where}[7]", f"a body inside the {bodies_size}-byte IR "
                                             "section", f"{r[8]} bytes at offset {r[7]}")
+
+
+# `index_ok` accepts exactly what `_explain_index` accepts, for the values msgpack
+# decodes (tests/fuzz/test_structure.py compares the two on every example's index
+# and on thousands of random damages).  Plain loops and exact type tests: the
+# module is compiled (`linker.native`), where each is a pointer comparison.
+
+
+def _texts(v: Any) -> bool:
+    if type(v) is not list:
+        return False
+    for x in v:
+        if type(x) is not str:
+            return False
+    return True
+
+
+def _valtype_ok(v: Any) -> bool:
+    return type(v) is str and v in VALTYPES
+
+
+def _functype(v: Any) -> bool:
+    if type(v) is not list or len(v) != 2 or type(v[0]) is not list:
+        return False
+    for t in v[0]:
+        if not _valtype_ok(t):
+            return False
+    return v[1] is None or _valtype_ok(v[1])
+
+
+def _u32(v: Any) -> bool:
+    return type(v) is int and 0 <= v <= U32
+
+
+def _info_ok(kind: int, v: Any) -> bool:
+    if kind == 0:
+        return _functype(v)
+    if type(v) is not list:
+        return False
+    if kind == 1:
+        return len(v) == 3 and type(v[0]) is str and type(v[1]) is str and _functype(v[2])
+    if kind == 2:
+        return len(v) == 3 and type(v[0]) is str and type(v[1]) is str and type(v[2]) is str
+    if kind == 3:
+        if len(v) != 3 or not _u32(v[0]) or type(v[2]) is not bool:
+            return False
+        a = v[1]
+        return type(a) is int and 1 <= a <= MAX_ALIGN and not a & (a - 1)
+    if kind == 4:
+        if len(v) != 2 or not _valtype_ok(v[0]):
+            return False
+        init = v[1]
+        return type(init) is float or type(init) is int and -(1 << 63) <= init <= (1 << 64) - 1
+    return False
+
+
+def _refs_ok(v: Any, edge_kinds: int) -> bool:
+    """(symbol, edge) pairs, flattened."""
+    if type(v) is not list or len(v) & 1:
+        return False
+    for i in range(0, len(v), 2):
+        edge = v[i + 1]
+        if type(v[i]) is not str or type(edge) is not int or not 0 <= edge < edge_kinds:
+            return False
+    return True
+
+
+def _pairs_ok(v: Any, first: Callable[[Any], bool], second: Callable[[Any], bool]) -> bool:
+    return type(v) is list and all(type(x) is list and len(x) == 2 and first(x[0])
+                                   and second(x[1]) for x in v)
+
+
+def _triples_ok(v: Any, third: Callable[[Any], bool]) -> bool:
+    return type(v) is list and all(type(x) is list and len(x) == 3 and type(x[0]) is str
+                                   and type(x[1]) is str and third(x[2]) for x in v)
+
+
+def _is_text(v: Any) -> bool:
+    return type(v) is str
+
+
+def _ctor_priority(v: Any) -> bool:
+    return type(v) is int and -(1 << 31) <= v <= U32
+
+
+def _csig_size(v: Any) -> bool:
+    return v is None or type(v) is int and 0 <= v <= 1 << 16
+
+
+def _header_ok(index: Any) -> bool:
+    """The index's fields other than the entity records."""
+    if type(index) is not dict or type(index.get("module")) is not str:
+        return False
+    return (type(index.get("entities")) is list
+            and _pairs_ok(index.get("exports"), _is_text, _is_text)
+            and _pairs_ok(index.get("ctors"), _is_text, _ctor_priority)
+            and _pairs_ok(index.get("extern_funcs"), _is_text, _functype)
+            and _pairs_ok(index.get("extern_globals"), _is_text, _valtype_ok)
+            and _pairs_ok(index.get("strings"), _is_text, _is_text)
+            and _triples_ok(index.get("csigs"), _csig_size)
+            and _triples_ok(index.get("foreign_exports"), _is_text))
+
+
+def index_ok(index: Any, kinds: int, edge_kinds: int, bodies_size: int) -> bool:
+    """Whether `index` passes `check_index`, without saying why not: one loop over
+    the entity records, no path strings."""
+    if not _header_ok(index):
+        return False
+    for r in index["entities"]:
+        if type(r) is not list or len(r) != 12:
+            return False
+        name, kind, private, info, refs, sigs, error, off, length, crc, texts, relocs = r
+        if (type(name) is not str or type(kind) is not int or not 0 <= kind < kinds
+                or type(private) is not bool or not _info_ok(kind, info)
+                or not _refs_ok(refs, edge_kinds) or not _texts(sigs)
+                or not (error is None or type(error) is str) or not _texts(texts)):
+            return False
+        if (type(off) is not int or type(length) is not int or off < 0 or length < 0
+                or off + length > bodies_size or not _u32(crc)):
+            return False
+        if (type(relocs) is not list or len(relocs) != 2 or not _u32(relocs[0])
+                or not _u32(relocs[1])):
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- the link report

@@ -17,7 +17,8 @@ import pytest
 
 from harness import env_int
 from mutate import CaseResult, Corpus, build_corpus, run_case, seed_texts
-from structure import _bodies, _pack_bodies, build_reports, split_object, structure_case
+from structure import _bodies, _pack_bodies, build_reports, mutate_tree, split_object, \
+    structure_case
 
 from linker.compile import compile_module
 from linker.ir.parser import parse_module
@@ -295,3 +296,44 @@ def test_relocations_that_disagree_with_the_index(tmp_path: Path) -> None:
     by the 13,000-case campaign as a KeyError in emission)."""
     assert_refused(judge(tmp_path, rebuilt(edit_index=_rename_helper), ("link",)),
                    "a relocation in 'main' refers to 'helper', which its index does not list")
+
+
+# ---------------------------------------------------------------- the fast index check
+
+
+def _explains(index: Any, kinds: int, edges: int, size: int) -> bool:
+    """Whether the explaining check accepts `index` (what it raises, the object
+    reader turns into a diagnostic)."""
+    from linker.store.shapes import _explain_index
+    try:
+        _explain_index(index, kinds, edges, size)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return False
+    return True
+
+
+def test_the_fast_index_check_gives_the_explaining_checks_verdict() -> None:
+    """`check_index` takes `index_ok`'s yes without asking the combinators: on the
+    indices of real objects (every example, the standard library) and on 3,000
+    random damages of them, the two verdicts are the same."""
+    import copy
+    from linker.store.objfile import EDGE_CODES, _KIND_CODES
+    from linker.store.shapes import index_ok
+    kinds, edges = len(_KIND_CODES), len(EDGE_CODES)
+    sources = sorted([*ROOT.glob("examples/*/*.ir"), *ROOT.glob("stdlib/*.ir")])
+    indices = []
+    for path in sources:
+        _std, _parts, index, blob = split_object(
+            compile_module(parse_module(path.read_text(), str(path))))
+        assert index_ok(index, kinds, edges, len(blob)), path
+        indices.append((index, len(blob)))
+    rng = random.Random(SEED)
+    verdicts = {True: 0, False: 0}
+    for _ in range(3000):
+        index, size = rng.choice(indices)
+        damaged = mutate_tree(copy.deepcopy(index), rng, rng.choice([1, 1, 2, 3]))
+        size = size if rng.random() < 0.8 else rng.randrange(size + 1)
+        fast = index_ok(damaged, kinds, edges, size)
+        assert fast == _explains(damaged, kinds, edges, size), damaged
+        verdicts[fast] += 1
+    assert min(verdicts.values()) > 100, verdicts       # both verdicts exercised
