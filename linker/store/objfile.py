@@ -42,6 +42,7 @@ from linker.store.records import EDGE_CODES as EDGE_CODES
 from linker.store.records import EDGE_INDEX as EDGE_INDEX
 from linker.store.records import EntityKind as EntityKind
 from linker.store.records import EntityRecord as EntityRecord
+from linker.store.records import KIND_CODES, index_records
 from linker.store.shapes import check_index
 from linker.store.typecodec import CodecError, decode_functype
 from linker.store.lines import LINES_SECTION, LineTable, LinesError, decode_lines
@@ -60,8 +61,7 @@ VERSION = 4
 # byte of the object before `irld.index`, checked when they are first parsed)
 INDEX_HEADER = struct.Struct("<III")
 
-_KIND_CODES: tuple[EntityKind, ...] = tuple(EntityKind)
-KIND_INDEX: dict[EntityKind, int] = {k: i for i, k in enumerate(_KIND_CODES)}
+KIND_INDEX: dict[EntityKind, int] = {k: i for i, k in enumerate(KIND_CODES)}
 
 
 class ObjectError(InputFileError):
@@ -191,7 +191,7 @@ class ObjectFile:
         try:
             index = msgpack.unpackb(raw_index, raw=False, strict_map_key=False)
             # Shapes, types and sizes first: nothing below trusts the index unchecked.
-            check_index(index, len(_KIND_CODES), len(EDGE_CODES), bodies_end - bodies_start)
+            check_index(index, len(KIND_CODES), len(EDGE_CODES), bodies_end - bodies_start)
             obj = _build(index, buf, bodies_start, name, stats)
         except ObjectError:
             raise
@@ -269,21 +269,6 @@ def map_file(path: str) -> Any:
     return _map_file(path, ObjectError)
 
 
-def _decode_info(kind: EntityKind, raw: Any) -> Any:
-    match kind:
-        case EntityKind.FUNC:
-            return decode_functype(raw)
-        case EntityKind.IMPORT:
-            return (raw[0], raw[1], decode_functype(raw[2]))
-        case EntityKind.FOREIGN_IMPORT:
-            return (raw[0], raw[1], parse_key(raw[2]))
-        case EntityKind.DATA:
-            return (int(raw[0]), int(raw[1]), bool(raw[2]))
-        case EntityKind.GLOBAL:
-            return (ValType.parse(raw[0]), raw[1])
-    raise ValueError(kind)
-
-
 def _build(index: Any, buf: Any, bodies_start: int, name: str, stats: LoadStats) -> ObjectFile:
     obj = ObjectFile(
         name=name, module=index["module"], records=[],
@@ -295,17 +280,7 @@ def _build(index: Any, buf: Any, bodies_start: int, name: str, stats: LoadStats)
         foreign_exports=[(n, s, parse_key(k)) for n, s, k in index["foreign_exports"]],
         buf=buf, bodies_start=bodies_start, stats=stats,
         strings={sym: text for sym, text in index["strings"]})
-    funcs = datas = 0
-    for r in index["entities"]:
-        kind = _KIND_CODES[r[1]]
-        chunk = -1
-        if kind is EntityKind.FUNC:
-            chunk, funcs = funcs, funcs + 1
-        elif kind is EntityKind.DATA:
-            chunk, datas = datas, datas + 1
-        obj.records.append(EntityRecord(r[0], kind, bool(r[2]), _decode_info(kind, r[3]), r[4],
-                                        tuple(r[5]), r[6], r[7], r[8], r[9], obj,
-                                        tuple(r[10]), chunk, relocs=(r[11][0], r[11][1])))
+    obj.records = index_records(index["entities"], obj)
     return obj
 
 

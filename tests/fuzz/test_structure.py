@@ -317,9 +317,9 @@ def test_the_fast_index_check_gives_the_explaining_checks_verdict() -> None:
     indices of real objects (every example, the standard library) and on 3,000
     random damages of them, the two verdicts are the same."""
     import copy
-    from linker.store.objfile import EDGE_CODES, _KIND_CODES
+    from linker.store.objfile import EDGE_CODES, KIND_CODES
     from linker.store.shapes import index_ok
-    kinds, edges = len(_KIND_CODES), len(EDGE_CODES)
+    kinds, edges = len(KIND_CODES), len(EDGE_CODES)
     sources = sorted([*ROOT.glob("examples/*/*.ir"), *ROOT.glob("stdlib/*.ir")])
     indices = []
     for path in sources:
