@@ -76,10 +76,11 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
             body = _compressed_relocated(body, fn.code_offset, rows, obj, w, r, sig_ids,
                                          moves)
         else:
+            names = _names(obj, w)
             for rtype, offset, index, addend in zip(rows[0::4], rows[1::4], rows[2::4],
                                                     rows[3::4]):
                 _patch(body, offset - fn.code_offset, rtype,
-                       _value(rtype, index, addend, obj, w, r, sig_ids))
+                       _value(rtype, index, addend, obj, w, r, sig_ids, names))
     except KeyError as exc:
         raise _disagree(obj, rec.name, exc) from None
     locals_, pos = _locals(body, obj.name)
@@ -120,7 +121,8 @@ def _compressed_relocated(body: bytearray, base: int, rows: tuple[int, ...],
     out = bytearray()
     prev = 0
     small = _SMALL_ULEB
-    names = obj.link_names if not obj.strings else None    # C: no panic-pool strings
+    names = _names(obj, w)
+    strings = obj.strings               # an irld object's panic-pool texts, by symbol
     func_index, symref = r.func_index, r.symref
     # Dictionaries, not the resolver's methods: a call into Python per site
     # cost more than the rest of the loop.
@@ -129,18 +131,17 @@ def _compressed_relocated(body: bytearray, base: int, rows: tuple[int, ...],
     for k in range(0, len(rows), 4):
         rtype, index, addend = rows[k], rows[k + 2], rows[k + 3]
         pos = rows[k + 1] - base
-        if names is None:
-            value = _value(rtype, index, addend, obj, w, r, sig_ids)
-        elif rtype == _FUNC_LEB:
+        if rtype == _FUNC_LEB:
             name = names[index]
             known = None if funcs is None else funcs.get(name)
             value = func_index(name) if known is None else known
-        elif is_memory[rtype] and not names[index].startswith(SIG_SYMBOL_PREFIX):
+        elif (is_memory[rtype] and not names[index].startswith(SIG_SYMBOL_PREFIX)
+              and not (strings and names[index] in strings)):
             name = names[index]
             known = data.get(name)
             value = symref(name, addend) if known is None else (known + addend) & 0xFFFFFFFF
         else:
-            value = _value(rtype, index, addend, obj, w, r, sig_ids)
+            value = _value(rtype, index, addend, obj, w, r, sig_ids, names)
         out += body[prev:pos]
         kind = site[rtype]
         if kind == _SITE_I32:
@@ -172,10 +173,11 @@ def relocate_segment(rec: EntityRecord, r: LinkResolver) -> bytes:
     w = obj.wasm()
     seg = w.segments[rec.chunk]
     data = bytearray(w.buf[seg.start:seg.end])
+    names = _names(obj, w)
     try:
         for rel in w.segment_relocs(rec.chunk):
             _patch(data, rel.offset - seg.data_offset_in_section, rel.type,
-                   _value(rel.type, rel.index, rel.addend, obj, w, r, {}))
+                   _value(rel.type, rel.index, rel.addend, obj, w, r, {}, names))
     except KeyError as exc:
         raise _disagree(obj, rec.name, exc) from None
     return bytes(data)
@@ -188,16 +190,22 @@ def _disagree(obj: ObjectFile, name: str, exc: KeyError) -> ObjectError:
                                  "index does not list (the object is inconsistent)")
 
 
+def _names(obj: ObjectFile, w: WasmObject) -> list[str]:
+    """The link-time name of each symbol of `obj`'s symbol table (`ObjectFile.symbol_name`,
+    as one list: a call per relocation site cost more than the patching)."""
+    return obj.link_names if obj.link_names is not None else w.symbol_names()
+
+
 def _value(rtype: int, index: int, addend: int, obj: ObjectFile, w: WasmObject,
-           r: LinkResolver, sig_ids: Mapping[str, int]) -> int:
+           r: LinkResolver, sig_ids: Mapping[str, int], names: list[str]) -> int:
     """The value a relocation of type `rtype` against symbol (or type) `index`
-    with `addend` patches in."""
+    with `addend` patches in (`names`: the object's symbol names, `_names`)."""
     if rtype == _TYPE_LEB:
         return r.type_index(w.types[index])
     if rtype == _TABLE_NUMBER:
         return 0                          # the one function table
     strings, where = obj.strings, obj.name
-    name = obj.symbol_name(index)
+    name = names[index]
     if rtype == _FUNC_LEB or rtype == _FUNC_I32:
         return r.func_index(name)
     if rtype in _TABLE_INTS:

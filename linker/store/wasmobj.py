@@ -540,6 +540,7 @@ class WasmObject:
         self.segments: Sequence[Segment] = []
         self.symbols: Sequence[Symbol] = []
         self._symbol_kinds: bytes | None = None
+        self._symbol_names: list[str] | None = None
         self.init_funcs: list[tuple[int, int]] = []
         self.comdats: list[tuple[str, list[tuple[int, int]]]] = []
         self.target_features: list[tuple[str, str]] = []
@@ -779,6 +780,12 @@ class WasmObject:
         if self._symbol_kinds is None:
             self._symbol_kinds = bytes(int(s.kind) for s in self.symbols)
         return self._symbol_kinds
+
+    def symbol_names(self) -> list[str]:
+        """Each symbol's name, by symbol index (what relocation patching indexes)."""
+        if self._symbol_names is None:
+            self._symbol_names = [s.name for s in self.symbols]
+        return self._symbol_names
 
     # -- cache snapshots (linker.store.objcache)
 
