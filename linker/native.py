@@ -38,14 +38,18 @@ from typing import Any
 # The modules mypyc compiles: the object reader, the C objects' index and
 # entity records, relocation, and the loops of a link over every loaded or live
 # entity (the symbol table, discovery, building the live program, checking each
-# irld object's index), and the IR body codec (`--lto` decodes every live body:
-# 0.92x the 20,000-function LTO link).  Not the wasm encoder: compiled, it was
+# irld object's index), the IR body codec (`--lto` decodes every live body:
+# 0.92x the 20,000-function LTO link) and the LTO passes' walks and most
+# function-local passes (0.92x again; `linker.lto.whole` defines attrs classes
+# with factories, which mypyc rejects).  Not the wasm encoder: compiled, it was
 # slower (its time is in bytearray methods and in calls into the uncompiled
 # module model).
 COMPILED = ("linker.store.wasmobj", "linker.store.wasm_input", "linker.relocate",
             "linker.store.typecodec", "linker.wasm.leb128", "linker.store.records",
             "linker.marklive", "linker.program", "linker.store.store", "linker.store.shapes",
-            "linker.store.codec")
+            "linker.store.codec", "linker.lto.walk", "linker.lto.cfg", "linker.lto.precompute",
+            "linker.lto.dce", "linker.lto.merge_blocks", "linker.lto.inlining",
+            "linker.lto.estimate")
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE_DIR = ROOT / "build" / "native"

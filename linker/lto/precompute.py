@@ -377,14 +377,14 @@ def _fold_known(b: ir.BasicBlock, known: dict[str, ir.Const]) -> ir.BasicBlock:
     stmts: list[ir.Stmt] = []
     changed = False
     for st in b.stmts:
-        if known and stmt_reads(st) & known.keys():
+        if known and not known.keys().isdisjoint(stmt_reads(st)):
             new = map_stmt(st, fn)
             changed = changed or new != st
             st = new
         _learn(st, known)
         stmts.append(st)
     term = b.term
-    if known and term_reads(term) & known.keys():
+    if known and not known.keys().isdisjoint(term_reads(term)):
         term = map_term(term, fn)
         changed = changed or term != b.term
     if not changed:
