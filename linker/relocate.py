@@ -76,7 +76,7 @@ def relocate_function(rec: EntityRecord, r: LinkResolver, sig_ids: Mapping[str, 
             body = _compressed_relocated(body, fn.code_offset, rows, obj, w, r, sig_ids,
                                          moves)
         else:
-            names = _names(obj, w)
+            names = obj.symbol_names()
             for rtype, offset, index, addend in zip(rows[0::4], rows[1::4], rows[2::4],
                                                     rows[3::4]):
                 _patch(body, offset - fn.code_offset, rtype,
@@ -121,7 +121,7 @@ def _compressed_relocated(body: bytearray, base: int, rows: tuple[int, ...],
     out = bytearray()
     prev = 0
     small = _SMALL_ULEB
-    names = _names(obj, w)
+    names = obj.symbol_names()
     strings = obj.strings               # an irld object's panic-pool texts, by symbol
     func_index, symref = r.func_index, r.symref
     # Dictionaries, not the resolver's methods: a call into Python per site
@@ -135,9 +135,8 @@ def _compressed_relocated(body: bytearray, base: int, rows: tuple[int, ...],
             name = names[index]
             known = None if funcs is None else funcs.get(name)
             value = func_index(name) if known is None else known
-        elif (is_memory[rtype] and not names[index].startswith(SIG_SYMBOL_PREFIX)
-              and not (strings and names[index] in strings)):
-            name = names[index]
+        elif (is_memory[rtype] and (name := names[index]) not in strings
+              and not name.startswith(SIG_SYMBOL_PREFIX)):
             known = data.get(name)
             value = symref(name, addend) if known is None else (known + addend) & 0xFFFFFFFF
         else:
@@ -173,7 +172,7 @@ def relocate_segment(rec: EntityRecord, r: LinkResolver) -> bytes:
     w = obj.wasm()
     seg = w.segments[rec.chunk]
     data = bytearray(w.buf[seg.start:seg.end])
-    names = _names(obj, w)
+    names = obj.symbol_names()
     try:
         for rel in w.segment_relocs(rec.chunk):
             _patch(data, rel.offset - seg.data_offset_in_section, rel.type,
@@ -190,16 +189,10 @@ def _disagree(obj: ObjectFile, name: str, exc: KeyError) -> ObjectError:
                                  "index does not list (the object is inconsistent)")
 
 
-def _names(obj: ObjectFile, w: WasmObject) -> list[str]:
-    """The link-time name of each symbol of `obj`'s symbol table (`ObjectFile.symbol_name`,
-    as one list: a call per relocation site cost more than the patching)."""
-    return obj.link_names if obj.link_names is not None else w.symbol_names()
-
-
 def _value(rtype: int, index: int, addend: int, obj: ObjectFile, w: WasmObject,
            r: LinkResolver, sig_ids: Mapping[str, int], names: list[str]) -> int:
     """The value a relocation of type `rtype` against symbol (or type) `index`
-    with `addend` patches in (`names`: the object's symbol names, `_names`)."""
+    with `addend` patches in (`names`: `obj.symbol_names()`)."""
     if rtype == _TYPE_LEB:
         return r.type_index(w.types[index])
     if rtype == _TABLE_NUMBER:

@@ -296,6 +296,15 @@ def _map(path: str) -> Any:
     return map_file(path, ArchiveError)
 
 
+def _size(hdr: bytes) -> int:
+    """The size field of a whole, well-formed member header, or -1 (`_Parser.header`
+    says what is wrong with it)."""
+    size_field = hdr[48:58].rstrip(b" ")
+    if len(hdr) != HEADER_SIZE or hdr[58:60] != FMAG or not size_field.isdigit():
+        return -1
+    return int(size_field)
+
+
 def _show(raw: bytes) -> str:
     return repr(raw.decode("latin-1"))
 
@@ -398,7 +407,7 @@ class _Parser:
         for raw in self.headers(self.first):
             # Only a name starting with '/' can be special (`special`); the check
             # is skipped for the thousands of others.
-            if raw.field[:1] != b"/" or self.special(-1, raw) is None and raw.field != b"//":
+            if raw.field[:1] != b"/" or (self.special(-1, raw) is None and raw.field != b"//"):
                 members.append(self.member(raw))
         return members
 
@@ -444,10 +453,8 @@ class _Parser:
         if offset >= self.end:
             raise self.fail(f"symbol table entry {count - 1} points at offset {offset}, past "
                             f"the end of the archive ({self.end} bytes): the file is truncated")
-        hdr = self.read(offset, HEADER_SIZE)
-        size_field = hdr[48:58].rstrip(b" ")
-        if len(hdr) == HEADER_SIZE and hdr[58:60] == FMAG and size_field.isdigit():
-            self.header(offset)             # its data must fit too
+        if _size(self.read(offset, HEADER_SIZE)) >= 0:
+            self.header(offset)             # a well-formed header: its data must fit too
         return HEADER_SIZE
 
     def gnu_scan(self, raw: _Raw) -> Callable[[str], int | None]:
@@ -563,10 +570,9 @@ class _Parser:
         end, read = self.end, self.read
         while pos < end:  # a final odd member may lack its pad byte at end of file
             hdr = read(pos, HEADER_SIZE)
-            size_field = hdr[48:58].rstrip(b" ")
-            size = int(size_field) if size_field.isdigit() else -1
+            size = _size(hdr)
             data = pos + HEADER_SIZE
-            if len(hdr) == HEADER_SIZE and hdr[58:60] == FMAG and 0 <= size <= end - data:
+            if 0 <= size <= end - data:
                 raws.append(_Raw(pos, hdr[:16].rstrip(b" "), data, size))
             else:
                 raws.append(self.header(pos))

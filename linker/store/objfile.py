@@ -125,9 +125,12 @@ class ObjectFile:
 
     def symbol_name(self, index: int) -> str:
         """The link-time name of symbol `index` of the standard symbol table."""
-        if self.link_names is not None:
-            return self.link_names[index]
-        return self.wasm().symbols[index].name
+        return self.symbol_names()[index]
+
+    def symbol_names(self) -> list[str]:
+        """The link-time name of every symbol of the standard symbol table, by index
+        (relocation patching indexes it: a call per site cost more than the patching)."""
+        return self.link_names if self.link_names is not None else self.wasm().symbol_names()
 
     def body(self, rec: EntityRecord) -> Func | Data:
         """Read, check and decode one entity's body (functions and data only)."""
