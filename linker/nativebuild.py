@@ -12,7 +12,9 @@ import cannot be missed), mypy's version, the Python ABI and this file.  A
 build whose key exists and still matches is not redone.  The directory holds
 the extension files (``linker/store/wasmobj.<abi>.so`` ..., and the shared
 ``<hash>__mypyc.<abi>.so``) and ``manifest.json``, written last:
-``{"abi", "mypy", "key", "modules": {name: file}, "sources": {module: sha256}}``.
+``{"abi", "mypy", "key", "modules": {name: file}, "sources": {module: sha256},
+"stamps": {module: [size, mtime_ns]}}`` (the stamps let a link skip hashing
+an unchanged source; a build that is found up to date gets fresh stamps).
 Scratch files (generated C, objects, mypy's cache, the log of mypyc and the
 C compiler, ``build.log``) go to ``build/native-work``.
 Other builds are removed after a successful one.
@@ -39,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from linker.native import (COMPILED, MANIFEST, NATIVE_DIR, ROOT, abi_tag, check_build,
-                           file_sha256, source_path)
+                           file_sha256, file_stamp, source_path)
 
 PROJECT_PACKAGES = ("linker", "relooper")
 WORK_DIR = ROOT / "build" / "native-work"
@@ -156,7 +158,18 @@ def output_to(log: Path) -> Iterator[None]:
                 os.close(fd)
 
 
-def write_manifest(directory: Path, key: str, sources: dict[str, str]) -> None:
+def source_stamps(modules: Iterable[str]) -> dict[str, list[int]]:
+    """module -> its source's [size, mtime_ns], taken before the hashing (`linker.native`)."""
+    stamps: dict[str, list[int]] = {}
+    for module in modules:
+        stamp = file_stamp(source_path(module))
+        if stamp is not None:
+            stamps[module] = stamp
+    return stamps
+
+
+def write_manifest(directory: Path, key: str, sources: dict[str, str],
+                   stamps: dict[str, list[int]]) -> None:
     """Name every extension file under `directory` and the sources they match."""
     modules: dict[str, str] = {}
     for path in sorted(directory.rglob("*")):
@@ -164,9 +177,10 @@ def write_manifest(directory: Path, key: str, sources: dict[str, str]) -> None:
         if name is not None:
             modules[name] = path.relative_to(directory).as_posix()
     manifest = {"abi": abi_tag(), "mypy": version("mypy"), "key": key,
-                "modules": modules, "sources": sources}
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
-                                      encoding="utf-8")
+                "modules": modules, "sources": sources, "stamps": stamps}
+    scratch = directory / f"{MANIFEST}.tmp{os.getpid()}"
+    scratch.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(scratch, directory / MANIFEST)       # a link reading it sees old or new
 
 
 def prune(keep: Path) -> None:
@@ -178,10 +192,13 @@ def prune(keep: Path) -> None:
 
 def build() -> Path:
     """Build (unless a matching build exists) and return the build's directory."""
-    sources = source_hashes(dependencies())
+    modules = dependencies()
+    stamps = source_stamps(modules)
+    sources = source_hashes(modules)
     key = build_key(sources)
     target = NATIVE_DIR / key
     if check_build(target) is not None:
+        write_manifest(target, key, sources, stamps)
         return target
     scratch = NATIVE_DIR / f"{key}.tmp{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -194,7 +211,7 @@ def build() -> Path:
     if source_hashes(sources) != sources:
         shutil.rmtree(scratch, ignore_errors=True)
         raise RuntimeError("a source changed during the build; run it again")
-    write_manifest(scratch, key, sources)
+    write_manifest(scratch, key, sources, stamps)
     shutil.rmtree(target, ignore_errors=True)
     scratch.rename(target)
     prune(target)

@@ -90,8 +90,13 @@ def _edit_manifest(build: Path, change: str) -> None:
     match change:
         case "source":        # as if a dependency's source had been edited since
             manifest["sources"]["linker.wasm.leb128"] = "0" * 64
+            manifest["stamps"]["linker.wasm.leb128"] = [0, 0]
         case "compiled source":
             manifest["sources"][COMPILED[1]] = "0" * 64
+            manifest["stamps"][COMPILED[1]][1] -= 1         # an older modification time
+        case "source, no stamps":
+            manifest["sources"][COMPILED[1]] = "0" * 64
+            del manifest["stamps"]
         case "abi":
             manifest["abi"] = "cpython-27-pdp11"
         case "module list":
@@ -103,13 +108,46 @@ def _edit_manifest(build: Path, change: str) -> None:
     path.write_text(json.dumps(manifest))
 
 
-@pytest.mark.parametrize("change", ["source", "compiled source", "abi", "module list",
-                                    "extra module", "types"])
+@pytest.mark.parametrize("change", ["source", "compiled source", "source, no stamps", "abi",
+                                    "module list", "extra module", "types"])
 def test_a_stale_or_foreign_build_is_not_loaded(copy: Path, change: str) -> None:
     assert check_build(copy) is not None
     _edit_manifest(copy, change)
     assert check_build(copy) is None
     assert NativeFinder(copy.parent).find_spec(COMPILED[0]) is None
+
+
+def test_a_source_with_its_recorded_stamp_is_not_hashed(copy: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(path: Path) -> str | None:
+        raise AssertionError(f"{path} hashed")
+    monkeypatch.setattr(native, "file_sha256", unreadable)
+    assert check_build(copy) is not None
+
+
+@pytest.mark.parametrize("stamps", ["stale", "absent", "malformed"])
+def test_a_source_without_its_stamp_is_hashed(copy: Path, stamps: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    path = copy / MANIFEST
+    manifest = json.loads(path.read_text())
+    match stamps:
+        case "stale":                # touched (a checkout, say) but not changed
+            for stamp in manifest["stamps"].values():
+                stamp[1] += 1
+        case "absent":               # a manifest from before the stamps
+            del manifest["stamps"]
+        case "malformed":
+            manifest["stamps"] = "yes"
+    path.write_text(json.dumps(manifest))
+    hashed: list[Path] = []
+    real = native.file_sha256
+
+    def counting(p: Path) -> str | None:
+        hashed.append(p)
+        return real(p)
+    monkeypatch.setattr(native, "file_sha256", counting)
+    assert check_build(copy) is not None
+    assert len(hashed) == len(manifest["sources"])
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt", "not an object", "extension gone"])
