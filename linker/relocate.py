@@ -174,9 +174,12 @@ def relocate_segment(rec: EntityRecord, r: LinkResolver) -> bytes:
     data = bytearray(w.buf[seg.start:seg.end])
     names = obj.symbol_names()
     try:
-        for rel in w.segment_relocs(rec.chunk):
-            _patch(data, rel.offset - seg.data_offset_in_section, rel.type,
-                   _value(rel.type, rel.index, rel.addend, obj, w, r, {}, names))
+        rows = w.segment_reloc_rows(rec.chunk)
+        base = seg.data_offset_in_section
+        for k in range(0, len(rows), 4):
+            rtype = rows[k]
+            _patch(data, rows[k + 1] - base, rtype,
+                   _value(rtype, rows[k + 2], rows[k + 3], obj, w, r, {}, names))
     except KeyError as exc:
         raise _disagree(obj, rec.name, exc) from None
     return bytes(data)

@@ -43,7 +43,7 @@ from linker.store.objfile import (EDGE_CODES, EDGE_INDEX, INDEX_SECTION, EntityK
 from linker.store.wasmobj import (WASM_SYM_ABSOLUTE, WASM_SYM_BINDING_LOCAL,
                                   WASM_SYM_BINDING_WEAK, WASM_SYM_EXPORTED, WASM_SYM_NO_STRIP,
                                   WASM_SYM_TLS, WASM_SYM_UNDEFINED, WASM_SYM_VISIBILITY_HIDDEN, Symbol, SymKind, WasmObject,
-                                  WasmObjectError, read_object, reloc_rows)
+                                  WasmObjectError, read_object)
 from linker.wasm.leb128 import read_sleb
 from linker.wasm.reloc import RelocType
 
@@ -233,7 +233,7 @@ class _ReferenceReader:
         try:
             if rec.kind is EntityKind.FUNC:
                 return self.refs(w.function_reloc_rows(rec.chunk), _ADDRESS_CODE)
-            return self.refs(reloc_rows(w.segment_relocs(rec.chunk)), _DATA_CODE)
+            return self.refs(w.segment_reloc_rows(rec.chunk), _DATA_CODE)
         except WasmObjectError as exc:
             raise ObjectError(self.where, exc.reason) from None
 
