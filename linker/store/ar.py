@@ -110,7 +110,8 @@ class ArArchive:
 
     # A link that asks for a few symbols (hello world against a 100,000-symbol
     # library) finds them by scanning the table; a dict is built on the
-    # 17th lookup, or when all the symbols are asked for.
+    # 17th lookup, when all the symbols are asked for, or when the caller says
+    # more lookups are coming than the scans left (`expect`).
     SCANS = 16
 
     def __init__(self, path: str, buf: Any, source: _Parser,
@@ -208,6 +209,13 @@ class ArArchive:
     def symbol_order(self) -> list[str]:
         """The distinct symbols, in table order."""
         return list(dict.fromkeys(self._names))
+
+    def expect(self, lookups: int) -> None:
+        """`lookups` more lookups are coming: when that is more than the scans
+        left, the next one indexes the table (a scan costs about a thirtieth of
+        indexing a big table, so scanning first only pays for a few)."""
+        if lookups > self.SCANS - self._lookups:
+            self._lookups = self.SCANS
 
     def find(self, symbol: str) -> int | None:
         """The first member the table lists for `symbol`, or None."""

@@ -87,6 +87,10 @@ class Archive:
         """`lib.a(b.o)`: how diagnostics name member `i`."""
         return f"{self.name}({self.members[i].name})"
 
+    def expect(self, lookups: int) -> None:
+        """Say that about `lookups` lookups are coming (`ArArchive.expect`)."""
+        self.ar.expect(lookups)
+
     def is_loaded(self, i: int) -> bool:
         return i in self._loaded
 

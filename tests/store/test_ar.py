@@ -436,6 +436,20 @@ def test_a_bad_offset_is_reported_by_the_lookup_that_indexes_the_table(
     assert not ok.table_decoded
 
 
+def test_a_batch_of_lookups_bigger_than_the_scans_left_indexes_at_once(tmp_path: Path) -> None:
+    """`expect(n)`: n lookups coming.  Within the scans left the table is still
+    scanned; past them the next lookup indexes it (same answers either way)."""
+    data = write_archive([("a.o", b"x", ["f", "g"]), ("b.o", b"y", ["h"])])
+    few = _lazy(data, tmp_path / "few.a")
+    few.expect(ArArchive.SCANS)
+    assert few.find("h") == 1 and not few.table_indexed
+    few.expect(ArArchive.SCANS)                 # one scan used: no longer fits
+    assert few.find("g") == 0 and few.table_indexed
+    many = _lazy(data, tmp_path / "many.a")
+    many.expect(ArArchive.SCANS + 1)
+    assert many.find("f") == 0 and many.find("absent") is None and many.table_indexed
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(names_st, st.binary(max_size=9), symbols_st), max_size=6))
 def test_entry_members_agree_with_the_decoded_table_without_decoding_it(
