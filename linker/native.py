@@ -53,6 +53,7 @@ COMPILED = ("linker.store.wasmobj", "linker.store.wasm_input", "linker.relocate"
             "linker.lto.estimate", "linker.coalesce")
 
 ROOT = Path(__file__).resolve().parent.parent
+_ROOT = str(ROOT)
 NATIVE_DIR = ROOT / "build" / "native"
 MANIFEST = "manifest.json"
 PURE_ENV = "IRLD_PURE"
@@ -65,9 +66,14 @@ def abi_tag() -> str:
 
 def source_path(module: str) -> Path:
     """The source file of a project module (a package's ``__init__.py``)."""
-    base = ROOT.joinpath(*module.split("."))
-    package = base / "__init__.py"
-    return package if package.exists() else base.with_suffix(".py")
+    return Path(source_file(module))
+
+
+def source_file(module: str) -> str:
+    """`source_path` as a string, without pathlib (a link's start asks for 67)."""
+    base = os.path.join(_ROOT, *module.split("."))
+    package = os.path.join(base, "__init__.py")
+    return package if os.path.exists(package) else base + ".py"
 
 
 _SHA256: list[Callable[[bytes], Any]] = []
@@ -96,7 +102,7 @@ def _find_sha256() -> Callable[[bytes], Any]:
     return hashlib.sha256
 
 
-def file_stamp(path: Path) -> list[int] | None:
+def file_stamp(path: str | Path) -> list[int] | None:
     """A source file's size and modification time (ns), or None when it cannot be read."""
     try:
         st = os.stat(path)
@@ -165,11 +171,11 @@ def _sources_match(sources: dict[str, str], stamps: Any) -> bool:
     if not isinstance(stamps, dict):
         stamps = {}
     for module, digest in sources.items():
-        path = source_path(module)
+        path = source_file(module)
         stamp = stamps.get(module)
         if stamp is not None and stamp == file_stamp(path):
             continue
-        if file_sha256(path) != digest:
+        if file_sha256(Path(path)) != digest:
             return False
     return True
 
