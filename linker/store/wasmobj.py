@@ -749,14 +749,23 @@ class WasmObject:
 
     def segment_relocs(self, i: int) -> list[Reloc]:
         """Relocations inside data segment `i`'s data (file offsets)."""
+        rows = self._segment_rows(i)
+        if rows is not None:
+            return _relocs_from_rows(rows)
         s = self.segments[i]
-        rows = self._data_rows
-        if rows is not None and self._data_only is None:
-            lo = s.data_offset_in_section
-            a = bisect.bisect_left(self._data_offsets, lo)
-            b = bisect.bisect_left(self._data_offsets, lo + s.size, a)
-            return _relocs_from_rows(rows[4 * a:4 * b])
         return self._slice(self.data_relocs, self._data_offsets, s.data_offset_in_section, s.size)
+
+    def _segment_rows(self, i: int) -> tuple[int, ...] | None:
+        """Segment `i`'s rows out of `_data_rows` (None when the data relocations
+        are held as Reloc objects instead, or not decoded)."""
+        rows = self._data_rows
+        if rows is None or self._data_only is not None:
+            return None
+        s = self.segments[i]
+        lo = s.data_offset_in_section
+        a = bisect.bisect_left(self._data_offsets, lo)
+        b = bisect.bisect_left(self._data_offsets, lo + s.size, a)
+        return rows[4 * a:4 * b]
 
     def segment_reloc_rows(self, i: int) -> tuple[int, ...]:
         """`segment_relocs(i)` flat (`reloc_rows`): what discovery and patching
@@ -764,14 +773,8 @@ class WasmObject:
         Reloc objects (a C link patches 6,000 live segments of its 146 objects)."""
         if self._data_rows is None and self._relocs is None and self._data_only is None:
             self._decode_data_rows()
-        rows = self._data_rows
-        if rows is not None and self._data_only is None:
-            s = self.segments[i]
-            lo = s.data_offset_in_section
-            a = bisect.bisect_left(self._data_offsets, lo)
-            b = bisect.bisect_left(self._data_offsets, lo + s.size, a)
-            return rows[4 * a:4 * b]
-        return reloc_rows(self.segment_relocs(i))
+        rows = self._segment_rows(i)
+        return rows if rows is not None else reloc_rows(self.segment_relocs(i))
 
     def _decode_data_rows(self) -> None:
         """reloc.DATA into `_data_rows`, when it is one section (else left to `data_relocs`)."""
