@@ -140,6 +140,12 @@ def _dedupe(exports: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+def _same_type(a: FuncType, b: FuncType) -> bool:
+    # `==` runs attrs' `__eq__` even on one object; the object reader hands out
+    # one FuncType per distinct type, so identity settles nearly every call edge.
+    return a is b or a == b
+
+
 def signature_mismatches(live: LiveSet) -> list[tuple[str, str, FuncType]]:
     """(caller's input, callee, declared type) of each call from a C object whose
     declaration differs from the definition: wasm-ld links such a call to a stub
@@ -149,7 +155,7 @@ def signature_mismatches(live: LiveSet) -> list[tuple[str, str, FuncType]]:
     for e in live.call_edges:
         hit = live.live.get(e.callee)
         if (e.caller_input not in c_inputs or hit is None or e.declared is None
-                or hit[0].func_type is None or hit[0].func_type == e.declared):
+                or hit[0].func_type is None or _same_type(hit[0].func_type, e.declared)):
             continue
         out.setdefault((e.caller_input, e.callee), e.declared)
     return [(caller, callee, ft) for (caller, callee), ft in out.items()]
@@ -173,7 +179,7 @@ def signature_diagnostics(live: LiveSet) -> list[Diagnostic]:
                 notes=[f">>> defined as {rec.kind.value} in {rec.obj.name}",
                        f">>> called by {e.caller} in {e.caller_input}"]))
             continue
-        if actual == e.declared or (e.caller_input, e.callee) in seen:
+        if _same_type(actual, e.declared) or (e.caller_input, e.callee) in seen:
             continue
         seen.add((e.caller_input, e.callee))
         report = Diagnostic.warning if e.caller_input in c_inputs else Diagnostic.error

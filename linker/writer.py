@@ -350,8 +350,9 @@ class _Emitter:
         self.scan = scan
         need_panic = bool(scan.messages) or self.opts.checked
         self.add_imports(need_panic)
-        for lf, ft in zip(prog.funcs, types):
-            r.funcs[lf.symbol] = self.mod.add_function(ft, name=lf.symbol)
+        symbols = [lf.symbol for lf in prog.funcs]
+        first = self.mod.add_functions(types, symbols)
+        r.funcs.update(zip(symbols, range(first, first + len(symbols))))
         for alias, primary in prog.func_aliases.items():
             r.funcs[alias], r.func_types[alias] = r.funcs[primary], r.func_types[primary]
         if need_panic:

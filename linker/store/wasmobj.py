@@ -1032,6 +1032,25 @@ def reloc_rows(relocs: Sequence[Reloc]) -> tuple[int, ...]:
     return tuple(flat)
 
 
+# Every object of a program names the same few function types: each is built once
+# and the same frozen value handed out again (keyed by its encoding), so the
+# link's type lookups (`WasmModule.type_index`, the signature checks) hit by
+# identity instead of comparing (37,000 `__eq__` calls in the big C link).
+# Bounded, in case an input names very many.
+_TYPES: dict[bytes, FuncType] = {}
+_TYPES_LIMIT = 4096
+
+
+def _interned_type(encoding: bytes, params: tuple[ValType, ...],
+                   result: ValType | None) -> FuncType:
+    ft = _TYPES.get(encoding)
+    if ft is None:
+        ft = FuncType(params, result)
+        if len(_TYPES) < _TYPES_LIMIT:
+            _TYPES[encoding] = ft
+    return ft
+
+
 def _relocs_from_rows(rows: Sequence[int]) -> list[Reloc]:
     info = _RELOC_INFO
     return [Reloc(info[rows[k]][0], rows[k + 1], rows[k + 2], rows[k + 3])
@@ -1189,6 +1208,7 @@ class _Parser:
         for i in range(n):
             if d[p] != 0x60:
                 raise _Fail(f"type {i} is not a function type (form 0x{d[p]:02x})")
+            start = p
             nparams, p = _uleb(d, p + 1)
             params = tuple(self.valtype(c, f"type {i}") for c in d[p:p + nparams])
             if len(params) != nparams:
@@ -1197,8 +1217,8 @@ class _Parser:
             if nresults > 1:
                 raise _Fail(f"type {i} has {nresults} results (multi-value is not supported)")
             result = self.valtype(d[p], f"type {i}") if nresults else None
-            types.append(FuncType(params, result))
             p += nresults
+            types.append(_interned_type(d[start:p], params, result))
         return p
 
     def check_type(self, ti: int, what: str) -> None:

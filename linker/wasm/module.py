@@ -174,6 +174,21 @@ class WasmModule:
         self.functions.append(Function(self.type_index(ft), list(locals), body, name))
         return len(self.imports) + len(self.functions) - 1
 
+    def add_functions(self, fts: Sequence[FuncType], names: Sequence[str | None]) -> int:
+        """Add defined functions, one per type and name, bodies set later (what
+        `add_function` does for each, in one pass: a link adds every live
+        function this way); returns the function index of the first."""
+        first = len(self.imports) + len(self.functions)
+        type_index = self.type_index
+        indices: dict[FuncType, int] = {}     # per distinct type (mostly one object each)
+        functions = self.functions
+        for ft, name in zip(fts, names, strict=True):
+            ti = indices.get(ft)
+            if ti is None:
+                ti = indices[ft] = type_index(ft)
+            functions.append(Function(ti, [], b"", name, {}))
+        return first
+
     def function(self, func_index: int) -> Function:
         """The defined function with function index `func_index`."""
         if func_index < len(self.imports):

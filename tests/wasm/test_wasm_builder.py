@@ -164,3 +164,17 @@ def test_encode_errors(mutate: object, message: str) -> None:
     mutate(m)
     with pytest.raises(EncodeError, match=message):
         encode_module(m)
+
+
+def test_add_functions_is_add_function_for_each() -> None:
+    """The batch a link uses gives the module one `add_function` per entry would."""
+    i32 = ValType.I32
+    types = [FuncType((i32,), i32), FuncType(), FuncType((i32,), i32), FuncType((i32, i32))]
+    names: list[str | None] = ["a", None, "c", "d"]
+    one, batch = WasmModule(), WasmModule()
+    for m in (one, batch):
+        m.import_func("env", "f", FuncType((i32, i32)))
+    firsts = [one.add_function(ft, name=n) for ft, n in zip(types, names)]
+    assert batch.add_functions(types, names) == firsts[0] == 1
+    assert batch.functions == one.functions and batch.types == one.types
+    assert encode_module(batch) == encode_module(one)
