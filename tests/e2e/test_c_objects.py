@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import wasmtime
@@ -186,16 +188,28 @@ def test_an_object_needing_many_symbols_indexes_the_archive_at_once(
                for i in range(n)]
     archive = tmp_path / "libmany.a"
     subprocess.run([str(LLVM_AR), "rcs", str(archive), *map(str, members)], check=True)
+    from linker.store import ar as ar_module
     expected: list[int] = []
-    real = ArArchive.expect
+    scans: list[str] = []
+    real_expect, real_scan = ArArchive.expect, ar_module._Parser.gnu_scan
 
     def noted(self: ArArchive, lookups: int) -> None:
         expected.append(lookups)
-        real(self, lookups)
+        real_expect(self, lookups)
+
+    def counted(self: Any, raw: Any) -> Callable[[str], int | None]:
+        scan = real_scan(self, raw)
+
+        def counting(symbol: str) -> int | None:
+            scans.append(symbol)
+            return scan(symbol)
+        return counting
     monkeypatch.setattr(ArArchive, "expect", noted)
+    monkeypatch.setattr(ar_module._Parser, "gnu_scan", counted)
     result = linker.link([str(app), str(archive)], str(tmp_path / "many.wasm"), entry=None,
                          exports=["entry"])
     assert expected[0] == n and result.store.archives[0].ar.table_indexed
+    assert scans == []                      # the table was indexed before the first lookup
     assert run_export(tmp_path / "many.wasm", "entry") == n * (n + 1) // 2 == run_export(
         wasm_ld(tmp_path, "many_ref.wasm", app, *members, exports=("entry",)), "entry")
 
