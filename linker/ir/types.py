@@ -68,3 +68,22 @@ class FuncType:
         params = ", ".join(p.value for p in self.params)
         tail = "" if self.result is None else f" -> {self.result.value}"
         return f"({params}){tail}"
+
+
+# A program has few distinct function types and its objects name them over and over
+# (a 100,000-function link reads about 92,000).  The object readers hand out one
+# instance per type, so lookups keyed by a type (`WasmModule.type_index`, the
+# signature checks) hit by identity: `==` on an attrs class runs `__eq__` in
+# Python.  Bounded, in case an input names very many.
+_CANONICAL: dict[FuncType, FuncType] = {}
+_CANONICAL_LIMIT = 4096
+
+
+def canonical(ft: FuncType) -> FuncType:
+    """The one instance of the type equal to `ft` (`ft` itself the first time)."""
+    hit = _CANONICAL.get(ft)
+    if hit is None:
+        hit = ft
+        if len(_CANONICAL) < _CANONICAL_LIMIT:
+            _CANONICAL[ft] = ft
+    return hit

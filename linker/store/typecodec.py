@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from linker.ir.types import FuncType, ValType
+from linker.ir.types import FuncType, ValType, canonical
 
 _VT = {"i32": ValType.I32, "i64": ValType.I64, "f32": ValType.F32, "f64": ValType.F64}
 
@@ -25,9 +25,8 @@ def encode_functype(t: FuncType) -> list[Any]:
     return [[p.value for p in t.params], None if t.result is None else t.result.value]
 
 
-# A program has few distinct function types and its objects name them over and over
-# (a 100,000-function link decodes 92,000): each is built once, and the same frozen
-# value handed out again.  Bounded, in case some input names very many.
+# The canonical instance (`linker.ir.types.canonical`) by encoding: a hit builds
+# no FuncType (a 100,000-function link decodes 92,000).  Bounded as that table is.
 _INTERNED: dict[tuple[Any, Any], FuncType] = {}
 _INTERN_LIMIT = 4096
 
@@ -41,7 +40,7 @@ def decode_functype(raw: Any) -> FuncType:
     except TypeError:       # an unhashable leaf: not a type, which `_vt` reports
         return _functype(params, result)
     if hit is None:
-        hit = _functype(params, result)
+        hit = canonical(_functype(params, result))
         if len(_INTERNED) < _INTERN_LIMIT:
             _INTERNED[key] = hit
     return hit

@@ -81,7 +81,7 @@ from typing import Any, Final, Generic, TypeVar, overload
 import attrs
 
 from linker.store.errors import InputFileError
-from linker.ir.types import FuncType, ValType
+from linker.ir.types import FuncType, ValType, canonical
 from linker.wasm.encode import encode_functype, encode_name
 from linker.wasm.leb128 import write_sleb, write_uleb
 from linker.wasm.reloc import RELOC_HAS_ADDEND, RelocType
@@ -889,7 +889,7 @@ class WasmObject:
         w = WasmObject(name, buf, start, end)
         b = start
         vt = _VALTYPES
-        w.types = [FuncType(tuple(vt[c] for c in ps), None if r is None else vt[r])
+        w.types = [canonical(FuncType(tuple(vt[c] for c in ps), None if r is None else vt[r]))
                    for ps, r in snap["types"]]
         w.imports = _Lazy(snap["imports"], lambda r: Import(
             r[0], r[1], r[2], r[3], None if r[4] is None else (vt[r[4][0]], r[4][1]),
@@ -1030,25 +1030,6 @@ def reloc_rows(relocs: Sequence[Reloc]) -> tuple[int, ...]:
     for r in relocs:
         flat += (int(r.type), r.offset, r.index, r.addend)
     return tuple(flat)
-
-
-# Every object of a program names the same few function types: each is built once
-# and the same frozen value handed out again (keyed by its encoding), so the
-# link's type lookups (`WasmModule.type_index`, the signature checks) hit by
-# identity instead of comparing (37,000 `__eq__` calls in the big C link).
-# Bounded, in case an input names very many.
-_TYPES: dict[bytes, FuncType] = {}
-_TYPES_LIMIT = 4096
-
-
-def _interned_type(encoding: bytes, params: tuple[ValType, ...],
-                   result: ValType | None) -> FuncType:
-    ft = _TYPES.get(encoding)
-    if ft is None:
-        ft = FuncType(params, result)
-        if len(_TYPES) < _TYPES_LIMIT:
-            _TYPES[encoding] = ft
-    return ft
 
 
 def _relocs_from_rows(rows: Sequence[int]) -> list[Reloc]:
@@ -1208,7 +1189,6 @@ class _Parser:
         for i in range(n):
             if d[p] != 0x60:
                 raise _Fail(f"type {i} is not a function type (form 0x{d[p]:02x})")
-            start = p
             nparams, p = _uleb(d, p + 1)
             params = tuple(self.valtype(c, f"type {i}") for c in d[p:p + nparams])
             if len(params) != nparams:
@@ -1218,7 +1198,7 @@ class _Parser:
                 raise _Fail(f"type {i} has {nresults} results (multi-value is not supported)")
             result = self.valtype(d[p], f"type {i}") if nresults else None
             p += nresults
-            types.append(_interned_type(d[start:p], params, result))
+            types.append(canonical(FuncType(params, result)))
         return p
 
     def check_type(self, ti: int, what: str) -> None:

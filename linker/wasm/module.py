@@ -179,14 +179,9 @@ class WasmModule:
         `add_function` does for each, in one pass: a link adds every live
         function this way); returns the function index of the first."""
         first = len(self.imports) + len(self.functions)
-        type_index = self.type_index
-        indices: dict[FuncType, int] = {}     # per distinct type (mostly one object each)
-        functions = self.functions
+        type_index, append = self.type_index, self.functions.append
         for ft, name in zip(fts, names, strict=True):
-            ti = indices.get(ft)
-            if ti is None:
-                ti = indices[ft] = type_index(ft)
-            functions.append(Function(ti, [], b"", name, {}))
+            append(Function(type_index(ft), [], b"", name, {}))
         return first
 
     def function(self, func_index: int) -> Function:

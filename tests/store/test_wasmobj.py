@@ -968,3 +968,16 @@ def test_uncommon_sections_tags_passive_segments_extended_const() -> None:
         (SymKind.TAG, "exn", 0, 0, 0), (SymKind.DATA, "p", 0, 1, 1),
         (SymKind.GLOBAL, "g", 0, 0, 0)]
     assert [s.name for s in obj.segments] == ["", "", ""]  # no segment info
+
+
+def test_equal_function_types_are_one_instance_across_objects_and_formats() -> None:
+    """Readers hand out the canonical FuncType (`linker.ir.types.canonical`), so a
+    link's lookups by type hit by identity: two objects' types, and the IR index
+    codec's, are the same object when equal."""
+    from linker.store.typecodec import decode_functype, encode_functype
+    one, two = build_writer()[0], build_writer()[0]
+    a, b = read_object(one.finish(), "a.o"), read_object(two.finish(), "b.o")
+    assert a.types and list(a.types) == list(b.types)
+    assert all(x is y for x, y in zip(a.types, b.types))
+    assert decode_functype(encode_functype(FuncType(a.types[0].params, a.types[0].result))) \
+        is a.types[0]
