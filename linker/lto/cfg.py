@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 from linker.ir import model as ir
-from linker.lto.walk import local_reads, per_func, stmt_exprs, successors, term_exprs
+from linker.lto.walk import local_reads, per_func, shared, stmt_exprs, successors, \
+    term_exprs
 
 
 def preds(f: ir.Func) -> dict[str, list[str]]:
@@ -99,11 +100,11 @@ def stmt_reads(s: ir.Stmt) -> frozenset[str]:
 def _stmt_reads(s: ir.Stmt) -> frozenset[str]:
     es = stmt_exprs(s)
     if len(es) == 1:
-        return frozenset(local_reads(es[0]))
+        return shared(frozenset(local_reads(es[0])))
     out: set[str] = set()
     for e in es:
         out |= local_reads(e)
-    return frozenset(out)
+    return shared(frozenset(out))
 
 
 def term_reads(t: ir.Terminator) -> set[str]:

@@ -287,16 +287,30 @@ def _func_exprs(f: ir.Func) -> tuple[ir.Expr, ...]:
 # `memoized()` they are computed once per body object.  The memo holds the bodies, so
 # an id is not reused while it is in the memo; it is dropped when the block ends.
 _memo: dict[tuple[str, int], tuple[object, Any]] | None = None
+# Equal sets of names kept as one object inside `memoized()` (`shared`).
+_sets: dict[frozenset[str], frozenset[str]] | None = None
 
 
 @contextmanager
 def memoized() -> Iterator[None]:
-    global _memo
+    global _memo, _sets
     outer, _memo = _memo, ({} if _memo is None else _memo)
+    outer_sets, _sets = _sets, ({} if _sets is None else _sets)
     try:
         yield
     finally:
-        _memo = outer
+        _memo, _sets = outer, outer_sets
+
+
+def shared(names: frozenset[str]) -> frozenset[str]:
+    """`names`, or the equal set remembered before it inside `memoized()`.  The
+    memo keeps a set of locals per statement, and most statements read one or two
+    of a function's few locals (`x`, `t1`): 365,000 sets, 79 MB, in the LTO phase
+    of the 100,000-function program, nearly all equal to another."""
+    table = _sets
+    if table is None:
+        return names
+    return table.setdefault(names, names)
 
 
 def per_func(kind: str, f: U, compute: Callable[[U], T]) -> T:

@@ -14,6 +14,7 @@ mode) still maps back to the source.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,9 +46,13 @@ BLOCK = 30
 # the IR they are given.
 
 def _str(v: Any) -> str:
+    """A checked name or text, interned: msgpack makes a new string for every
+    occurrence, and the decoded bodies of a big program name the same locals,
+    labels and symbols a million times (1.1 million strings, 30,000 distinct,
+    in the 100,000-function program: 63 MB of its 228 MB of IR)."""
     if not isinstance(v, str):
         raise CodecError(f"expected a name or text, got {_short(v)}")
-    return v
+    return sys.intern(v)
 
 
 def _int(v: Any, lo: int, hi: int) -> int:
