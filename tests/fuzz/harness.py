@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -47,6 +47,7 @@ ARGV = ["prog"]
 RUN_TIMEOUT = 60.0
 STEP_LIMIT = 5_000_000   # generated programs take well under 100,000 steps
 MODES = (TailCallMode.NATIVE, TailCallMode.TRAMPOLINE)
+T = TypeVar("T")
 
 
 class GeneratorError(Exception):
@@ -179,11 +180,23 @@ class Checker:
         self.tmp.cleanup()
 
     def check(self, modules: dict[str, str], archived: Sequence[str] = ()) -> Verdict:
+        """Every engine, both tail-call modes, with and without LTO, against the interpreter."""
+        return self._in_work_dir(lambda work: self._check(modules, archived, work))
+
+    def reference(self, modules: dict[str, str], archived: Sequence[str] = ()) -> Outcome:
+        """The interpreter's outcome alone (one native link): what a program does,
+        for tests of the generator's mix rather than of the engines."""
+        def run(work: Path) -> Outcome:
+            native = link_all(compile_all(modules), archived, work, TailCallMode.NATIVE)
+            return outcome(run_program(native, ARGV, b"", max_steps=STEP_LIMIT))
+        return self._in_work_dir(run)
+
+    def _in_work_dir(self, job: Callable[[Path], T]) -> T:
         self.count += 1
         work = self.dir / f"p{self.count}"
         work.mkdir()
         try:
-            return self._check(modules, archived, work)
+            return job(work)
         finally:
             for f in work.iterdir():
                 f.unlink()
