@@ -14,7 +14,6 @@ mode) still maps back to the source.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,13 +45,28 @@ BLOCK = 30
 # the IR they are given.
 
 def _str(v: Any) -> str:
-    """A checked name or text, interned: msgpack makes a new string for every
-    occurrence, and the decoded bodies of a big program name the same locals,
-    labels and symbols a million times (1.1 million strings, 30,000 distinct,
-    in the 100,000-function program: 63 MB of its 228 MB of IR)."""
     if not isinstance(v, str):
         raise CodecError(f"expected a name or text, got {_short(v)}")
-    return sys.intern(v)
+    return v
+
+
+# msgpack makes a new string for every occurrence of a name, and the decoded bodies
+# of a big program name the same locals, labels and symbols a million times (1.1
+# million strings, 30,000 distinct, 63 MB of the 228 MB of IR the `--lto` link of
+# the 100,000-function program decodes).  Names are kept once here; bounded, so a
+# process that decodes many programs keeps only the first names it saw.
+_NAMES: dict[str, str] = {}
+_NAMES_LIMIT = 1 << 17
+
+
+def _name(v: Any) -> str:
+    """A checked name (a local, label or symbol), the one instance of its value."""
+    hit = _NAMES.get(_str(v))
+    if hit is None:
+        hit = v
+        if len(_NAMES) < _NAMES_LIMIT:
+            _NAMES[v] = v
+    return hit
 
 
 def _int(v: Any, lo: int, hi: int) -> int:
@@ -287,9 +301,9 @@ def decode_func(name: str, private: bool, raw: Any) -> Func:
         span = None
         if len(raw) > 5:
             blocks, span = _attach_locations(blocks, raw[5])
-        return Func(name, tuple(Param(_str(n), _vt(t)) for n, t in params),
+        return Func(name, tuple(Param(_name(n), _vt(t)) for n, t in params),
                     None if result is None else _vt(result),
-                    tuple(Param(_str(n), _vt(t)) for n, t in locals_), tuple(blocks), private,
+                    tuple(Param(_name(n), _vt(t)) for n, t in locals_), tuple(blocks), private,
                     deferred, span=span)
     except CodecError:
         raise
@@ -341,7 +355,7 @@ def _decode_blocks(code: list[Any]) -> list[BasicBlock]:
             blocks.append(BasicBlock(label, tuple(stmts), term))
             stmts = []
         elif tag == BLOCK:
-            label = _str(code[i + 1])
+            label = _name(code[i + 1])
             i += 3
         else:
             raise CodecError(f"unknown tag {tag}")
@@ -367,10 +381,10 @@ def _decode_expr(code: list[Any], i: int, vals: list[Expr]) -> int:
         vals.append(Const(t, _const(t, code[i + 2])))
         return i + 3
     if tag == LOCAL:
-        vals.append(LocalGet(_str(code[i + 1])))
+        vals.append(LocalGet(_name(code[i + 1])))
         return i + 2
     if tag == GLOBAL:
-        vals.append(GlobalGet(_str(code[i + 1])))
+        vals.append(GlobalGet(_name(code[i + 1])))
         return i + 2
     if tag == OP:
         op = _op(code[i + 1])
@@ -382,10 +396,10 @@ def _decode_expr(code: list[Any], i: int, vals: list[Expr]) -> int:
         vals.append(Load(_op(code[i + 1], "load"), addr, _int(code[i + 2], 0, _U32)))
         return i + 3
     if tag == SYMREF:
-        vals.append(SymRef(_str(code[i + 1]), _int(code[i + 2], -(1 << 31), _U32)))
+        vals.append(SymRef(_name(code[i + 1]), _int(code[i + 2], -(1 << 31), _U32)))
         return i + 3
     if tag == SIGREF:
-        vals.append(SigRef(_str(code[i + 1])))
+        vals.append(SigRef(_name(code[i + 1])))
         return i + 2
     raise CodecError(f"unknown expression tag {tag}")
 
@@ -394,29 +408,25 @@ def _decode_stmt(code: list[Any], i: int, vals: list[Expr], out: list[Stmt]) -> 
     tag = code[i]
     if tag == ASSIGN:
         (v,) = _pop(vals, 1)
-        out.append(Assign(_str(code[i + 1]), v))
+        out.append(Assign(_name(code[i + 1]), v))
         return i + 2
     if tag == STORE:
         a, v = _pop(vals, 2)
         out.append(Store(_op(code[i + 1], "store"), a, v, _int(code[i + 2], 0, _U32)))
         return i + 3
     if tag == CALL:
-        result = code[i + 1]
-        if result is not None:
-            _str(result)
-        out.append(Call(result, _str(code[i + 2]), _pop(vals, _int(code[i + 3], 0, 1 << 16))))
+        result = None if code[i + 1] is None else _name(code[i + 1])
+        out.append(Call(result, _name(code[i + 2]), _pop(vals, _int(code[i + 3], 0, 1 << 16))))
         return i + 4
     if tag == CALLIND:
         args = _pop(vals, _int(code[i + 3], 0, 1 << 16))
         (target,) = _pop(vals, 1)
-        result = code[i + 1]
-        if result is not None:
-            _str(result)
+        result = None if code[i + 1] is None else _name(code[i + 1])
         out.append(CallIndirect(result, decode_functype(code[i + 2]), target, args))
         return i + 4
     if tag == GSET:
         (v,) = _pop(vals, 1)
-        out.append(GlobalSet(_str(code[i + 1]), v))
+        out.append(GlobalSet(_name(code[i + 1]), v))
         return i + 2
     raise CodecError(f"unknown statement tag {tag}")
 
@@ -424,20 +434,20 @@ def _decode_stmt(code: list[Any], i: int, vals: list[Expr], out: list[Stmt]) -> 
 def _decode_term(code: list[Any], i: int, vals: list[Expr]) -> tuple[Terminator, int]:
     tag = code[i]
     if tag == JUMP:
-        return Jump(_str(code[i + 1])), i + 2
+        return Jump(_name(code[i + 1])), i + 2
     if tag == BRANCH:
         (c,) = _pop(vals, 1)
-        return Branch(c, _str(code[i + 1]), _str(code[i + 2])), i + 3
+        return Branch(c, _name(code[i + 1]), _name(code[i + 2])), i + 3
     if tag == SWITCH:
         (x,) = _pop(vals, 1)
         if not isinstance(code[i + 1], list):
             raise CodecError("switch targets are not a list")
-        return Switch(x, tuple(_str(t) for t in code[i + 1]), _str(code[i + 2])), i + 3
+        return Switch(x, tuple(_name(t) for t in code[i + 1]), _name(code[i + 2])), i + 3
     if tag == RETURN:
         value = _pop(vals, 1)[0] if code[i + 1] else None
         return Return(value), i + 2
     if tag == TAILCALL:
-        return TailCall(_str(code[i + 1]), _pop(vals, _int(code[i + 2], 0, 1 << 16))), i + 3
+        return TailCall(_name(code[i + 1]), _pop(vals, _int(code[i + 2], 0, 1 << 16))), i + 3
     if tag == TAILCALLIND:
         args = _pop(vals, _int(code[i + 2], 0, 1 << 16))
         (target,) = _pop(vals, 1)
@@ -478,7 +488,7 @@ def decode_data_items(raw: list[Any]) -> tuple[DataItem, ...]:
                 items.append(ZeroItem(_int(raw[i + 1], 0, _U32)))
                 i += 2
             elif tag == "a":
-                items.append(AddrItem(_str(raw[i + 1]), _int(raw[i + 2], -(1 << 31), _U32)))
+                items.append(AddrItem(_name(raw[i + 1]), _int(raw[i + 2], -(1 << 31), _U32)))
                 i += 3
             else:
                 raise CodecError(f"unknown data item tag {tag!r}")
