@@ -655,7 +655,8 @@ class _FuncGen:
     def emit_tail_call(self, callee: str, args: Sequence[ir.Expr]) -> None:
         if self.ctx.trace is not None:
             self.ctx.trace.tail(self.b)
-        for a in args[self.take_hoisted():]:
+        skip = self.take_hoisted()
+        for a in args[skip:]:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.call_op(0x12, callee)
@@ -671,7 +672,8 @@ class _FuncGen:
                                 args: Sequence[ir.Expr]) -> None:
         if self.ctx.trace is not None:
             self.ctx.trace.tail(self.b)
-        for a in args[self.take_hoisted():]:
+        skip = self.take_hoisted()
+        for a in args[skip:]:
             self.emit_expr(a)
         if self.ctx.mode is TailCallMode.NATIVE:
             self.emit_expr(target)
@@ -765,7 +767,9 @@ class _FuncGen:
 
     def take_hoisted(self) -> int:
         """How many leading expressions of this statement were emitted
-        already (`hoist`)."""
+        already (`hoist`).  It resets the count: call it into a variable, never
+        inside a slice (mypyc evaluates `args[self.take_hoisted():]` twice on a
+        `Sequence`, and the second call answers 0)."""
         n = self.hoisted
         self.hoisted = 0
         return n
@@ -830,7 +834,8 @@ class _FuncGen:
                 ffi = trace is not None and c == FFI_CALL and len(args) == 4
                 if ffi:
                     self.trace_ffi("ffi_call", args)
-                for a in args[self.take_hoisted():]:
+                skip = self.take_hoisted()
+                for a in args[skip:]:
                     self.emit_expr(a)
                 self.call_op(0x10, c)
                 if ffi:
@@ -839,7 +844,8 @@ class _FuncGen:
                 self.finish_call(d, self.callee_result(c, d), tr is not None and tr.may_tail(c),
                                  keep)
             case ir.CallIndirect(dest=d, type=ty, target=tg, args=args):
-                for a in args[self.take_hoisted():]:
+                skip = self.take_hoisted()
+                for a in args[skip:]:
                     self.emit_expr(a)
                 self.emit_expr(tg)
                 if self.checks is not None:

@@ -31,7 +31,7 @@ def big_program(n: int) -> str:
 @pytest.fixture(scope="module")
 def big_object(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("big")
-    (d / "big.ir").write_text(big_program(8000))
+    (d / "big.ir").write_text(big_program(16000))
     assert main(["compile", str(d / "big.ir"), "-o", str(d / "big.o")]) == 0
     return d / "big.o"
 
