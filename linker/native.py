@@ -42,9 +42,10 @@ from typing import Any
 # 0.92x the 20,000-function LTO link) and the LTO passes' walks and most
 # function-local passes (0.92x again; `linker.lto.whole` defines attrs classes
 # with factories, which mypyc rejects), and the locals' coalescing of code
-# generation (the LTO link's code generation 0.91x; compiling 2% faster), and code
-# generation itself (`irld compile` 1.15x the throughput; code generation in the
-# `--lto` and trampoline links).  Not the wasm encoder: compiled, it was
+# generation (the LTO link's code generation 0.91x; compiling 2% faster), code
+# generation itself (`irld compile` 0.93-0.97x the time; code generation in the
+# `--lto` and trampoline links) and the relooper it runs (`irld compile` 0.94x
+# again).  Not the wasm encoder: compiled, it was
 # slower (its time is in bytearray methods and in calls into the uncompiled
 # module model).
 COMPILED = ("linker.store.wasmobj", "linker.store.wasm_input", "linker.relocate",
@@ -52,7 +53,8 @@ COMPILED = ("linker.store.wasmobj", "linker.store.wasm_input", "linker.relocate"
             "linker.marklive", "linker.program", "linker.store.store", "linker.store.shapes",
             "linker.store.codec", "linker.lto.walk", "linker.lto.cfg", "linker.lto.precompute",
             "linker.lto.dce", "linker.lto.merge_blocks", "linker.lto.inlining",
-            "linker.lto.estimate", "linker.coalesce", "linker.codegen")
+            "linker.lto.estimate", "linker.coalesce", "linker.codegen", "relooper.graph",
+            "relooper.irreducible", "relooper.structuring")
 
 ROOT = Path(__file__).resolve().parent.parent
 _ROOT = str(ROOT)

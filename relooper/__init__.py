@@ -5,7 +5,7 @@ Build a ``CFG`` of blocks with opaque payloads and terminators, then call
 (``Block``, ``Loop``, ``If``, ``Br``, ``BrIf``, ``BrTable``, ``Code``,
 ``Exit``, ``SetDispatch``) whose branch depths are wasm's relative label
 indices.  Reducible graphs are structured by Ramsey's dominator-tree
-algorithm (``structure.py``), irreducible ones first get a dispatch
+algorithm (``structuring.py``), irreducible ones first get a dispatch
 variable (``irreducible.py``).  ``structure_naive`` is Asterius's
 one-loop dispatcher, kept as a baseline.
 
@@ -14,7 +14,7 @@ This package imports nothing outside the standard library and attrs.
 
 from relooper.cfg import CFG, Branch, Jump, Switch, Terminate, Terminator
 from relooper.naive import structure_naive
-from relooper.structure import structure
+from relooper.structuring import structure
 from relooper.tree import (
     DISPATCH,
     Block,

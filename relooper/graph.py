@@ -25,6 +25,12 @@ from attrs import define, frozen
 
 from relooper.cfg import CFG, Branch, Jump, Switch, Terminate, successors
 
+# What a block, condition or switch index carries: opaque to the relooper.  A
+# named alias, not `object` itself, on the attrs fields: compiled with mypyc,
+# a field annotated with a builtin other than the primitive types fails at import
+# (KeyError: 'object').
+Payload = object
+
 
 class Kind(enum.Enum):
     JUMP = "jump"
@@ -44,9 +50,9 @@ class GNode:
     is a single write to ``targets``."""
 
     block: int  # CFG block id; -1 for synthetic nodes
-    code: object  # the block's payload (statements)
+    code: Payload  # the block's payload (statements)
     kind: Kind
-    payload: object
+    payload: Payload
     targets: list[int]
     table: tuple[int, ...] = ()
     default: int = 0

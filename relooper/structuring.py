@@ -42,10 +42,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Union
 
-from attrs import define, field, frozen
+from attrs import frozen
 
 from relooper.cfg import CFG
-from relooper.graph import Analysis, Graph, Kind, analyse
+from relooper.graph import Analysis, Graph, Kind, Payload, analyse
 from relooper.irreducible import make_reducible
 from relooper.tree import (
     DISPATCH,
@@ -90,7 +90,7 @@ def structure(cfg: CFG) -> list[Node]:
 class _Open:
     kind: str  # "block" | "loop" | "if"
     label: int
-    cond: object = None
+    cond: Payload = None
 
 
 @frozen
@@ -110,13 +110,13 @@ class _SymBr:
 
 @frozen
 class _SymBrIf:
-    cond: object
+    cond: Payload
     label: int
 
 
 @frozen
 class _SymBrTable:
-    index: object
+    index: Payload
     labels: tuple[int, ...]
     default: int
 
@@ -137,14 +137,15 @@ _BR = 1  # br to an enclosing label
 _INLINE = 2  # the node's subtree goes here
 
 
-@define
 class _Walk:
-    graph: Graph
-    info: Analysis
-    events: list[_Event] = field(factory=list)
-    tasks: list[_Task] = field(factory=list)
-    labels: dict[int, int] = field(factory=dict)  # node -> label of its open construct
-    next_label: int = 0
+    # A plain class (not attrs with factory defaults, which mypyc cannot compile).
+    def __init__(self, graph: Graph, info: Analysis) -> None:
+        self.graph = graph
+        self.info = info
+        self.events: list[_Event] = []
+        self.tasks: list[_Task] = []
+        self.labels: dict[int, int] = {}  # node -> label of its open construct
+        self.next_label = 0
 
     def run(self) -> list[_Event]:
         self.tasks.append((_TREE, self.graph.entry, -1))
@@ -268,12 +269,12 @@ class _Walk:
 # -- Phase 2: drop unused blocks, resolve labels to depths, build the tree --
 
 
-@define
 class _Builder:
-    kind: str
-    cond: object
-    items: list[Node] = field(factory=list)
-    then: list[Node] | None = None  # set once an If reaches its else
+    def __init__(self, kind: str, cond: Payload) -> None:
+        self.kind = kind
+        self.cond = cond
+        self.items: list[Node] = []
+        self.then: list[Node] | None = None  # set once an If reaches its else
 
     def build(self) -> Node:
         if self.kind == "block":
