@@ -122,6 +122,31 @@ entry:
     assert code == ["i32.const", "i32.const", "local.get 0", "call", "call"]
 
 
+def test_constants_before_a_call_result_go_before_it_once_in_a_tail_call() -> None:
+    # The tail call (a terminator) skips the constants emitted before the call.  Compiled
+    # with mypyc, `args[self.take_hoisted():]` called `take_hoisted` twice and pushed
+    # them again: invalid wasm (e536972).
+    locals_, code = gen("""
+extern func use3r(i32, i32, i32) -> i32
+func h(a: i32) -> i32 {
+  local x: i32
+entry:
+  x = call f(a)
+  tail call use3r(7, 8, x)
+}""")
+    assert locals_ == []
+    assert code == ["i32.const", "i32.const", "local.get 0", "call", "return_call"]
+    _, code = gen("""
+func h(a: i32, p: i32) -> i32 {
+  local x: i32
+entry:
+  x = call f(a)
+  tail call_indirect (i32, i32, i32) -> i32 [p](7, 8, x)
+}""")
+    assert code == ["i32.const", "i32.const", "local.get 0", "call", "local.get 1",
+                    "return_call_indirect"]
+
+
 def test_call_result_under_a_local_read_stays_in_a_local() -> None:
     # `a` is read before x: x's value cannot be under it on the stack.
     locals_, code = gen("""
